@@ -1,0 +1,153 @@
+"""The offer catalog: what an offer is, and reading `offers.json` / `offers.yaml`."""
+
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+import yaml
+
+from offers.errors import InputError
+
+OfferKind = Literal["cross_sell", "partner"]
+OfferStatus = Literal["active", "paused", "archived"]
+AttributeValue = str | int | float | bool
+
+
+class Targeting(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Who may see an offer. Every rule that is set must hold; unset rules always hold."""
+
+    placements: list[str] | None = None
+    countries: list[str] | None = None
+    min_order_total: float | None = None
+    max_order_total: float | None = None
+    required_categories: list[str] | None = None
+    excluded_categories: list[str] | None = None
+    required_skus: list[str] | None = None
+    excluded_skus: list[str] | None = None
+    customer: Literal["new", "returning"] | None = None
+    devices: list[str] | None = None
+
+
+class Caps(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """How often an offer may be shown, and how much a partner offer may spend."""
+
+    per_customer_per_day: int | None = None
+    per_customer_per_week: int | None = None
+    total_impressions: int | None = None
+    budget: float | None = None
+
+
+class Offer(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """One offer: a cross-sell of the shop's own product or a partner's offer."""
+
+    id: str
+    kind: OfferKind
+    title: str
+    body: str = ""
+    cta_label: str = ""
+    cta_url: str = ""
+    image_url: str = ""
+    sku: str | None = None
+    advertiser: str | None = None
+    value: float = 0.0
+    category: str = ""
+    attributes: dict[str, AttributeValue] = {}
+    targeting: Targeting = msgspec.field(default_factory=Targeting)
+    caps: Caps = msgspec.field(default_factory=Caps)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    status: OfferStatus = "active"
+
+
+def read_offers(path: str | Path) -> list[Offer]:
+    """Read and validate an offers file (`.json`, or `.yaml` / `.yml`)."""
+    path = Path(path)
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path.name}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path.name}: is a folder, not a file") from None
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            data = yaml.safe_load(content)
+        except yaml.YAMLError as err:
+            raise InputError(f"{path.name}: not valid YAML ({_first_line(err)})") from None
+        return parse_offers(data, path.name)
+    try:
+        data = msgspec.json.decode(content)
+    except msgspec.DecodeError as err:
+        raise InputError(f"{path.name}: not valid JSON ({err})") from None
+    return parse_offers(data, path.name)
+
+
+def parse_offers(data: object, source: str) -> list[Offer]:
+    """Validate decoded JSON/YAML (a list of offers, or ``{"offers": [...]}``)."""
+    if isinstance(data, dict) and "offers" in data:
+        data = data["offers"]
+    if not isinstance(data, list):
+        raise InputError(f"{source}: expected a list of offers")
+    offers = [parse_offer(item, f"{source}: offer {n}") for n, item in enumerate(data, start=1)]
+    repeated = [offer_id for offer_id, count in Counter(o.id for o in offers).items() if count > 1]
+    if repeated:
+        raise InputError(f"{source}: offer id `{repeated[0]}` appears more than once", field="id")
+    return offers
+
+
+def parse_offer(item: object, where: str = "offer") -> Offer:
+    """Validate one decoded offer; messages name the field and what was expected."""
+    try:
+        offer = msgspec.convert(item, Offer, strict=False)
+    except msgspec.ValidationError as err:
+        field = _field_of(err)
+        raise InputError(f"{where}: {_readable(err)}", field=field) from None
+    for message, field in _rule_violations(offer):
+        raise InputError(f"{where} (`{offer.id}`): {message}", field=field)
+    return offer
+
+
+def offers_to_json(offers: list[Offer]) -> bytes:
+    """Serialise offers in the `offers.json` format."""
+    return msgspec.json.format(msgspec.json.encode(offers), indent=2)
+
+
+def _rule_violations(offer: Offer) -> list[tuple[str, str]]:
+    problems = []
+    if not offer.id.strip():
+        problems.append(("`id` must not be empty", "id"))
+    if offer.kind == "cross_sell" and not offer.sku:
+        problems.append(("a cross_sell offer needs a `sku`", "sku"))
+    if offer.kind == "partner" and not offer.advertiser:
+        problems.append(("a partner offer needs an `advertiser`", "advertiser"))
+    if offer.value < 0:
+        problems.append(("`value` must be >= 0", "value"))
+    if offer.starts_at and offer.ends_at and offer.ends_at <= offer.starts_at:
+        problems.append(("`ends_at` must be after `starts_at`", "ends_at"))
+    for name in ("per_customer_per_day", "per_customer_per_week", "total_impressions", "budget"):
+        cap = getattr(offer.caps, name)
+        if cap is not None and cap < 0:
+            problems.append((f"`caps.{name}` must be >= 0", f"caps.{name}"))
+    return problems
+
+
+def _field_of(err: msgspec.ValidationError) -> str | None:
+    text = str(err)
+    if "`$." in text:
+        return text.rsplit("`$.", 1)[1].rstrip("`").split("[")[0]
+    if "missing required field `" in text:
+        return text.split("missing required field `", 1)[1].split("`")[0]
+    return None
+
+
+def _readable(err: msgspec.ValidationError) -> str:
+    text = str(err)
+    if " - at `$." in text:
+        message, location = text.split(" - at `$.", 1)
+        return f"`{location.rstrip('`')}`: {message[0].lower()}{message[1:]}"
+    return f"{text[0].lower()}{text[1:]}"
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0]

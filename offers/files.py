@@ -1,0 +1,283 @@
+"""Reading and validating the CSV files of DESIGN.md: orders, products, impressions.
+
+This is the one place that parses those formats. Real exports are messy, so the
+readers take quoted fields, a UTF-8 byte order mark, `;`, tab or `|` separators,
+prices written as strings ("$1,299.00", "12,50"), mixed date formats and
+time zones. Rows that cannot be used are skipped and counted by reason; a file
+that cannot be used at all raises :class:`InputError` with a one-line message
+that names the file and the column or row.
+"""
+
+import csv
+import re
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from offers.errors import InputError
+from offers.identity import customer_keys
+from offers.progress import progress
+
+ORDER_REQUIRED = ("order_id", "customer_id", "ordered_at", "sku")
+ORDER_OPTIONAL_TEXT = ("title", "category", "country", "currency", "device")
+PRODUCT_REQUIRED = ("sku", "title", "category", "price")
+PRODUCT_OPTIONAL_TEXT = ("image_url", "url")
+IMPRESSION_REQUIRED = (
+    "request_id",
+    "shown_at",
+    "customer_id",
+    "placement",
+    "offer_id",
+    "position",
+    "propensity",
+    "clicked",
+    "converted",
+)
+
+_SEPARATORS = ",;\t|"
+_DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
+
+
+@dataclass
+class OrderLines:
+    """Order lines read from an orders file, split into purchases and returns."""
+
+    lines: pd.DataFrame
+    returns: pd.DataFrame
+    n_read: int = 0
+    skipped: Counter = field(default_factory=Counter)
+
+
+def read_orders(path: str | Path, *, progress: bool = False) -> OrderLines:
+    """Read a whole orders file: purchases sorted by time, returns apart, skips counted."""
+    chunks = list(iter_orders(path, progress=progress))
+    lines = _merge_repeated_lines(pd.concat([c.lines for c in chunks], ignore_index=True))
+    returns = pd.concat([c.returns for c in chunks], ignore_index=True)
+    skipped = sum((c.skipped for c in chunks), Counter())
+    skipped["duplicate line"] += sum(len(c.lines) for c in chunks) - len(lines)
+    skipped = +skipped
+    lines = lines.sort_values(["ordered_at", "order_id"], kind="stable", ignore_index=True)
+    return OrderLines(lines, returns, sum(c.n_read for c in chunks), skipped)
+
+
+def iter_orders(
+    path: str | Path, *, chunksize: int = 250_000, progress: bool = False
+) -> Iterator[OrderLines]:
+    """Stream an orders file in chunks of cleaned lines (for large imports)."""
+    for raw in _read_chunks(path, ORDER_REQUIRED, chunksize, progress):
+        yield _clean_orders(raw, Path(path).name)
+
+
+def read_products(path: str | Path) -> pd.DataFrame:
+    """Read a products file; ``attrs["n_read"]`` and ``attrs["skipped"]`` tell what was left out."""
+    raw = pd.concat(list(_read_chunks(path, PRODUCT_REQUIRED, 250_000, False)), ignore_index=True)
+    skipped: Counter = Counter()
+    keep = _drop(raw["sku"] == "", "no sku", skipped)
+    products = raw[keep].copy()
+    products["price"] = _parse_money(products["price"])
+    products["margin"] = _parse_money(products.get("margin", pd.Series("", index=products.index)))
+    for column in PRODUCT_OPTIONAL_TEXT:
+        products[column] = products.get(column, "")
+    repeated = products.duplicated("sku", keep="last")
+    skipped["repeated sku (last row kept)"] += int(repeated.sum())
+    products = products[~repeated].reset_index(drop=True)
+    products.attrs.update(n_read=len(raw), skipped=+skipped)
+    return products
+
+
+def read_impressions(path: str | Path) -> pd.DataFrame:
+    """Read a feedback log; ``attrs["n_read"]`` and ``attrs["skipped"]`` tell what was left out."""
+    name = Path(path).name
+    raw = pd.concat(
+        list(_read_chunks(path, IMPRESSION_REQUIRED, 250_000, False)), ignore_index=True
+    )
+    skipped: Counter = Counter()
+    shown_at = _parse_timestamps(raw["shown_at"])
+    position = pd.to_numeric(raw["position"], errors="coerce")
+    propensity = pd.to_numeric(raw["propensity"], errors="coerce")
+    clicked = pd.to_numeric(raw["clicked"], errors="coerce")
+    converted = pd.to_numeric(raw["converted"], errors="coerce")
+    keep = _drop(raw["offer_id"] == "", "no offer id", skipped)
+    keep &= _drop(shown_at.isna(), "unreadable shown_at", skipped, keep)
+    keep &= _drop(~(position >= 1) | (position % 1 != 0), "position not a whole number >= 1", skipped, keep)
+    keep &= _drop(~((propensity > 0) & (propensity <= 1)), "propensity not in (0, 1]", skipped, keep)
+    keep &= _drop(~clicked.isin([0, 1]) | ~converted.isin([0, 1]), "clicked/converted not 0 or 1", skipped, keep)
+    if not keep.any() and len(raw):
+        raise InputError(f"{name}: no usable rows ({_describe(skipped)})")
+    impressions = raw[keep].copy()
+    impressions["customer_id"] = customer_keys(impressions["customer_id"])
+    impressions["shown_at"] = shown_at[keep]
+    impressions["position"] = position[keep].astype("int64")
+    impressions["propensity"] = propensity[keep].astype("float64")
+    impressions["clicked"] = clicked[keep].astype("int64")
+    impressions["converted"] = converted[keep].astype("int64")
+    impressions = impressions.reset_index(drop=True)
+    impressions.attrs.update(n_read=len(raw), skipped=+skipped)
+    return impressions
+
+
+def _read_chunks(
+    path: str | Path, required: tuple[str, ...], chunksize: int, show_progress: bool
+) -> Iterator[pd.DataFrame]:
+    path = Path(path)
+    name = path.name
+    header = _read_header(path)
+    separator = _sniff_separator(header)
+    columns = [c.strip().lower() for c in next(csv.reader([header], delimiter=separator))]
+    missing = [c for c in required if c not in columns]
+    if missing:
+        listed = ", ".join(f"`{c}`" for c in missing)
+        plural = "s" if len(missing) > 1 else ""
+        raise InputError(f"{name}: missing required column{plural} {listed}", field=missing[0])
+    reader = pd.read_csv(
+        path,
+        sep=separator,
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        encoding="utf-8-sig",
+        chunksize=chunksize,
+        skipinitialspace=True,
+    )
+    bar = progress(total=path.stat().st_size, desc=f"reading {name}", unit="B", enabled=show_progress)
+    rows_before = 0
+    try:
+        with reader, bar:
+            for chunk in reader:
+                chunk.columns = columns
+                chunk.index = pd.RangeIndex(rows_before, rows_before + len(chunk))
+                rows_before += len(chunk)
+                yield chunk.apply(lambda column: column.str.strip())
+                bar.update(_bytes_read(reader, bar.n))
+    except pd.errors.ParserError as err:
+        raise InputError(f"{name}: malformed CSV: {_parser_message(err)}") from None
+    except UnicodeDecodeError as err:
+        raise InputError(f"{name}: not UTF-8 text (byte {err.object[err.start]:#04x})") from None
+
+
+def _read_header(path: Path) -> str:
+    name = path.name
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header = handle.readline().strip("\r\n")
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: is a folder, not a file") from None
+    except PermissionError:
+        raise InputError(f"{name}: cannot read the file (permission denied)") from None
+    except UnicodeDecodeError as err:
+        raise InputError(f"{name}: not UTF-8 text (byte {err.object[err.start]:#04x})") from None
+    if not header.strip():
+        raise InputError(f"{name}: the file is empty (expected a header row)")
+    return header
+
+
+def _sniff_separator(header: str) -> str:
+    counts = {sep: header.count(sep) for sep in _SEPARATORS}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def _bytes_read(reader: object, already: int) -> int:
+    handle = getattr(getattr(reader, "handles", None), "handle", None)
+    try:
+        return max(handle.buffer.tell() - already, 0) if handle else 0
+    except (AttributeError, OSError, ValueError):
+        return 0
+
+
+def _parser_message(err: Exception) -> str:
+    text = str(err).strip().splitlines()[-1]
+    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if match:
+        expected, line, saw = match.groups()
+        return f"row {int(line) - 1}: expected {expected} fields, saw {saw}"
+    return text
+
+
+def _clean_orders(raw: pd.DataFrame, name: str) -> OrderLines:
+    skipped: Counter = Counter()
+    keep = _drop(raw.duplicated(), "duplicate line", skipped)
+    keep &= _drop(raw["order_id"] == "", "no order id", skipped, keep)
+    keep &= _drop(raw["customer_id"] == "", "no customer id", skipped, keep)
+    keep &= _drop(raw["sku"] == "", "no sku", skipped, keep)
+    ordered_at = _parse_timestamps(raw["ordered_at"])
+    keep &= _drop(ordered_at.isna(), "unreadable ordered_at", skipped, keep)
+    quantity_text = raw["quantity"] if "quantity" in raw else pd.Series("", index=raw.index)
+    quantity = pd.to_numeric(quantity_text.replace("", "1"), errors="coerce")
+    keep &= _drop(quantity.isna() | (quantity % 1 != 0), "unreadable quantity", skipped, keep)
+
+    lines = raw[keep].copy()
+    lines["customer_id"] = customer_keys(lines["customer_id"])
+    lines["ordered_at"] = ordered_at[keep]
+    lines["quantity"] = quantity[keep].astype("int64")
+    lines["price"] = _parse_money(raw["price"][keep]) if "price" in raw else np.nan
+    for column in ORDER_OPTIONAL_TEXT:
+        if column not in lines:
+            lines[column] = ""
+    ordered = [*ORDER_REQUIRED, "quantity", "price", *ORDER_OPTIONAL_TEXT]
+    lines = lines[ordered + [c for c in lines.columns if c not in ordered]]
+    is_return = lines["quantity"] <= 0
+    purchases = _merge_repeated_lines(lines[~is_return])
+    skipped["duplicate line"] += int((~is_return).sum()) - len(purchases)
+    return OrderLines(
+        lines=purchases.reset_index(drop=True),
+        returns=lines[is_return].reset_index(drop=True),
+        n_read=len(raw),
+        skipped=+skipped,
+    )
+
+
+def _merge_repeated_lines(lines: pd.DataFrame) -> pd.DataFrame:
+    """One row per (order_id, sku): an export that splits a line in two sums its quantities."""
+    repeated = lines.duplicated(["order_id", "sku"], keep=False)
+    if not repeated.any():
+        return lines
+    merged = lines[repeated].groupby(["order_id", "sku"], sort=False, as_index=False).agg(
+        {c: ("sum" if c == "quantity" else "first") for c in lines.columns if c not in ("order_id", "sku")}
+    )
+    return pd.concat([lines[~repeated], merged[lines.columns]], ignore_index=True)
+
+
+def _drop(
+    mask: pd.Series, reason: str, skipped: Counter, keep: pd.Series | None = None
+) -> pd.Series:
+    """Count the rows ``mask`` rejects (among those still kept) and return the rows to keep."""
+    rejected = mask if keep is None else mask & keep
+    n_rejected = int(rejected.sum())
+    if n_rejected:
+        skipped[reason] += n_rejected
+    return ~mask
+
+
+def _parse_timestamps(text: pd.Series) -> pd.Series:
+    """ISO 8601 fast; other formats (``05/01/2026 14:30``, RFC 2822) parsed one by one."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+        retry = parsed.isna() & (text != "")
+        if retry.any():
+            parsed[retry] = pd.to_datetime(text[retry], format="mixed", utc=True, errors="coerce")
+    return parsed.dt.tz_localize(None).astype("datetime64[ns]")
+
+
+def _parse_money(text: pd.Series) -> pd.Series:
+    """Numbers as exports write them: ``12.5``, ``$1,299.00``, ``12,50 EUR``; blank -> NaN."""
+    number = pd.to_numeric(text, errors="coerce")
+    retry = number.isna() & (text != "")
+    if retry.any():
+        cleaned = text[retry].str.replace(r"[^\d,.\-]", "", regex=True)
+        decimal_comma = cleaned.str.fullmatch(_DECIMAL_COMMA)
+        cleaned = cleaned.where(~decimal_comma, cleaned.str.replace(",", ".", regex=False))
+        number[retry] = pd.to_numeric(cleaned.str.replace(",", "", regex=False), errors="coerce")
+    return number.astype("float64")
+
+
+def _describe(skipped: Counter) -> str:
+    return ", ".join(f"{reason}: {count}" for reason, count in skipped.most_common())

@@ -1,0 +1,364 @@
+"""The store: shops, catalog, order history and feedback behind one interface.
+
+SQLite (``sqlite:///path``) is the embedded default and PostgreSQL
+(``postgresql://...``) the production store; the same SQLAlchemy Core code
+serves both. The schema is created and migrated (Alembic) on first use.
+"""
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pandas as pd
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, Table, create_engine, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from offers import schema
+from offers.catalog import Offer
+from offers.errors import InputError
+from offers.files import ORDER_OPTIONAL_TEXT, ORDER_REQUIRED, OrderLines
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+_ROWS_PER_STATEMENT = 5_000
+
+
+@dataclass(frozen=True)
+class Shop:
+    """A shop served by Encore, with its keys and settings."""
+
+    id: str
+    name: str
+    publishable_key: str
+    allowed_origins: tuple[str, ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class WriteCount:
+    """What a write did: rows that were new, changed, or already there as given."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __iadd__(self, other: "WriteCount") -> "WriteCount":
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        return self
+
+
+def hash_secret(secret_key: str) -> str:
+    """Secret keys are stored as SHA-256 digests, never in the clear."""
+    return hashlib.sha256(secret_key.encode()).hexdigest()
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, without tzinfo (as every timestamp in the store)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Store:
+    """One database of shops, offers, orders and feedback."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> "Store":
+        """Connect to ``url`` and bring its schema up to date (creating it on first use)."""
+        store = cls(_create_engine(url))
+        store.migrate()
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def migrate(self) -> None:
+        config = _alembic_config()
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def schema_version(self) -> str | None:
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    @staticmethod
+    def latest_schema_version() -> str:
+        return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+    # shops
+
+    def save_shop(self, shop: Shop, secret_key: str) -> None:
+        """Create the shop, or update its name, keys, origins and settings."""
+        row = {
+            "id": shop.id,
+            "name": shop.name,
+            "publishable_key": shop.publishable_key,
+            "secret_key_hash": hash_secret(secret_key),
+            "allowed_origins": list(shop.allowed_origins),
+            "settings": shop.settings,
+            "created_at": utcnow(),
+        }
+        with self.engine.begin() as connection:
+            _upsert(connection, schema.shops, [row], ["id"], keep=["created_at"])
+
+    def shop_by_publishable_key(self, key: str) -> Shop | None:
+        return self._shop_where(schema.shops.c.publishable_key == key)
+
+    def shop_by_secret_key(self, key: str) -> Shop | None:
+        return self._shop_where(schema.shops.c.secret_key_hash == hash_secret(key))
+
+    def _shop_where(self, condition: Any) -> Shop | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(schema.shops).where(condition)).mappings().first()
+        if row is None:
+            return None
+        return Shop(
+            id=row["id"],
+            name=row["name"],
+            publishable_key=row["publishable_key"],
+            allowed_origins=tuple(row["allowed_origins"]),
+            settings=dict(row["settings"]),
+        )
+
+    # catalog
+
+    def save_products(self, shop_id: str, products: pd.DataFrame) -> WriteCount:
+        """Insert new products and update changed ones; identical rows are left alone."""
+        known = ("sku", "title", "category", "price", "margin", "image_url", "url")
+        rows = []
+        for record in products.to_dict("records"):
+            row = {column: _none_if_nan(record.get(column)) for column in known}
+            row["attributes"] = {k: v for k, v in record.items() if k not in known and v != ""}
+            row["shop_id"] = shop_id
+            rows.append(row)
+        return self._save_changed(schema.products, rows, ["shop_id", "sku"])
+
+    def save_offers(self, shop_id: str, offers: Sequence[Offer]) -> WriteCount:
+        """Insert new offers and update changed ones; identical offers are left alone."""
+        now = utcnow()
+        rows = [
+            {
+                "shop_id": shop_id,
+                "id": offer.id,
+                "kind": offer.kind,
+                "status": offer.status,
+                "document": msgspec.to_builtins(offer),
+                "updated_at": now,
+            }
+            for offer in offers
+        ]
+        return self._save_changed(schema.offers, rows, ["shop_id", "id"], ignore=["updated_at"])
+
+    def offers(self, shop_id: str, *, status: str | None = None) -> list[Offer]:
+        query = select(schema.offers.c.document).where(schema.offers.c.shop_id == shop_id)
+        if status is not None:
+            query = query.where(schema.offers.c.status == status)
+        with self.engine.connect() as connection:
+            documents = connection.execute(query.order_by(schema.offers.c.id)).scalars().all()
+        return [msgspec.convert(document, Offer) for document in documents]
+
+    def offer(self, shop_id: str, offer_id: str) -> Offer | None:
+        table = schema.offers
+        query = select(table.c.document).where(table.c.shop_id == shop_id, table.c.id == offer_id)
+        with self.engine.connect() as connection:
+            document = connection.execute(query).scalar_one_or_none()
+        return None if document is None else msgspec.convert(document, Offer)
+
+    def delete_offer(self, shop_id: str, offer_id: str) -> bool:
+        table = schema.offers
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                table.delete().where(table.c.shop_id == shop_id, table.c.id == offer_id)
+            )
+        return result.rowcount > 0
+
+    # order history
+
+    def save_order_lines(self, shop_id: str, order_lines: OrderLines) -> tuple[WriteCount, WriteCount]:
+        """Add purchases and returns; lines already in the store are left as they are.
+
+        Returns the counts for purchase lines and for returns.
+        """
+        lines = order_lines.lines
+        header_columns = ["order_id", "customer_id", "ordered_at", "country", "currency", "device"]
+        headers = lines.drop_duplicates("order_id")[header_columns].to_dict("records")
+        for row in headers:
+            row["ordered_at"] = row["ordered_at"].to_pydatetime()
+        standard = {*ORDER_REQUIRED, *ORDER_OPTIONAL_TEXT, "quantity", "price"}
+        extra = [c for c in lines.columns if c not in standard]
+        line_rows = [
+            {
+                "order_id": order_id,
+                "sku": sku,
+                "quantity": int(quantity),
+                "price": _none_if_nan(float(price)),
+                "title": title,
+                "category": category,
+                "attributes": {name: value for name, value in zip(extra, rest) if value != ""},
+            }
+            for order_id, sku, quantity, price, title, category, *rest in lines[
+                ["order_id", "sku", "quantity", "price", "title", "category", *extra]
+            ].itertuples(index=False, name=None)
+        ]
+        returns = order_lines.returns.rename(columns={"ordered_at": "returned_at"})
+        return_rows = returns[
+            ["order_id", "sku", "customer_id", "returned_at", "quantity", "price"]
+        ].to_dict("records")
+        for row in return_rows:
+            row["price"] = _none_if_nan(row["price"])
+            row["returned_at"] = row["returned_at"].to_pydatetime()
+        with self.engine.begin() as connection:
+            _insert_new(connection, schema.orders, shop_id, headers, ["shop_id", "order_id"])
+            purchases = _insert_new(
+                connection, schema.order_lines, shop_id, line_rows, ["shop_id", "order_id", "sku"]
+            )
+            returned = _insert_new(
+                connection, schema.order_returns, shop_id, return_rows, ["shop_id", "order_id", "sku"]
+            )
+        return purchases, returned
+
+    def order_lines(self, shop_id: str) -> pd.DataFrame:
+        """Purchase lines with their order's customer and time, oldest first."""
+        lines, orders = schema.order_lines, schema.orders
+        query = (
+            select(
+                lines.c.order_id,
+                orders.c.customer_id,
+                orders.c.ordered_at,
+                lines.c.sku,
+                lines.c.quantity,
+                lines.c.price,
+                lines.c.title,
+                lines.c.category,
+            )
+            .join(orders, (orders.c.shop_id == lines.c.shop_id) & (orders.c.order_id == lines.c.order_id))
+            .where(lines.c.shop_id == shop_id)
+            .order_by(orders.c.ordered_at, lines.c.order_id)
+        )
+        with self.engine.connect() as connection:
+            return pd.DataFrame(connection.execute(query).mappings().all(), columns=list(query.selected_columns.keys()))
+
+    def count(self, table: Table, shop_id: str) -> int:
+        with self.engine.connect() as connection:
+            return connection.execute(
+                select(func.count()).select_from(table).where(table.c.shop_id == shop_id)
+            ).scalar_one()
+
+    def _save_changed(
+        self, table: Table, rows: list[dict], keys: list[str], ignore: Iterable[str] = ()
+    ) -> WriteCount:
+        compared = [c.name for c in table.columns if c.name not in (*keys, *ignore)]
+        count = WriteCount()
+        with self.engine.begin() as connection:
+            existing = {
+                tuple(row[k] for k in keys): row
+                for row in connection.execute(
+                    select(table).where(table.c.shop_id == rows[0]["shop_id"])
+                ).mappings()
+            } if rows else {}
+            changed = []
+            for row in rows:
+                before = existing.get(tuple(row[k] for k in keys))
+                if before is None:
+                    count.new += 1
+                elif any(before[c] != row[c] for c in compared):
+                    count.updated += 1
+                else:
+                    count.unchanged += 1
+                    continue
+                changed.append(row)
+            for start in range(0, len(changed), _ROWS_PER_STATEMENT):
+                _upsert(connection, table, changed[start : start + _ROWS_PER_STATEMENT], keys)
+        return count
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    return config
+
+
+def _create_engine(url: str) -> Engine:
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if not url.startswith(("sqlite:", "postgresql+psycopg:")):
+        raise InputError(
+            f"database URL must start with sqlite:/// or postgresql://, got `{url.split(':')[0]}:`",
+            field="database",
+        )
+    try:
+        if url.startswith("sqlite:"):
+            path = url.removeprefix("sqlite:///")
+            if path and path != ":memory:" and url.startswith("sqlite:///"):
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url)
+            event.listen(engine, "connect", _tune_sqlite)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+        with engine.connect():
+            pass
+    except (ArgumentError, NoSuchModuleError) as err:
+        raise InputError(f"database URL is not valid: {err}", field="database") from None
+    except OperationalError as err:
+        reason = str(err.orig).strip().splitlines()[0] if err.orig else str(err)
+        raise InputError(f"cannot open the database: {reason}", field="database") from None
+    return engine
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _dialect_insert(connection: Connection, table: Table) -> Any:
+    module = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return module.insert(table)
+
+
+def _upsert(
+    connection: Connection, table: Table, rows: list[dict], keys: list[str], keep: Sequence[str] = ()
+) -> None:
+    if not rows:
+        return
+    statement = _dialect_insert(connection, table)
+    updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in (*keys, *keep)}
+    connection.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates), rows)
+
+
+def _insert_new(
+    connection: Connection, table: Table, shop_id: str, rows: list[dict], keys: list[str]
+) -> WriteCount:
+    """Insert rows whose key is not yet stored; the count of new rows is read back."""
+    before = connection.execute(
+        select(func.count()).select_from(table).where(table.c.shop_id == shop_id)
+    ).scalar_one()
+    statement = _dialect_insert(connection, table).on_conflict_do_nothing(index_elements=keys)
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        batch = rows[start : start + _ROWS_PER_STATEMENT]
+        connection.execute(statement, [{**row, "shop_id": shop_id} for row in batch])
+    after = connection.execute(
+        select(func.count()).select_from(table).where(table.c.shop_id == shop_id)
+    ).scalar_one()
+    return WriteCount(new=after - before, unchanged=len(rows) - (after - before))
+
+
+def _none_if_nan(value: Any) -> Any:
+    return None if isinstance(value, float) and value != value else value

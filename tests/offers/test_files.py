@@ -1,0 +1,183 @@
+"""The readers take messy real exports and name the problem when they cannot."""
+
+import pandas as pd
+import pytest
+
+from offers.errors import InputError
+from offers.files import read_impressions, read_orders, read_products
+
+HEADER = "order_id,customer_id,ordered_at,sku,quantity,price\n"
+
+
+def test_quoted_fields_with_commas_and_a_bom_are_read(write_file):
+    path = write_file(
+        "orders.csv",
+        "\ufefforder_id,customer_id,ordered_at,sku,quantity,price,title\n"
+        'O1,C1,2026-01-05T10:00:00Z,A,1,9.5,"Camera, 20MP ""Pro"""\n',
+    )
+    lines = read_orders(path).lines
+    assert list(lines.columns[:4]) == ["order_id", "customer_id", "ordered_at", "sku"]
+    assert lines.loc[0, "title"] == 'Camera, 20MP "Pro"'
+
+
+@pytest.mark.parametrize(
+    ("price", "expected"),
+    [
+        pytest.param("12.5", 12.5, id="plain"),
+        pytest.param("$1,299.00", 1299.0, id="currency-and-thousands"),
+        pytest.param("12,50", 12.5, id="decimal-comma"),
+        pytest.param("19.99 EUR", 19.99, id="currency-code"),
+        pytest.param("", None, id="blank"),
+    ],
+)
+def test_prices_written_as_strings_are_numbers(write_file, price, expected):
+    path = write_file("orders.csv", HEADER + f'O1,C1,2026-01-05,A,1,"{price}"\n')
+    value = read_orders(path).lines.loc[0, "price"]
+    assert (pd.isna(value) if expected is None else value == expected)
+
+
+@pytest.mark.parametrize(
+    ("ordered_at", "expected"),
+    [
+        pytest.param("2026-01-05T10:00:00Z", "2026-01-05 10:00:00", id="iso-utc"),
+        pytest.param("2026-01-05 12:00:00+02:00", "2026-01-05 10:00:00", id="iso-offset"),
+        pytest.param("2026-01-05", "2026-01-05 00:00:00", id="date-only"),
+        pytest.param("01/05/2026 10:00", "2026-01-05 10:00:00", id="us-slashes"),
+        pytest.param("Mon, 05 Jan 2026 10:00:00 +0000", "2026-01-05 10:00:00", id="rfc2822"),
+    ],
+)
+def test_mixed_date_formats_become_utc(write_file, ordered_at, expected):
+    path = write_file("orders.csv", HEADER + f'O1,C1,"{ordered_at}",A,1,1\n')
+    assert str(read_orders(path).lines.loc[0, "ordered_at"]) == expected
+
+
+def test_messy_rows_are_skipped_and_counted_by_reason(write_file):
+    path = write_file(
+        "orders.csv",
+        HEADER
+        + "O1,C1,2026-01-05,A,1,1\n"
+        + "O1,C1,2026-01-05,A,1,1\n"  # the same line twice
+        + "O2,,2026-01-05,A,1,1\n"  # no customer
+        + "O3,C2,yesterday,A,1,1\n"  # no readable date
+        + "O4,C2,2026-01-05,A,two,1\n"  # no readable quantity
+        + "O5,C2,2026-01-05,,1,1\n",  # no sku
+    )
+    result = read_orders(path)
+    assert result.n_read == 6
+    assert list(result.lines["order_id"]) == ["O1"]
+    assert dict(result.skipped) == {
+        "duplicate line": 1,
+        "no customer id": 1,
+        "unreadable ordered_at": 1,
+        "unreadable quantity": 1,
+        "no sku": 1,
+    }
+
+
+def test_returns_are_kept_apart_and_never_purchases(write_file):
+    path = write_file(
+        "orders.csv", HEADER + "O1,C1,2026-01-05,A,1,1\nO2,C1,2026-01-09,A,-1,1\nO3,C1,2026-01-09,B,0,1\n"
+    )
+    result = read_orders(path)
+    assert list(result.lines["order_id"]) == ["O1"]
+    assert list(result.returns["order_id"]) == ["O2", "O3"]
+
+
+def test_a_line_split_in_two_is_merged_with_summed_quantity(write_file):
+    path = write_file("orders.csv", HEADER + "O1,C1,2026-01-05,A,1,1\nO1,C1,2026-01-05,A,2,1\n")
+    lines = read_orders(path).lines
+    assert list(lines["quantity"]) == [3]
+
+
+def test_missing_quantity_means_one(write_file):
+    path = write_file(
+        "orders.csv", "order_id,customer_id,ordered_at,sku\nO1,C1,2026-01-05,A\n"
+    )
+    assert read_orders(path).lines.loc[0, "quantity"] == 1
+
+
+def test_semicolon_separated_exports_are_read(write_file):
+    path = write_file("orders.csv", "order_id;customer_id;ordered_at;sku\nO1;C1;2026-01-05;A\n")
+    assert list(read_orders(path).lines["sku"]) == ["A"]
+
+
+def test_extra_columns_are_kept(write_file):
+    path = write_file("orders.csv", HEADER.strip() + ",coupon\nO1,C1,2026-01-05,A,1,1,SPRING\n")
+    assert read_orders(path).lines.loc[0, "coupon"] == "SPRING"
+
+
+def test_emails_as_customer_ids_are_hashed(write_file):
+    path = write_file("orders.csv", HEADER + "O1,Ann@Example.com,2026-01-05,A,1,1\n")
+    customer = read_orders(path).lines.loc[0, "customer_id"]
+    assert customer.startswith("sha256:")
+    assert "example" not in customer.lower()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param(
+            "order_id,customer_id,sku\nO1,C1,A\n",
+            "orders.csv: missing required column `ordered_at`",
+            id="missing-column",
+        ),
+        pytest.param(
+            "order_id,sku\nO1,A\n",
+            "orders.csv: missing required columns `customer_id`, `ordered_at`",
+            id="missing-columns",
+        ),
+        pytest.param("", "orders.csv: the file is empty (expected a header row)", id="empty"),
+        pytest.param(
+            b"order_id,customer_id,ordered_at,sku\nO1,C\xe9,2026-01-05,A\n",
+            "orders.csv: not UTF-8 text (byte 0xe9)",
+            id="latin-1",
+        ),
+        pytest.param(
+            HEADER + "O1,C1,2026-01-05,A,1,1\nO2,C1,2026-01-05,A,1,1,extra,fields\n",
+            "orders.csv: malformed CSV: row 2: expected 6 fields, saw 8",
+            id="ragged-row",
+        ),
+    ],
+)
+def test_unusable_orders_files_are_one_clear_error(write_file, content, message):
+    path = write_file("orders.csv", content)
+    with pytest.raises(InputError) as raised:
+        read_orders(path)
+    assert str(raised.value) == message
+
+
+def test_a_missing_file_is_named(tmp_path):
+    with pytest.raises(InputError, match=r"^nope\.csv: no such file$"):
+        read_orders(tmp_path / "nope.csv")
+
+
+def test_products_keep_the_last_row_of_a_repeated_sku(write_file):
+    path = write_file(
+        "products.csv",
+        "sku,title,category,price,margin\nA,Old,Cams,10,2\nA,New,Cams,$12.00,\n,Nameless,Cams,1,1\n",
+    )
+    products = read_products(path)
+    assert list(products["title"]) == ["New"]
+    assert products.loc[0, "price"] == 12.0
+    assert pd.isna(products.loc[0, "margin"])
+    assert dict(products.attrs["skipped"]) == {"no sku": 1, "repeated sku (last row kept)": 1}
+
+
+def test_impressions_with_impossible_values_are_skipped(write_file):
+    header = "request_id,shown_at,customer_id,placement,offer_id,position,propensity,clicked,converted,ctx_country\n"
+    path = write_file(
+        "impressions.csv",
+        header
+        + "R1,2026-01-05,C1,thank_you,X,1,0.5,1,0,DE\n"
+        + "R2,2026-01-05,C1,thank_you,X,0,0.5,1,0,DE\n"
+        + "R3,2026-01-05,C1,thank_you,X,1,1.5,1,0,DE\n"
+        + "R4,2026-01-05,C1,thank_you,X,1,0.5,yes,0,DE\n",
+    )
+    impressions = read_impressions(path)
+    assert list(impressions["request_id"]) == ["R1"]
+    assert impressions.loc[0, "ctx_country"] == "DE"
+    assert dict(impressions.attrs["skipped"]) == {
+        "position not a whole number >= 1": 1,
+        "propensity not in (0, 1]": 1,
+        "clicked/converted not 0 or 1": 1,
+    }

@@ -1,0 +1,129 @@
+"""The store keeps what it is given, the same on SQLite and PostgreSQL."""
+
+from collections import Counter
+
+import pandas as pd
+import pytest
+
+from offers import schema
+from offers.catalog import Caps, Offer, Targeting
+from offers.errors import InputError
+from offers.files import OrderLines
+from offers.store import Shop, Store
+
+COLUMNS = ["order_id", "customer_id", "ordered_at", "sku", "quantity", "price", "title",
+           "category", "country", "currency", "device"]
+
+
+def order_lines(*rows: tuple) -> OrderLines:
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame["ordered_at"] = pd.to_datetime(frame["ordered_at"])
+    purchases = frame[frame["quantity"] > 0].reset_index(drop=True)
+    returns = frame[frame["quantity"] <= 0].reset_index(drop=True)
+    return OrderLines(purchases, returns, len(frame), Counter())
+
+
+LINES = order_lines(
+    ("O1", "C1", "2026-01-05 10:00", "CAM", 1, 499.0, "Camera", "Cameras", "DE", "EUR", "mobile"),
+    ("O1", "C1", "2026-01-05 10:00", "SD64", 2, 19.5, "SD card", "Accessories", "DE", "EUR", "mobile"),
+    ("O2", "C2", "2026-01-06 11:30", "BAG", 1, float("nan"), "Bag", "Bags", "FR", "EUR", "desktop"),
+    ("O3", "C2", "2026-01-09 09:00", "BAG", -1, 35.0, "Bag", "Bags", "FR", "EUR", "desktop"),
+)
+
+
+def test_a_new_store_is_created_at_the_latest_schema_version(store):
+    assert store.schema_version() == Store.latest_schema_version()
+    for table in schema.metadata.sorted_tables:
+        with store.engine.connect() as connection:
+            connection.execute(table.select().limit(1)).all()
+
+
+def test_order_lines_round_trip(store):
+    store.save_order_lines("shop", LINES)
+    stored = store.order_lines("shop")
+    assert list(stored["order_id"]) == ["O1", "O1", "O2"]
+    assert list(stored["sku"]) == ["CAM", "SD64", "BAG"]
+    assert list(stored["quantity"]) == [1, 2, 1]
+    assert stored.loc[1, "price"] == 19.5
+    assert pd.isna(stored.loc[2, "price"])
+    assert str(stored.loc[2, "ordered_at"]) == "2026-01-06 11:30:00"
+    assert store.count(schema.order_returns, "shop") == 1
+
+
+def test_saving_the_same_lines_twice_changes_nothing(store):
+    first = store.save_order_lines("shop", LINES)
+    second = store.save_order_lines("shop", LINES)
+    assert (first[0].new, first[1].new) == (3, 1)
+    assert (second[0].new, second[0].unchanged, second[1].new) == (0, 3, 0)
+    assert store.count(schema.order_lines, "shop") == 3
+
+
+def test_shops_are_isolated_from_each_other(store):
+    store.save_order_lines("a", LINES)
+    assert store.count(schema.order_lines, "b") == 0
+    assert store.order_lines("b").empty
+
+
+def test_offers_round_trip_with_targeting_and_caps(store):
+    offer = Offer(
+        id="ins-1", kind="partner", title="Protect your camera", advertiser="Safe&Co", value=4.5,
+        targeting=Targeting(countries=["DE"], min_order_total=100.0),
+        caps=Caps(per_customer_per_day=1, budget=500.0),
+    )
+    assert store.save_offers("shop", [offer]).new == 1
+    assert store.offer("shop", "ins-1") == offer
+    assert store.offers("shop") == [offer]
+
+
+def test_saving_offers_counts_new_updated_and_unchanged(store):
+    a = Offer(id="a", kind="cross_sell", title="A", sku="A")
+    b = Offer(id="b", kind="cross_sell", title="B", sku="B")
+    store.save_offers("shop", [a, b])
+    count = store.save_offers("shop", [a, Offer(id="b", kind="cross_sell", title="B2", sku="B")])
+    assert (count.new, count.updated, count.unchanged) == (0, 1, 1)
+    assert store.offer("shop", "b").title == "B2"
+
+
+def test_offers_are_listed_by_status_and_deleted(store):
+    store.save_offers("shop", [
+        Offer(id="a", kind="cross_sell", title="A", sku="A"),
+        Offer(id="p", kind="cross_sell", title="P", sku="P", status="paused"),
+    ])
+    assert [o.id for o in store.offers("shop", status="active")] == ["a"]
+    assert store.delete_offer("shop", "a") is True
+    assert store.delete_offer("shop", "a") is False
+    assert [o.id for o in store.offers("shop")] == ["p"]
+
+
+def test_products_are_updated_in_place(store):
+    products = pd.DataFrame({"sku": ["A"], "title": ["Old"], "category": ["C"], "price": [1.0],
+                             "margin": [float("nan")], "image_url": [""], "url": [""], "colour": ["red"]})
+    assert store.save_products("shop", products).new == 1
+    assert store.save_products("shop", products).unchanged == 1
+    products.loc[0, "title"] = "New"
+    assert store.save_products("shop", products).updated == 1
+
+
+def test_shops_are_found_by_key_and_secret_keys_are_not_stored(store):
+    store.save_shop(Shop("s1", "Shop", "pk_live_1", ("https://shop.example",)), "sk_live_1")
+    assert store.shop_by_publishable_key("pk_live_1").allowed_origins == ("https://shop.example",)
+    assert store.shop_by_secret_key("sk_live_1").id == "s1"
+    assert store.shop_by_secret_key("sk_live_2") is None
+    with store.engine.connect() as connection:
+        stored = connection.execute(schema.shops.select()).mappings().one()
+    assert "sk_live_1" not in str(dict(stored))
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        pytest.param("mysql://x", "database URL must start with sqlite:/// or postgresql://, got `mysql:`",
+                     id="unsupported"),
+        pytest.param("postgresql://nobody@127.0.0.1:1/none", "cannot open the database: ", id="unreachable"),
+    ],
+)
+def test_a_bad_database_url_is_one_clear_error(url, message):
+    with pytest.raises(InputError) as raised:
+        Store.open(url)
+    assert str(raised.value).startswith(message)
+    assert "\n" not in str(raised.value)
