@@ -1,0 +1,72 @@
+"""The `generate` and `import` subcommands."""
+
+import argparse
+from pathlib import Path
+
+from offers.errors import InputError
+from offers.importer import import_offers, import_orders, import_products
+from offers.store import Store
+from offers.synthetic import generate_shop
+from widget.settings import load_settings
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    generate = subparsers.add_parser(
+        "generate",
+        help="write a synthetic shop (products, orders, offers, impressions)",
+        description="Write a realistic synthetic shop: products.csv, orders.csv, offers.json, "
+        "impressions.csv. The same seed gives byte-identical files.",
+    )
+    generate.add_argument("--out", required=True, type=Path, help="folder to write into")
+    generate.add_argument("--orders", type=int, default=20_000, help="number of orders (default 20000)")
+    generate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    generate.set_defaults(run=run_generate)
+
+    load = subparsers.add_parser(
+        "import",
+        help="load a catalog or an order history into the store",
+        description="Load files into the store. Idempotent: importing a file twice changes nothing.",
+    )
+    load.add_argument("--offers", type=Path, help="offers.json or offers.yaml")
+    load.add_argument("--orders", type=Path, help="orders.csv")
+    load.add_argument("--products", type=Path, help="products.csv")
+    load.add_argument("--database", help="store URL (default: ENCORE_DATABASE_URL or sqlite:///encore.db)")
+    load.add_argument("--shop", help="shop id (default: ENCORE_SHOP_ID or `default`)")
+    load.set_defaults(run=run_import)
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    if args.orders < 1:
+        raise InputError(f"--orders must be at least 1, got {args.orders}")
+    if args.out.exists() and not args.out.is_dir():
+        raise InputError(f"--out {args.out}: exists and is not a folder")
+    summary = generate_shop(args.out, n_orders=args.orders, seed=args.seed, progress=True)
+    print(
+        f"wrote {args.out}: {summary.n_products} products, {summary.n_customers} customers, "
+        f"{summary.n_orders} orders ({summary.n_order_lines} lines), {summary.n_offers} offers, "
+        f"{summary.n_impressions} impressions"
+    )
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    if not (args.offers or args.orders or args.products):
+        raise InputError("nothing to import: give --offers, --orders and/or --products")
+    for given in (args.offers, args.orders, args.products):
+        if given is not None and not given.is_file():
+            raise InputError(f"{given}: no such file")
+    settings = load_settings().with_overrides(database_url=args.database, shop_id=args.shop)
+    store = Store.open(settings.database_url)
+    try:
+        reports = []
+        if args.products:
+            reports.append(import_products(store, settings.shop_id, args.products))
+        if args.offers:
+            reports.append(import_offers(store, settings.shop_id, args.offers))
+        if args.orders:
+            reports.append(import_orders(store, settings.shop_id, args.orders, progress=True))
+    finally:
+        store.close()
+    for report in reports:
+        print(report.summary())
+    return 0

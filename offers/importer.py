@@ -1,0 +1,59 @@
+"""`encore import`: load a catalog or an order history into the store, idempotently."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from offers.catalog import read_offers
+from offers.files import iter_orders, read_products
+from offers.store import Store, WriteCount
+
+
+@dataclass
+class FileReport:
+    """What importing one file did."""
+
+    path: Path
+    n_read: int = 0
+    written: WriteCount = field(default_factory=WriteCount)
+    returns: WriteCount = field(default_factory=WriteCount)
+    skipped: Counter = field(default_factory=Counter)
+
+    def summary(self) -> str:
+        parts = [f"{self.n_read} rows read", f"{self.written.new} imported"]
+        if self.written.updated:
+            parts.append(f"{self.written.updated} updated")
+        if self.written.unchanged:
+            parts.append(f"{self.written.unchanged} already in the store")
+        if self.returns.new or self.returns.unchanged:
+            parts.append(f"{self.returns.new} returns imported")
+        if self.returns.unchanged:
+            parts.append(f"{self.returns.unchanged} returns already in the store")
+        skipped = sum(self.skipped.values())
+        line = f"{self.path.name}: " + ", ".join(parts) + f", {skipped} skipped"
+        if skipped:
+            line += " (" + ", ".join(f"{n} {reason}" for reason, n in self.skipped.most_common()) + ")"
+        return line
+
+
+def import_orders(store: Store, shop_id: str, path: Path, *, progress: bool = False) -> FileReport:
+    """Stream an orders file into the store in chunks; lines already stored are kept as they are."""
+    report = FileReport(Path(path))
+    for chunk in iter_orders(path, progress=progress):
+        purchases, returns = store.save_order_lines(shop_id, chunk)
+        report.n_read += chunk.n_read
+        report.written += purchases
+        report.returns += returns
+        report.skipped += chunk.skipped
+    return report
+
+
+def import_products(store: Store, shop_id: str, path: Path) -> FileReport:
+    products = read_products(path)
+    written = store.save_products(shop_id, products)
+    return FileReport(Path(path), products.attrs["n_read"], written, skipped=products.attrs["skipped"])
+
+
+def import_offers(store: Store, shop_id: str, path: Path) -> FileReport:
+    offers = read_offers(path)
+    return FileReport(Path(path), len(offers), store.save_offers(shop_id, offers))
