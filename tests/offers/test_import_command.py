@@ -1,0 +1,115 @@
+"""`encore import` loads files into the store idempotently and reports what it skipped."""
+
+import json
+
+import pytest
+
+from offers import schema
+from offers.store import Store
+from widget.cli import main
+
+ORDERS = (
+    "order_id,customer_id,ordered_at,sku,quantity,price,title,category\n"
+    'O1,C1,2026-01-05T10:00:00Z,CAM,1,"$1,299.00","Camera, 20MP",Cameras\n'
+    "O1,C1,2026-01-05T10:00:00Z,SD64,2,19.50,SD card,Accessories\n"
+    "O1,C1,2026-01-05T10:00:00Z,SD64,2,19.50,SD card,Accessories\n"
+    "O2,,2026-01-06T10:00:00Z,BAG,1,35,Bag,Bags\n"
+    "O3,C2,06/01/2026 11:00,BAG,1,35,Bag,Bags\n"
+    "O4,C2,2026-01-09T10:00:00Z,BAG,-1,35,Bag,Bags\n"
+)
+
+
+@pytest.fixture
+def database(tmp_path, monkeypatch) -> str:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("ENCORE_DATABASE_URL", url)
+    return url
+
+
+def test_importing_orders_reports_read_imported_and_skipped(write_file, database, capsys):
+    path = write_file("orders.csv", ORDERS)
+    assert main(["import", "--orders", str(path)]) == 0
+    assert capsys.readouterr().out == (
+        "orders.csv: 6 rows read, 3 imported, 1 returns imported, 2 skipped "
+        "(1 duplicate line, 1 no customer id)\n"
+    )
+
+
+def test_importing_the_same_file_twice_changes_nothing(write_file, database, capsys):
+    path = write_file("orders.csv", ORDERS)
+    main(["import", "--orders", str(path)])
+    capsys.readouterr()
+    assert main(["import", "--orders", str(path)]) == 0
+    assert "0 imported, 3 already in the store" in capsys.readouterr().out
+    store = Store.open(database)
+    assert store.count(schema.order_lines, "default") == 3
+    assert store.count(schema.order_returns, "default") == 1
+    store.close()
+
+
+def test_importing_a_catalog_and_offers(write_file, database, capsys):
+    products = write_file("products.csv", "sku,title,category,price\nCAM,Camera,Cameras,499\n")
+    offers = write_file(
+        "offers.json",
+        json.dumps([{"id": "x", "kind": "cross_sell", "title": "Card", "sku": "SD64"}]),
+    )
+    assert main(["import", "--products", str(products), "--offers", str(offers)]) == 0
+    assert capsys.readouterr().out == (
+        "products.csv: 1 rows read, 1 imported, 0 skipped\n"
+        "offers.json: 1 rows read, 1 imported, 0 skipped\n"
+    )
+
+
+def test_the_shop_flag_keeps_shops_apart(write_file, database):
+    path = write_file("orders.csv", ORDERS)
+    main(["import", "--orders", str(path), "--shop", "other"])
+    store = Store.open(database)
+    assert (
+        store.count(schema.order_lines, "other"),
+        store.count(schema.order_lines, "default"),
+    ) == (3, 0)
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        pytest.param(
+            {"orders.csv": "order_id,sku\nO1,A\n"},
+            "encore import: error: orders.csv: missing required columns `customer_id`, `ordered_at`",
+            id="missing-columns",
+        ),
+        pytest.param(
+            {"offers.json": '[{"id": 1}]'},
+            "encore import: error: offers.json: offer 1: `id`: expected `str`, got `int`",
+            id="bad-offer",
+        ),
+        pytest.param(
+            {},
+            "encore import: error: nothing to import: give --offers, --orders and/or --products",
+            id="nothing",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(write_file, database, capsys, files, message):
+    args = ["import"]
+    for name, content in files.items():
+        args += [f"--{name.split('.')[0]}", str(write_file(name, content))]
+    assert main(args) == 2
+    assert capsys.readouterr().err == message + "\n"
+
+
+def test_a_missing_file_is_named(database, capsys, tmp_path):
+    assert main(["import", "--orders", str(tmp_path / "nope.csv")]) == 2
+    assert (
+        capsys.readouterr().err == f"encore import: error: {tmp_path / 'nope.csv'}: no such file\n"
+    )
+
+
+def test_an_unsupported_database_is_one_line(write_file, monkeypatch, capsys):
+    monkeypatch.setenv("ENCORE_DATABASE_URL", "mysql://x")
+    path = write_file("orders.csv", ORDERS)
+    assert main(["import", "--orders", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        "encore import: error: database URL must start with sqlite:/// or postgresql://, got `mysql:`\n"
+    )

@@ -1,0 +1,46 @@
+"""The `encore` command: one parser, with the subcommands each package registers."""
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from offers import commands as offers_commands
+from offers.errors import InputError
+from ranker import commands as ranker_commands
+from widget import commands as widget_commands
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as one line (and exit status 2)."""
+
+    def error(self, message: str) -> None:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="encore",
+        description="Post-purchase offers: generate, import, train, evaluate, recommend, serve.",
+    )
+    subparsers = parser.add_subparsers(
+        title="commands", dest="command", metavar="COMMAND", required=True, parser_class=_Parser
+    )
+    for module in (widget_commands, offers_commands, ranker_commands):
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except InputError as err:
+        print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Settings from the environment (twelve-factor); command flags override them."""
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from starlette.config import Config, Environ, environ
+from starlette.datastructures import CommaSeparatedStrings
+
+from offers.errors import InputError
+
+MAX_OFFERS_LIMIT = 5
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a deployment sets. Read with :func:`load_settings`."""
+
+    database_url: str = "sqlite:///encore.db"
+    model_dir: str = "models/current"
+    shop_id: str = "default"
+    publishable_key: str = ""
+    secret_key: str = ""
+    signing_secret: str = ""
+    allowed_origins: tuple[str, ...] = ()
+    max_offers: int = 3
+    holdout_share: float = 0.05
+    dismiss_days: int = 30
+    token_max_age_days: int = 30
+    rank_timeout_ms: int = 1500
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def with_overrides(self, **overrides: Any) -> "Settings":
+        """A copy with the given (non-None) values, e.g. from command flags."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def load_settings(env: Environ | None = None) -> Settings:
+    """Read `ENCORE_*` variables; a value of the wrong type is one clear error."""
+    config = Config(environ=env if env is not None else environ)
+    defaults = Settings()
+    try:
+        settings = Settings(
+            database_url=config("ENCORE_DATABASE_URL", default=defaults.database_url),
+            model_dir=config("ENCORE_MODEL_DIR", default=defaults.model_dir),
+            shop_id=config("ENCORE_SHOP_ID", default=defaults.shop_id),
+            publishable_key=config("ENCORE_PUBLISHABLE_KEY", default=""),
+            secret_key=config("ENCORE_SECRET_KEY", default=""),
+            signing_secret=config("ENCORE_SIGNING_SECRET", default=""),
+            allowed_origins=tuple(
+                config("ENCORE_ALLOWED_ORIGINS", cast=CommaSeparatedStrings, default="")
+            ),
+            max_offers=config("ENCORE_MAX_OFFERS", cast=int, default=defaults.max_offers),
+            holdout_share=config("ENCORE_HOLDOUT_SHARE", cast=float, default=defaults.holdout_share),
+            dismiss_days=config("ENCORE_DISMISS_DAYS", cast=int, default=defaults.dismiss_days),
+        )
+    except ValueError as err:
+        raise InputError(f"environment: {err}") from None
+    check_settings(settings)
+    return settings
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse a deployment that cannot work, with one sentence saying why."""
+    if not 1 <= settings.max_offers <= MAX_OFFERS_LIMIT:
+        raise InputError(
+            f"ENCORE_MAX_OFFERS must be between 1 and {MAX_OFFERS_LIMIT}, got {settings.max_offers}"
+        )
+    if not 0 <= settings.holdout_share < 1:
+        raise InputError(f"ENCORE_HOLDOUT_SHARE must be in [0, 1), got {settings.holdout_share}")
+    if bool(settings.publishable_key) != bool(settings.secret_key):
+        raise InputError("set both ENCORE_PUBLISHABLE_KEY and ENCORE_SECRET_KEY, or neither")
+    if settings.publishable_key and not settings.publishable_key.startswith("pk_"):
+        raise InputError("ENCORE_PUBLISHABLE_KEY must start with pk_")
+    if settings.secret_key and not settings.secret_key.startswith("sk_"):
+        raise InputError("ENCORE_SECRET_KEY must start with sk_")
