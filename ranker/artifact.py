@@ -1,0 +1,171 @@
+"""The model artifact: ``DIR/model.joblib`` and its card ``DIR/card.json``.
+
+joblib runs code while loading, so Encore only loads artifacts it wrote: the
+card records the SHA-256 of ``model.joblib``, the artifact format and the
+library versions, and :func:`load_model` checks all three *before* unpickling.
+An artifact written by another format version or scikit-learn major.minor is
+refused with one clear line rather than loaded into subtly different code.
+"""
+
+import hashlib
+import json
+import platform
+import secrets
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import joblib
+import numpy as np
+import sklearn
+
+from ranker.interactions import Interactions, iso_time
+
+if TYPE_CHECKING:
+    from ranker.model import RelevanceModel
+
+FORMAT_VERSION = 1
+MODEL_FILE = "model.joblib"
+CARD_FILE = "card.json"
+
+
+class ModelError(Exception):
+    """A missing, corrupt or incompatible model artifact; ``str(err)`` is one line."""
+
+
+def make_card(
+    log: Interactions,
+    metrics: dict,
+    *,
+    trained_at: datetime,
+    features: tuple[str, ...],
+    learner: dict,
+    horizon: float,
+    n_training_rows: int,
+) -> dict:
+    """The model card of DESIGN.md (``version``, ``trained_at``, ``libraries``, ``data``,
+    ``features``, ``metrics``) plus what Encore needs to load the artifact safely."""
+    return {
+        "version": f"{trained_at:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}",
+        "trained_at": trained_at.isoformat(timespec="seconds"),
+        "format_version": FORMAT_VERSION,
+        "libraries": library_versions(),
+        "data": {
+            "rows": int(len(log.sku)),
+            "orders": int(log.n_orders),
+            "customers": int(log.n_customers),
+            "skus": int(len(np.unique(log.sku))),
+            "time_range": [iso_time(log.order_time[0]), iso_time(log.order_time[-1])],
+        },
+        "features": list(features),
+        "learner": learner,
+        "horizon_days": round(horizon, 3),
+        "training_rows": n_training_rows,
+        "metrics": _rounded(metrics),
+    }
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of what the artifact depends on."""
+    try:
+        encore = version("encore-offers")
+    except PackageNotFoundError:
+        encore = "unknown"
+    return {
+        "encore": encore,
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "joblib": joblib.__version__,
+    }
+
+
+def save_model(model: "RelevanceModel", directory: str | Path) -> Path:
+    """Write ``model.joblib``, then ``card.json`` holding its hash, into ``directory``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, directory / MODEL_FILE, compress=3)
+    card = dict(model.card, sha256=_sha256(directory / MODEL_FILE))
+    model.card = card
+    (directory / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    return directory
+
+
+def read_card(directory: str | Path) -> dict:
+    """The card of an artifact, checked for compatibility; raises :class:`ModelError`."""
+    directory = Path(directory)
+    path = directory / CARD_FILE
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{directory}: no model here (missing {CARD_FILE})") from None
+    except (OSError, ValueError) as err:
+        raise ModelError(f"{path}: unreadable model card ({err})") from None
+    if not isinstance(card, dict):
+        raise ModelError(f"{path}: not a model card")
+    written = card.get("format_version")
+    if written != FORMAT_VERSION:
+        raise ModelError(
+            f"{directory}: artifact format {written} is not supported "
+            f"(this Encore reads format {FORMAT_VERSION}); retrain with `encore train`"
+        )
+    trained_with = str(card.get("libraries", {}).get("scikit-learn", "unknown"))
+    if _major_minor(trained_with) != _major_minor(sklearn.__version__):
+        raise ModelError(
+            f"{directory}: trained with scikit-learn {trained_with}, this is "
+            f"{sklearn.__version__}; retrain with `encore train`"
+        )
+    return card
+
+
+def load_model(directory: str | Path) -> "RelevanceModel":
+    """Load an artifact written by :func:`save_model`.
+
+    Raises
+    ------
+    ModelError
+        When the folder holds no artifact, the card is unreadable, the artifact
+        comes from an incompatible version, or ``model.joblib`` is not the file
+        the card describes.
+    """
+    directory = Path(directory)
+    card = read_card(directory)
+    path = directory / MODEL_FILE
+    try:
+        digest = _sha256(path)
+    except OSError:
+        raise ModelError(f"{directory}: missing or unreadable {MODEL_FILE}") from None
+    if digest != card.get("sha256"):
+        raise ModelError(
+            f"{path}: does not match its card (refusing to load a file Encore did not write)"
+        )
+    try:
+        model = joblib.load(path)
+    except Exception as err:  # a corrupt pickle can raise almost anything
+        raise ModelError(f"{path}: corrupt model file ({type(err).__name__})") from None
+    model.card = card
+    return model
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _major_minor(text: str) -> tuple[str, ...]:
+    return tuple(text.split(".")[:2])
+
+
+def _rounded(metrics: dict) -> dict:
+    return {
+        key: _rounded(value)
+        if isinstance(value, dict)
+        else round(value, 6)
+        if isinstance(value, float)
+        else value
+        for key, value in metrics.items()
+    }

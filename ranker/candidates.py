@@ -1,0 +1,308 @@
+"""Stage 1: cheap, broad candidate generation for a batch of orders.
+
+For each query order the candidates are the union of: co-purchase neighbours
+of the basket (cosine-normalised, not raw counts), skus customers buy in the
+order after one holding the basket's skus, the customer's own history (most
+bought first), what is popular in the basket's categories, what is popular
+overall (cold start), and any skus the caller asks for (cross-sell offers).
+Basket skus are never candidates. The raw signals gathered on the way (co-purchase
+strength, the customer's count and last purchase, ...) are kept for the features.
+
+The same vectorised code serves a batch of 100k training queries and the one
+order of a live request, so training and serving cannot drift apart.
+"""
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from ranker._groups import (
+    Join,
+    expand_ranges,
+    run_lengths,
+    run_starts,
+    take_ragged,
+    top_per_group,
+    unique_keys,
+)
+from ranker.index import Neighbours, ShopIndex
+
+HISTORY_DECAY = 0.8  # weight of a purchase n orders ago: HISTORY_DECAY ** n
+
+
+@dataclass(frozen=True)
+class Queries:
+    """A batch of orders to rank for.
+
+    Attributes
+    ----------
+    basket_indptr : ndarray of shape (n_queries + 1,)
+        Each query's slice of the basket arrays.
+    basket_sku : ndarray of shape (n_items,)
+        Sku code of each basket item, -1 for a sku the index does not know.
+    basket_category : ndarray of shape (n_items,)
+        Category code of each basket item, -1 when unknown.
+    basket_price : ndarray of shape (n_items,)
+        Unit price of each basket item, NaN when unknown.
+    customer : ndarray of shape (n_queries,)
+        Customer code, -1 for a customer the index does not know.
+    time : ndarray of shape (n_queries,)
+        Order time, days since the epoch; only history before it is used.
+    """
+
+    basket_indptr: np.ndarray
+    basket_sku: np.ndarray
+    basket_category: np.ndarray
+    basket_price: np.ndarray
+    customer: np.ndarray
+    time: np.ndarray
+
+    @property
+    def n_queries(self) -> int:
+        return len(self.customer)
+
+    @cached_property
+    def item_query(self) -> np.ndarray:
+        """Query of each basket item, shape (n_items,)."""
+        return np.repeat(np.arange(self.n_queries), self.basket_size)
+
+    @cached_property
+    def basket_size(self) -> np.ndarray:
+        """Items per basket, shape (n_queries,)."""
+        return self.basket_indptr[1:] - self.basket_indptr[:-1]
+
+    def take(self, rows: np.ndarray) -> "Queries":
+        """The sub-batch of the queries ``rows`` (ascending), renumbered from 0."""
+        indptr, items = take_ragged(self.basket_indptr, rows)
+        return Queries(
+            basket_indptr=indptr,
+            basket_sku=self.basket_sku[items],
+            basket_category=self.basket_category[items],
+            basket_price=self.basket_price[items],
+            customer=self.customer[rows],
+            time=self.time[rows],
+        )
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Candidate (query, sku) pairs with the raw signals of each, sorted by query then sku.
+
+    Every array has shape (n_pairs,) except the ``query_*`` ones, (n_queries,).
+    ``anchor`` is the basket sku with the strongest co-purchase link (-1 if none).
+    History fields are 0 (counts) or NaN (times) for skus the customer never bought.
+    """
+
+    query: np.ndarray
+    sku: np.ndarray
+    copurchase_sum: np.ndarray
+    copurchase_max: np.ndarray
+    copurchase_count: np.ndarray
+    copurchase_lift: np.ndarray
+    anchor: np.ndarray
+    next_order_sum: np.ndarray
+    history_count: np.ndarray
+    history_decayed: np.ndarray
+    history_last: np.ndarray
+    history_first: np.ndarray
+    category_affinity: np.ndarray
+    basket_category_share: np.ndarray
+    query_orders: np.ndarray
+    query_first_order: np.ndarray
+    query_last_order: np.ndarray
+    query_basket_price: np.ndarray
+    query_basket_size: np.ndarray
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How many candidates each source may add per query."""
+
+    copurchase: int = 20
+    next_order: int = 10
+    history: int = 20
+    category: int = 5
+    popular: int = 5
+
+
+DEFAULT_BUDGET = Budget()
+
+
+def generate(
+    index: ShopIndex,
+    queries: Queries,
+    budget: Budget = DEFAULT_BUDGET,
+    extra: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Candidates:
+    """Retrieve candidates for each query and gather their raw signals.
+
+    Parameters
+    ----------
+    index : ShopIndex
+    queries : Queries
+    budget : Budget
+        Candidates per source and query.
+    extra : (query, sku) pair of ndarray of shape (n_extra,), default=None
+        Pairs that must be scored whatever the sources say (cross-sell offers).
+
+    Returns
+    -------
+    Candidates
+    """
+    n_skus = index.n_skus
+    item_query = queries.item_query
+    known = queries.basket_sku >= 0
+    basket_keys = np.unique(item_query[known] * n_skus + queries.basket_sku[known])
+
+    copurchase = _expand(index.copurchase, item_query[known], queries.basket_sku[known], n_skus)
+    next_order = _expand(index.next_order, item_query[known], queries.basket_sku[known], n_skus)
+    history = _history(index, queries)
+    sources = [
+        _best(copurchase["key"], copurchase["sum"], n_skus, budget.copurchase),
+        _best(next_order["key"], next_order["sum"], n_skus, budget.next_order),
+        _best(history["key"], history["count"] + history["last"] * 1e-6, n_skus, budget.history),
+        _category_popular(index, queries, budget.category),
+        _popular(index, queries.n_queries, budget.popular),
+    ]
+    if extra is not None:
+        sources.append(extra[0] * n_skus + extra[1])
+    keys = np.unique(np.concatenate(sources))
+    keys = keys[~Join(basket_keys, keys).found]
+    query, sku = np.divmod(keys, n_skus)
+    by_copurchase = Join(copurchase["key"], keys)
+    by_history = Join(history["key"], keys)
+
+    affinity, basket_share = _category_signals(index, queries, history, query, sku)
+    return Candidates(
+        query=query,
+        sku=sku,
+        copurchase_sum=by_copurchase.get(copurchase["sum"], 0.0),
+        copurchase_max=by_copurchase.get(copurchase["max"], 0.0),
+        copurchase_count=by_copurchase.get(copurchase["count"], 0.0),
+        copurchase_lift=by_copurchase.get(copurchase["lift"], 0.0),
+        anchor=by_copurchase.get(copurchase["anchor"], -1),
+        next_order_sum=Join(next_order["key"], keys).get(next_order["sum"], 0.0),
+        history_count=by_history.get(history["count"], 0.0),
+        history_decayed=by_history.get(history["decayed"], 0.0),
+        history_last=by_history.get(history["last"], np.nan),
+        history_first=by_history.get(history["first"], np.nan),
+        category_affinity=affinity,
+        basket_category_share=basket_share,
+        query_orders=history["query_orders"],
+        query_first_order=history["query_first_order"],
+        query_last_order=history["query_last_order"],
+        query_basket_price=_basket_price(queries),
+        query_basket_size=queries.basket_size.astype(np.float64),
+    )
+
+
+def _best(keys: np.ndarray, score: np.ndarray, n_skus: int, n_top: int) -> np.ndarray:
+    return keys[top_per_group(keys // n_skus, score, n_top)]
+
+
+def _expand(
+    neighbours: Neighbours, item_query: np.ndarray, item_sku: np.ndarray, n_skus: int
+) -> dict[str, np.ndarray]:
+    """Neighbours of every basket item, summed (and maxed) per (query, sku)."""
+    owner, position = expand_ranges(neighbours.indptr[item_sku], neighbours.indptr[item_sku + 1])
+    keys = item_query[owner] * n_skus + neighbours.sku[position]
+    strength = neighbours.strength[position]
+    order = np.lexsort((strength, keys))  # by key, strongest link last
+    keys, strength, owner, position = keys[order], strength[order], owner[order], position[order]
+    starts = run_starts(keys)
+    last = starts + run_lengths(starts, len(keys)) - 1
+    return {
+        "key": keys[starts],
+        "sum": np.add.reduceat(strength, starts),
+        "max": strength[last],
+        "count": np.add.reduceat(neighbours.count[position], starts),
+        "lift": np.maximum.reduceat(neighbours.lift[position], starts),
+        "anchor": item_sku[owner[last]],
+    }
+
+
+def _history(index: ShopIndex, queries: Queries) -> dict[str, np.ndarray]:
+    """Each query customer's purchases before the query time, per (query, sku)."""
+    customer = np.maximum(queries.customer, 0)
+    known = queries.customer >= 0
+    start = np.where(known, index.history_indptr[customer], 0)
+    stop = np.searchsorted(index.history_key, index.history_key_of(customer, queries.time))
+    stop = np.where(known, stop, 0)
+    owner, line = expand_ranges(start, stop)
+    keys, order, starts = unique_keys(owner * index.n_skus + index.history_sku[line])
+    time = index.history_time[line][order]
+    has_orders = stop > start
+    n_orders = index.history_orders[stop] - index.history_orders[start]
+    age = n_orders[owner] - (index.history_orders[line + 1] - index.history_orders[start[owner]])
+    return {
+        "key": keys,
+        "count": run_lengths(starts, len(order)).astype(np.float64),
+        "decayed": np.add.reduceat(HISTORY_DECAY ** age[order], starts),
+        "last": np.maximum.reduceat(time, starts),
+        "first": np.minimum.reduceat(time, starts),
+        "line_query": owner,
+        "line_sku": index.history_sku[line],
+        "query_orders": n_orders.astype(np.float64),
+        "query_first_order": np.where(
+            has_orders, index.history_time[np.where(has_orders, start, 0)], np.nan
+        ),
+        "query_last_order": np.where(
+            has_orders, index.history_time[np.where(has_orders, stop - 1, 0)], np.nan
+        ),
+    }
+
+
+def _category_popular(index: ShopIndex, queries: Queries, n_top: int) -> np.ndarray:
+    """The trending best-sellers of each category in the basket."""
+    category = queries.basket_category
+    known = category >= 0
+    pairs = np.unique(queries.item_query[known] * len(index.categories) + category[known])
+    query, category = np.divmod(pairs, len(index.categories))
+    indptr = index.category_popular_indptr
+    owner, position = expand_ranges(
+        indptr[category], np.minimum(indptr[category + 1], indptr[category] + n_top)
+    )
+    sku = index.category_popular[position]
+    keys = query[owner] * index.n_skus + sku
+    return keys[top_per_group(query[owner], index.sku_share[sku], n_top)]
+
+
+def _popular(index: ShopIndex, n_queries: int, n_top: int) -> np.ndarray:
+    top = index.popular[:n_top]
+    return (np.arange(n_queries)[:, None] * index.n_skus + top[None, :]).ravel()
+
+
+def _category_signals(
+    index: ShopIndex, queries: Queries, history: dict, query: np.ndarray, sku: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Share of the customer's past lines, and of the basket, in each candidate's category."""
+    n_categories = len(index.categories)
+    category = index.sku_category[sku]
+    pair_keys = query * n_categories + category
+
+    past = history["line_query"] * n_categories + index.sku_category[history["line_sku"]]
+    past_lines = np.bincount(history["line_query"], minlength=queries.n_queries)
+    affinity = _share(past, pair_keys, past_lines[query])
+
+    known = queries.basket_category >= 0
+    in_basket = queries.item_query[known] * n_categories + queries.basket_category[known]
+    return affinity, _share(in_basket, pair_keys, queries.basket_size[query])
+
+
+def _share(group_keys: np.ndarray, keys: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    unique, _, starts = unique_keys(group_keys)
+    counts = run_lengths(starts, len(group_keys))
+    return Join(unique, keys).get(counts, 0) / np.maximum(totals, 1)
+
+
+def _basket_price(queries: Queries) -> np.ndarray:
+    """Mean known unit price of each basket, NaN when none is known."""
+    priced = ~np.isnan(queries.basket_price)
+    item_query = queries.item_query
+    total = np.bincount(
+        item_query[priced], queries.basket_price[priced], minlength=queries.n_queries
+    )
+    count = np.bincount(item_query[priced], minlength=queries.n_queries)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / count

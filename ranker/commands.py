@@ -1,0 +1,257 @@
+"""The `train`, `evaluate` and `recommend` subcommands."""
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import msgspec
+import orjson
+from threadpoolctl import threadpool_limits
+
+from offers.caps import OfferUsage
+from offers.catalog import Offer, read_offers
+from offers.errors import InputError
+from offers.files import read_impressions, read_orders, read_products
+from offers.targeting import OrderContext, eligible_offers
+from ranker.artifact import ModelError, load_model, save_model
+from ranker.baselines import BASELINES
+from ranker.evaluate import METRICS, evaluate_model
+from ranker.model import RankContext, RelevanceModel
+from ranker.policy import MAX_OFFERS_LIMIT, SelectionPolicy
+from ranker.train import train
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    command = subparsers.add_parser(
+        "train",
+        help="train a relevance model on an order history",
+        description="Train on orders (and optionally products, impressions, offers), evaluate on "
+        "a time split beside the baselines, and write DIR/model.joblib and DIR/card.json.",
+    )
+    command.add_argument("--orders", required=True, type=Path, help="orders.csv")
+    command.add_argument(
+        "--products", type=Path, help="products.csv (titles, categories, prices, margins)"
+    )
+    command.add_argument(
+        "--impressions", type=Path, help="impressions.csv (how shown offers were received)"
+    )
+    command.add_argument(
+        "--offers", type=Path, help="offers.json or .yaml (kept for `encore recommend`)"
+    )
+    command.add_argument(
+        "--out", required=True, type=Path, help="folder to write the artifact into"
+    )
+    command.set_defaults(run=run_train)
+
+    command = subparsers.add_parser(
+        "evaluate",
+        help="score a model on an order history beside the baselines",
+        description="Split the orders at one date (last 20%% of the period = test) and report "
+        "hit rate, recall and NDCG at k of the model and of the baselines on the same queries.",
+    )
+    command.add_argument("--model", required=True, type=Path, help="a trained model's folder")
+    command.add_argument("--orders", required=True, type=Path, help="orders.csv")
+    command.add_argument("--k", type=int, default=3, help="cut-off (default 3)")
+    command.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    command.set_defaults(run=run_evaluate)
+
+    command = subparsers.add_parser(
+        "recommend",
+        help="rank a batch of orders (JSON lines of /v1/rank bodies)",
+        description="For each input line (a /v1/rank body) print one JSON line: the order id, "
+        "the top-k cross-sell skus (never one already in the order) and the offers chosen.",
+    )
+    command.add_argument("--model", required=True, type=Path, help="a trained model's folder")
+    command.add_argument(
+        "--input", required=True, type=Path, help="FILE.jsonl, one /v1/rank body a line"
+    )
+    command.add_argument("--k", type=int, default=3, help="skus per order (default 3)")
+    command.set_defaults(run=run_recommend)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    if args.out.exists() and not args.out.is_dir():
+        raise InputError(f"--out {args.out}: exists and is not a folder")
+    orders = read_orders(args.orders, progress=True)
+    if orders.lines.empty:
+        raise InputError(f"{args.orders.name}: no usable order lines")
+    model = train(
+        orders.lines,
+        products=read_products(args.products) if args.products else None,
+        impressions=read_impressions(args.impressions) if args.impressions else None,
+        offers=read_offers(args.offers) if args.offers else (),
+        show_progress=True,
+    )
+    save_model(model, args.out)
+    card = model.card
+    data = card["data"]
+    skipped = ", ".join(f"{reason}: {n}" for reason, n in orders.skipped.most_common()) or "none"
+    print(
+        f"read {orders.n_read} rows: {data['rows']} order lines, {data['orders']} orders, "
+        f"{data['customers']} customers, {data['skus']} skus (skipped: {skipped})"
+    )
+    print(f"learner: {card['learner']['name']}; test split at {card['metrics']['split_at']}")
+    print(format_metrics(card["metrics"]))
+    print(f"wrote {args.out} (version {card['version']})")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    _check_k(args.k)
+    model = _load(args.model)
+    lines = read_orders(args.orders, progress=True).lines
+    if lines.empty:
+        raise InputError(f"{args.orders.name}: no usable order lines")
+    metrics = evaluate_model(model, lines, k=args.k)
+    print(json.dumps(metrics, indent=2) if args.json else format_metrics(metrics))
+    return 0
+
+
+def run_recommend(args: argparse.Namespace) -> int:
+    _check_k(args.k)
+    model = _load(args.model)
+    decoder = msgspec.json.Decoder(_RankBody)
+    policies = {n: SelectionPolicy(max_offers=n) for n in range(1, MAX_OFFERS_LIMIT + 1)}
+    out = sys.stdout.buffer
+    with threadpool_limits(limits=1):
+        for number, line in _lines(args.input):
+            try:
+                body = decoder.decode(line)
+            except msgspec.DecodeError as err:
+                raise InputError(f"{args.input.name}: line {number}: {err}") from None
+            out.write(orjson.dumps(_recommend(model, body, args.k, policies)) + b"\n")
+    out.flush()
+    return 0
+
+
+def format_metrics(metrics: dict) -> str:
+    """The model's and the baselines' metrics as an aligned table, with the margin over the best."""
+    k = metrics["k"]
+    header = f"{'':15}" + "".join(f"{name.replace('_at_k', f'@{k}'):>14}" for name in METRICS)
+    rows = [("model", metrics), *((name, metrics[name]) for name in BASELINES)]
+    lines = [f"next-order metrics on {metrics['n_queries']} customers", header]
+    lines += [f"{name:15}" + "".join(f"{row[m]:>14.4f}" for m in METRICS) for name, row in rows]
+    best = max(BASELINES, key=lambda name: metrics[name]["hit_rate_at_k"])
+    top = metrics[best]["hit_rate_at_k"]
+    if top > 0:
+        margin = metrics["hit_rate_at_k"] / top - 1
+        lines.append(f"model vs best baseline ({best}): {margin:+.1%} hit rate@{k}")
+    return "\n".join(lines)
+
+
+class _Item(msgspec.Struct):
+    sku: str
+    category: str = ""
+    price: float | None = None
+    quantity: int = 1
+
+
+class _Order(msgspec.Struct):
+    id: str = ""
+    ordered_at: datetime | None = None
+    total: float | None = None
+    country: str = ""
+    device: str = ""
+    items: list[_Item] = []
+
+
+class _Customer(msgspec.Struct):
+    id: str | None = None
+    is_returning: bool | None = None
+
+
+class _RankBody(msgspec.Struct):
+    """The fields of a /v1/rank body that ranking reads (others are ignored)."""
+
+    order: _Order
+    placement: str = "thank_you"
+    customer: _Customer = msgspec.field(default_factory=_Customer)
+    attributes: dict = {}
+    limit: int | None = None
+
+
+def _recommend(model: RelevanceModel, body: _RankBody, k: int, policies: dict) -> dict:
+    order = body.order
+    total = (
+        order.total
+        if order.total is not None
+        else sum((i.price or 0.0) * i.quantity for i in order.items)
+    )
+    context = RankContext(
+        customer_id=body.customer.id,
+        basket=[(i.sku, i.category, i.price or 0.0, i.quantity) for i in order.items],
+        order_total=total,
+        placement=body.placement,
+        country=order.country,
+        device=order.device,
+        is_returning=body.customer.is_returning,
+        at=order.ordered_at,
+        attributes=body.attributes,
+    )
+    return {
+        "order_id": order.id,
+        "skus": model.recommend_skus(context, k),
+        "offers": _offers(model, context, body.limit, policies) if model.offers else [],
+    }
+
+
+def _offers(
+    model: RelevanceModel, context: RankContext, limit: int | None, policies: dict
+) -> list[dict]:
+    skus = frozenset(sku for sku, _, _, _ in context.basket)
+    order = OrderContext(
+        shop_id="",
+        placement=context.placement,
+        country=context.country,
+        device=context.device,
+        order_total=context.order_total,
+        categories=frozenset(category for _, category, _, _ in context.basket if category),
+        skus=skus,
+        customer_id=context.customer_id,
+        is_returning=context.is_returning,
+        at=context.at or datetime.now(UTC),
+    )
+    eligible: list[Offer] = eligible_offers(model.offers, order, OfferUsage())[0]
+    if not eligible:
+        return []
+    scores = model.score_offers(context, eligible)
+    policy = policies[min(max(limit or 3, 1), MAX_OFFERS_LIMIT)]
+    return [
+        {
+            "id": eligible[s.index].id,
+            "kind": eligible[s.index].kind,
+            "title": eligible[s.index].title,
+            "score": round(s.score, 6),
+            "probability": round(s.probability, 6),
+            "reason": s.reason,
+        }
+        for s in policy.select(eligible, scores, basket_skus=skus)
+    ]
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"{path.name}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path.name}: is a folder, not a file") from None
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                yield number, line
+
+
+def _load(directory: Path) -> RelevanceModel:
+    try:
+        return load_model(directory)
+    except ModelError as err:
+        raise InputError(str(err)) from None
+
+
+def _check_k(k: int) -> None:
+    if k < 1:
+        raise InputError(f"--k must be at least 1, got {k}")

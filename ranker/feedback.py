@@ -1,0 +1,123 @@
+"""Learning from how shown offers were received (``impressions.csv``).
+
+A logged impression is biased twice: the logging policy chose what to show
+(its ``propensity``), and lower positions are seen less. :func:`fit_feedback`
+corrects both:
+
+- each impression is weighted by ``1 / propensity`` (inverse propensity
+  scoring, clipped so one rare impression cannot dominate);
+- the position enters the click model as a feature and is set to 1 when
+  scoring, so the model predicts the click-through rate at the top slot;
+- per offer, the conversion rate of a click is smoothed towards the overall rate.
+
+The click model is a ``LogisticRegression`` on one-hot offer and context
+features (the ``ctx_*`` columns with few distinct values: country, device,
+segment..., not ids or amounts). It is exported to a dict of weights, so
+scoring an offer at request time is a few dict lookups. A context value is read
+from the request's ``attributes`` first, then from the RankContext field of the
+same name; booleans are written ``1`` / ``0`` as in the log.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from offers.catalog import Offer
+
+MAX_WEIGHT = 20.0  # clip of the inverse-propensity weight
+MAX_CONTEXT_VALUES = 50  # context columns with more distinct values (ids, amounts) are left out
+_PRIOR_CLICKS = 20.0  # strength of the prior on an offer's conversion rate per click
+
+
+@dataclass(frozen=True)
+class FeedbackModel:
+    """P(convert) of an offer shown at the top slot, in a given context.
+
+    Attributes
+    ----------
+    intercept : float
+        Log-odds of a click at position 1 for an average offer.
+    weights : dict of str to float
+        Weight of each one-hot feature ``"offer=<id>"``, ``"<ctx name>=<value>"``.
+    conversion_rate : dict of str to float
+        Smoothed P(convert | click) per offer id.
+    default_conversion_rate : float
+        P(convert | click) of an offer never clicked.
+    context_names : tuple of str
+        Context attributes the model reads (``ctx_`` stripped).
+    """
+
+    intercept: float
+    weights: dict
+    conversion_rate: dict
+    default_conversion_rate: float
+    context_names: tuple[str, ...]
+
+    def probability(self, offer: Offer, context: object) -> float:
+        """P(the offer converts) if shown first in ``context`` (a RankContext)."""
+        logit = self.intercept + self.weights.get(f"offer={offer.id}", 0.0)
+        for name, value in _context_values(context, self.context_names).items():
+            logit += self.weights.get(f"{name}={value}", 0.0)
+        click = 1.0 / (1.0 + np.exp(-logit))
+        return float(click * self.conversion_rate.get(offer.id, self.default_conversion_rate))
+
+
+def fit_feedback(impressions: pd.DataFrame) -> FeedbackModel:
+    """Fit the position-debiased, propensity-weighted click and conversion model.
+
+    Parameters
+    ----------
+    impressions : DataFrame of shape (n_impressions, n_columns)
+        As read by :func:`offers.files.read_impressions`.
+
+    Returns
+    -------
+    FeedbackModel
+    """
+    context_columns = [
+        c
+        for c in impressions.columns
+        if c.startswith("ctx_") and impressions[c].nunique() <= MAX_CONTEXT_VALUES
+    ]
+    records = impressions[["offer_id", *context_columns, "position"]].astype(str)
+    records.columns = ["offer", *(c.removeprefix("ctx_") for c in context_columns), "position"]
+    vectorizer = DictVectorizer()
+    X = vectorizer.fit_transform(records.to_dict("records"))
+    clicked = impressions["clicked"].to_numpy()
+    intercept, weights = _logit(clicked.mean()), {}
+    if len(np.unique(clicked)) == 2:
+        weight = np.minimum(1.0 / impressions["propensity"].to_numpy(), MAX_WEIGHT)
+        model = LogisticRegression(max_iter=1000).fit(X, clicked, sample_weight=weight)
+        weights = dict(zip(vectorizer.feature_names_, model.coef_[0].tolist(), strict=True))
+        intercept = float(model.intercept_[0]) + weights.get("position=1", 0.0)
+    clicks = impressions[impressions["clicked"] == 1]
+    overall = float(clicks["converted"].mean()) if len(clicks) else 0.0
+    per_offer = clicks.groupby("offer_id")["converted"].agg(["sum", "count"])
+    smoothed = (per_offer["sum"] + _PRIOR_CLICKS * overall) / (per_offer["count"] + _PRIOR_CLICKS)
+    return FeedbackModel(
+        intercept=intercept,
+        weights={name: w for name, w in weights.items() if not name.startswith("position=")},
+        conversion_rate={str(k): float(v) for k, v in smoothed.items()},
+        default_conversion_rate=overall,
+        context_names=tuple(c.removeprefix("ctx_") for c in context_columns),
+    )
+
+
+def _context_values(context: object, names: tuple[str, ...]) -> Mapping[str, str]:
+    """Context attributes by name: the context's ``attributes`` first, then its fields."""
+    attributes = getattr(context, "attributes", None) or {}
+    values = {}
+    for name in names:
+        value = attributes.get(name, getattr(context, name, None))
+        if value not in (None, ""):
+            values[name] = str(int(value)) if isinstance(value, bool) else str(value)
+    return values
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return float(np.log(p / (1 - p)))

@@ -1,0 +1,300 @@
+"""The relevance model at request time: one order in, calibrated scores out.
+
+:class:`RelevanceModel` joins the lookup tables (:class:`~ranker.index.ShopIndex`),
+the exported stage-2 scorer (:class:`~ranker.scorer.Scorer`) and, when
+impressions were given at training time, the feedback model that scores partner
+offers. Everything it does per request is NumPy on small arrays and dict
+lookups; no pandas, no scikit-learn call.
+"""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+import msgspec
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+
+from offers.catalog import Offer
+from offers.identity import customer_key
+from ranker._groups import top_k_per_query
+from ranker.candidates import DEFAULT_BUDGET, Budget, Candidates, Queries, generate
+from ranker.features import build_features
+from ranker.feedback import FeedbackModel
+from ranker.index import ShopIndex
+from ranker.scorer import EstimatorScorer, Scorer
+
+_DUE_RATIO = 0.8  # a sku is "due" once this share of its usual interval has passed
+_CHUNK_QUERIES = 5_000  # queries ranked at once in batch (bounds memory)
+
+
+class RankContext(msgspec.Struct):
+    """One order being confirmed.
+
+    ``basket`` holds one ``(sku, category, price, quantity)`` tuple per line.
+    """
+
+    customer_id: str | None
+    basket: list[tuple[str, str, float, int]]
+    order_total: float = 0.0
+    placement: str = "thank_you"
+    country: str = ""
+    device: str = ""
+    is_returning: bool | None = None
+    at: datetime | None = None
+    attributes: dict = {}
+
+
+class OfferScores(NamedTuple):
+    """Scores of the offers of one request, aligned with the offers.
+
+    probability : ndarray of shape (n_offers,)
+        Calibrated P(accept): for a cross-sell, that the customer buys the sku;
+        for a partner offer, that the shown offer converts.
+    value : ndarray of shape (n_offers,)
+        Value of an acceptance: margin (else price) for a cross-sell, payout for a partner offer.
+    reasons : list of str
+        A short reason to show with each offer.
+    """
+
+    probability: np.ndarray
+    value: np.ndarray
+    reasons: list[str]
+
+
+class RelevanceModel:
+    """Scores offers and recommends skus for one order.
+
+    Parameters
+    ----------
+    index : ShopIndex
+        Lookup tables of the shop's history.
+    scorer : Scorer
+        Exported, calibrated stage-2 model.
+    horizon : float
+        Days ahead the scorer predicts purchases for.
+    card : dict
+        The model card (see :mod:`ranker.artifact`).
+    feedback : FeedbackModel, default=None
+        Scores partner offers from how earlier impressions were received.
+    offers : sequence of Offer, default=()
+        The offer catalog given at training time (used by ``encore recommend``).
+    budget : Budget, default=DEFAULT_BUDGET
+        Candidates per source.
+    estimator : CalibratedClassifierCV
+        The fitted scikit-learn model ``scorer`` was exported from: batch
+        evaluation and analysis (calibration, permutation importance) use it;
+        requests never do.
+    """
+
+    def __init__(
+        self,
+        index: ShopIndex,
+        scorer: Scorer,
+        *,
+        horizon: float,
+        card: dict,
+        feedback: FeedbackModel | None = None,
+        offers: Sequence[Offer] = (),
+        budget: Budget = DEFAULT_BUDGET,
+        estimator: CalibratedClassifierCV,
+    ) -> None:
+        self.index = index
+        self.scorer = scorer
+        self.horizon = horizon
+        self.card = card
+        self.feedback = feedback
+        self.offers = list(offers)
+        self.budget = budget
+        self.estimator = estimator
+
+    @property
+    def version(self) -> str:
+        return self.card["version"]
+
+    def recommend_skus(self, context: RankContext, k: int) -> list[str]:
+        """The ``k`` most relevant skus for this order, best first, never one in the basket."""
+        queries = self.queries_of(context)
+        ranked = rank_queries(
+            self.scorer, self.index, queries, horizon=self.horizon, k=k, budget=self.budget
+        )
+        return [self.index.skus[code] for code in ranked[0] if code >= 0]
+
+    def score_offers(self, context: RankContext, offers: Sequence[Offer]) -> OfferScores:
+        """Calibrated P(accept), value and reason of each offer for this order.
+
+        Parameters
+        ----------
+        context : RankContext
+        offers : sequence of Offer
+            The eligible offers (targeting and caps already applied).
+
+        Returns
+        -------
+        OfferScores
+            Arrays of shape (n_offers,).
+        """
+        queries = self.queries_of(context)
+        codes = [self._sku_code(offer) for offer in offers]
+        wanted = np.array([code for code in codes if code >= 0], dtype=np.int64)
+        candidates = generate(
+            self.index, queries, self.budget, extra=(np.zeros_like(wanted), wanted)
+        )
+        probability = self._probability(queries, candidates)
+        basket_categories = {category for _, category, _, _ in context.basket if category}
+        scored = [
+            self._score_partner(offer, context, basket_categories)
+            if offer.kind == "partner"
+            else self._score_cross_sell(offer, code, candidates, probability, queries.time[0])
+            for offer, code in zip(offers, codes, strict=True)
+        ]
+        return OfferScores(
+            probability=np.array([p for p, _, _ in scored], dtype=np.float64),
+            value=np.array([v for _, v, _ in scored], dtype=np.float64),
+            reasons=[r for _, _, r in scored],
+        )
+
+    def queries_of(self, context: RankContext) -> Queries:
+        """The one-query batch of an order."""
+        index = self.index
+        skus, categories, prices = [], [], []
+        for sku, category, price, _ in context.basket:
+            code = index.sku_code.get(sku, -1)
+            skus.append(code)
+            known_category = index.sku_category[code] if code >= 0 else -1
+            categories.append(index.category_code.get(category, -1) if category else known_category)
+            known_price = index.sku_price[code] if code >= 0 else np.nan
+            prices.append(price if price and price > 0 else known_price)
+        customer = -1
+        if context.customer_id:
+            customer = index.customer_code.get(customer_key(context.customer_id), -1)
+        return Queries(
+            basket_indptr=np.array([0, len(skus)]),
+            basket_sku=np.array(skus, dtype=np.int64),
+            basket_category=np.array(categories, dtype=np.int64),
+            basket_price=np.array(prices, dtype=np.float64),
+            customer=np.array([customer]),
+            time=np.array([_days(context.at)]),
+        )
+
+    def _probability(self, queries: Queries, candidates: Candidates) -> np.ndarray:
+        if not len(candidates.sku):
+            return np.zeros(0)
+        return self.scorer.predict_proba(
+            build_features(self.index, queries, candidates, self.horizon)
+        )
+
+    def _sku_code(self, offer: Offer) -> int:
+        return self.index.sku_code.get(offer.sku, -1) if offer.kind == "cross_sell" else -1
+
+    def _score_cross_sell(
+        self, offer: Offer, code: int, candidates: Candidates, probability: np.ndarray, now: float
+    ) -> tuple[float, float, str]:
+        """A cross-sell's P(buy) is the relevance of its sku; unknown skus get the floor."""
+        index = self.index
+        position = int(np.searchsorted(candidates.sku, code))
+        found = code >= 0 and position < len(candidates.sku) and candidates.sku[position] == code
+        value = offer.value
+        if value <= 0 and code >= 0:
+            value = index.sku_margin[code] if index.sku_margin[code] > 0 else index.sku_price[code]
+        if not found:
+            reason = f"Popular in {offer.category}" if offer.category else "Picked for your order"
+            return self.scorer.floor, float(np.nan_to_num(value)), reason
+        reason = self._reason(candidates, position, now)
+        return float(probability[position]), float(np.nan_to_num(value)), reason
+
+    def _score_partner(
+        self, offer: Offer, context: RankContext, basket_categories: set[str]
+    ) -> tuple[float, float, str]:
+        probability = (
+            self.feedback.probability(offer, context) if self.feedback else PRIOR_PROBABILITY
+        )
+        if offer.category and offer.category in basket_categories:
+            return probability, offer.value, f"Goes with your {offer.category}"
+        return probability, offer.value, "Picked for your order"
+
+    def _reason(self, candidates: Candidates, position: int, now: float) -> str:
+        """A short human reason for candidate ``position``."""
+        index = self.index
+        sku = candidates.sku[position]
+        bought = candidates.history_count[position] > 0
+        if (
+            bought
+            and now - candidates.history_last[position] >= _DUE_RATIO * index.sku_interval[sku]
+        ):
+            return f"Time to restock {index.sku_title[sku]}"
+        anchor = candidates.anchor[position]
+        if anchor >= 0:
+            return f"Often bought with {index.sku_title[anchor]}"
+        if bought:
+            return f"Buy {index.sku_title[sku]} again"
+        category = index.categories[index.sku_category[sku]]
+        return f"Popular in {category}" if category else "Popular right now"
+
+
+PRIOR_PROBABILITY = 0.02
+"""P(accept) of an offer nothing is known about (a partner offer with no impressions)."""
+
+
+def rank_queries(
+    scorer: Scorer | EstimatorScorer,
+    index: ShopIndex,
+    queries: Queries,
+    *,
+    horizon: float,
+    k: int,
+    budget: Budget = DEFAULT_BUDGET,
+) -> np.ndarray:
+    """Top-``k`` skus of each query by the scorer, topped up with popular skus.
+
+    Parameters
+    ----------
+    scorer : Scorer or EstimatorScorer
+        Exported arrays for a few queries, the estimator itself for a large batch.
+    index : ShopIndex
+    queries : Queries
+    horizon : float
+        The scorer's horizon in days.
+    k : int
+    budget : Budget, default=DEFAULT_BUDGET
+
+    Returns
+    -------
+    ranked : ndarray of shape (n_queries, k)
+        Sku codes, best first, never a basket sku; -1 where the shop has too few skus.
+    """
+    chunks = [np.zeros((0, k), np.int64)]
+    for start in range(0, queries.n_queries, _CHUNK_QUERIES):
+        stop = min(start + _CHUNK_QUERIES, queries.n_queries)
+        part = (
+            queries if stop - start == queries.n_queries else queries.take(np.arange(start, stop))
+        )
+        candidates = generate(index, part, budget)
+        score = (
+            scorer.predict_proba(build_features(index, part, candidates, horizon))
+            if len(candidates.sku)
+            else np.zeros(0)
+        )
+        known = part.basket_sku >= 0
+        chunks.append(
+            top_k_per_query(
+                candidates.query,
+                candidates.sku,
+                score,
+                n_queries=part.n_queries,
+                n_skus=index.n_skus,
+                k=k,
+                fill=index.popular,
+                exclude=part.item_query[known] * index.n_skus + part.basket_sku[known],
+            )
+        )
+    return np.concatenate(chunks)
+
+
+def _days(at: datetime | None) -> float:
+    """Days since the epoch of ``at`` (naive means UTC), now when None."""
+    if at is None:
+        at = datetime.now(UTC)
+    elif at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.timestamp() / 86_400.0

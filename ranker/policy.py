@@ -1,0 +1,230 @@
+"""The selection policy: from scored offers to the few that are shown.
+
+Relevance beats volume. :class:`SelectionPolicy` ranks the eligible offers by a
+blend of relevance and expected value, then fills at most ``max_offers`` slots
+greedily under diversity rules. Offers under the relevance floor are never
+shown, so an order with nothing relevant gets fewer offers or none. With an
+exploration rate, each slot is, with that probability, given to a uniformly
+drawn admissible offer instead, and the propensity of every choice is returned
+so the feedback log can be debiased later.
+"""
+
+from collections import Counter
+from collections.abc import Collection, Sequence
+from numbers import Integral, Real
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from offers.catalog import Offer
+from ranker.model import OfferScores
+
+MAX_OFFERS_LIMIT = 5
+
+
+class Selection(NamedTuple):
+    """One chosen offer, in display order.
+
+    index : int
+        Position of the offer in the list given to :meth:`SelectionPolicy.select`.
+    score : float
+        The blended relevance and value score it was ranked by.
+    probability : float
+        Calibrated P(accept).
+    propensity : float
+        Probability that the policy put this offer in this slot, given the earlier slots.
+    reason : str
+        A short human reason to show with it.
+    """
+
+    index: int
+    score: float
+    probability: float
+    propensity: float
+    reason: str
+
+
+class SelectionPolicy:
+    """Choose at most ``max_offers`` relevant, diverse offers for one order.
+
+    Parameters
+    ----------
+    max_offers : int, default=3
+        Slots to fill, 1 to 5.
+    relevance_floor : float, default=0.02
+        Offers whose calibrated P(accept) is below this are never shown.
+    value_weight : float, default=0.5
+        0 ranks by P(accept) alone, 1 by expected value P(accept) x value
+        (value scaled by the largest in the request); in between, a blend.
+    max_per_category : int or None, default=1
+        Offers of one (non-empty) category at most; None for no limit.
+    max_partner_offers : int or None, default=1
+        Partner offers at most; None for no limit.
+    exploration_rate : float, default=0.0
+        Probability that a slot goes to a uniformly drawn admissible offer.
+    random_state : int, Generator, RandomState or None, default=None
+        Seed of the exploration draws.
+    """
+
+    def __init__(
+        self,
+        max_offers: int = 3,
+        relevance_floor: float = 0.02,
+        value_weight: float = 0.5,
+        max_per_category: int | None = 1,
+        max_partner_offers: int | None = 1,
+        exploration_rate: float = 0.0,
+        random_state: int | np.random.Generator | np.random.RandomState | None = None,
+    ) -> None:
+        self.max_offers = max_offers
+        self.relevance_floor = relevance_floor
+        self.value_weight = value_weight
+        self.max_per_category = max_per_category
+        self.max_partner_offers = max_partner_offers
+        self.exploration_rate = exploration_rate
+        self.random_state = random_state
+        check_int("max_offers", max_offers, low=1, high=MAX_OFFERS_LIMIT)
+        check_fraction("relevance_floor", relevance_floor)
+        check_fraction("value_weight", value_weight)
+        check_int("max_per_category", max_per_category, low=1, optional=True)
+        check_int("max_partner_offers", max_partner_offers, low=0, optional=True)
+        check_fraction("exploration_rate", exploration_rate)
+
+    def select(
+        self,
+        offers: Sequence[Offer],
+        scores: OfferScores,
+        *,
+        basket_skus: Collection[str] = (),
+        excluded_offer_ids: Collection[str] = (),
+    ) -> list[Selection]:
+        """Choose the offers to show, best first.
+
+        Parameters
+        ----------
+        offers : sequence of Offer
+            The eligible offers, shape (n_offers,).
+        scores : OfferScores
+            From :meth:`RelevanceModel.score_offers` on the same offers.
+        basket_skus : collection of str, default=()
+            Skus in the order: a cross-sell of one of them is never shown.
+        excluded_offer_ids : collection of str, default=()
+            Offers never to show (e.g. recently dismissed by this customer).
+
+        Returns
+        -------
+        list of Selection
+            At most ``max_offers``, possibly empty.
+        """
+        probability = np.asarray(scores.probability, dtype=np.float64)
+        value = np.maximum(np.nan_to_num(np.asarray(scores.value, dtype=np.float64)), 0.0)
+        basket, excluded = set(basket_skus), set(excluded_offer_ids)
+        admissible = [
+            i
+            for i, offer in enumerate(offers)
+            if probability[i] >= self.relevance_floor
+            and offer.id not in excluded
+            and not (offer.kind == "cross_sell" and offer.sku in basket)
+        ]
+        top_value = max((value[i] for i in admissible), default=0.0)
+        scaled = value / top_value if top_value > 0 else np.zeros_like(value)
+        blended = probability * (1.0 - self.value_weight + self.value_weight * scaled)
+        ranked = sorted(admissible, key=lambda i: -blended[i])
+        chosen: list[Selection] = []
+        taken = _Taken()
+        for _ in range(self.max_offers):
+            allowed = [i for i in ranked if taken.allows(offers[i], self)]
+            if not allowed:
+                break
+            pick, propensity = self._draw(allowed)
+            taken.add(offers[pick])
+            ranked.remove(pick)
+            chosen.append(
+                Selection(
+                    pick,
+                    float(blended[pick]),
+                    float(probability[pick]),
+                    propensity,
+                    scores.reasons[pick],
+                )
+            )
+        return chosen
+
+    def _draw(self, allowed: list[int]) -> tuple[int, float]:
+        """Epsilon-greedy choice among ``allowed`` (best first) and its propensity."""
+        epsilon = self.exploration_rate
+        if epsilon == 0.0:
+            return allowed[0], 1.0
+        if not hasattr(self, "_rng"):
+            self._rng = check_random_state(self.random_state)
+        pick = (
+            allowed[self._rng.randint(len(allowed))]
+            if self._rng.random_sample() < epsilon
+            else allowed[0]
+        )
+        return pick, (1.0 - epsilon) * (pick == allowed[0]) + epsilon / len(allowed)
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{name}={getattr(self, name)!r}" for name in _PARAMS)
+        return f"SelectionPolicy({params})"
+
+
+_PARAMS = (
+    "max_offers",
+    "relevance_floor",
+    "value_weight",
+    "max_per_category",
+    "max_partner_offers",
+    "exploration_rate",
+    "random_state",
+)
+
+
+class _Taken:
+    """What the slots filled so far hold, for the diversity rules."""
+
+    def __init__(self) -> None:
+        self.skus: set[str] = set()
+        self.advertisers: set[str] = set()
+        self.categories: Counter[str] = Counter()
+        self.n_partner = 0
+
+    def allows(self, offer: Offer, policy: SelectionPolicy) -> bool:
+        if offer.sku and offer.sku in self.skus:
+            return False
+        if offer.advertiser and offer.advertiser in self.advertisers:
+            return False
+        limit = policy.max_per_category
+        if offer.category and limit is not None and self.categories[offer.category] >= limit:
+            return False
+        limit = policy.max_partner_offers
+        return not (offer.kind == "partner" and limit is not None and self.n_partner >= limit)
+
+    def add(self, offer: Offer) -> None:
+        if offer.sku:
+            self.skus.add(offer.sku)
+        if offer.advertiser:
+            self.advertisers.add(offer.advertiser)
+        if offer.category:
+            self.categories[offer.category] += 1
+        self.n_partner += offer.kind == "partner"
+
+
+def check_int(
+    name: str, value: object, *, low: int, high: int | None = None, optional: bool = False
+) -> None:
+    """Raise ValueError naming ``name`` unless ``value`` is an int in [low, high] (or None)."""
+    if value is None and optional:
+        return
+    in_range = isinstance(value, Integral) and not isinstance(value, bool) and low <= value
+    if not in_range or (high is not None and value > high):
+        bounds = f"[{low}, {high}]" if high is not None else f">= {low}"
+        allowed = " or None" if optional else ""
+        raise ValueError(f"{name} must be an integer {bounds}{allowed}, got {value!r}")
+
+
+def check_fraction(name: str, value: object) -> None:
+    """Raise ValueError naming ``name`` unless ``value`` is a real number in [0, 1]."""
+    if not (isinstance(value, Real) and not isinstance(value, bool) and 0.0 <= value <= 1.0):
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")

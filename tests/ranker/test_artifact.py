@@ -1,0 +1,115 @@
+"""Artifacts: the round trip, and refusing what Encore did not write or cannot read."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import sklearn
+
+from ranker.artifact import CARD_FILE, FORMAT_VERSION, MODEL_FILE, ModelError, load_model
+from ranker.model import RankContext, RelevanceModel
+
+CARD_KEYS = {
+    "version",
+    "trained_at",
+    "format_version",
+    "libraries",
+    "data",
+    "features",
+    "learner",
+    "horizon_days",
+    "training_rows",
+    "metrics",
+    "sha256",
+}
+METRIC_KEYS = {"hit_rate_at_k", "recall_at_k", "ndcg_at_k"}
+
+
+@pytest.fixture
+def artifact(model_dir: Path, tmp_path: Path) -> Path:
+    """A private copy of the trained artifact, free to alter."""
+    return Path(shutil.copytree(model_dir, tmp_path / "model"))
+
+
+def _edit_card(directory: Path, **changes: object) -> None:
+    card = json.loads((directory / CARD_FILE).read_text())
+    for key, value in changes.items():
+        card[key] = value
+    (directory / CARD_FILE).write_text(json.dumps(card))
+
+
+def test_round_trip_gives_the_same_recommendations(
+    trained_model: RelevanceModel, model_dir: Path
+) -> None:
+    loaded = load_model(model_dir)
+    customer = next(iter(trained_model.index.customer_code))
+    context = RankContext(customer_id=customer, basket=[(trained_model.index.skus[0], "", 0.0, 1)])
+    assert loaded.version == trained_model.version
+    assert loaded.recommend_skus(context, 3) == trained_model.recommend_skus(context, 3)
+
+
+def test_card_holds_the_design_keys(model_dir: Path) -> None:
+    card = json.loads((model_dir / CARD_FILE).read_text())
+    assert set(card) == CARD_KEYS
+    assert set(card["data"]) == {"rows", "orders", "customers", "skus", "time_range"}
+    assert set(card["libraries"]) == {"encore", "python", "scikit-learn", "numpy", "joblib"}
+    assert card["format_version"] == FORMAT_VERSION
+    metrics = card["metrics"]
+    assert METRIC_KEYS | {"k", "popularity", "co_occurrence", "history"} <= set(metrics)
+    for baseline in ("popularity", "co_occurrence", "history"):
+        assert set(metrics[baseline]) == METRIC_KEYS
+    assert metrics["k"] == 3
+
+
+def test_another_format_version_is_refused(artifact: Path) -> None:
+    _edit_card(artifact, format_version=FORMAT_VERSION + 1)
+    with pytest.raises(ModelError) as caught:
+        load_model(artifact)
+    assert str(caught.value) == (
+        f"{artifact}: artifact format {FORMAT_VERSION + 1} is not supported "
+        f"(this Encore reads format {FORMAT_VERSION}); retrain with `encore train`"
+    )
+
+
+def test_another_scikit_learn_minor_version_is_refused(artifact: Path) -> None:
+    card = json.loads((artifact / CARD_FILE).read_text())
+    _edit_card(artifact, libraries=card["libraries"] | {"scikit-learn": "1.2.0"})
+    with pytest.raises(ModelError) as caught:
+        load_model(artifact)
+    assert str(caught.value) == (
+        f"{artifact}: trained with scikit-learn 1.2.0, this is {sklearn.__version__}; "
+        "retrain with `encore train`"
+    )
+
+
+def test_a_model_file_the_card_does_not_describe_is_refused(artifact: Path) -> None:
+    (artifact / MODEL_FILE).write_bytes(b"not the file Encore wrote")
+    with pytest.raises(ModelError) as caught:
+        load_model(artifact)
+    assert str(caught.value) == (
+        f"{artifact / MODEL_FILE}: does not match its card "
+        "(refusing to load a file Encore did not write)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        pytest.param("no-card", "{dir}: no model here (missing card.json)", id="missing-card"),
+        pytest.param("no-model", "{dir}: missing or unreadable model.joblib", id="missing-model"),
+        pytest.param("bad-card", "{dir}/card.json: unreadable model card", id="corrupt-card"),
+    ],
+)
+def test_damaged_artifacts_raise_one_line(artifact: Path, damage: str, message: str) -> None:
+    if damage == "no-card":
+        (artifact / CARD_FILE).unlink()
+    elif damage == "no-model":
+        (artifact / MODEL_FILE).unlink()
+    else:
+        (artifact / CARD_FILE).write_text("{not json")
+    with pytest.raises(ModelError) as caught:
+        load_model(artifact)
+    text = str(caught.value)
+    assert text.startswith(message.format(dir=artifact))
+    assert "\n" not in text

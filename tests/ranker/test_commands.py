@@ -1,0 +1,151 @@
+"""`encore train`, `evaluate` and `recommend` end to end, and their one-line errors."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from widget.cli import main
+
+
+@pytest.fixture(scope="module")
+def rank_bodies(shop_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shop's last 40 orders as /v1/rank bodies, one JSON line each."""
+    orders = pd.read_csv(shop_dir / "orders.csv", dtype=str)
+    orders = orders[orders["quantity"].astype(int) > 0]
+    path = tmp_path_factory.mktemp("bodies") / "orders.jsonl"
+    lines = []
+    for order_id, group in list(orders.groupby("order_id", sort=True))[-40:]:
+        items = [
+            {
+                "sku": r.sku,
+                "category": r.category,
+                "price": float(r.price),
+                "quantity": int(r.quantity),
+            }
+            for r in group.itertuples()
+        ]
+        body = {
+            "order": {"id": order_id, "ordered_at": group["ordered_at"].iloc[0], "items": items},
+            "customer": {"id": group["customer_id"].iloc[0]},
+            "key": "pk_ignored",
+        }
+        lines.append(json.dumps(body))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_train_writes_an_artifact_and_prints_the_comparison(
+    shop_dir: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "model"
+    status = main(
+        [
+            "train",
+            "--orders",
+            str(shop_dir / "orders.csv"),
+            "--products",
+            str(shop_dir / "products.csv"),
+            "--out",
+            str(out),
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert status == 0
+    assert sorted(p.name for p in out.iterdir()) == ["card.json", "model.joblib"]
+    for row in ("model", "popularity", "co_occurrence", "history", "model vs best baseline"):
+        assert row in printed
+    assert (
+        f"wrote {out} (version {json.loads((out / 'card.json').read_text())['version']})" in printed
+    )
+
+
+def test_evaluate_prints_json_metrics(model_dir: Path, shop_dir: Path, capsys) -> None:
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(model_dir),
+                "--orders",
+                str(shop_dir / "orders.csv"),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["k"] == 3
+    assert set(metrics["history"]) == {"hit_rate_at_k", "recall_at_k", "ndcg_at_k"}
+
+
+def test_recommend_prints_one_line_per_order_never_a_basket_sku(
+    model_dir: Path, rank_bodies: Path, capsys
+) -> None:
+    assert (
+        main(["recommend", "--model", str(model_dir), "--input", str(rank_bodies), "--k", "4"]) == 0
+    )
+    results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    bodies = [json.loads(line) for line in rank_bodies.read_text().splitlines()]
+    assert [r["order_id"] for r in results] == [b["order"]["id"] for b in bodies]
+    for result, body in zip(results, bodies, strict=True):
+        basket = {item["sku"] for item in body["order"]["items"]}
+        assert len(result["skus"]) == 4
+        assert not basket & set(result["skus"])
+        assert len(result["offers"]) <= 3
+        assert all(
+            set(o) == {"id", "kind", "title", "score", "probability", "reason"}
+            for o in result["offers"]
+        )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(
+            ["train", "--orders", "{bad_orders}", "--out", "{tmp}/m"],
+            "encore train: error: bad.csv: missing required column `sku`",
+            id="train-missing-column",
+        ),
+        pytest.param(
+            ["train", "--orders", "{tmp}/none.csv", "--out", "{tmp}/m"],
+            "encore train: error: none.csv: no such file",
+            id="train-no-file",
+        ),
+        pytest.param(
+            ["evaluate", "--model", "{tmp}", "--orders", "{bad_orders}"],
+            "encore evaluate: error: {tmp}: no model here (missing card.json)",
+            id="evaluate-no-model",
+        ),
+        pytest.param(
+            ["evaluate", "--model", "{model}", "--orders", "{bad_orders}", "--k", "0"],
+            "encore evaluate: error: --k must be at least 1, got 0",
+            id="evaluate-bad-k",
+        ),
+        pytest.param(
+            ["recommend", "--model", "{model}", "--input", "{bad_jsonl}"],
+            "encore recommend: error: bad.jsonl: line 2: Object missing required field `order`",
+            id="recommend-bad-line",
+        ),
+        pytest.param(
+            ["recommend", "--model", "{model}", "--input", "{tmp}/none.jsonl"],
+            "encore recommend: error: none.jsonl: no such file",
+            id="recommend-no-file",
+        ),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    args: list[str], message: str, model_dir: Path, tmp_path: Path, capsys
+) -> None:
+    bad_orders = tmp_path / "bad.csv"
+    bad_orders.write_text("order_id,customer_id,ordered_at\no1,c1,2025-01-01\n")
+    bad_jsonl = tmp_path / "bad.jsonl"
+    bad_jsonl.write_text('{"order": {"id": "a", "items": []}}\n{"customer": {"id": "c"}}\n')
+    values = {"bad_orders": bad_orders, "bad_jsonl": bad_jsonl, "tmp": tmp_path, "model": model_dir}
+    status = main([arg.format(**values) for arg in args])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.err == message.format(**values) + "\n"
+    shutil.rmtree(tmp_path / "m", ignore_errors=True)

@@ -1,0 +1,78 @@
+"""The impressions model: position and propensity corrected click and conversion rates."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from offers.catalog import Offer
+from ranker.feedback import fit_feedback
+from ranker.model import RankContext
+
+
+def _impressions(seed: int = 0, n: int = 20_000) -> pd.DataFrame:
+    """Offers "a" and "b" are equally attractive, but the log shows "b" mostly at position 3."""
+    rng = np.random.default_rng(seed)
+    offer = rng.choice(["a", "b"], size=n)
+    position = np.where(offer == "a", 1, np.where(rng.random(n) < 0.9, 3, 1))
+    examined = rng.random(n) < position.astype(float) ** -1.0
+    mobile = rng.random(n) < 0.5
+    clicked = examined & (rng.random(n) < np.where(mobile, 0.1, 0.3))
+    converted = clicked & (rng.random(n) < np.where(offer == "a", 0.5, 0.2))
+    return pd.DataFrame(
+        {
+            "offer_id": offer,
+            "position": position,
+            "propensity": 0.5,
+            "clicked": clicked.astype(int),
+            "converted": converted.astype(int),
+            "ctx_device": np.where(mobile, "mobile", "desktop"),
+        }
+    )
+
+
+def test_click_rate_is_debiased_for_position() -> None:
+    model = fit_feedback(_impressions())
+    desktop = RankContext(customer_id=None, basket=[], device="desktop")
+    a, b = (Offer(id=i, kind="partner", title=i, advertiser=i) for i in ("a", "b"))
+    click_a = model.probability(a, desktop) / model.conversion_rate["a"]
+    click_b = model.probability(b, desktop) / model.conversion_rate["b"]
+    assert click_a == pytest.approx(0.3, abs=0.03)
+    assert click_b == pytest.approx(0.3, abs=0.05)
+
+
+def test_context_moves_the_click_rate() -> None:
+    model = fit_feedback(_impressions())
+    a = Offer(id="a", kind="partner", title="a", advertiser="a")
+    mobile = model.probability(a, RankContext(customer_id=None, basket=[], device="mobile"))
+    desktop = model.probability(a, RankContext(customer_id=None, basket=[], device="desktop"))
+    assert mobile < desktop / 2
+
+
+def test_conversion_rates_are_smoothed_per_offer() -> None:
+    model = fit_feedback(_impressions())
+    assert model.conversion_rate["a"] == pytest.approx(0.5, abs=0.05)
+    assert model.conversion_rate["b"] == pytest.approx(0.2, abs=0.05)
+    unseen = Offer(id="new", kind="partner", title="n", advertiser="n")
+    assert model.probability(unseen, RankContext(customer_id=None, basket=[])) > 0
+
+
+def test_a_log_without_clicks_gives_a_small_constant_rate() -> None:
+    impressions = _impressions().assign(clicked=0, converted=0)
+    model = fit_feedback(impressions)
+    a = Offer(id="a", kind="partner", title="a", advertiser="a")
+    assert model.weights == {}
+    assert model.probability(a, RankContext(customer_id=None, basket=[])) == 0.0
+
+
+def test_ids_and_amounts_are_not_context_and_booleans_match_the_log() -> None:
+    impressions = _impressions(n=4_000)
+    rng = np.random.default_rng(1)
+    impressions["ctx_order_id"] = [f"O{i}" for i in range(len(impressions))]
+    impressions["ctx_is_returning"] = np.where(rng.random(len(impressions)) < 0.5, "1", "0")
+    impressions.loc[impressions["ctx_is_returning"] == "1", "clicked"] = 0
+    model = fit_feedback(impressions)
+    a = Offer(id="a", kind="partner", title="a", advertiser="a")
+    returning = model.probability(a, RankContext(customer_id="c", basket=[], is_returning=True))
+    new = model.probability(a, RankContext(customer_id="c", basket=[], is_returning=False))
+    assert model.context_names == ("device", "is_returning")
+    assert returning < new / 2

@@ -1,0 +1,127 @@
+"""The request-time model: recommendations and offer scores for one order."""
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from offers.catalog import Offer
+from ranker.fallback import TOP_PROBABILITY, popularity_model
+from ranker.model import PRIOR_PROBABILITY, RankContext, RelevanceModel
+
+
+def _returning_context(model: RelevanceModel, order_lines: pd.DataFrame) -> RankContext:
+    """The last order of the customer with the most orders, replayed as a new order."""
+    busiest = order_lines.groupby("customer_id")["order_id"].nunique().idxmax()
+    last = order_lines[order_lines["customer_id"] == busiest].query(
+        "ordered_at == ordered_at.max()"
+    )
+    return RankContext(
+        customer_id=busiest,
+        basket=[(r.sku, r.category, r.price, r.quantity) for r in last.itertuples()],
+        at=datetime(2026, 11, 15),
+    )
+
+
+def test_recommendations_never_repeat_the_basket(
+    trained_model: RelevanceModel, order_lines: pd.DataFrame
+) -> None:
+    context = _returning_context(trained_model, order_lines)
+    skus = trained_model.recommend_skus(context, 5)
+    basket = {sku for sku, _, _, _ in context.basket}
+    assert len(skus) == 5
+    assert len(set(skus)) == 5
+    assert not basket & set(skus)
+
+
+def test_cold_start_gets_popular_skus(trained_model: RelevanceModel) -> None:
+    context = RankContext(customer_id="never-seen", basket=[("NOT-A-SKU", "Nowhere", 5.0, 1)])
+    skus = trained_model.recommend_skus(context, 3)
+    popular = [trained_model.index.skus[code] for code in trained_model.index.popular[:20]]
+    assert len(skus) == 3
+    assert set(skus) <= set(popular)
+
+
+def test_an_empty_basket_still_gets_recommendations(trained_model: RelevanceModel) -> None:
+    assert len(trained_model.recommend_skus(RankContext(customer_id=None, basket=[]), 3)) == 3
+
+
+def test_offer_scores_are_calibrated_probabilities_with_reasons(
+    trained_model: RelevanceModel, order_lines: pd.DataFrame
+) -> None:
+    context = _returning_context(trained_model, order_lines)
+    offers = trained_model.offers
+    scores = trained_model.score_offers(context, offers)
+    assert scores.probability.shape == (len(offers),)
+    assert scores.value.shape == (len(offers),)
+    assert len(scores.reasons) == len(offers)
+    assert np.all((scores.probability >= 0) & (scores.probability <= 1))
+    assert all(reason and "\n" not in reason for reason in scores.reasons)
+    partner = [i for i, o in enumerate(offers) if o.kind == "partner"]
+    assert scores.value[partner].tolist() == [offers[i].value for i in partner]
+
+
+def test_restock_reason_names_a_due_sku(
+    trained_model: RelevanceModel, order_lines: pd.DataFrame
+) -> None:
+    context = _returning_context(trained_model, order_lines)
+    queries = trained_model.queries_of(context)
+    from ranker.candidates import generate
+
+    candidates = generate(trained_model.index, queries, trained_model.budget)
+    reasons = [
+        trained_model._reason(candidates, i, queries.time[0]) for i in range(len(candidates.sku))
+    ]
+    prefixes = {reason.split(" ")[0] for reason in reasons}
+    assert prefixes <= {"Time", "Often", "Buy", "Popular"}
+    assert any(reason.startswith("Time to restock ") for reason in reasons)
+
+
+def test_a_cross_sell_of_an_unknown_sku_gets_the_lowest_probability(
+    trained_model: RelevanceModel,
+) -> None:
+    offer = Offer(id="x", kind="cross_sell", title="X", sku="NOT-A-SKU", value=3.0)
+    scores = trained_model.score_offers(RankContext(customer_id=None, basket=[]), [offer])
+    assert scores.probability.tolist() == [trained_model.scorer.floor]
+    assert scores.value.tolist() == [3.0]
+    assert scores.reasons == ["Picked for your order"]
+
+
+def test_popularity_fallback_from_order_lines(make_lines) -> None:
+    lines = make_lines(
+        [
+            ("o1", "c1", 0, "A", "Cameras"),
+            ("o2", "c2", 0, "A", "Cameras"),
+            ("o2", "c2", 0, "B", "Bags"),
+            ("o3", "c3", 1, "C", "Cameras"),
+        ]
+    )
+    model = popularity_model(lines)
+    context = RankContext(customer_id=None, basket=[("C", "Cameras", 10.0, 1)])
+    offers = [
+        Offer(id="a", kind="cross_sell", title="A", sku="A"),
+        Offer(id="b", kind="cross_sell", title="B", sku="B"),
+        Offer(id="p", kind="partner", title="P", advertiser="ad", value=2.0),
+    ]
+    scores = model.score_offers(context, offers)
+    assert model.version == "popularity-fallback"
+    assert model.recommend_skus(context, 2) == ["A", "B"]
+    assert scores.probability.tolist() == [TOP_PROBABILITY, TOP_PROBABILITY / 2, PRIOR_PROBABILITY]
+    assert scores.reasons == ["Popular in Cameras", "Popular in Bags", "Popular right now"]
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        pytest.param({}, id="counts"),
+        pytest.param(pd.DataFrame(columns=["order_id", "sku"]), id="no-orders"),
+    ],
+)
+def test_popularity_fallback_for_a_new_shop_gives_every_offer_the_prior(history: object) -> None:
+    model = popularity_model(history)
+    offer = Offer(id="a", kind="cross_sell", title="A", sku="A")
+    assert model.score_offers(
+        RankContext(customer_id=None, basket=[]), [offer]
+    ).probability.tolist() == [PRIOR_PROBABILITY]
+    assert model.recommend_skus(RankContext(customer_id=None, basket=[]), 3) == []
