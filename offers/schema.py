@@ -156,3 +156,22 @@ conversions = Table(
     Column("at", DateTime, nullable=False),
     Index("ix_conversions_shop_at", "shop_id", "at"),
 )
+
+# Checkout-satisfaction answers (the CSAT guardrail): one per ranked request, the
+# first answer counts. `holdout` is copied from the request so each arm's mean is
+# one indexed aggregate.
+csat_answers = Table(
+    "csat_answers",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("shop_id", String(64), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("holdout", Boolean, nullable=False),
+    Index("ix_csat_answers_shop_at", "shop_id", "at"),
+)
+
+# Lifetime counts per offer for caps (total impressions, partner budget).
+Index("ix_impressions_offer", impressions.c.shop_id, impressions.c.offer_id)
+Index("ix_conversions_offer", conversions.c.shop_id, conversions.c.offer_id)

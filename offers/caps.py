@@ -1,0 +1,163 @@
+"""Caps: how often an offer may be shown, and how much a partner offer may spend.
+
+As decided:
+
+- ``per_customer_per_day`` counts this customer's impressions of the offer in the
+  last 24 hours, ``per_customer_per_week`` in the last 7 days: rolling windows
+  ``(at - 24 h, at]`` and ``(at - 7 days, at]``, so no time zone is needed.
+  An offer is left out once the count has reached the cap (a cap of 0 never shows).
+  A customer with no id cannot be counted, so per-customer caps do not apply to them.
+- ``total_impressions`` counts every impression of the offer, ever.
+- ``budget`` applies to partner offers: spend = conversions x ``value`` (the payout per
+  conversion); the offer stops once spend reaches the budget. A cross-sell is the
+  shop's own sale, not a cost, so its ``budget`` is not used.
+- Impressions and conversions count as soon as they are in the store: requests in
+  flight at the same moment may each pass a cap, so a cap can be overshot by at most
+  the number of concurrent requests.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import MappingProxyType
+
+from sqlalchemy import and_, case, func, literal, select, union_all
+
+from offers import schema
+from offers.catalog import Offer
+from offers.store import Store
+
+DAY = timedelta(days=1)
+WEEK = timedelta(days=7)
+_EMPTY: Mapping[str, int] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class OfferUsage:
+    """What the caps need, per offer id; an id not present has no usage."""
+
+    customer_day: Mapping[str, int] = field(default_factory=lambda: _EMPTY)
+    customer_week: Mapping[str, int] = field(default_factory=lambda: _EMPTY)
+    total_impressions: Mapping[str, int] = field(default_factory=lambda: _EMPTY)
+    conversions: Mapping[str, int] = field(default_factory=lambda: _EMPTY)
+
+    def spend(self, offer: Offer) -> float:
+        """What a partner offer has cost so far: conversions x payout."""
+        return self.conversions.get(offer.id, 0) * offer.value
+
+
+def cap_violation(offer: Offer, usage: OfferUsage, customer_id: str | None) -> str | None:
+    """Why a cap stops ``offer``, or None when no cap is reached."""
+    caps = offer.caps
+    if customer_id:
+        shown_day = usage.customer_day.get(offer.id, 0)
+        if caps.per_customer_per_day is not None and shown_day >= caps.per_customer_per_day:
+            return (
+                f"shown {shown_day} times to this customer in 24 h "
+                f"(cap {caps.per_customer_per_day})"
+            )
+        shown_week = usage.customer_week.get(offer.id, 0)
+        if caps.per_customer_per_week is not None and shown_week >= caps.per_customer_per_week:
+            return (
+                f"shown {shown_week} times to this customer in 7 days "
+                f"(cap {caps.per_customer_per_week})"
+            )
+    shown = usage.total_impressions.get(offer.id, 0)
+    if caps.total_impressions is not None and shown >= caps.total_impressions:
+        return f"{shown} impressions (cap {caps.total_impressions})"
+    if offer.kind == "partner" and caps.budget is not None:
+        spent = usage.spend(offer)
+        if spent >= caps.budget:
+            return f"budget spent: {spent:.2f} of {caps.budget:.2f}"
+    return None
+
+
+def load_usage(
+    store: Store,
+    shop_id: str,
+    customer_id: str | None,
+    offers: Iterable[Offer | str],
+    at: datetime,
+) -> OfferUsage:
+    """Count what the caps of ``offers`` need, in at most two indexed queries.
+
+    ``offers`` may be Offer objects (then only offers that have a cap are counted,
+    which keeps the queries small) or plain ids (then everything is counted for each).
+    ``at`` is the moment of the request, naive UTC.
+    """
+    per_customer, totals, budgets = _needs(offers)
+    if not customer_id:
+        per_customer = []
+    day, week = _customer_counts(store, shop_id, customer_id, per_customer, at)
+    shown, converted = _lifetime_counts(store, shop_id, totals, budgets)
+    return OfferUsage(
+        customer_day=day, customer_week=week, total_impressions=shown, conversions=converted
+    )
+
+
+def _needs(offers: Iterable[Offer | str]) -> tuple[list[str], list[str], list[str]]:
+    per_customer, totals, budgets = [], [], []
+    for offer in offers:
+        if isinstance(offer, str):
+            per_customer.append(offer)
+            totals.append(offer)
+            budgets.append(offer)
+            continue
+        caps = offer.caps
+        if caps.per_customer_per_day is not None or caps.per_customer_per_week is not None:
+            per_customer.append(offer.id)
+        if caps.total_impressions is not None:
+            totals.append(offer.id)
+        if offer.kind == "partner" and caps.budget is not None:
+            budgets.append(offer.id)
+    return per_customer, totals, budgets
+
+
+def _customer_counts(
+    store: Store, shop_id: str, customer_id: str | None, offer_ids: list[str], at: datetime
+) -> tuple[dict[str, int], dict[str, int]]:
+    if not offer_ids:
+        return {}, {}
+    table = schema.impressions
+    query = (
+        select(
+            table.c.offer_id,
+            func.sum(case((table.c.shown_at > at - DAY, 1), else_=0)),
+            func.count(),
+        )
+        .where(
+            table.c.shop_id == shop_id,
+            table.c.customer_id == customer_id,
+            table.c.offer_id.in_(offer_ids),
+            table.c.shown_at > at - WEEK,
+            table.c.shown_at <= at,
+        )
+        .group_by(table.c.offer_id)
+    )
+    with store.engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return {o: int(d) for o, d, _ in rows if d}, {o: int(w) for o, _, w in rows}
+
+
+def _lifetime_counts(
+    store: Store, shop_id: str, shown_ids: list[str], converted_ids: list[str]
+) -> tuple[dict[str, int], dict[str, int]]:
+    parts = []
+    for label, table, ids in (
+        ("shown", schema.impressions, shown_ids),
+        ("converted", schema.conversions, converted_ids),
+    ):
+        if ids:
+            parts.append(
+                select(literal(label).label("what"), table.c.offer_id, func.count().label("n"))
+                .where(and_(table.c.shop_id == shop_id, table.c.offer_id.in_(ids)))
+                .group_by(table.c.offer_id)
+            )
+    if not parts:
+        return {}, {}
+    query = parts[0] if len(parts) == 1 else union_all(*parts)
+    counts: dict[str, dict[str, int]] = {"shown": {}, "converted": {}}
+    with store.engine.connect() as connection:
+        for what, offer_id, n in connection.execute(query):
+            counts[what][offer_id] = int(n)
+    return counts["shown"], counts["converted"]

@@ -1,0 +1,168 @@
+import math
+from datetime import date
+
+import pytest
+
+from offers.errors import InputError
+from offers.reports import report, report_csv
+from tests.feedback import seed_known_feedback as seed
+
+SINCE, UNTIL = date(2024, 3, 1), date(2024, 3, 3)
+Z95 = 1.959963984540054
+
+
+def figures(t, i, v, c, d, n, revenue, ctr, cr, rpt) -> dict:  # noqa: ANN001
+    return {
+        "transactions": t,
+        "impressions": i,
+        "views": v,
+        "clicks": c,
+        "dismissals": d,
+        "conversions": n,
+        "revenue": revenue,
+        "ctr": ctr,
+        "conversion_rate": cr,
+        "rpt": rpt,
+    }
+
+
+TOTALS = figures(5, 5, 4, 3, 1, 4, 70.5, 0.6, 1.333333, 14100.0)
+
+
+@pytest.mark.parametrize(
+    ("group_by", "groups"),
+    [
+        pytest.param(None, [], id="totals only"),
+        pytest.param(
+            "offer",
+            [
+                {"key": "A", **figures(5, 2, 2, 1, 1, 2, 38.0, 0.5, 2.0, 7600.0)},
+                {"key": "B", **figures(5, 2, 2, 1, 0, 1, 20.0, 0.5, 1.0, 4000.0)},
+                {"key": "C", **figures(5, 1, 0, 1, 0, 1, 12.5, 1.0, 1.0, 2500.0)},
+            ],
+            id="offer",
+        ),
+        pytest.param(
+            "kind",
+            [
+                {"key": "cross_sell", **figures(5, 2, 2, 1, 1, 2, 38.0, 0.5, 2.0, 7600.0)},
+                {"key": "partner", **figures(5, 3, 2, 2, 0, 2, 32.5, 0.666667, 1.0, 6500.0)},
+            ],
+            id="kind",
+        ),
+        pytest.param(
+            "placement",
+            [
+                {"key": "order_status", **figures(1, 1, 1, 1, 0, 1, 20.0, 1.0, 1.0, 20000.0)},
+                {"key": "thank_you", **figures(4, 4, 3, 2, 1, 3, 50.5, 0.5, 1.5, 12625.0)},
+            ],
+            id="placement",
+        ),
+        pytest.param(
+            "model_version",
+            [
+                {"key": "v1", **figures(2, 4, 3, 2, 1, 2, 42.5, 0.5, 1.0, 21250.0)},
+                {"key": "v2", **figures(3, 1, 1, 1, 0, 2, 28.0, 1.0, 2.0, 9333.33)},
+            ],
+            id="model_version",
+        ),
+        pytest.param(
+            "day",
+            [
+                {"key": "2024-03-01", **figures(2, 4, 3, 2, 1, 2, 42.5, 0.5, 1.0, 21250.0)},
+                {"key": "2024-03-02", **figures(2, 1, 1, 1, 0, 2, 28.0, 1.0, 2.0, 14000.0)},
+                {"key": "2024-03-03", **figures(1, 0, 0, 0, 0, 0, 0.0, None, None, 0.0)},
+            ],
+            id="day",
+        ),
+    ],
+)
+def test_report_figures_match_a_hand_count(store, group_by: str | None, groups: list) -> None:  # noqa: ANN001
+    seed(store)
+    result = report(store, "shop", SINCE, UNTIL, group_by)
+    assert (result["since"], result["until"]) == ("2024-03-01", "2024-03-03")
+    assert result["totals"] == TOTALS
+    assert result["groups"] == groups
+
+
+def test_report_holdout_compares_the_arms_with_a_95_interval(store) -> None:  # noqa: ANN001
+    seed(store)
+    holdout = report(store, "shop", SINCE, UNTIL)["holdout"]
+    # Exposed: r1, r2, r3 earned 30, 12.5, 20; holdout: r4, r5 earned 8, 0.
+    exposed, held = [30.0, 12.5, 20.0], [8.0, 0.0]
+    assert holdout["share"] == 0.4
+    assert holdout["exposed"] == {
+        "transactions": 3,
+        "conversions": 3,
+        "revenue": 62.5,
+        "revenue_per_transaction": 20.833333,
+        "rpt": 20833.33,
+        "csat_mean": 4.0,
+        "csat_answers": 2,
+    }
+    assert holdout["holdout"] == {
+        "transactions": 2,
+        "conversions": 1,
+        "revenue": 8.0,
+        "revenue_per_transaction": 4.0,
+        "rpt": 4000.0,
+        "csat_mean": 3.0,
+        "csat_answers": 2,
+    }
+    margin = Z95 * math.sqrt(_variance(exposed) / 3 + _variance(held) / 2) * 1000
+    difference = (62.5 / 3 - 4.0) * 1000
+    assert holdout["difference"]["rpt"] == round(difference, 2) == 16833.33
+    assert holdout["difference"]["rpt_ci95"] == [
+        round(difference - margin, 2),
+        round(difference + margin, 2),
+    ]
+    # CSAT: exposed 5, 3; holdout 4, 2 (r6 is outside the window): each variance 2.
+    csat_margin = Z95 * math.sqrt(2 / 2 + 2 / 2)
+    assert holdout["difference"]["csat_mean"] == 1.0
+    assert holdout["difference"]["csat_mean_ci95"] == [
+        round(1.0 - csat_margin, 4),
+        round(1.0 + csat_margin, 4),
+    ]
+
+
+def test_report_of_an_empty_period_has_zeros_and_no_ratios(store) -> None:  # noqa: ANN001
+    result = report(store, "shop", SINCE, UNTIL, "day")
+    assert result["totals"] == figures(0, 0, 0, 0, 0, 0, 0.0, None, None, None)
+    assert result["groups"] == []
+    assert result["holdout"]["share"] is None
+    assert result["holdout"]["difference"] == {
+        "rpt": None,
+        "rpt_ci95": None,
+        "csat_mean": None,
+        "csat_mean_ci95": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "group_by", "field"),
+    [
+        pytest.param(SINCE, UNTIL, "week", "group_by", id="unknown group"),
+        pytest.param(UNTIL, SINCE, None, "until", id="until before since"),
+    ],
+)
+def test_report_rejects_bad_parameters(store, since, until, group_by, field) -> None:  # noqa: ANN001
+    with pytest.raises(InputError) as raised:
+        report(store, "shop", since, until, group_by)
+    assert raised.value.field == field
+
+
+def test_report_csv_has_a_row_per_group_and_a_total(store) -> None:  # noqa: ANN001
+    seed(store)
+    text = report_csv(report(store, "shop", SINCE, UNTIL, "day"))
+    assert text.splitlines() == [
+        "key,transactions,impressions,views,clicks,dismissals,conversions,revenue,ctr,conversion_rate,rpt",
+        "2024-03-01,2,4,3,2,1,2,42.5,0.5,1.0,21250.0",
+        "2024-03-02,2,1,1,1,0,2,28.0,1.0,2.0,14000.0",
+        "2024-03-03,1,0,0,0,0,0,0.0,,,0.0",
+        "total,5,5,4,3,1,4,70.5,0.6,1.333333,14100.0",
+    ]
+
+
+def _variance(values: list[float]) -> float:
+    mean = sum(values) / len(values)
+    return sum((v - mean) ** 2 for v in values) / (len(values) - 1)
