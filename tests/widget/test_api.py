@@ -1,0 +1,196 @@
+"""Ranking and rendering: /v1/rank, /v1/widget, /healthz, /widget.js."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+import widget
+from offers import schema
+from offers.holdout import in_holdout
+from tests.widget.conftest import ORIGIN, PK, SK, auth, flush_log, stored_rows
+
+
+def test_rank_returns_offers_with_every_field(client, rank_body):
+    response = client.post("/v1/rank", json=rank_body(), headers=auth())
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"request_id", "model_version", "offers"}
+    assert response.headers["x-request-id"] == body["request_id"]
+    assert 1 <= len(body["offers"]) <= 3
+    for position, offer in enumerate(body["offers"], start=1):
+        assert set(offer) == {
+            "id",
+            "kind",
+            "title",
+            "body",
+            "image_url",
+            "cta_label",
+            "click_url",
+            "token",
+            "position",
+            "score",
+            "reason",
+        }
+        assert offer["position"] == position
+        assert offer["click_url"] == f"http://testserver/v1/click/{offer['token']}"
+
+
+@pytest.mark.parametrize(
+    ("limit", "max_offers", "most"), [(1, 3, 1), (5, 3, 3), (2, 2, 2), (None, 2, 2)]
+)
+def test_rank_never_returns_more_than_the_limit_or_the_shop_cap(
+    make_client, rank_body, limit, max_offers, most
+):
+    client = make_client(max_offers=max_offers)
+    body = rank_body(limit=limit) if limit else rank_body()
+
+    offers = client.post("/v1/rank", json=body, headers=auth()).json()["offers"]
+
+    assert 1 <= len(offers) <= most
+
+
+def test_rank_shows_a_holdout_customer_nothing_and_records_the_request(
+    make_client, rank_body, database_url
+):
+    client = make_client(holdout_share=0.5)
+    customer = next(f"c{n}" for n in range(100) if in_holdout(f"c{n}", 0.5))
+
+    response = client.post("/v1/rank", json=rank_body(customer=customer), headers=auth())
+    flush_log(client)
+
+    assert response.status_code == 200
+    assert response.json()["offers"] == []
+    [row] = stored_rows(database_url, schema.rank_requests)
+    assert (row["id"], row["customer_id"], row["holdout"], row["n_offers"]) == (
+        response.json()["request_id"],
+        customer,
+        True,
+        0,
+    )
+
+
+def test_rank_logs_the_request_and_one_impression_per_offer(client, rank_body, database_url):
+    body = client.post("/v1/rank", json=rank_body(), headers=auth()).json()
+    flush_log(client)
+
+    [request] = stored_rows(database_url, schema.rank_requests)
+    impressions = sorted(stored_rows(database_url, schema.impressions), key=lambda r: r["position"])
+    assert (request["id"], request["n_offers"], request["holdout"]) == (
+        body["request_id"],
+        len(body["offers"]),
+        False,
+    )
+    assert [(i["offer_id"], i["position"], i["model_version"]) for i in impressions] == [
+        (o["id"], o["position"], body["model_version"]) for o in body["offers"]
+    ]
+    assert all(0 < i["propensity"] <= 1 and i["context"]["channel"] == "web" for i in impressions)
+
+
+def test_rank_hashes_an_email_before_storing_it(client, rank_body, database_url):
+    client.post("/v1/rank", json=rank_body(customer="Ann@Example.com"), headers=auth())
+    flush_log(client)
+
+    [request] = stored_rows(database_url, schema.rank_requests)
+    assert request["customer_id"].startswith("sha256:")
+
+
+def test_rank_leaves_out_offers_the_customer_dismissed(client, rank_body):
+    first = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"][0]
+    dismissed = {"events": [{"type": "dismiss", "token": first["token"]}]}
+    assert client.post("/v1/events", json=dismissed, headers=auth()).status_code == 202
+
+    again = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"]
+
+    assert first["id"] not in [offer["id"] for offer in again]
+
+
+def test_rank_respects_a_per_customer_daily_cap(client, rank_body):
+    shown = [
+        client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"] for _ in range(2)
+    ]
+
+    # every offer of the generated shop may be shown once a day to a customer
+    assert not {o["id"] for o in shown[0]} & {o["id"] for o in shown[1]}
+
+
+def test_widget_answers_json_with_the_fragment_and_tokens(client, rank_body):
+    response = client.post("/v1/widget", json=rank_body(), headers=auth())
+
+    body = response.json()
+    assert response.status_code == 200
+    assert set(body) == {"html", "request_id", "model_version", "offers"}
+    assert body["html"].startswith('<section class="encore"')
+    for offer in body["offers"]:
+        assert set(offer) == {"id", "token"}
+        assert f'data-encore-token="{offer["token"]}"' in body["html"]
+
+
+def test_widget_answers_html_when_asked(client, rank_body):
+    response = client.post(
+        "/v1/widget", json=rank_body(), headers={**auth(), "Accept": "text/html"}
+    )
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.text.startswith('<section class="encore"')
+    assert response.headers["x-encore-model-version"]
+
+
+def test_widget_renders_nothing_for_no_offers(make_client, rank_body):
+    client = make_client(holdout_share=0.5)
+    customer = next(f"c{n}" for n in range(100) if in_holdout(f"c{n}", 0.5))
+
+    body = client.post("/v1/widget", json=rank_body(customer=customer), headers=auth()).json()
+
+    assert (body["html"], body["offers"]) == ("", [])
+
+
+def test_widget_escapes_hostile_offer_text(client, rank_body):
+    offers = client.get("/v1/offers", headers=auth(SK)).json()["offers"]
+    for offer in offers:
+        offer["title"] = '<script>alert("x")</script>'
+        offer["body"] = "<img src=x onerror=alert(1)>"
+        assert (
+            client.put(f"/v1/offers/{offer['id']}", json=offer, headers=auth(SK)).status_code == 200
+        )
+
+    html = client.post("/v1/widget", json=rank_body(), headers=auth()).json()["html"]
+
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<script" not in html and "<img src=x" not in html
+
+
+def test_snippet_may_send_its_key_in_a_text_plain_body(client, rank_body):
+    body = json.dumps({**rank_body(), "key": PK})
+
+    response = client.post(
+        "/v1/widget", content=body, headers={"Content-Type": "text/plain", "Origin": ORIGIN}
+    )
+
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == ORIGIN
+
+
+def test_healthz_names_the_model(client):
+    response = client.get("/healthz")
+
+    body = response.json()
+    assert response.status_code == 200
+    assert body["status"] == "ok"
+    assert body["model"]["fallback"] is False and body["model"]["reason"] is None
+    assert body["model"]["version"] != "popularity-fallback"
+
+
+def test_widget_js_is_served_as_cacheable_javascript(client):
+    response = client.get("/widget.js")
+    again = client.get("/widget.js", headers={"If-None-Match": response.headers["etag"]})
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert response.headers["cache-control"] == "public, max-age=300"
+    assert response.content == (Path(widget.__file__).parent / "static" / "widget.js").read_bytes()
+    assert (again.status_code, again.content) == (304, b"")

@@ -1,0 +1,89 @@
+"""The app as wired by create_app: its lifespan, and one shopper's journey over PostgreSQL."""
+
+import pytest
+from sqlalchemy import func, select
+from threadpoolctl import threadpool_info
+
+from offers import schema
+from offers.importer import import_offers, import_orders, import_products
+from offers.store import Store
+from tests.conftest import _empty_all_tables
+from tests.widget.conftest import SHOP_ID, SK, TestClient, auth
+from widget.app import create_app
+
+
+def test_native_thread_pools_run_one_thread_while_serving(client):
+    # numpy and scikit-learn are loaded with the model, so their pools are known by now
+    serving = client.portal.call(threadpool_info)
+
+    assert serving and {pool["num_threads"] for pool in serving} == {1}
+
+
+@pytest.fixture
+def postgres_client(postgres_url, shop_data, make_settings):
+    store = Store.open(postgres_url)
+    _empty_all_tables(store)
+    import_products(store, SHOP_ID, shop_data.files / "products.csv")
+    import_offers(store, SHOP_ID, shop_data.files / "offers.json")
+    import_orders(store, SHOP_ID, shop_data.files / "orders.csv")
+    with TestClient(create_app(make_settings(database_url=postgres_url))) as client:
+        yield client, store
+    store.close()
+
+
+def _count(store: Store, table, **where) -> int:
+    query = select(func.count()).select_from(table)
+    for column, value in where.items():
+        query = query.where(table.c[column] == value)
+    with store.engine.connect() as connection:
+        return connection.execute(query).scalar_one()
+
+
+@pytest.mark.postgres
+def test_a_shoppers_journey_is_recorded_in_postgresql(postgres_client, rank_body):
+    client, store = postgres_client
+    ranked = client.post("/v1/widget", json=rank_body(), headers=auth()).json()
+    [first, *_] = ranked["offers"]
+    events = {
+        "events": [
+            {"type": "view", "token": first["token"]},
+            {"type": "dismiss", "token": first["token"]},
+        ]
+    }
+    client.post("/v1/events", json=events, headers=auth())
+    client.get(f"/v1/click/{first['token']}", follow_redirects=False)
+    conversion = {"token": first["token"], "order_id": "o-9", "revenue": 12.5}
+    converted = client.post("/v1/conversions", json=conversion, headers=auth(SK))
+    client.portal.call(client.app_state["service"].log.flush)
+
+    assert converted.status_code == 201
+    assert _count(store, schema.rank_requests, id=ranked["request_id"]) == 1
+    assert _count(store, schema.impressions, request_id=ranked["request_id"]) == len(
+        ranked["offers"]
+    )
+    assert _count(store, schema.events, request_id=ranked["request_id"]) == 3
+    assert _count(store, schema.conversions, offer_id=first["id"]) == 1
+    again = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"]
+    assert first["id"] not in [offer["id"] for offer in again]
+
+
+@pytest.mark.postgres
+def test_offers_crud_on_postgresql(postgres_client):
+    client, store = postgres_client
+    offer = {
+        "id": "pg-offer",
+        "kind": "partner",
+        "title": "Ünïcode ✓",
+        "advertiser": "Acme",
+        "attributes": {"big": 2**70},
+    }
+
+    created = client.post("/v1/offers", json=offer, headers=auth(SK))
+    listed = client.get("/v1/offers", headers=auth(SK)).json()["offers"]
+    deleted = client.delete("/v1/offers/pg-offer", headers=auth(SK))
+
+    assert created.status_code == 201
+    assert created.json()["attributes"] == {"big": 2**70}
+    assert "pg-offer" in [o["id"] for o in listed]
+    assert deleted.status_code == 204
+    assert store.offer(SHOP_ID, "pg-offer") is None

@@ -1,0 +1,156 @@
+import contextlib
+import functools
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+
+import widget.demo_setup
+from widget import cli
+from widget.settings import Settings
+
+KEYS = {"ENCORE_PUBLISHABLE_KEY": "pk_a", "ENCORE_SECRET_KEY": "sk_a"}
+THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@pytest.fixture
+def served(monkeypatch) -> list[dict]:
+    """Calls to uvicorn.run, instead of serving."""
+    calls: list[dict] = []
+    monkeypatch.setattr("uvicorn.run", lambda app, **options: calls.append({"app": app, **options}))
+    return calls
+
+
+@pytest.fixture
+def environment(monkeypatch, tmp_path):
+    names = ("ENCORE_DATABASE_URL", "ENCORE_MODEL_DIR", "ENCORE_MAX_OFFERS", *KEYS, *THREADS)
+    for name in names:  # restored after the test, including what `serve` sets
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ENCORE_DATABASE_URL", f"sqlite:///{tmp_path / 'encore.db'}")
+    return monkeypatch
+
+
+@pytest.mark.parametrize(
+    ("argv", "variables", "message"),
+    [
+        pytest.param(
+            ["serve", "--database", "mysql://x"],
+            KEYS,
+            "encore serve: error: database URL must start with sqlite:/// or postgresql://, "
+            "got `mysql:`",
+            id="database-url",
+        ),
+        pytest.param(
+            ["serve"],
+            {**KEYS, "ENCORE_MAX_OFFERS": "9"},
+            "encore serve: error: ENCORE_MAX_OFFERS must be between 1 and 5, got 9",
+            id="max-offers",
+        ),
+        pytest.param(
+            ["serve"],
+            {},
+            "encore serve: error: no shop `default` in the store: set ENCORE_PUBLISHABLE_KEY and "
+            "ENCORE_SECRET_KEY (or run `encore demo`)",
+            id="no-shop",
+        ),
+        pytest.param(
+            ["serve", "--workers", "0"],
+            KEYS,
+            "encore serve: error: --workers must be at least 1, got 0",
+            id="workers",
+        ),
+        pytest.param(
+            ["serve", "--port", "70000"],
+            KEYS,
+            "encore serve: error: --port must be between 1 and 65535, got 70000",
+            id="port",
+        ),
+    ],
+)
+def test_serve_refuses_a_misconfiguration_in_one_sentence(
+    environment, served, capsys, argv, variables, message
+):
+    for name, value in variables.items():
+        environment.setenv(name, value)
+
+    status = cli.main(argv)
+
+    assert status == 2
+    assert capsys.readouterr().err == message + "\n"
+    assert served == []
+
+
+def test_serve_flags_override_the_environment(environment, served, tmp_path):
+    for name, value in KEYS.items():
+        environment.setenv(name, value)
+    database = f"sqlite:///{tmp_path / 'other.db'}"
+
+    status = cli.main(
+        ["serve", "--database", database, "--model", "m/v1", "--workers", "2", "--port", "8123"]
+    )
+
+    assert status == 0
+    [call] = served
+    assert (call["app"], call["factory"], call["workers"], call["port"]) == (
+        "widget.app:app_from_environment",
+        True,
+        2,
+        8123,
+    )
+    assert (tmp_path / "other.db").is_file()
+    assert (os.environ["ENCORE_DATABASE_URL"], os.environ["ENCORE_MODEL_DIR"]) == (database, "m/v1")
+    assert {os.environ[name] for name in THREADS} == {"1"}
+
+
+@pytest.fixture(scope="module")
+def first_demo(tmp_path_factory) -> tuple[Path, str, list[dict]]:
+    """`encore demo` run once on an empty folder (a small shop: training takes seconds)."""
+    data = tmp_path_factory.mktemp("demo") / "demo"
+    calls: list[dict] = []
+    small = functools.partial(widget.demo_setup.prepare_demo, n_orders=400)
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(io.StringIO()) as out:
+        patch.setattr("uvicorn.run", lambda app, **options: calls.append({"app": app, **options}))
+        patch.setattr(widget.demo_setup, "prepare_demo", small)
+        assert cli.main(["demo", "--data", str(data), "--port", "8124"]) == 0
+    return data, out.getvalue(), calls
+
+
+def test_demo_sets_up_a_shop_and_serves_its_page(first_demo):
+    data, printed, [call] = first_demo
+    keys = json.loads((data / "keys.json").read_text())
+
+    assert "generating a demo shop (400 orders)" in printed
+    assert "training a model" in printed
+    assert "Encore demo: open http://127.0.0.1:8124/demo" in printed
+    assert f"publishable key: {keys['publishable_key']}" in printed
+    assert f"secret key:      {keys['secret_key']}" in printed
+    assert (data / "models" / "current" / "card.json").is_file()
+    assert isinstance(call["app"], Starlette)
+    assert (call["host"], call["port"]) == ("127.0.0.1", 8124)
+
+
+def test_demo_reuses_what_it_made(first_demo, served, capsys):
+    data, _, _ = first_demo
+    made = {p: p.stat().st_mtime_ns for p in data.rglob("*") if p.is_file() and ".db" not in p.name}
+
+    assert cli.main(["demo", "--data", str(data), "--port", "8124"]) == 0
+
+    printed = capsys.readouterr().out
+    assert "generating" not in printed and "importing" not in printed and "training" not in printed
+    assert {p: p.stat().st_mtime_ns for p in made} == made
+    assert len(served) == 1
+
+
+def test_the_demo_settings_serve_the_demo_shop(first_demo):
+    data, _, _ = first_demo
+
+    settings = widget.demo_setup.prepare_demo(data, port=8125)
+
+    assert isinstance(settings, Settings)
+    assert (settings.shop_id, settings.extra) == ("demo", {"demo": True})
+    assert settings.model_dir == str(data / "models" / "current")
+    assert settings.allowed_origins == ("http://127.0.0.1:8125", "http://localhost:8125")
+    assert settings.publishable_key.startswith("pk_") and settings.secret_key.startswith("sk_")

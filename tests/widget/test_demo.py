@@ -1,0 +1,58 @@
+import html
+import json
+import re
+
+from tests.widget.conftest import PK
+
+
+def _data(page: str, name: str) -> dict:
+    return json.loads(html.unescape(re.search(f"data-{name}='([^']*)'", page).group(1)))
+
+
+def test_demo_page_shows_a_real_order_with_the_snippet(client):
+    response = client.get("/demo")
+
+    page = response.text
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert '<script async src="http://testserver/widget.js"' in page
+    assert f'data-key="{PK}"' in page
+    order, customer = _data(page, "order"), _data(page, "customer")
+    assert order["items"] and all(
+        set(item) == {"sku", "title", "category", "price", "quantity"} for item in order["items"]
+    )
+    assert order["total"] == round(sum(i["price"] * i["quantity"] for i in order["items"]), 2)
+    assert set(customer) == {"id", "is_returning"}
+
+
+def test_demo_page_shows_the_order_asked_for(client, shop_data):
+    order_id = shop_data.orders["order_id"].iloc[0]
+
+    page = client.get("/demo", params={"order": order_id}).text
+
+    assert _data(page, "order")["id"] == order_id
+
+
+def test_demo_page_of_an_unknown_order_is_404(client):
+    response = client.get("/demo", params={"order": "nope"})
+
+    assert response.status_code == 404
+    assert response.json()["error"]["message"] == "no order `nope` in the demo shop"
+
+
+def test_demo_page_is_only_served_by_the_demo(make_client):
+    client = make_client(extra={"demo": False})
+
+    response = client.get("/demo")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["message"] == "the demo page is served by `encore demo` only"
+
+
+def test_the_demo_order_ranks(client):
+    page = client.get("/demo").text
+    body = {"key": PK, "order": _data(page, "order"), "customer": _data(page, "customer")}
+
+    response = client.post("/v1/widget", json=body, headers={"Origin": "http://testserver"})
+
+    assert response.status_code == 200

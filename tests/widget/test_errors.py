@@ -1,0 +1,109 @@
+"""Every refusal is the JSON error body, with the right status and code."""
+
+import pytest
+
+from tests.widget.conftest import PK, SK, auth
+
+_OFFER = {"id": "new-offer", "kind": "partner", "title": "Hello", "advertiser": "Acme"}
+
+CASES = [
+    pytest.param(
+        "POST", "/v1/rank", {"content": b"{not json"}, 400, "bad_request", None, id="400-not-json"
+    ),
+    pytest.param("POST", "/v1/rank", {"content": b""}, 400, "bad_request", None, id="400-empty"),
+    pytest.param(
+        "GET", "/v1/click/abc.def.ghi", {}, 400, "invalid_token", "token", id="400-forged-token"
+    ),
+    pytest.param("POST", "/v1/rank", {"json": {"order": {}}}, 401, "unauthorized", None, id="401"),
+    pytest.param("GET", "/v1/offers", {"headers": auth(PK)}, 403, "forbidden", None, id="403"),
+    pytest.param(
+        "GET", "/v1/offers/none", {"headers": auth(SK)}, 404, "not_found", None, id="404-offer"
+    ),
+    pytest.param("GET", "/v1/nothing", {}, 404, "not_found", None, id="404-route"),
+    pytest.param("DELETE", "/v1/rank", {}, 405, "method_not_allowed", None, id="405"),
+    pytest.param(
+        "POST",
+        "/v1/offers",
+        {"json": {**_OFFER, "id": "xs-sku-00014"}, "headers": auth(SK)},
+        409,
+        "conflict",
+        "id",
+        id="409",
+    ),
+    pytest.param(
+        "POST",
+        "/v1/rank",
+        {"content": b"{" + b" " * 1_048_576 + b"}"},
+        413,
+        "payload_too_large",
+        None,
+        id="413",
+    ),
+    pytest.param(
+        "POST",
+        "/v1/rank",
+        {"json": {"order": {"items": [{"sku": "a", "price": -1}]}, "key": PK}},
+        422,
+        "invalid",
+        "order.items[0].price",
+        id="422",
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs", "status", "code", "field"), CASES)
+def test_every_refusal_is_the_json_error_body(client, method, path, kwargs, status, code, field):
+    response = client.request(method, path, **kwargs)
+
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/json"
+    error = response.json()["error"]
+    assert set(error) == {"code", "message", "field"}
+    assert (error["code"], error["field"]) == (code, field)
+    assert error["message"]
+
+
+def test_a_405_names_the_allowed_methods(client):
+    response = client.delete("/v1/offers")
+
+    assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
+
+
+def test_validation_messages_name_the_field(client):
+    body = {"order": {"items": [{"sku": "a", "quantity": 0}]}, "key": PK}
+
+    response = client.post("/v1/rank", json=body)
+
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": "`order.items[0].quantity`: expected `int` >= 1",
+        "field": "order.items[0].quantity",
+    }
+
+
+def test_a_missing_field_is_named(client):
+    response = client.post("/v1/rank", json={"key": PK})
+
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "order"
+
+
+def test_too_long_customer_id_is_422(client, rank_body):
+    body = rank_body()
+    body["customer"]["id"] = "x" * 129
+
+    response = client.post("/v1/rank", json=body, headers=auth())
+
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "customer"
+
+
+def test_nul_characters_are_refused(client, rank_body):
+    body = rank_body()
+    body["customer"]["id"] = "a\u0000b"
+
+    response = client.post("/v1/rank", json=body, headers=auth())
+
+    assert response.status_code == 422
+    assert response.json()["error"]["message"] == "text must not contain NUL characters (\\u0000)"

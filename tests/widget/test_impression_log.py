@@ -1,0 +1,132 @@
+import asyncio
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+import pytest
+from anyio.from_thread import start_blocking_portal
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from offers import schema
+from offers.store import Store
+from tests.widget.conftest import TestClient, auth
+from widget.app import create_app
+from widget.impression_log import ImpressionLog
+
+
+def _count(database_url: str, table) -> int:
+    store = Store.open(database_url)
+    try:
+        with store.engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(table)).scalar_one()
+    finally:
+        store.close()
+
+
+def test_nothing_is_lost_at_shutdown_under_concurrent_requests(
+    make_settings, rank_body, database_url
+):
+    # a flush interval longer than the test: every row is still queued when the app shuts down
+    settings = make_settings(extra={"log_flush_seconds": 3600})
+    n_requests = 240
+
+    with TestClient(create_app(settings)) as client:
+
+        def rank(n: int) -> dict:
+            path = "/v1/widget" if n % 2 else "/v1/rank"
+            return client.post(path, json=rank_body(customer=f"load-{n}"), headers=auth()).json()
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            answers = list(pool.map(rank, range(n_requests)))
+        assert client.app_state["service"].log.pending > 0
+
+    assert _count(database_url, schema.rank_requests) == n_requests
+    assert _count(database_url, schema.impressions) == sum(len(a["offers"]) for a in answers)
+
+
+def test_rows_are_written_in_the_background(client, rank_body, database_url):
+    client.post("/v1/rank", json=rank_body(), headers=auth())
+    log = client.app_state["service"].log
+
+    for _ in range(100):
+        if log.n_written:
+            break
+        client.portal.call(_sleep)
+
+    assert log.pending == 0
+    assert _count(database_url, schema.rank_requests) == 1
+
+
+async def _sleep() -> None:
+    await asyncio.sleep(0.02)
+
+
+def run(function: Callable[[], Awaitable[None]]) -> None:
+    """Run on an event loop of its own thread (the test's thread may already run one)."""
+    with start_blocking_portal() as portal:
+        portal.call(function)
+
+
+def _request_row(request_id: str, **fields) -> dict:
+    row = {
+        "id": request_id,
+        "shop_id": "s",
+        "at": datetime(2026, 1, 1),
+        "placement": "thank_you",
+        "order_id": "o",
+        "customer_id": "c",
+        "order_total": 1.0,
+        "holdout": False,
+        "model_version": "v",
+        "n_offers": 0,
+    }
+    return {**row, **fields}
+
+
+def test_rows_are_kept_while_the_store_is_unreachable(tmp_path, monkeypatch):
+    store = Store.open(f"sqlite:///{tmp_path / 'log.db'}")
+    log = ImpressionLog(store)
+
+    def unreachable(*args) -> None:
+        raise OperationalError("INSERT", {}, Exception("connection refused"))
+
+    async def attempt() -> None:
+        log.add_rank(_request_row("r1"), [])
+        with pytest.raises(OperationalError):
+            await log.flush()
+
+    monkeypatch.setattr("widget.impression_log.record_feedback", unreachable)
+    run(attempt)
+    store.close()
+
+    assert log.pending == 1
+
+
+def test_a_row_the_store_refuses_is_dropped_and_the_rest_written(tmp_path, caplog):
+    store = Store.open(f"sqlite:///{tmp_path / 'log.db'}")
+    log = ImpressionLog(store)
+    log.add_rank(_request_row("good-1"), [])
+    log.add_rank(_request_row("bad", at=None), [])
+    log.add_rank(_request_row("good-2"), [])
+
+    run(log.flush)
+
+    with store.engine.connect() as connection:
+        ids = connection.execute(select(schema.rank_requests.c.id)).scalars().all()
+    store.close()
+    assert sorted(ids) == ["good-1", "good-2"]
+    assert log.pending == 0
+    assert "dropped a rank_requests row" in caplog.text
+
+
+def test_a_full_log_turns_requests_away(make_client, rank_body):
+    client = make_client(extra={"log_flush_seconds": 3600})
+    client.app_state["service"].log.max_pending = 1
+    client.post("/v1/rank", json=rank_body(), headers=auth())
+
+    response = client.post("/v1/rank", json=rank_body(customer="other"), headers=auth())
+
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["error"]["code"] == "too_many_requests"

@@ -1,0 +1,106 @@
+import shutil
+
+import pytest
+
+from tests.widget.conftest import auth, publish_model
+
+
+def _health(client) -> dict:
+    service = client.app_state["service"]
+    client.get("/healthz")  # a request looks at the model folder, and may start a reload
+    client.portal.call(service.models.wait_reloaded)
+    return client.get("/healthz").json()["model"]
+
+
+def test_missing_model_falls_back_to_popularity(make_client, rank_body, tmp_path):
+    client = make_client(model_dir=str(tmp_path / "no-such-model"))
+
+    health = client.get("/healthz").json()
+    response = client.post("/v1/rank", json=rank_body(), headers=auth())
+
+    assert health["status"] == "ok"
+    assert health["model"]["fallback"] is True
+    assert health["model"]["version"] == "popularity-fallback"
+    assert "no-such-model" in health["model"]["reason"]
+    assert response.status_code == 200
+    assert response.json()["model_version"] == "popularity-fallback"
+    assert response.json()["offers"]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param({"card.json": b"{not json", "model.joblib": b"junk"}, id="garbage"),
+        pytest.param({"model.joblib": b"\x80\x04junk"}, id="corrupt-joblib"),
+        pytest.param({"card.json": b"[]"}, id="card-not-an-object"),
+    ],
+)
+def test_corrupt_model_falls_back_to_popularity(
+    make_client, rank_body, shop_data, tmp_path, damage
+):
+    model = tmp_path / "model"
+    shutil.copytree((shop_data.models / "current").resolve(), model)
+    for name, content in damage.items():
+        (model / name).write_bytes(content)
+    client = make_client(model_dir=str(model))
+
+    health = client.get("/healthz").json()["model"]
+
+    assert (health["fallback"], health["version"]) == (True, "popularity-fallback")
+    assert health["reason"]
+    assert client.post("/v1/rank", json=rank_body(), headers=auth()).status_code == 200
+
+
+def test_a_newly_trained_model_is_picked_up_without_restart(
+    make_client, rank_body, shop_data, tmp_path
+):
+    models = tmp_path / "models"
+    shutil.copytree(shop_data.models, models, symlinks=True)
+    client = make_client(model_dir=str(models / "current"))
+    before = _health(client)["version"]
+
+    newer = publish_model(shop_data, models, "v-newer")
+    after = _health(client)
+
+    assert after == {"version": newer.name, "fallback": False, "reason": None}
+    assert before != newer.name
+    ranked = client.post("/v1/rank", json=rank_body(), headers=auth()).json()
+    assert ranked["model_version"] == newer.name
+
+
+def test_a_model_trained_after_start_replaces_the_fallback(make_client, shop_data, tmp_path):
+    models = tmp_path / "models"
+    client = make_client(model_dir=str(models / "current"))
+    assert _health(client)["fallback"] is True
+
+    models.mkdir()
+    newer = publish_model(shop_data, models, "v-first")
+
+    assert _health(client) == {"version": newer.name, "fallback": False, "reason": None}
+
+
+def test_a_broken_new_model_keeps_the_current_one(make_client, shop_data, tmp_path):
+    models = tmp_path / "models"
+    shutil.copytree(shop_data.models, models, symlinks=True)
+    client = make_client(model_dir=str(models / "current"))
+    before = _health(client)
+    broken = models / "broken"
+    broken.mkdir()
+    (broken / "card.json").write_text("{}")
+    (models / "current").unlink()
+    (models / "current").symlink_to("broken")
+
+    assert _health(client) == before
+
+
+def test_the_model_folder_is_looked_at_no_more_than_every_few_seconds(
+    make_client, shop_data, tmp_path
+):
+    models = tmp_path / "models"
+    shutil.copytree(shop_data.models, models, symlinks=True)
+    client = make_client(model_dir=str(models / "current"), extra={"model_check_seconds": 3600})
+    before = _health(client)
+
+    publish_model(shop_data, models, "v-unseen")
+
+    assert _health(client) == before

@@ -1,0 +1,151 @@
+"""/v1/offers: the catalog over HTTP, validated by the catalog's own rules."""
+
+import pytest
+
+from tests.widget.conftest import SK, auth
+
+PARTNER = {
+    "id": "p-new",
+    "kind": "partner",
+    "title": "Free coffee for a month",
+    "advertiser": "Beanly",
+    "value": 900.0,
+    "cta_url": "https://beanly.example/encore",
+}
+
+
+def test_create_then_read_an_offer(client):
+    created = client.post("/v1/offers", json=PARTNER, headers=auth(SK))
+    read = client.get("/v1/offers/p-new", headers=auth(SK))
+
+    assert created.status_code == 201
+    assert created.headers["location"] == "http://testserver/v1/offers/p-new"
+    assert created.json() == {**PARTNER, "targeting": {}, "caps": {}}
+    assert read.status_code == 200
+    assert read.json() == created.json()
+
+
+def test_catalog_writes_reach_ranking_at_once(client, rank_body):
+    def ranked() -> list[dict]:
+        body = rank_body(customer=None)
+        return client.post("/v1/rank", json=body, headers=auth()).json()["offers"]
+
+    # a cross-sell scores by its sku, so a copy under another id scores the same
+    shown = next(offer["id"] for offer in ranked() if offer["kind"] == "cross_sell")
+    copy = {**client.get(f"/v1/offers/{shown}", headers=auth(SK)).json(), "id": "copy"}
+    client.delete(f"/v1/offers/{shown}", headers=auth(SK))
+    after_delete = [offer["id"] for offer in ranked()]
+    client.post("/v1/offers", json=copy, headers=auth(SK))
+    after_create = [offer["id"] for offer in ranked()]
+
+    assert shown not in after_delete and "copy" not in after_delete
+    assert "copy" in after_create
+
+
+def test_list_offers_by_status(client):
+    client.post("/v1/offers", json={**PARTNER, "status": "paused"}, headers=auth(SK))
+
+    everything = client.get("/v1/offers", headers=auth(SK)).json()["offers"]
+    paused = client.get("/v1/offers", params={"status": "paused"}, headers=auth(SK)).json()[
+        "offers"
+    ]
+
+    assert "p-new" in [o["id"] for o in everything]
+    assert "p-new" in [o["id"] for o in paused]
+    assert {o["status"] for o in paused} == {"paused"}
+    assert len(paused) < len(everything)
+
+
+def test_put_replaces_or_creates(client):
+    created = client.put("/v1/offers/p-new", json=PARTNER, headers=auth(SK))
+    replaced = client.put(
+        "/v1/offers/p-new", json={**PARTNER, "title": "Two months"}, headers=auth(SK)
+    )
+
+    assert created.status_code == 201
+    assert (replaced.status_code, replaced.json()["title"]) == (200, "Two months")
+    assert client.get("/v1/offers/p-new", headers=auth(SK)).json()["title"] == "Two months"
+
+
+def test_put_takes_the_id_from_the_url(client):
+    body = {key: value for key, value in PARTNER.items() if key != "id"}
+
+    response = client.put("/v1/offers/from-url", json=body, headers=auth(SK))
+
+    assert (response.status_code, response.json()["id"]) == (201, "from-url")
+
+
+def test_delete_an_offer(client, rank_body):
+    client.post("/v1/offers", json=PARTNER, headers=auth(SK))
+
+    deleted = client.delete("/v1/offers/p-new", headers=auth(SK))
+    again = client.delete("/v1/offers/p-new", headers=auth(SK))
+    offers = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"]
+
+    assert (deleted.status_code, deleted.content) == (204, b"")
+    assert again.status_code == 404
+    assert "p-new" not in [offer["id"] for offer in offers]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        pytest.param(
+            {**PARTNER, "kind": "cross_sell"},
+            "sku",
+            "offer (`p-new`): a cross_sell offer needs a `sku`",
+            id="cross-sell-without-sku",
+        ),
+        pytest.param(
+            {**PARTNER, "advertiser": None},
+            "advertiser",
+            "offer (`p-new`): a partner offer needs an `advertiser`",
+            id="partner-without-advertiser",
+        ),
+        pytest.param(
+            {**PARTNER, "value": "lots"},
+            "value",
+            "offer: `value`: expected `float`, got `str`",
+            id="wrong-type",
+        ),
+        pytest.param(
+            {**PARTNER, "caps": {"per_customer_per_day": -1}},
+            "caps.per_customer_per_day",
+            "offer (`p-new`): `caps.per_customer_per_day` must be >= 0",
+            id="negative-cap",
+        ),
+        pytest.param(
+            {key: v for key, v in PARTNER.items() if key != "title"},
+            "title",
+            "offer: object missing required field `title`",
+            id="missing-title",
+        ),
+        pytest.param(
+            {**PARTNER, "id": "x" * 129}, "id", "`id` must be at most 128 characters", id="long-id"
+        ),
+        pytest.param([PARTNER], None, "expected an offer: a JSON object", id="not-an-object"),
+    ],
+)
+def test_invalid_offers_are_422_naming_the_field(client, body, field, message):
+    response = client.post("/v1/offers", json=body, headers=auth(SK))
+
+    assert response.status_code == 422
+    assert response.json() == {"error": {"code": "invalid", "message": message, "field": field}}
+
+
+def test_put_with_another_id_in_the_body_is_422(client):
+    response = client.put("/v1/offers/p-new", json={**PARTNER, "id": "other"}, headers=auth(SK))
+
+    assert response.status_code == 422
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": "`id` must be `p-new` (the id in the URL)",
+        "field": "id",
+    }
+
+
+def test_an_unknown_status_filter_is_422(client):
+    response = client.get("/v1/offers", params={"status": "gone"}, headers=auth(SK))
+
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "status"

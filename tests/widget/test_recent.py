@@ -1,0 +1,126 @@
+from datetime import datetime, timedelta
+
+import pytest
+
+from offers.caps import load_usage
+from offers.catalog import Caps, Offer
+from offers.feedback import FeedbackBatch, dismissed_offer_ids, record_feedback
+from widget.recent import RecentActivity
+
+NOW = datetime(2026, 6, 1, 12, 0)
+CAPPED = Offer(
+    id="capped",
+    kind="partner",
+    title="P",
+    advertiser="A",
+    value=2.0,
+    caps=Caps(per_customer_per_day=1, per_customer_per_week=2, total_impressions=10, budget=5.0),
+)
+FREE = Offer(id="free", kind="cross_sell", title="X", sku="S1")
+
+
+def _impression(request_id: str, offer_id: str, customer: str, shown_at: datetime) -> dict:
+    return {
+        "request_id": request_id,
+        "offer_id": offer_id,
+        "shop_id": "shop",
+        "shown_at": shown_at,
+        "customer_id": customer,
+        "placement": "thank_you",
+        "kind": "partner",
+        "position": 1,
+        "propensity": 1.0,
+        "score": 0.5,
+        "model_version": "v",
+        "context": {},
+    }
+
+
+def _dismissal(n: int, offer_id: str, customer: str, at: datetime) -> dict:
+    return {
+        "id": f"e{n}",
+        "shop_id": "shop",
+        "request_id": f"r{n}",
+        "offer_id": offer_id,
+        "customer_id": customer,
+        "type": "dismiss",
+        "at": at,
+    }
+
+
+@pytest.fixture
+def history(store):
+    impressions = [
+        _impression("r1", "capped", "ann", NOW - timedelta(hours=2)),
+        _impression("r2", "capped", "ann", NOW - timedelta(days=3)),
+        _impression("r3", "capped", "ann", NOW - timedelta(days=9)),
+        _impression("r4", "capped", "bob", NOW - timedelta(hours=1)),
+        _impression("r5", "free", "ann", NOW - timedelta(hours=1)),
+    ]
+    events = [
+        _dismissal(1, "free", "ann", NOW - timedelta(days=2)),
+        _dismissal(2, "capped", "ann", NOW - timedelta(days=40)),
+    ]
+    record_feedback(store, FeedbackBatch(impressions=impressions, events=events))
+    return store
+
+
+def test_usage_from_memory_matches_the_caps_queries(history):
+    recent = RecentActivity(history, "shop", dismiss_days=30)
+    recent.apply(recent.fetch([CAPPED, FREE], NOW))
+
+    for customer in ("ann", "bob", "carl"):
+        expected = load_usage(history, "shop", customer, [CAPPED], NOW)
+        usage = recent.usage(customer, NOW)
+        assert dict(usage.customer_day) == dict(expected.customer_day)
+        assert dict(usage.customer_week) == dict(expected.customer_week)
+        assert dict(usage.total_impressions) == dict(expected.total_impressions)
+
+
+def test_this_workers_impressions_count_at_once(history):
+    recent = RecentActivity(history, "shop", dismiss_days=30)
+    recent.apply(recent.fetch([CAPPED, FREE], NOW))
+
+    recent.shown("carl", "r9", "capped", NOW)
+    usage = recent.usage("carl", NOW + timedelta(minutes=1))
+
+    assert (usage.customer_day["capped"], usage.customer_week["capped"]) == (1, 1)
+    assert usage.total_impressions["capped"] == 5
+
+
+def test_dismissals_within_the_window_are_remembered(history):
+    recent = RecentActivity(history, "shop", dismiss_days=30)
+    recent.apply(recent.fetch([CAPPED, FREE], NOW))
+
+    assert recent.dismissed_offer_ids("ann", NOW) == {"free"}
+    assert recent.dismissed_offer_ids("ann", NOW) == dismissed_offer_ids(
+        history, "shop", "ann", NOW - timedelta(days=30)
+    )
+    assert recent.dismissed_offer_ids("bob", NOW) == frozenset()
+
+
+def test_a_refresh_merges_what_other_workers_wrote(history):
+    recent = RecentActivity(history, "shop", dismiss_days=30)
+    recent.apply(recent.fetch([CAPPED, FREE], NOW))
+    later = NOW + timedelta(seconds=5)
+    record_feedback(
+        history,
+        FeedbackBatch(
+            impressions=[_impression("r7", "capped", "dan", later)],
+            events=[_dismissal(3, "capped", "dan", later)],
+        ),
+    )
+
+    recent.apply(recent.fetch([CAPPED, FREE], later))
+    recent.apply(recent.fetch([CAPPED, FREE], later))  # merging twice changes nothing
+
+    assert recent.usage("dan", later).customer_day == {"capped": 1}
+    assert recent.dismissed_offer_ids("dan", later) == {"capped"}
+
+
+def test_a_guest_has_no_per_customer_usage(history):
+    recent = RecentActivity(history, "shop", dismiss_days=30)
+    recent.apply(recent.fetch([CAPPED, FREE], NOW))
+    recent.shown("", "r9", "capped", NOW)
+
+    assert recent.usage(None, NOW).customer_day == {}

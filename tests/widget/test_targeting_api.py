@@ -1,0 +1,91 @@
+"""Targeting, caps and status through the ranking API: what the rank path really applies."""
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+import pytest
+from starlette.testclient import TestClient
+
+from offers.catalog import Caps, Offer, Targeting
+from offers.store import Store
+from tests.widget.conftest import PK, SHOP_ID, auth
+
+_customers = itertools.count()
+
+
+@pytest.fixture
+def shop_store(database_url: str) -> Store:
+    opened = Store.open(database_url)
+    yield opened
+    opened.close()
+
+
+def ranked_ids(
+    client: TestClient, rank_body: Callable[..., dict], customer: str | None = None
+) -> list[str]:
+    body = rank_body(customer or f"targeting-{next(_customers)}")
+    response = client.post("/v1/rank", json=body, headers=auth(PK))
+    assert response.status_code == 200
+    return [offer["id"] for offer in response.json()["offers"]]
+
+
+def change(client: TestClient, store: Store, offer: Offer, **fields: Any) -> Offer:
+    """Save a changed offer and let the service see it now (as a /v1/offers write does)."""
+    changed = msgspec.structs.replace(offer, **fields)
+    store.save_offers(SHOP_ID, [changed])
+    service = client.app_state["service"]
+    client.portal.call(service.refresh)
+    return changed
+
+
+@pytest.fixture
+def shown_offer(client: TestClient, shop_store: Store, rank_body) -> Offer:  # noqa: ANN001
+    """An offer the model shows for this basket to any new customer, before any change."""
+    first, second = ranked_ids(client, rank_body), ranked_ids(client, rank_body)
+    shown = [offer_id for offer_id in first if offer_id in second]
+    assert shown, "the test basket gets no offers"
+    offer = shop_store.offer(SHOP_ID, shown[0])
+    # Start from no rules and no caps, so each test changes exactly one thing.
+    return change(client, shop_store, offer, targeting=Targeting(), caps=Caps())
+
+
+@pytest.mark.parametrize(
+    ("fields", "shown"),
+    [
+        pytest.param({"status": "active"}, True, id="active"),
+        pytest.param({"status": "paused"}, False, id="paused"),
+        pytest.param({"targeting": Targeting(countries=["ZZ"])}, False, id="other country"),
+        pytest.param(
+            {"targeting": Targeting(placements=["order_status"])}, False, id="other placement"
+        ),
+        pytest.param(
+            {"targeting": Targeting(min_order_total=1_000_000)}, False, id="order too small"
+        ),
+        pytest.param({"targeting": Targeting(customer="new")}, False, id="new customers only"),
+        pytest.param(
+            {"targeting": Targeting(customer="returning")}, True, id="returning customers"
+        ),
+        pytest.param({"caps": Caps(total_impressions=0)}, False, id="total cap reached"),
+    ],
+)
+def test_the_rank_path_applies_status_targeting_and_caps(
+    client,
+    shop_store,
+    rank_body,
+    shown_offer: Offer,
+    fields: dict,
+    shown: bool,  # noqa: ANN001
+) -> None:
+    change(client, shop_store, shown_offer, **fields)
+    assert (shown_offer.id in ranked_ids(client, rank_body)) is shown
+
+
+def test_a_per_customer_daily_cap_of_one_shows_an_offer_once(
+    client, shop_store, rank_body, shown_offer
+) -> None:  # noqa: ANN001
+    change(client, shop_store, shown_offer, caps=Caps(per_customer_per_day=1))
+    assert shown_offer.id in ranked_ids(client, rank_body, "capped-customer")
+    assert shown_offer.id not in ranked_ids(client, rank_body, "capped-customer")
+    assert shown_offer.id in ranked_ids(client, rank_body, "another-customer")

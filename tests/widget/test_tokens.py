@@ -1,0 +1,64 @@
+import pytest
+
+from widget.errors import ApiError
+from widget.tokens import TokenSigner, Tracking, event_id
+
+TRACKING = Tracking("shop", "req-1", "offer-1", "cust-1", 2, "thank_you")
+
+
+def test_a_signed_token_verifies_to_what_it_carries():
+    signer = TokenSigner("secret", max_age_days=30)
+
+    assert signer.verify(signer.sign(TRACKING)) == TRACKING
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"), id="signature"),
+        pytest.param(lambda t: t[:4] + ("A" if t[4] != "A" else "B") + t[5:], id="payload"),
+        pytest.param(lambda t: t.split(".")[0], id="unsigned"),
+        pytest.param(lambda t: "", id="empty"),
+        pytest.param(lambda t: "a.b.c", id="garbage"),
+    ],
+)
+def test_an_altered_token_is_refused(tamper):
+    signer = TokenSigner("secret", max_age_days=30)
+
+    with pytest.raises(ApiError) as refused:
+        signer.verify(tamper(signer.sign(TRACKING)))
+
+    assert (refused.value.status, refused.value.code) == (400, "invalid_token")
+    assert refused.value.message == "the tracking token is not valid"
+
+
+def test_a_token_signed_with_another_secret_is_refused():
+    token = TokenSigner("another secret", max_age_days=30).sign(TRACKING)
+
+    with pytest.raises(ApiError, match="not valid"):
+        TokenSigner("secret", max_age_days=30).verify(token)
+
+
+def test_an_expired_token_is_refused(monkeypatch):
+    signer = TokenSigner("secret", max_age_days=1)
+    token = signer.sign(TRACKING)
+    later = __import__("time").time() + 2 * 86_400
+    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
+
+    with pytest.raises(ApiError) as refused:
+        signer.verify(token)
+
+    assert refused.value.message == "the tracking token has expired"
+
+
+def test_a_signed_payload_of_the_wrong_shape_is_refused():
+    signer = TokenSigner("secret", max_age_days=30)
+    token = signer._serializer.dumps(["shop", "req", "offer", "cust", "two", "thank_you"])
+
+    with pytest.raises(ApiError, match="not valid"):
+        signer.verify(token)
+
+
+def test_event_ids_are_deterministic_per_type_and_token():
+    assert event_id("view", "t1") == event_id("view", "t1")
+    assert len({event_id("view", "t1"), event_id("click", "t1"), event_id("view", "t2")}) == 3

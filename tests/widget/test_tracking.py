@@ -1,0 +1,155 @@
+"""Events, clicks and conversions: what happens to shown offers."""
+
+import re
+
+from offers import schema
+from tests.widget.conftest import SK, auth, flush_log, stored_rows
+
+
+def test_events_are_idempotent(client, rank_body, database_url):
+    offer = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"][0]
+    event = {"type": "view", "token": offer["token"], "at": "2026-01-01T00:00:00Z"}
+
+    answers = [
+        client.post("/v1/events", json={"events": [event, event]}, headers=auth()) for _ in range(2)
+    ]
+    flush_log(client)
+
+    assert [a.status_code for a in answers] == [202, 202]
+    assert answers[0].json() == {"accepted": 2}
+    [row] = stored_rows(database_url, schema.events)
+    assert (row["type"], row["offer_id"], row["customer_id"]) == (
+        "view",
+        offer["id"],
+        "cust-test-1",
+    )
+
+
+def test_events_refuse_a_forged_token(client, rank_body):
+    token = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"][0]["token"]
+    forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+
+    response = client.post(
+        "/v1/events", json={"events": [{"type": "view", "token": forged}]}, headers=auth()
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": {
+            "code": "invalid_token",
+            "message": "the tracking token is not valid",
+            "field": "events[0].token",
+        }
+    }
+
+
+def test_csat_answer_is_recorded_once(client, rank_body, database_url):
+    html = client.post("/v1/widget", json=rank_body(), headers=auth()).json()["html"]
+    token = re.search(r'data-encore-csat="([^"]+)"', html).group(1)
+    answer = {"events": [{"type": "csat", "score": 4, "token": token}]}
+
+    client.post("/v1/events", json=answer, headers=auth())
+    response = client.post("/v1/events", json=answer, headers=auth())
+
+    assert response.status_code == 202
+    [row] = stored_rows(database_url, schema.csat_answers)
+    assert (row["score"], row["customer_id"], row["holdout"]) == (4, "cust-test-1", False)
+
+
+def test_csat_event_needs_a_score(client, rank_body):
+    token = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"][0]["token"]
+
+    response = client.post(
+        "/v1/events", json={"events": [{"type": "csat", "token": token}]}, headers=auth()
+    )
+
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "events[0]"
+
+
+def test_click_records_and_redirects_to_the_offer(client, rank_body, database_url):
+    offer = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"][0]
+    cta_url = client.get(f"/v1/offers/{offer['id']}", headers=auth(SK)).json()["cta_url"]
+
+    response = client.get(f"/v1/click/{offer['token']}", follow_redirects=False)
+    client.get(f"/v1/click/{offer['token']}", follow_redirects=False)
+    flush_log(client)
+
+    assert response.status_code == 303
+    assert response.headers["location"] == cta_url
+    [row] = stored_rows(database_url, schema.events)
+    assert (row["type"], row["offer_id"], row["customer_id"]) == (
+        "click",
+        offer["id"],
+        "cust-test-1",
+    )
+
+
+def test_click_with_a_forged_token_is_a_json_400(client):
+    response = client.get("/v1/click/not-a-token", follow_redirects=False)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_token"
+
+
+def test_click_with_a_forged_token_in_a_browser_is_a_page(client):
+    response = client.get(
+        "/v1/click/not-a-token", headers={"Accept": "text/html"}, follow_redirects=False
+    )
+
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert "the tracking token is not valid" in response.text
+
+
+def test_conversion_by_token_is_recorded_once(client, rank_body, database_url):
+    offer = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"][0]
+    conversion = {"token": offer["token"], "order_id": "o-2", "revenue": 19.5}
+
+    first = client.post("/v1/conversions", json=conversion, headers=auth(SK))
+    second = client.post("/v1/conversions", json=conversion, headers=auth(SK))
+
+    assert (first.status_code, first.json()["recorded"]) == (201, True)
+    assert (second.status_code, second.json()["recorded"]) == (200, False)
+    [row] = stored_rows(database_url, schema.conversions)
+    assert (row["offer_id"], row["order_id"], row["revenue"], row["customer_id"]) == (
+        offer["id"],
+        "o-2",
+        19.5,
+        "cust-test-1",
+    )
+
+
+def test_conversion_by_request_and_offer(client, rank_body):
+    ranked = client.post("/v1/rank", json=rank_body(), headers=auth()).json()
+    flush_log(client)
+    conversion = {
+        "request_id": ranked["request_id"],
+        "offer_id": ranked["offers"][0]["id"],
+        "revenue": 5,
+    }
+
+    response = client.post("/v1/conversions", json=conversion, headers=auth(SK))
+
+    assert response.status_code == 201
+    assert response.json()["offer_id"] == ranked["offers"][0]["id"]
+
+
+def test_conversion_of_an_offer_never_shown_is_404(client):
+    conversion = {"request_id": "nope", "offer_id": "nope", "revenue": 5}
+
+    response = client.post("/v1/conversions", json=conversion, headers=auth(SK))
+
+    assert response.status_code == 404
+    assert response.json()["error"]["field"] == "request_id"
+
+
+def test_conversion_needs_a_token_or_request_and_offer(client):
+    response = client.post("/v1/conversions", json={"revenue": 5}, headers=auth(SK))
+
+    assert response.status_code == 422
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": "give the offer's `token`, or `request_id` and `offer_id`",
+        "field": "token",
+    }

@@ -1,0 +1,105 @@
+"""The ranking API: ``POST /v1/rank`` and ``POST /v1/widget``; ``/healthz``, ``/widget.js``.
+
+A page's publishable key (or the secret key, server-side) may rank and render.
+``POST /v1/widget`` answers a browser's snippet and a server alike: with
+``Accept: text/html`` (preferred over JSON) it returns the fragment itself,
+otherwise JSON ``{html, request_id, model_version, offers: [{id, token}]}`` so
+the snippet can wire events to the offers it shows. ``routes`` gathers every
+``/v1`` route of the service.
+"""
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from widget import offers_api, tracking
+from widget.bodies import decode, read_body
+from widget.errors import ApiError
+from widget.ranking import Ranked
+from widget.responses import json_response, prefers_html
+from widget.schemas import RankRequest, rank_decoder
+from widget.service import Service, check_capacity, describe, service_of
+from widget.tokens import Tracking
+
+
+async def rank(request: Request) -> Response:
+    service = service_of(request)
+    ranked, _body = await _rank(request, service)
+    return json_response(
+        {
+            "request_id": ranked.request_id,
+            "model_version": ranked.model_version,
+            "offers": ranked.offers,
+        }
+    )
+
+
+async def widget(request: Request) -> Response:
+    service = service_of(request)
+    ranked, body = await _rank(request, service)
+    html = render_fragment(service, ranked, placement=body.placement)
+    if prefers_html(request):
+        return HTMLResponse(html, headers={"X-Encore-Model-Version": ranked.model_version})
+    offers = [{"id": offer["id"], "token": offer["token"]} for offer in ranked.offers]
+    return json_response(
+        {
+            "html": html,
+            "request_id": ranked.request_id,
+            "model_version": ranked.model_version,
+            "offers": offers,
+        }
+    )
+
+
+async def _rank(request: Request, service: Service) -> tuple[Ranked, RankRequest]:
+    body: RankRequest = decode(rank_decoder, await read_body(request))
+    service.keys.publishable(request, body.key)
+    check_capacity(service)
+    service.models.maybe_reload()
+    click_base = f"{request.base_url}v1/click/"
+    ranked = service.ranker.rank(
+        body, request.scope["encore.request_id"], lambda token: click_base + token
+    )
+    return ranked, body
+
+
+def render_fragment(service: Service, ranked: Ranked, *, placement: str) -> str:
+    template = service.templates.get_template("fragment.html")
+    csat_token = ""
+    if service.csat:  # the answer's event carries this request-level token
+        about = Tracking(service.shop.id, ranked.request_id, "", ranked.customer_id, 0, placement)
+        csat_token = service.signer.sign(about)
+    return template.render(
+        request_id=ranked.request_id,
+        placement=placement,
+        model_version=ranked.model_version,
+        csat=service.csat,
+        csat_token=csat_token,
+        offers=ranked.offers,
+    )
+
+
+async def healthz(request: Request) -> Response:
+    service = service_of(request)
+    service.models.maybe_reload()
+    return json_response(describe(service), headers={"Cache-Control": "no-store"})
+
+
+async def widget_js(request: Request) -> Response:
+    asset = service_of(request).widget_js
+    if asset is None:
+        raise ApiError(404, "widget.js is not installed with this service")
+    headers = {"ETag": asset.etag, "Cache-Control": "public, max-age=300"}
+    if asset.etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(asset.content, headers=headers, media_type="text/javascript; charset=utf-8")
+
+
+routes = [
+    Route("/v1/rank", rank, methods=["POST"]),
+    Route("/v1/widget", widget, methods=["POST"]),
+    *tracking.routes,
+    *offers_api.routes,
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/widget.js", widget_js, methods=["GET"]),
+]

@@ -1,0 +1,97 @@
+"""The Starlette application: ``create_app(settings)`` wires everything.
+
+The lifespan opens the store, sets up the shop, loads the model (or its
+fallback) and pins native thread pools to one thread (several threads per
+worker fight over the cores and collapse throughput); at shutdown it writes the
+whole impression log before closing the store.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from threadpoolctl import threadpool_limits
+
+from widget import api, demo
+from widget.auth import Cors, OriginList
+from widget.errors import exception_handlers
+from widget.openapi import openapi_document
+from widget.ranking import new_request_id
+from widget.service import Service
+from widget.settings import Settings, load_settings
+
+
+class RequestId:
+    """Gives every request an id (logged with errors, returned as ``X-Request-Id``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = scope["encore.request_id"] = new_request_id()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).append("X-Request-Id", request_id)
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def create_app(settings: Settings) -> Starlette:
+    origins = OriginList(settings.allowed_origins)
+    document = orjson.dumps(openapi_document())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        service = await Service.start(settings)
+        origins.allowed = frozenset(service.shop.allowed_origins)
+        limits = threadpool_limits(limits=1)
+        try:
+            yield {
+                "service": service,
+                "store": service.store,
+                "shop": service.shop,
+                "keys": service.keys,
+            }
+        finally:
+            await service.stop()
+            limits.restore_original_limits()
+
+    async def openapi(request: Request) -> Response:
+        return Response(document, media_type="application/json")
+
+    routes = [
+        *api.routes,
+        Route("/openapi.json", openapi, methods=["GET"]),
+        *demo.routes,
+        *_admin_routes(),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(RequestId), Middleware(Cors, origins=origins)],
+        exception_handlers=exception_handlers,
+        lifespan=lifespan,
+    )
+
+
+def app_from_environment() -> Starlette:
+    """The app for ``uvicorn --factory widget.app:app_from_environment`` (ENCORE_* settings)."""
+    return create_app(load_settings())
+
+
+def _admin_routes() -> list:
+    from widget import admin
+
+    return list(admin.routes)

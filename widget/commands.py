@@ -1,0 +1,105 @@
+"""The `serve` and `demo` subcommands."""
+
+import argparse
+import os
+from pathlib import Path
+
+import uvicorn
+
+from offers.errors import InputError
+from offers.store import Store
+from widget.settings import Settings, load_settings
+from widget.shop import prepare_shop
+
+_FLAG_VARIABLES = {"database": "ENCORE_DATABASE_URL", "model": "ENCORE_MODEL_DIR"}
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the ranking service",
+        description="Run the HTTP service (settings from ENCORE_* variables; flags override them).",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument("--database", help="store URL: sqlite:///path (default) or postgresql://...")
+    serve.add_argument("--model", help="trained model folder (default models/current)")
+    serve.set_defaults(run=run_serve)
+
+    demo = subparsers.add_parser(
+        "demo",
+        help="create a demo shop, train a model and serve a demo thank-you page",
+        description="With no other set-up: generate a demo shop, import it, train a model, serve. "
+        "Re-running reuses what the data folder already holds.",
+    )
+    demo.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    demo.add_argument(
+        "--data", type=Path, default=Path("encore-demo"), help="data folder (default ./encore-demo)"
+    )
+    demo.set_defaults(run=run_demo)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    _check_port(args.port)
+    if args.workers < 1:
+        raise InputError(f"--workers must be at least 1, got {args.workers}")
+    for flag, variable in _FLAG_VARIABLES.items():
+        if getattr(args, flag) is not None:
+            os.environ[variable] = getattr(
+                args, flag
+            )  # the workers read their settings from the environment
+    settings = load_settings()
+    _prepare(settings)
+    for variable in _THREAD_VARIABLES:  # every thread of every worker, not only the lifespan's
+        os.environ.setdefault(variable, "1")
+    uvicorn.run(
+        "widget.app:app_from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+        timeout_graceful_shutdown=30,
+    )
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from widget.app import create_app
+    from widget.demo_setup import prepare_demo
+
+    _check_port(args.port)
+    if args.data.exists() and not args.data.is_dir():
+        raise InputError(f"--data {args.data}: exists and is not a folder")
+    settings = prepare_demo(args.data, port=args.port)
+    _prepare(settings)
+    base = f"http://127.0.0.1:{args.port}"
+    print(
+        f"\nEncore demo: open {base}/demo\n"
+        f"  publishable key: {settings.publishable_key}\n"
+        f"  secret key:      {settings.secret_key}\n"
+        f"  dashboard:       {base}/admin\n"
+        f"  data:            {args.data}\n",
+        flush=True,
+    )
+    uvicorn.run(create_app(settings), host="127.0.0.1", port=args.port, log_level="warning")
+    return 0
+
+
+def _prepare(settings: Settings) -> None:
+    """Fail fast, with one sentence, on a store that cannot be opened or a missing shop; and
+    create the shop (and its signing secret) once, before any worker starts."""
+    store = Store.open(settings.database_url)
+    try:
+        prepare_shop(store, settings)
+    finally:
+        store.close()
+
+
+def _check_port(port: int) -> None:
+    if not 0 < port < 65536:
+        raise InputError(f"--port must be between 1 and 65535, got {port}")

@@ -1,0 +1,106 @@
+"""Errors as the API answers them: ``{"error": {"code", "message", "field"}}``.
+
+Bad client input is a 4xx with that body; anything unexpected is logged with the
+request id and answered 500 with the same shape (never a traceback).
+"""
+
+import logging
+
+import msgspec
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from offers.errors import InputError
+
+logger = logging.getLogger("encore.widget")
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    422: "invalid",
+    429: "too_many_requests",
+    500: "internal_error",
+}
+
+
+class ApiError(Exception):
+    """A request the API refuses, with the status, a stable code and a readable message."""
+
+    def __init__(
+        self, status: int, message: str, *, field: str | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code or _CODES.get(status, "error")
+        self.message = message
+        self.field = field
+        self.headers: dict[str, str] = {}
+
+
+def error_response(
+    status: int, code: str, message: str, field: str | None = None, headers: dict | None = None
+) -> Response:
+    body = orjson.dumps({"error": {"code": code, "message": message, "field": field}})
+    return Response(body, status, headers=headers, media_type="application/json")
+
+
+def from_validation(err: msgspec.ValidationError | msgspec.DecodeError) -> ApiError:
+    """A body that is not JSON is a 400; JSON of the wrong shape is a 422 naming the field."""
+    text = str(err)
+    if isinstance(err, msgspec.DecodeError) and not isinstance(err, msgspec.ValidationError):
+        return ApiError(400, f"the body is not valid JSON: {text}")
+    field = None
+    if " - at `$" in text:
+        text, location = text.split(" - at `$", 1)
+        field = location.rstrip("`").lstrip(".") or None
+    if text.startswith("Object missing required field `"):
+        missing = text.split("`")[1]
+        field = f"{field}.{missing}" if field else missing
+    message = text[0].lower() + text[1:]
+    return ApiError(422, f"`{field}`: {message}" if field else message, field=field)
+
+
+def from_input_error(err: InputError) -> ApiError:
+    return ApiError(422, err.message, field=err.field)
+
+
+async def handle_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers)
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    if status < 400:
+        return Response(status_code=status, headers=exc.headers)
+    message = exc.detail if exc.detail and status != 404 else _default_message(request, status)
+    return error_response(status, _CODES.get(status, "error"), message, headers=exc.headers)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    request_id = request.scope.get("encore.request_id", "-")
+    logger.exception(
+        "unexpected error in %s %s (request %s)", request.method, request.url.path, request_id
+    )
+    return error_response(500, "internal_error", f"internal error (request {request_id})")
+
+
+def _default_message(request: Request, status: int) -> str:
+    if status == 404:
+        return f"no such endpoint: {request.method} {request.url.path}"
+    return "request refused"
+
+
+exception_handlers = {
+    ApiError: handle_api_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}

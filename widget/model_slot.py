@@ -1,0 +1,125 @@
+"""The relevance model in use: loaded at start-up, reloaded when a new one is trained.
+
+A missing, corrupt or incompatible artifact never takes the service down: it
+ranks with the popularity fallback (built from the store's order history) and
+``/healthz`` says why. Requests check the model folder at most every
+``check_seconds`` (the resolved ``current`` target and ``card.json``'s mtime);
+when it changed, a new model is loaded in a worker thread and swapped in while
+requests keep using the old one.
+"""
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from threadpoolctl import threadpool_limits
+
+from ranker import load_model
+
+logger = logging.getLogger("encore.widget")
+
+Signature = tuple[str, int, int] | None
+
+
+class ModelSlot:
+    """Holds the model (or the fallback) and swaps in a newly trained one."""
+
+    def __init__(
+        self, model_dir: str | Path, fallback: Callable[[], Any], check_seconds: float = 2.0
+    ) -> None:
+        self.model_dir = Path(model_dir)
+        self.check_seconds = check_seconds
+        self._make_fallback = fallback
+        self._fallback: Any = None
+        self.model: Any = None
+        self.reason: str | None = None
+        self._signature: Signature = None
+        self._next_check = 0.0
+        self._reloading: asyncio.Task[None] | None = None
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.reason is not None
+
+    @property
+    def version(self) -> str:
+        return str(self.model.version)
+
+    def load(self) -> None:
+        """Load the model, or the fallback (blocking)."""
+        signature = model_signature(self.model_dir)
+        self.model, self.reason = self._load()
+        self._signature = signature
+        self._next_check = time.monotonic() + self.check_seconds
+
+    def fallback(self) -> Any:
+        """The popularity model, built on first use (blocking)."""
+        if self._fallback is None:
+            self._fallback = self._make_fallback()
+        return self._fallback
+
+    def maybe_reload(self) -> None:
+        """On a request: look at the model folder now and then; reload in the background."""
+        now = time.monotonic()
+        if now < self._next_check or self._reloading is not None:
+            return
+        self._next_check = now + self.check_seconds
+        signature = model_signature(self.model_dir)
+        if signature != self._signature:
+            self._reloading = asyncio.create_task(self._reload(signature))
+
+    async def wait_reloaded(self) -> None:
+        if self._reloading is not None:
+            await self._reloading
+
+    def health(self) -> dict[str, Any]:
+        return {"version": self.version, "fallback": self.is_fallback, "reason": self.reason}
+
+    async def _reload(self, signature: Signature) -> None:
+        try:
+            model, reason = await run_in_threadpool(self._load)
+            if reason is None or self.is_fallback:
+                self.model, self.reason = model, reason
+                threadpool_limits(limits=1)  # a new model may have loaded another native library
+                logger.info("model %s in use", self.version)
+            else:
+                logger.error(
+                    "keeping model %s: the new one cannot be used (%s)", self.version, reason
+                )
+            self._signature = signature
+        finally:
+            self._reloading = None
+
+    def _load(self) -> tuple[Any, str | None]:
+        try:
+            return load_model(resolve(self.model_dir)), None
+        except Exception as err:  # ModelError, or whatever a corrupt artifact raises on load
+            reason = _one_line(err)
+            logger.warning("ranking with the popularity fallback: %s", reason)
+            return self.fallback(), reason
+
+
+def resolve(model_dir: Path) -> Path:
+    """The folder ``model_dir`` points at: a `current` symlink, or a file naming the folder."""
+    if model_dir.is_file():
+        return model_dir.parent / model_dir.read_text(encoding="utf-8").strip()
+    return model_dir
+
+
+def model_signature(model_dir: Path) -> Signature:
+    try:
+        folder = os.path.realpath(resolve(model_dir))
+        card = os.stat(os.path.join(folder, "card.json"))
+    except (OSError, UnicodeError):
+        return None
+    return folder, card.st_mtime_ns, card.st_size
+
+
+def _one_line(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__

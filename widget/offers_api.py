@@ -1,0 +1,113 @@
+"""``/v1/offers``: the catalog over HTTP (secret key).
+
+Bodies are validated by :func:`offers.catalog.parse_offer` (422 naming the
+field); every write reloads this worker's in-memory catalog at once (other
+workers pick it up on their next refresh).
+"""
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from offers.catalog import Offer, parse_offer
+from offers.errors import InputError
+from widget.bodies import decode_any, read_body
+from widget.errors import ApiError, from_input_error
+from widget.responses import offer_response
+from widget.service import Service, service_of
+
+MAX_ID_LENGTH = 128
+
+
+async def list_offers(request: Request) -> Response:
+    service = service_of(request)
+    shop = service.keys.secret(request)
+    status = request.query_params.get("status")
+    if status is not None and status not in ("active", "paused", "archived"):
+        raise ApiError(422, "`status` must be one of active, paused, archived", field="status")
+    offers = await run_in_threadpool(service.store.offers, shop.id, status=status)
+    return offer_response({"offers": offers})
+
+
+async def create_offer(request: Request) -> Response:
+    service = service_of(request)
+    shop = service.keys.secret(request)
+    offer = _parse_offer(decode_any(await read_body(request)))
+    if await run_in_threadpool(service.store.offer, shop.id, offer.id) is not None:
+        raise ApiError(
+            409,
+            f"offer `{offer.id}` already exists; PUT /v1/offers/{offer.id} replaces it",
+            field="id",
+        )
+    await _save(service, offer)
+    location = str(request.url_for("offer", offer_id=offer.id))
+    return offer_response(offer, 201, headers={"Location": location})
+
+
+async def get_offer(request: Request) -> Response:
+    service = service_of(request)
+    shop = service.keys.secret(request)
+    offer = await run_in_threadpool(service.store.offer, shop.id, request.path_params["offer_id"])
+    if offer is None:
+        raise ApiError(404, f"no offer `{request.path_params['offer_id']}`")
+    return offer_response(offer)
+
+
+async def put_offer(request: Request) -> Response:
+    service = service_of(request)
+    shop = service.keys.secret(request)
+    offer_id = request.path_params["offer_id"]
+    document = decode_any(await read_body(request))
+    if isinstance(document, dict):
+        document.setdefault("id", offer_id)
+        if document["id"] != offer_id:
+            raise ApiError(422, f"`id` must be `{offer_id}` (the id in the URL)", field="id")
+    offer = _parse_offer(document)
+    existed = await run_in_threadpool(service.store.offer, shop.id, offer_id) is not None
+    await _save(service, offer)
+    return offer_response(offer, 200 if existed else 201)
+
+
+async def delete_offer(request: Request) -> Response:
+    service = service_of(request)
+    shop = service.keys.secret(request)
+    offer_id = request.path_params["offer_id"]
+    if not await run_in_threadpool(service.store.delete_offer, shop.id, offer_id):
+        raise ApiError(404, f"no offer `{offer_id}`")
+    await service.reload_catalog()
+    return Response(status_code=204)
+
+
+def _parse_offer(document: Any) -> Offer:
+    if not isinstance(document, dict):
+        raise ApiError(422, "expected an offer: a JSON object")
+    try:
+        offer = parse_offer(document)
+    except InputError as err:
+        raise from_input_error(err) from None
+    if len(offer.id) > MAX_ID_LENGTH:
+        raise ApiError(422, f"`id` must be at most {MAX_ID_LENGTH} characters", field="id")
+    return offer
+
+
+async def _save(service: Service, offer: Offer) -> None:
+    await run_in_threadpool(service.store.save_offers, service.shop.id, [offer])
+    await service.reload_catalog()
+
+
+async def offers_collection(request: Request) -> Response:
+    return await (list_offers if request.method in ("GET", "HEAD") else create_offer)(request)
+
+
+async def offer_item(request: Request) -> Response:
+    handlers = {"PUT": put_offer, "DELETE": delete_offer}
+    return await handlers.get(request.method, get_offer)(request)
+
+
+routes = [
+    Route("/v1/offers", offers_collection, methods=["GET", "POST"]),
+    Route("/v1/offers/{offer_id}", offer_item, methods=["GET", "PUT", "DELETE"], name="offer"),
+]

@@ -1,0 +1,328 @@
+"""``GET /openapi.json``: the API described as OpenAPI 3.1.
+
+The paths are written out here; every body schema is generated from the
+msgspec structs the service decodes with (and from :class:`offers.catalog.Offer`),
+so the document says exactly what is accepted.
+"""
+
+from typing import Any
+
+import msgspec
+import msgspec.inspect
+
+from offers.catalog import Offer
+from widget import schemas
+from widget.bodies import MAX_BODY_BYTES
+
+_REF = "#/components/schemas/{name}"
+_STRUCTS = (
+    schemas.RankRequest,
+    schemas.EventsRequest,
+    schemas.ConversionRequest,
+    schemas.RankResponse,
+    schemas.WidgetResponse,
+    schemas.EventsResponse,
+    schemas.ConversionResponse,
+    schemas.Health,
+    schemas.ErrorBody,
+    Offer,
+)
+_ERROR_MEANINGS = {
+    400: "The body is not JSON, or a tracking token is forged, altered or expired.",
+    401: "No key, or an unknown key.",
+    403: "The key may not do this, or the request's Origin is not allowed.",
+    404: "No such resource.",
+    409: "An offer with this id already exists.",
+    413: f"The body is larger than {MAX_BODY_BYTES} bytes.",
+    422: "The body is JSON but not valid; `field` names the culprit.",
+    429: "Too much waiting to be logged; retry after `Retry-After` seconds.",
+}
+_PUBLISHABLE = [{"publishableKey": []}, {"secretKey": []}]
+_SECRET = [{"secretKey": []}]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": _REF.format(name=name)}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {str(status): _json(_ref("ErrorBody"), _ERROR_MEANINGS[status]) for status in statuses}
+
+
+def _body(name: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _offer_id() -> list[dict[str, Any]]:
+    return [{"name": "offer_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+
+
+def _paths() -> dict[str, Any]:
+    offer_list = {
+        "type": "object",
+        "properties": {"offers": {"type": "array", "items": _ref("Offer")}},
+        "required": ["offers"],
+    }
+    html = {"content": {"text/html": {"schema": {"type": "string"}}}}
+    return {
+        "/v1/rank": {
+            "post": {
+                "summary": "Rank offers for an order",
+                "description": "At most `limit` offers, never more than the shop's cap; possibly "
+                "none (also for a holdout customer). A page may send its publishable key as the "
+                "body field `key`.",
+                "security": _PUBLISHABLE,
+                "requestBody": _body("RankRequest"),
+                "responses": {
+                    "200": _json(_ref("RankResponse"), "The offers to show, best first."),
+                    **_errors(400, 401, 403, 413, 422, 429),
+                },
+            }
+        },
+        "/v1/widget": {
+            "post": {
+                "summary": "Rank and render the offers fragment",
+                "description": "With `Accept: text/html` the fragment itself; otherwise JSON with "
+                "the fragment "
+                "and each shown offer's tracking token. No offers: an empty fragment.",
+                "security": _PUBLISHABLE,
+                "requestBody": _body("RankRequest"),
+                "responses": {
+                    "200": {
+                        "description": "The fragment.",
+                        "content": {
+                            "application/json": {"schema": _ref("WidgetResponse")},
+                            **html["content"],
+                        },
+                    },
+                    **_errors(400, 401, 403, 413, 422, 429),
+                },
+            }
+        },
+        "/v1/events": {
+            "post": {
+                "summary": "Record a batch of events about shown offers",
+                "description": "Idempotent: the same event (type, token) sent twice counts once.",
+                "security": _PUBLISHABLE,
+                "requestBody": _body("EventsRequest"),
+                "responses": {
+                    "202": _json(_ref("EventsResponse"), "Accepted."),
+                    **_errors(400, 401, 403, 413, 422),
+                },
+            }
+        },
+        "/v1/click/{token}": {
+            "get": {
+                "summary": "Record a click and go to the offer",
+                "parameters": [
+                    {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "303": {
+                        "description": "To the offer's `cta_url`.",
+                        "headers": {"Location": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(400, 403, 404),
+                },
+            }
+        },
+        "/v1/conversions": {
+            "post": {
+                "summary": "Attribute a conversion to a shown offer",
+                "security": _SECRET,
+                "requestBody": _body("ConversionRequest"),
+                "responses": {
+                    "201": _json(_ref("ConversionResponse"), "Recorded."),
+                    "200": _json(
+                        _ref("ConversionResponse"), "Already recorded (`recorded` is false)."
+                    ),
+                    **_errors(400, 401, 403, 404, 413, 422),
+                },
+            }
+        },
+        "/v1/offers": {
+            "get": {
+                "summary": "List offers",
+                "security": _SECRET,
+                "parameters": [
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"enum": ["active", "paused", "archived"]},
+                    }
+                ],
+                "responses": {
+                    "200": _json(offer_list, "The shop's offers."),
+                    **_errors(401, 403, 422),
+                },
+            },
+            "post": {
+                "summary": "Create an offer",
+                "security": _SECRET,
+                "requestBody": _body("Offer"),
+                "responses": {
+                    "201": _json(_ref("Offer"), "Created."),
+                    **_errors(400, 401, 403, 409, 413, 422),
+                },
+            },
+        },
+        "/v1/offers/{offer_id}": {
+            "parameters": _offer_id(),
+            "get": {
+                "summary": "One offer",
+                "security": _SECRET,
+                "responses": {"200": _json(_ref("Offer"), "The offer."), **_errors(401, 403, 404)},
+            },
+            "put": {
+                "summary": "Create or replace an offer",
+                "security": _SECRET,
+                "requestBody": _body("Offer"),
+                "responses": {
+                    "200": _json(_ref("Offer"), "Replaced."),
+                    "201": _json(_ref("Offer"), "Created."),
+                    **_errors(400, 401, 403, 413, 422),
+                },
+            },
+            "delete": {
+                "summary": "Delete an offer",
+                "security": _SECRET,
+                "responses": {"204": {"description": "Deleted."}, **_errors(401, 403, 404)},
+            },
+        },
+        "/healthz": {
+            "get": {
+                "summary": "Liveness, and which model ranks",
+                "responses": {
+                    "200": _json(
+                        _ref("Health"),
+                        "`model.fallback` is true when ranking by popularity, with the `reason`.",
+                    )
+                },
+            }
+        },
+        "/widget.js": {
+            "get": {
+                "summary": "The snippet",
+                "responses": {
+                    "200": {
+                        "description": "JavaScript.",
+                        "content": {"text/javascript": {"schema": {"type": "string"}}},
+                    },
+                    "304": {"description": "Not modified."},
+                    **_errors(404),
+                },
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1.")},
+            }
+        },
+        "/demo": {
+            "get": {
+                "summary": "The demo shop's order-confirmation page (`encore demo` only)",
+                "responses": {"200": {"description": "HTML.", **html}, **_errors(404)},
+            }
+        },
+    }
+
+
+def _mark_datetimes(components: dict[str, Any]) -> None:
+    """msgspec describes a datetime as a bare string; say which strings are RFC 3339 times."""
+    for info in msgspec.inspect.multi_type_info(_STRUCTS):
+        for struct in _structs_in(info):
+            properties = components[struct.cls.__name__]["properties"]
+            for field in struct.fields:
+                if _is_datetime(field.type):
+                    _add_format(properties[field.encode_name])
+
+
+def _structs_in(info: Any, seen: set | None = None) -> list[Any]:
+    seen = set() if seen is None else seen
+    found = []
+    if isinstance(info, msgspec.inspect.StructType):
+        if info.cls in seen:
+            return []
+        seen.add(info.cls)
+        found.append(info)
+        for field in info.fields:
+            found += _structs_in(field.type, seen)
+    for name in ("types", "item_type", "value_type"):
+        for inner in _as_list(getattr(info, name, None)):
+            found += _structs_in(inner, seen)
+    return found
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, tuple) else [value]
+
+
+def _is_datetime(info: Any) -> bool:
+    if isinstance(info, msgspec.inspect.UnionType):
+        return any(isinstance(t, msgspec.inspect.DateTimeType) for t in info.types)
+    return isinstance(info, msgspec.inspect.DateTimeType)
+
+
+def _add_format(schema: dict[str, Any]) -> None:
+    for branch in schema.get("anyOf", [schema]):
+        if branch.get("type") == "string":
+            branch["format"] = "date-time"
+
+
+def _offer_rules(components: dict[str, Any]) -> None:
+    """The rules :func:`offers.catalog.parse_offer` checks beyond the struct's types."""
+    offer = components["Offer"]
+    properties = offer["properties"]
+    properties["id"].update(minLength=1, maxLength=128, pattern=r"\S")
+    properties["value"]["minimum"] = 0
+    for cap in components["Caps"]["properties"].values():
+        cap["anyOf"][0]["minimum"] = 0
+    offer["allOf"] = [
+        {
+            "if": {"properties": {"kind": {"const": kind}}},
+            "then": {
+                "required": [field],
+                "properties": {field: {"type": "string", "minLength": 1}},
+            },
+        }
+        for kind, field in (("cross_sell", "sku"), ("partner", "advertiser"))
+    ]
+
+
+def openapi_document() -> dict[str, Any]:
+    _, components = msgspec.json.schema_components(_STRUCTS, ref_template=_REF)
+    _mark_datetimes(components)
+    _offer_rules(components)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Encore",
+            "version": "1",
+            "description": "Post-purchase offers: rank, render, track. Errors are "
+            '`{"error": {"code", "message", "field"}}`.',
+        },
+        "paths": _paths(),
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "publishableKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "pk_...: rank, render, events",
+                },
+                "secretKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "sk_...: everything, server-side",
+                },
+            },
+        },
+    }

@@ -1,0 +1,236 @@
+"""One ranking: from a validated request body to the offers to show, logged.
+
+parse (done) -> holdout -> the shop's active offers -> targeting and caps ->
+minus what the customer dismissed lately -> model scores -> selection policy
+(at most ``min(limit, max_offers)``) -> signed tracking tokens. Everything it
+reads is in memory (catalog, recent activity, model), so it runs inline on the
+event loop; what it logs goes to the impression log's queue.
+"""
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from offers.catalog import Offer
+from offers.holdout import in_holdout
+from offers.identity import customer_key
+from offers.store import utcnow
+from offers.targeting import OrderContext, eligible_offers
+from ranker import RankContext, SelectionPolicy
+from widget.catalog_cache import CatalogCache
+from widget.impression_log import ImpressionLog
+from widget.model_slot import ModelSlot
+from widget.recent import RecentActivity
+from widget.schemas import RankRequest
+from widget.settings import Settings
+from widget.tokens import TokenSigner, Tracking
+
+logger = logging.getLogger("encore.widget")
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """The answer to one ranking request."""
+
+    request_id: str
+    model_version: str
+    customer_id: str
+    holdout: bool
+    offers: list[dict[str, Any]]
+
+
+def new_request_id() -> str:
+    return secrets.token_hex(12)
+
+
+class Ranker:
+    """Ranks offers for one shop with what the service holds in memory."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: CatalogCache,
+        recent: RecentActivity,
+        models: ModelSlot,
+        signer: TokenSigner,
+        log: ImpressionLog,
+    ) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.recent = recent
+        self.models = models
+        self.signer = signer
+        self.log = log
+        self._policies = {
+            k: SelectionPolicy(max_offers=k) for k in range(1, settings.max_offers + 1)
+        }
+
+    def rank(self, body: RankRequest, request_id: str, click_url: Callable[[str], str]) -> Ranked:
+        at = utcnow()
+        customer = customer_key(body.customer.id) if body.customer.id else ""
+        model = self.models.model
+        if in_holdout(customer or None, self.settings.holdout_share):
+            self._log(body, request_id, customer, at, model.version, holdout=True, rows=[])
+            return Ranked(request_id, model.version, customer, True, [])
+        candidates = self._candidates(body, customer, at)
+        chosen = (
+            self._select(model, body, candidates, customer, at, request_id) if candidates else []
+        )
+        offers, rows, context = [], [], _context(body)
+        for position, (offer, selection) in enumerate(chosen, start=1):
+            tracking = Tracking(
+                self.catalog.shop_id, request_id, offer.id, customer, position, body.placement
+            )
+            token = self.signer.sign(tracking)
+            offers.append(
+                _shown(offer, token, click_url(token), position, selection.score, selection.reason)
+            )
+            rows.append(_impression(tracking, offer, selection, at, model.version, context))
+            self.recent.shown(customer, request_id, offer.id, at)
+        self._log(body, request_id, customer, at, model.version, holdout=False, rows=rows)
+        return Ranked(request_id, model.version, customer, False, offers)
+
+    def _candidates(self, body: RankRequest, customer: str, at: datetime) -> list[Offer]:
+        order, items = body.order, body.order.items
+        categories = frozenset(item.category for item in items if item.category)
+        skus = frozenset(item.sku for item in items)
+        context = OrderContext(
+            shop_id=self.catalog.shop_id,
+            placement=body.placement,
+            country=order.country,
+            device=order.device,
+            order_total=_order_total(body),
+            categories=categories,
+            skus=skus,
+            customer_id=customer or None,
+            is_returning=body.customer.is_returning,
+            at=at,
+        )
+        offers = self.catalog.candidates(categories, skus)
+        eligible, _excluded = eligible_offers(offers, context, self.recent.usage(customer, at))
+        dismissed = self.recent.dismissed_offer_ids(customer, at)
+        return [offer for offer in eligible if offer.id not in dismissed] if dismissed else eligible
+
+    def _select(
+        self,
+        model: Any,
+        body: RankRequest,
+        candidates: list[Offer],
+        customer: str,
+        at: datetime,
+        request_id: str,
+    ) -> list[tuple[Offer, Any]]:
+        items = body.order.items
+        context = RankContext(
+            customer_id=customer or None,
+            basket=[(item.sku, item.category, item.price, item.quantity) for item in items],
+            order_total=_order_total(body),
+            placement=body.placement,
+            country=body.order.country,
+            device=body.order.device,
+            is_returning=body.customer.is_returning,
+            at=at,
+            attributes=dict(body.attributes),
+        )
+        try:
+            scores = model.score_offers(context, candidates)
+        except Exception:
+            logger.exception(
+                "model %s failed on request %s; scoring with the fallback",
+                model.version,
+                request_id,
+            )
+            scores = self.models.fallback().score_offers(context, candidates)
+        limit = min(body.limit or self.settings.max_offers, self.settings.max_offers)
+        selections = self._policies[limit].select(
+            candidates, scores, basket_skus=[item.sku for item in items]
+        )
+        return [(candidates[selection.index], selection) for selection in selections]
+
+    def _log(
+        self,
+        body: RankRequest,
+        request_id: str,
+        customer: str,
+        at: datetime,
+        version: str,
+        *,
+        holdout: bool,
+        rows: list[dict[str, Any]],
+    ) -> None:
+        request = {
+            "id": request_id,
+            "shop_id": self.catalog.shop_id,
+            "at": at,
+            "placement": body.placement,
+            "order_id": body.order.id,
+            "customer_id": customer,
+            "order_total": _order_total(body),
+            "holdout": holdout,
+            "model_version": version,
+            "n_offers": len(rows),
+        }
+        self.log.add_rank(request, rows)
+
+
+def _order_total(body: RankRequest) -> float:
+    if body.order.total is not None:
+        return body.order.total
+    return float(sum(item.price * item.quantity for item in body.order.items))
+
+
+def _context(body: RankRequest) -> dict[str, Any]:
+    context: dict[str, Any] = dict(body.attributes)
+    context.update(
+        country=body.order.country,
+        device=body.order.device,
+        currency=body.order.currency,
+        is_returning=body.customer.is_returning,
+        n_items=len(body.order.items),
+    )
+    return context
+
+
+def _shown(
+    offer: Offer, token: str, click_url: str, position: int, score: float, reason: str
+) -> dict[str, Any]:
+    return {
+        "id": offer.id,
+        "kind": offer.kind,
+        "title": offer.title,
+        "body": offer.body,
+        "image_url": offer.image_url,
+        "cta_label": offer.cta_label,
+        "click_url": click_url,
+        "token": token,
+        "position": position,
+        "score": round(float(score), 6),
+        "reason": reason,
+    }
+
+
+def _impression(
+    tracking: Tracking,
+    offer: Offer,
+    selection: Any,
+    at: datetime,
+    version: str,
+    context: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "request_id": tracking.request_id,
+        "offer_id": offer.id,
+        "shop_id": tracking.shop_id,
+        "shown_at": at,
+        "customer_id": tracking.customer_id,
+        "placement": tracking.placement,
+        "kind": offer.kind,
+        "position": tracking.position,
+        "propensity": float(selection.propensity),
+        "score": float(selection.score),
+        "model_version": version,
+        "context": context,
+    }

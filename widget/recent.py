@@ -1,0 +1,182 @@
+"""Recent feedback held in memory: what the caps and the dismissals need per request.
+
+Ranking must not wait for the database (a caps query over the impressions
+table costs milliseconds, a whole request's budget). So each worker keeps:
+
+- per customer, their impressions of the offers that have a per-customer cap,
+  over the last 7 days (the caps' longest window);
+- per customer, the offers they dismissed in the last ``dismiss_days`` days;
+- lifetime impressions and conversions of offers with a total or budget cap.
+
+Its own requests and events update it at once; a background refresh every few
+seconds merges in what other workers wrote (rows are keyed, so merging twice
+changes nothing) and replaces the lifetime counts. A customer checks out
+minutes apart, not seconds, so a few seconds' lag never lets a per-customer cap
+slip; a lifetime cap may overshoot by the other workers' traffic of those few
+seconds, within what :mod:`offers.caps` already allows for requests in flight.
+"""
+
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from offers.caps import DAY, WEEK, OfferUsage, load_usage
+from offers.catalog import Offer
+from offers.feedback import dismissals_since, impressions_since
+from offers.store import Store
+
+_OVERLAP = timedelta(minutes=2)  # rows written late by other workers (queued, then flushed)
+_PRUNE_EVERY = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What one refresh read from the store (in a worker thread)."""
+
+    at: datetime
+    tracked: frozenset[str]
+    full: bool
+    lifetime: OfferUsage
+    impressions: list[tuple[str, str, str, datetime]]
+    dismissals: list[tuple[str, str, datetime]]
+
+
+class RecentActivity:
+    """Per-customer impressions and dismissals, and lifetime counts, for one shop."""
+
+    def __init__(self, store: Store, shop_id: str, dismiss_days: int) -> None:
+        self.store = store
+        self.shop_id = shop_id
+        self.dismiss_window = timedelta(days=dismiss_days)
+        self._tracked: frozenset[str] = frozenset()
+        self._shown: dict[str, dict[tuple[str, str], datetime]] = {}
+        self._dismissed: dict[str, dict[str, datetime]] = {}
+        self._lifetime = OfferUsage()
+        self._local_shown: Counter[str] = Counter()
+        self._local_converted: Counter[str] = Counter()
+        self._watermark: datetime | None = None
+        self._pruned_at: datetime | None = None
+
+    # reading, on the request path
+
+    def usage(self, customer_id: str | None, at: datetime) -> OfferUsage:
+        day: Counter[str] = Counter()
+        week: Counter[str] = Counter()
+        for (_request, offer_id), shown_at in self._shown.get(customer_id or "", {}).items():
+            if at - WEEK < shown_at <= at:
+                week[offer_id] += 1
+                if shown_at > at - DAY:
+                    day[offer_id] += 1
+        lifetime = self._lifetime
+        return OfferUsage(
+            customer_day=day,
+            customer_week=week,
+            total_impressions=_added(lifetime.total_impressions, self._local_shown),
+            conversions=_added(lifetime.conversions, self._local_converted),
+        )
+
+    def dismissed_offer_ids(self, customer_id: str | None, at: datetime) -> frozenset[str]:
+        since = at - self.dismiss_window
+        offers = self._dismissed.get(customer_id or "", {})
+        return frozenset(offer_id for offer_id, when in offers.items() if when >= since)
+
+    # what this worker just did
+
+    def shown(self, customer_id: str, request_id: str, offer_id: str, at: datetime) -> None:
+        self._local_shown[offer_id] += 1
+        if customer_id and offer_id in self._tracked:
+            self._shown.setdefault(customer_id, {})[(request_id, offer_id)] = at
+
+    def converted(self, offer_id: str) -> None:
+        self._local_converted[offer_id] += 1
+
+    def dismissed(self, customer_id: str, offer_id: str, at: datetime) -> None:
+        if customer_id:
+            offers = self._dismissed.setdefault(customer_id, {})
+            offers[offer_id] = max(at, offers.get(offer_id, at))
+
+    # refreshing from the store
+
+    def fetch(self, offers: Sequence[Offer], now: datetime) -> Fetched:
+        """Read what changed (blocking: run it in a worker thread)."""
+        tracked = frozenset(
+            o.id
+            for o in offers
+            if o.caps.per_customer_per_day is not None or o.caps.per_customer_per_week is not None
+        )
+        capped = [
+            o for o in offers if o.caps.total_impressions is not None or o.caps.budget is not None
+        ]
+        full = self._watermark is None or tracked != self._tracked
+        shown_since = now - WEEK if full else self._watermark - _OVERLAP
+        dismissed_since = (
+            now - self.dismiss_window if self._watermark is None else self._watermark - _OVERLAP
+        )
+        return Fetched(
+            at=now,
+            tracked=tracked,
+            full=full,
+            lifetime=load_usage(self.store, self.shop_id, None, capped, now),
+            impressions=impressions_since(self.store, self.shop_id, sorted(tracked), shown_since),
+            dismissals=dismissals_since(self.store, self.shop_id, dismissed_since),
+        )
+
+    def apply(self, fetched: Fetched) -> None:
+        """Merge a fetch (in the event loop, so readers never see a half-made update)."""
+        if fetched.full:
+            self._shown = {}
+        self._tracked = fetched.tracked
+        for request_id, offer_id, customer_id, shown_at in fetched.impressions:
+            self._shown.setdefault(customer_id, {})[(request_id, offer_id)] = shown_at
+        for customer_id, offer_id, at in fetched.dismissals:
+            self.dismissed(customer_id, offer_id, at)
+        self._lifetime = fetched.lifetime
+        self._local_shown.clear()
+        self._local_converted.clear()
+        self._watermark = fetched.at
+        if self._pruned_at is None or fetched.at - self._pruned_at > _PRUNE_EVERY:
+            self._prune(fetched.at)
+
+    def _prune(self, now: datetime) -> None:
+        self._pruned_at = now
+        for customer_id, shown in list(self._shown.items()):
+            kept = {key: at for key, at in shown.items() if at > now - WEEK}
+            if kept:
+                self._shown[customer_id] = kept
+            else:
+                del self._shown[customer_id]
+        since = now - self.dismiss_window
+        for customer_id, offers in list(self._dismissed.items()):
+            kept_offers = {offer_id: at for offer_id, at in offers.items() if at >= since}
+            if kept_offers:
+                self._dismissed[customer_id] = kept_offers
+            else:
+                del self._dismissed[customer_id]
+
+
+class _Sum(Mapping[str, int]):
+    """Two counts added on lookup (the caps look up a few offers, never iterate)."""
+
+    def __init__(self, base: Mapping[str, int], extra: Mapping[str, int]) -> None:
+        self._base, self._extra = base, extra
+
+    def __getitem__(self, key: str) -> int:
+        if key not in self._base and key not in self._extra:
+            raise KeyError(key)
+        return self._base.get(key, 0) + self._extra.get(key, 0)
+
+    def get(self, key: str, default: int | None = None) -> int | None:  # type: ignore[override]
+        if key not in self._base and key not in self._extra:
+            return default
+        return self._base.get(key, 0) + self._extra.get(key, 0)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(set(self._base) | set(self._extra))
+
+    def __len__(self) -> int:
+        return len(set(self._base) | set(self._extra))
+
+
+def _added(base: Mapping[str, int], extra: Counter[str]) -> Mapping[str, int]:
+    return _Sum(base, extra) if extra else base

@@ -1,0 +1,172 @@
+"""Everything a running service holds: opened at start-up, closed at shutdown.
+
+The store, the shop and its keys, the catalog and recent activity in memory,
+the model, the token signer, the impression log and the templates. One
+background task refreshes the in-memory catalog and activity every few seconds
+(other workers write too); the impression log has its own.
+"""
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.templating import Jinja2Templates
+
+from offers.store import Shop, Store, utcnow
+from ranker import popularity_model
+from widget.auth import KeyRing
+from widget.catalog_cache import CatalogCache
+from widget.errors import ApiError
+from widget.impression_log import ImpressionLog
+from widget.model_slot import ModelSlot
+from widget.ranking import Ranker
+from widget.recent import RecentActivity
+from widget.settings import Settings
+from widget.shop import prepare_shop
+from widget.tokens import TokenSigner
+
+logger = logging.getLogger("encore.widget")
+
+PACKAGE = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A static file served from memory, with its validator."""
+
+    content: bytes
+    etag: str
+
+    @classmethod
+    def read(cls, path: Path) -> "Asset | None":
+        try:
+            content = path.read_bytes()
+        except OSError:
+            return None
+        return cls(content, '"' + hashlib.sha256(content).hexdigest()[:20] + '"')
+
+
+@dataclass
+class Service:
+    settings: Settings
+    store: Store
+    shop: Shop
+    keys: KeyRing
+    catalog: CatalogCache
+    recent: RecentActivity
+    models: ModelSlot
+    signer: TokenSigner
+    log: ImpressionLog
+    ranker: Ranker
+    templates: Jinja2Templates
+    widget_js: Asset | None
+    refresh_seconds: float
+    _refresher: "asyncio.Task[None] | None" = None
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    async def start(cls, settings: Settings) -> "Service":
+        store = await run_in_threadpool(Store.open, settings.database_url)
+        try:
+            return await cls._build(settings, store)
+        except BaseException:
+            store.close()
+            raise
+
+    @classmethod
+    async def _build(cls, settings: Settings, store: Store) -> "Service":
+        served = await run_in_threadpool(prepare_shop, store, settings)
+        shop = served.shop
+        extra = settings.extra
+        models = ModelSlot(
+            settings.model_dir,
+            fallback=lambda: popularity_model(store.order_lines(shop.id)),
+            check_seconds=float(extra.get("model_check_seconds", 2.0)),
+        )
+        await run_in_threadpool(models.load)
+        catalog = CatalogCache(store, shop.id)
+        recent = RecentActivity(store, shop.id, settings.dismiss_days)
+        signer = TokenSigner(served.signing_secret, settings.token_max_age_days)
+        log = ImpressionLog(store, flush_interval=float(extra.get("log_flush_seconds", 0.2)))
+        service = cls(
+            settings=settings,
+            store=store,
+            shop=shop,
+            keys=KeyRing(shop, served.secret_key_hash),
+            catalog=catalog,
+            recent=recent,
+            models=models,
+            signer=signer,
+            log=log,
+            ranker=Ranker(settings, catalog, recent, models, signer, log),
+            templates=_templates(),
+            widget_js=Asset.read(PACKAGE / "static" / "widget.js"),
+            refresh_seconds=float(extra.get("refresh_seconds", 5.0)),
+        )
+        await service.refresh()
+        log.start()
+        service._refresher = asyncio.create_task(service._refresh_forever(), name="encore-refresh")
+        return service
+
+    @property
+    def csat(self) -> bool:
+        return bool(self.shop.settings.get("csat", True))
+
+    async def refresh(self) -> None:
+        """Re-read the catalog and what other workers logged."""
+        await self.reload_catalog()
+        fetched = await run_in_threadpool(self.recent.fetch, self.catalog.offers, utcnow())
+        self.recent.apply(fetched)
+
+    async def reload_catalog(self) -> None:
+        self.catalog.apply(await run_in_threadpool(self.catalog.fetch))
+
+    async def stop(self) -> None:
+        """Stop refreshing, write the whole impression log, close the store."""
+        self._stopping.set()
+        if self._refresher is not None:
+            await self._refresher  # a refresh in flight finishes: its thread uses the store
+        await self.models.wait_reloaded()
+        await self.log.close()
+        self.store.close()
+
+    async def _refresh_forever(self) -> None:
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.refresh_seconds)
+                return
+            try:
+                await self.refresh()
+            except Exception:
+                logger.exception("refreshing the catalog and recent activity failed; will retry")
+
+
+def service_of(request: Request) -> Service:
+    return request.state.service
+
+
+def check_capacity(service: Service) -> None:
+    """Turn requests away (429) while the impression log is full, rather than lose what they log."""
+    if service.log.full:
+        error = ApiError(429, "too many requests are waiting to be logged; retry in a second")
+        error.headers["Retry-After"] = "1"
+        raise error
+
+
+def _templates() -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(PACKAGE / "templates"), autoescape=True, auto_reload=False
+    )
+    return Jinja2Templates(env=env)
+
+
+def describe(service: Service) -> dict[str, Any]:
+    """The body of ``GET /healthz``."""
+    return {"status": "ok", "model": service.models.health()}

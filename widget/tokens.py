@@ -1,0 +1,90 @@
+"""Signed tracking tokens: what an event, a click or a conversion says it is about.
+
+A token carries (shop, request, offer, customer, position, placement), signed and
+timestamped with itsdangerous so a forged, altered or expired token is refused.
+The payload is readable (base64 JSON), so it holds only the stored customer key
+(an email is already hashed), never anything secret.
+"""
+
+import hashlib
+from typing import Any, NamedTuple
+
+import orjson
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
+
+from widget.errors import ApiError
+
+_SALT = "encore.tracking.v1"
+
+
+class Tracking(NamedTuple):
+    """What a token is about."""
+
+    shop_id: str
+    request_id: str
+    offer_id: str
+    customer_id: str
+    position: int
+    placement: str
+
+
+class _Json:
+    @staticmethod
+    def dumps(obj: Any) -> str:
+        return orjson.dumps(obj).decode()
+
+    @staticmethod
+    def loads(data: str | bytes) -> Any:
+        return orjson.loads(data)
+
+
+class _Serializer(URLSafeTimedSerializer):
+    # zlib takes ~40% of signing time and never shortens a ~60-byte payload.
+    def dump_payload(self, obj: Any) -> bytes:
+        return base64_encode(orjson.dumps(obj))
+
+
+class TokenSigner:
+    """Signs and verifies tracking tokens with the deployment's signing secret."""
+
+    def __init__(self, secret: str, max_age_days: int) -> None:
+        self._serializer = _Serializer(
+            secret, salt=_SALT, serializer=_Json, signer_kwargs={"digest_method": hashlib.sha256}
+        )
+        # what `dumps` builds on every call, built once (a rank signs a token per offer)
+        self._signer = self._serializer.make_signer(_SALT)
+        self.max_age_seconds = max_age_days * 86_400
+
+    def sign(self, tracking: Tracking) -> str:
+        return self._signer.sign(self._serializer.dump_payload(list(tracking))).decode()
+
+    def verify(self, token: str) -> Tracking:
+        """What the token carries; ApiError 400 if forged, altered, malformed or expired."""
+        try:
+            payload = self._serializer.loads(token, max_age=self.max_age_seconds)
+        except SignatureExpired:
+            raise ApiError(
+                400, "the tracking token has expired", field="token", code="invalid_token"
+            ) from None
+        except (BadData, ValueError, UnicodeError):
+            raise ApiError(
+                400, "the tracking token is not valid", field="token", code="invalid_token"
+            ) from None
+        if not _well_formed(payload):
+            raise ApiError(
+                400, "the tracking token is not valid", field="token", code="invalid_token"
+            )
+        return Tracking(*payload)
+
+
+def event_id(event_type: str, token: str) -> str:
+    """Deterministic, so the same event sent twice is stored once."""
+    return hashlib.sha256(f"{event_type}\0{token}".encode()).hexdigest()[:32]
+
+
+def _well_formed(payload: Any) -> bool:
+    if not isinstance(payload, list) or len(payload) != len(Tracking._fields):
+        return False
+    *texts, position, placement = payload
+    return all(isinstance(t, str) for t in (*texts, placement)) and type(position) is int

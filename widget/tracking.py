@@ -1,0 +1,169 @@
+"""What happens to shown offers: events from the page, clicks, conversions from the shop.
+
+Events (``POST /v1/events``, publishable key) and clicks (``GET /v1/click/{token}``,
+no key: the signed token is the credential) go through the impression log's
+queue; ids are deterministic (type and token), so repeats count once.
+Conversions (``POST /v1/conversions``, secret key) are written at once and
+attributed by the offer's token, or by ``request_id`` and ``offer_id``.
+"""
+
+import hashlib
+from html import escape
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from offers.csat import record_csat
+from offers.feedback import impression, record_conversion
+from offers.holdout import in_holdout
+from offers.store import utcnow
+from widget.bodies import decode, read_body
+from widget.errors import ApiError
+from widget.responses import json_response, prefers_html
+from widget.schemas import conversion_decoder, events_decoder
+from widget.service import Service, check_capacity, service_of
+from widget.tokens import Tracking, event_id
+
+
+async def events(request: Request) -> Response:
+    service = service_of(request)
+    body = decode(events_decoder, await read_body(request))
+    shop = service.keys.publishable(request, body.key)
+    check_capacity(service)
+    at = utcnow()
+    rows, answers = [], []
+    for n, event in enumerate(body.events):
+        tracking = _verify(service, event.token, field=f"events[{n}].token")
+        if event.type == "csat":
+            answers.append((tracking, event.score))
+            continue
+        rows.append(_event_row(shop.id, event.type, event.token, tracking, at))
+    service.log.add_events(rows)
+    for row in rows:
+        if row["type"] == "dismiss":
+            service.recent.dismissed(row["customer_id"], row["offer_id"], at)
+    for tracking, score in answers:
+        holdout = in_holdout(tracking.customer_id or None, service.settings.holdout_share)
+        await run_in_threadpool(
+            record_csat,
+            service.store,
+            shop.id,
+            tracking.request_id,
+            score,
+            at,
+            customer_id=tracking.customer_id,
+            holdout=holdout,
+        )
+    return json_response({"accepted": len(body.events)}, 202)
+
+
+async def click(request: Request) -> Response:
+    service = service_of(request)
+    token = request.path_params["token"]
+    try:
+        tracking = _verify(service, token, field="token")
+        offer = service.catalog.by_id.get(tracking.offer_id)
+        if offer is None or urlsplit(offer.cta_url).scheme not in ("http", "https"):
+            raise ApiError(404, "this offer is no longer available")
+    except ApiError as err:
+        if prefers_html(request):
+            return HTMLResponse(_gone_page(err.message), err.status)
+        raise
+    service.log.add_events([_event_row(service.shop.id, "click", token, tracking, utcnow())])
+    return RedirectResponse(offer.cta_url, 303, headers={"Cache-Control": "no-store"})
+
+
+async def conversions(request: Request) -> Response:
+    service = service_of(request)
+    shop = service.keys.secret(request)
+    body = decode(conversion_decoder, await read_body(request))
+    if body.token is not None:
+        tracking = _verify(service, body.token, field="token")
+        request_id, offer_id, customer = (
+            tracking.request_id,
+            tracking.offer_id,
+            tracking.customer_id,
+        )
+        if not offer_id:
+            raise ApiError(422, "this token is not about an offer", field="token")
+    elif body.request_id is not None and body.offer_id is not None:
+        request_id, offer_id = body.request_id, body.offer_id
+        shown = await run_in_threadpool(impression, service.store, shop.id, request_id, offer_id)
+        if shown is None:
+            raise ApiError(
+                404,
+                f"offer `{offer_id}` was not shown in request `{request_id}`",
+                field="request_id",
+            )
+        customer = shown["customer_id"]
+    else:
+        raise ApiError(
+            422, "give the offer's `token`, or `request_id` and `offer_id`", field="token"
+        )
+    conversion_id = hashlib.sha256(
+        f"{request_id}\0{offer_id}\0{body.order_id}".encode()
+    ).hexdigest()[:32]
+    row = {
+        "id": conversion_id,
+        "shop_id": shop.id,
+        "request_id": request_id,
+        "offer_id": offer_id,
+        "customer_id": customer,
+        "order_id": body.order_id,
+        "revenue": body.revenue,
+        "at": utcnow(),
+    }
+    recorded = await run_in_threadpool(record_conversion, service.store, row)
+    if recorded:
+        service.recent.converted(offer_id)
+    answer = {
+        "id": conversion_id,
+        "request_id": request_id,
+        "offer_id": offer_id,
+        "recorded": recorded,
+    }
+    return json_response(answer, 201 if recorded else 200)
+
+
+def _verify(service: Service, token: str, *, field: str) -> Tracking:
+    try:
+        tracking = service.signer.verify(token)
+    except ApiError as err:
+        err.field = field
+        raise
+    if tracking.shop_id != service.shop.id:
+        raise ApiError(403, "this token belongs to another shop", field=field)
+    return tracking
+
+
+def _event_row(
+    shop_id: str, event_type: str, token: str, tracking: Tracking, at: Any
+) -> dict[str, Any]:
+    return {
+        "id": event_id(event_type, token),
+        "shop_id": shop_id,
+        "request_id": tracking.request_id,
+        "offer_id": tracking.offer_id,
+        "customer_id": tracking.customer_id,
+        "type": event_type,
+        "at": at,
+    }
+
+
+def _gone_page(message: str) -> str:
+    return (
+        "<!doctype html><html lang=en><meta charset=utf-8><title>Offer unavailable</title>"
+        "<body style='font-family:sans-serif;max-width:32em;margin:4em auto'>"
+        f"<h1>Sorry</h1><p>{escape(message)}.</p>"
+    )
+
+
+routes = [
+    Route("/v1/events", events, methods=["POST"]),
+    Route("/v1/click/{token}", click, methods=["GET"], name="click"),
+    Route("/v1/conversions", conversions, methods=["POST"]),
+]
