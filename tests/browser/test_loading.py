@@ -1,0 +1,174 @@
+"""How a page hands the snippet its order: data-* attributes, queued calls, targets, consent."""
+
+import json
+
+import pytest
+
+from tests.browser.helpers import Shopper, host_page
+
+pytestmark = pytest.mark.browser
+
+STUB = (
+    "<script>window.encore = window.encore || {q: [], "
+    "show: function (o) { this.q.push(['show', o]) }, "
+    "consent: function (v) { this.q.push(['consent', v]) }};</script>"
+)
+
+
+def open_host_page(
+    shopper: Shopper,
+    service,
+    attributes: dict[str, str],
+    before_script: str = "",
+    slot: str = "",
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Load a thank-you page (on the service's origin) that pastes the snippet, and wait for it."""
+    page = host_page(
+        script_src=service.url + "/widget.js",
+        attributes={
+            "data-key": service.publishable_key,
+            "data-placement": "thank_you",
+            **attributes,
+        },
+        before_script=before_script,
+        slot=slot,
+    )
+    shopper.page.route(
+        service.url + "/test/thanks",
+        lambda route: route.fulfill(content_type="text/html", body=page, headers=headers or {}),
+    )
+    shopper.page.goto(service.url + "/test/thanks")
+    shopper.page.wait_for_function("window.encore && window.encore.loaded === true")
+
+
+def order_attributes(purchase) -> dict[str, str]:
+    return {
+        "data-order": json.dumps(purchase.order),
+        "data-customer": json.dumps(purchase.customer),
+    }
+
+
+def show_call(purchase, **extra: str) -> str:
+    options = json.dumps({"order": purchase.order, "customer": purchase.customer, **extra})
+    return f"<script>encore.show({options});</script>"
+
+
+def queue_call(purchase) -> str:
+    options = json.dumps({"order": purchase.order, "customer": purchase.customer})
+    stub = "window.encore = window.encore || {q: []};"
+    return f"<script>{stub} encore.q.push(['show', {options}]);</script>"
+
+
+def host_of_offers(shopper: Shopper) -> str | None:
+    """id (or class) of the element whose shadow root holds the offers."""
+    return shopper.page.evaluate(
+        "(() => { const h = [...document.querySelectorAll('*')].find(e => e.shadowRoot"
+        " && e.shadowRoot.querySelector('[data-encore-token]'));"
+        " return h && (h.id || h.className); })()"
+    )
+
+
+@pytest.mark.parametrize(
+    ("make_page", "expected_host"),
+    [
+        pytest.param(
+            lambda p: (order_attributes(p), "", ""), "encore-host", id="data-order-after-script"
+        ),
+        pytest.param(
+            lambda p: (order_attributes(p), "", '<div id="encore-offers"></div>'),
+            "encore-offers",
+            id="data-order-into-encore-offers",
+        ),
+        pytest.param(
+            lambda p: (
+                {**order_attributes(p), "data-target": "#slot"},
+                "",
+                '<section id="slot"></section>',
+            ),
+            "slot",
+            id="data-target",
+        ),
+        pytest.param(lambda p: ({}, STUB + show_call(p), ""), "encore-host", id="show-before-load"),
+        pytest.param(
+            lambda p: ({}, STUB + show_call(p, target="#slot"), '<div id="slot"></div>'),
+            "slot",
+            id="show-before-load-with-target",
+        ),
+        pytest.param(lambda p: ({}, queue_call(p), ""), "encore-host", id="queue-push-before-load"),
+    ],
+)
+def test_offers_render_wherever_the_page_asks(
+    shopper: Shopper, service, purchase, make_page, expected_host: str
+) -> None:
+    attributes, before_script, slot = make_page(purchase)
+
+    open_host_page(shopper, service, attributes, before_script, slot)
+    shopper.offers().first.wait_for()
+
+    assert host_of_offers(shopper) == expected_host
+    assert len(shopper.widget_requests()) == 1
+    shopper.assert_host_page_unharmed()
+
+
+def test_show_after_load_renders_offers(shopper: Shopper, service, purchase) -> None:
+    open_host_page(shopper, service, {}, slot='<div id="encore-offers"></div>')
+    assert shopper.widget_requests() == []
+
+    shopper.page.evaluate(
+        "([order, customer]) => encore.show({order, customer})", [purchase.order, purchase.customer]
+    )
+    shopper.offers().first.wait_for()
+
+    assert host_of_offers(shopper) == "encore-offers"
+
+
+def test_pending_consent_shows_and_sends_nothing_until_granted(
+    shopper: Shopper, service, purchase
+) -> None:
+    open_host_page(shopper, service, {**order_attributes(purchase), "data-consent": "pending"})
+
+    assert shopper.widget_requests() == []
+    assert shopper.page.locator(".encore-host").count() == 0
+    with shopper.page.expect_request("**/v1/widget"):
+        shopper.page.evaluate("encore.consent(true)")
+    shopper.offers().first.wait_for()
+    shopper.assert_host_page_unharmed()
+
+
+@pytest.mark.parametrize(
+    ("consent", "call"),
+    [
+        pytest.param("pending", "encore.consent(false)", id="pending-then-refused"),
+        pytest.param(
+            "false", "encore.show({order: {id: 'x', items: []}})", id="refused-then-shown"
+        ),
+    ],
+)
+def test_refused_consent_shows_and_sends_nothing(
+    shopper: Shopper, service, purchase, consent: str, call: str
+) -> None:
+    open_host_page(shopper, service, {**order_attributes(purchase), "data-consent": consent})
+
+    shopper.page.evaluate(call)
+    shopper.page.evaluate("encore.flush()")
+
+    assert shopper.page.evaluate("document.querySelector('.encore-host')") is None
+    assert [r.url for r in shopper.requests if "/v1/" in r.url] == []
+    shopper.assert_host_page_unharmed()
+
+
+def test_widget_is_styled_under_a_strict_content_security_policy(
+    shopper: Shopper, service, purchase
+) -> None:
+    # No inline style or script allowed: the snippet's constructed stylesheet still applies.
+    own = service.url
+    policy = f"default-src 'none'; script-src {own}; connect-src {own}; img-src *; style-src 'self'"
+    open_host_page(
+        shopper, service, order_attributes(purchase), headers={"Content-Security-Policy": policy}
+    )
+    shopper.offers().first.wait_for()
+
+    cta = shopper.page.locator(".encore-cta").first
+    assert cta.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(43, 89, 195)"
+    shopper.assert_host_page_unharmed()

@@ -1,0 +1,213 @@
+"""The snippet on the demo thank-you page in a real browser: rendering, isolation, feedback."""
+
+import pytest
+from playwright.sync_api import Route, expect
+
+from tests.browser.helpers import Shopper, is_events_post
+
+pytestmark = pytest.mark.browser
+
+
+FOCUS_OUTLINE = """() => {
+  let el = document.activeElement;
+  while (el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+  return getComputedStyle(el).outlineStyle;
+}"""
+
+
+def open_demo(shopper: Shopper, service, purchase) -> int:
+    """Load the demo thank-you page for this purchase, wait for the offers, return how many."""
+    shopper.page.goto(service.url + purchase.demo_path)
+    shopper.offers().first.wait_for()
+    return shopper.offers().count()
+
+
+def style_of(shopper: Shopper, selector: str, prop: str) -> str:
+    return shopper.page.locator(selector).first.evaluate(
+        "(el, prop) => getComputedStyle(el).getPropertyValue(prop)", prop
+    )
+
+
+def test_demo_shows_one_to_three_offers_inside_a_shadow_root(
+    shopper: Shopper, service, purchase
+) -> None:
+    n_offers = open_demo(shopper, service, purchase)
+
+    assert 1 <= n_offers <= 3
+    region = shopper.page.get_by_role("region", name="Offers for you")
+    expect(region).to_be_visible()
+    assert shopper.page.evaluate("document.querySelectorAll('[data-encore-token]').length") == 0
+    assert (
+        shopper.page.evaluate(
+            "[...document.querySelectorAll('*')].filter(e => e.shadowRoot && e.shadowRoot"
+            ".querySelector('[data-encore-token]')).length"
+        )
+        == 1
+    )
+    for offer in shopper.offers().all():
+        title = offer.locator("h3").inner_text()
+        expect(offer.get_by_role("button", name=f"Dismiss offer: {title}")).to_be_visible()
+        assert "/v1/click/" in offer.get_by_role("link").get_attribute("href")
+    shopper.assert_host_page_unharmed()
+
+
+def test_space_is_reserved_while_loading_and_filled_without_a_flash(
+    shopper: Shopper, service, purchase
+) -> None:
+    held: list[Route] = []
+    shopper.page.route("**/v1/widget", lambda route: held.append(route))
+    with shopper.page.expect_request("**/v1/widget"):
+        shopper.page.goto(service.url + purchase.demo_path)
+    host = shopper.page.locator(".encore-host")
+
+    assert host.evaluate("el => el.getBoundingClientRect().height") == 150
+    assert shopper.offers().count() == 0
+    held[0].fallback()
+    shopper.offers().first.wait_for()
+    assert host.evaluate("el => el.getBoundingClientRect().height") > 150
+
+
+@pytest.mark.parametrize(
+    ("width", "stacked"),
+    [
+        pytest.param(1280, False, id="wide-side-by-side"),
+        pytest.param(360, True, id="narrow-stacked"),
+    ],
+)
+def test_offers_stack_on_narrow_screens(
+    shopper: Shopper, service, purchase, width: int, stacked: bool
+) -> None:
+    shopper.page.set_viewport_size({"width": width, "height": 800})
+    open_demo(shopper, service, purchase)
+
+    boxes = [offer.bounding_box() for offer in shopper.offers().all()]
+    assert len({round(box["x"]) for box in boxes}) == (1 if stacked else len(boxes))
+    assert all(box["x"] + box["width"] <= width for box in boxes)
+
+
+@pytest.mark.parametrize(
+    ("selector", "prop", "host_value"),
+    [
+        pytest.param(".encore-name", "color", "rgb(170, 17, 17)", id="div-color-does-not-inherit"),
+        pytest.param(".encore-name", "text-transform", "uppercase", id="h3-rule-does-not-match"),
+        pytest.param(".encore-name", "font-family", "Impact, fantasy", id="h3-font-does-not-match"),
+        pytest.param(".encore-cta", "color", "rgb(170, 17, 17)", id="a-color-does-not-match"),
+        pytest.param(".encore-cta", "font-weight", "900", id="a-weight-does-not-match"),
+        pytest.param(".encore-dismiss", "background-color", "rgb(255, 105, 180)", id="button-rule"),
+        pytest.param(".encore-list", "list-style-type", "square", id="ul-rule-does-not-match"),
+    ],
+)
+def test_host_page_css_does_not_leak_into_the_widget(
+    shopper: Shopper, service, purchase, selector: str, prop: str, host_value: str
+) -> None:
+    open_demo(shopper, service, purchase)
+
+    assert style_of(shopper, selector, prop) != host_value
+
+
+def test_host_page_themes_the_widget_with_custom_properties(
+    shopper: Shopper, service, purchase
+) -> None:
+    open_demo(shopper, service, purchase)
+
+    # demo.html sets --encore-accent: #2f6b4f and --encore-radius: 6px on :root.
+    assert style_of(shopper, ".encore-cta", "background-color") == "rgb(47, 107, 79)"
+    assert style_of(shopper, ".encore-offer", "border-top-left-radius") == "6px"
+
+
+def test_widget_sends_one_impression_per_offer_shown(shopper: Shopper, service, purchase) -> None:
+    shopper.page.goto(service.url + purchase.demo_path)
+    with shopper.page.expect_request(is_events_post("impression")):
+        shopper.offers().first.wait_for()
+
+    tokens = [offer.get_attribute("data-encore-token") for offer in shopper.offers().all()]
+    assert sorted(e["token"] for e in shopper.sent_events("impression")) == sorted(tokens)
+
+
+def test_clicking_a_cta_records_the_click_and_opens_the_offer(
+    shopper: Shopper, service, purchase
+) -> None:
+    open_demo(shopper, service, purchase)
+    offer = shopper.offers().first
+    offer_id = offer.get_attribute("data-encore-offer")
+
+    offer.get_by_role("link").click()
+
+    shopper.page.wait_for_url(service.cta_url(offer_id))
+
+    assert service.events("click", purchase.customer["id"]) == [offer_id]
+    assert shopper.errors == []
+
+
+def test_dismiss_hides_the_offer_and_records_a_dismiss_event(
+    shopper: Shopper, service, purchase
+) -> None:
+    n_offers = open_demo(shopper, service, purchase)
+    offer = shopper.offers().first
+    offer_id = offer.get_attribute("data-encore-offer")
+    token = offer.get_attribute("data-encore-token")
+    title = offer.locator("h3").inner_text()
+
+    with shopper.page.expect_response(lambda r: is_events_post("dismiss")(r.request)) as answer:
+        offer.get_by_role("button", name=f"Dismiss offer: {title}").click()
+
+    assert answer.value.status == 202
+    expect(shopper.page.locator(f"[data-encore-token='{token}']")).to_have_count(0)
+    expect(shopper.offers()).to_have_count(n_offers - 1)
+    assert [e["token"] for e in shopper.sent_events("dismiss")] == [token]
+    assert service.events("dismiss", purchase.customer["id"]) == [offer_id]
+    shopper.assert_host_page_unharmed()
+
+
+def test_dismissing_every_offer_collapses_the_widget(shopper: Shopper, service, purchase) -> None:
+    n_offers = open_demo(shopper, service, purchase)
+
+    for _ in range(n_offers):
+        shopper.page.locator(".encore-dismiss").first.click()
+
+    expect(shopper.page.get_by_role("region", name="Offers for you")).to_have_count(0)
+    host_height = shopper.page.evaluate(
+        "[...document.querySelectorAll('*')].find(e => e.shadowRoot).getBoundingClientRect().height"
+    )
+    assert host_height == 0
+
+
+def test_keyboard_reaches_cta_and_dismiss_and_enter_dismisses(
+    shopper: Shopper, service, purchase
+) -> None:
+    n_offers = open_demo(shopper, service, purchase)
+    first = shopper.offers().first
+    title = first.locator("h3").inner_text()
+
+    focused = []
+    for _ in range(6):
+        shopper.page.keyboard.press("Tab")
+        focused.append(shopper.deep_focus())
+        if focused[-1] == f"Dismiss offer: {title}":
+            break
+    assert focused[-2:] == ["encore-cta", f"Dismiss offer: {title}"], focused
+    assert shopper.page.evaluate(FOCUS_OUTLINE) == "solid"
+    with shopper.page.expect_request(is_events_post("dismiss")):
+        shopper.page.keyboard.press("Enter")
+
+    expect(shopper.offers()).to_have_count(n_offers - 1)
+    if n_offers > 1:
+        assert shopper.deep_focus() == "encore-cta"
+
+
+def test_csat_tap_sends_the_score_and_thanks_the_shopper(
+    shopper: Shopper, service, purchase
+) -> None:
+    open_demo(shopper, service, purchase)
+    question = shopper.page.locator("[data-encore-csat]")
+    token = question.get_attribute("data-encore-csat")
+
+    with shopper.page.expect_response(lambda r: is_events_post("csat")(r.request)) as answer:
+        question.get_by_role("button", name="4 out of 5").click()
+
+    assert answer.value.status == 202
+    assert [(e["score"], e["token"]) for e in shopper.sent_events("csat")] == [(4, token)]
+    expect(question.get_by_role("status")).to_have_text("Thanks for your feedback!")
+    expect(question.get_by_role("button")).to_have_count(0)
+    assert shopper.deep_focus() == "encore-csat-thanks"
+    assert service.csat_scores(purchase.customer["id"]) == [4]

@@ -1,0 +1,318 @@
+/*! Encore widget: a few post-purchase offers on a shop's thank-you page. */
+/*
+ * Why a Shadow DOM root and not an iframe:
+ * - Isolation both ways: the shop's selectors (`a {...}`, `div {...}`) do not reach inside a shadow
+ *   root and ours do not leak out; `all: initial` on our wrapper stops inherited styles too. Only
+ *   CSS custom properties cross the boundary, which is the theming hook we want (--encore-*).
+ * - One paint, no flash: the fragment and its styles land in the page in one step, sized by their
+ *   content; an iframe needs a second document, a second round trip and a height-syncing protocol.
+ * - The offers join the page's tab order and accessibility tree, and CTA links navigate the top page.
+ * - What an iframe adds (a separate origin) protects a third party's session cookies; Encore is
+ *   self-hosted by the merchant and keeps none, and its fragment is server-rendered with autoescaping
+ *   (innerHTML never runs scripts).
+ *
+ * Use: <script async src="https://ENCORE/widget.js" data-key="pk_..." data-placement="thank_you"
+ *        data-order='{"id":"1001","total":59.9,"items":[...]}' data-customer='{"id":"c1"}'></script>
+ * Options: data-target (CSS selector; default #encore-offers, else right after this tag),
+ * data-endpoint (default: this script's origin), data-timeout (ms, default 3000), data-limit,
+ * data-attributes (JSON), data-consent="pending" (wait for encore.consent(true)) or "false".
+ * Calls before load: window.encore = window.encore || {q: [], show: function (o) { this.q.push(['show', o]) },
+ *   consent: function (v) { this.q.push(['consent', v]) }};  or push ['show', {...}] onto encore.q.
+ * Never throws into the host page: every failure renders nothing and logs at most one "[encore]" warning.
+ */
+(function (w, d) {
+  'use strict';
+  var stub = w.encore;
+  if (stub && stub.loaded) return;
+  var PREFIX = '[encore] ';
+  var CSS =
+    ':host{display:block}' +
+    '.encore-ph{min-height:var(--encore-min-height,150px)}' +
+    '.encore{all:initial;display:block;box-sizing:border-box;margin:24px 0;color:var(--encore-text,#1d2329);' +
+    'font:15px/1.45 var(--encore-font,system-ui,-apple-system,"Segoe UI",Roboto,sans-serif)}' +
+    '.encore *{box-sizing:border-box}' +
+    '.encore [hidden]{display:none!important}' +
+    '.encore-heading{font-size:1.15em;font-weight:600;margin:0 0 12px}' +
+    '.encore-list{list-style:none;margin:0;padding:0;display:grid;gap:12px;' +
+    'grid-template-columns:repeat(auto-fit,minmax(min(100%,220px),1fr))}' +
+    '.encore-offer{position:relative;display:flex;flex-direction:column;height:100%;overflow:hidden;' +
+    'background:var(--encore-bg,#fff);border:1px solid rgba(0,0,0,.12);border-radius:var(--encore-radius,10px)}' +
+    '.encore-img{display:block;width:100%;aspect-ratio:16/9;object-fit:cover;background:rgba(0,0,0,.05)}' +
+    '.encore-body{flex:1;display:flex;flex-direction:column;gap:6px;padding:12px 14px 14px}' +
+    '.encore-name{font-size:1em;font-weight:600;margin:0;padding-right:28px}' +
+    '.encore p{margin:0}' +
+    '.encore-reason,.encore-sponsored{font-size:.8em;opacity:.72}' +
+    '.encore-sponsored{text-transform:uppercase;letter-spacing:.06em}' +
+    '.encore-cta{margin-top:auto;align-self:flex-start;padding:8px 14px;font-weight:600;text-decoration:none;' +
+    'border-radius:var(--encore-radius,10px);background:var(--encore-accent,#2b59c3);color:var(--encore-accent-text,#fff)}' +
+    '.encore-cta:hover{filter:brightness(1.1)}' +
+    '.encore-dismiss{position:absolute;top:6px;right:6px;width:30px;height:30px;padding:0;border:0;border-radius:50%;' +
+    'background:rgba(255,255,255,.9);color:#1d2329;font-family:inherit;font-size:20px;line-height:1;cursor:pointer}' +
+    '.encore-csat{display:flex;flex-wrap:wrap;align-items:center;gap:6px 12px;margin-top:14px}' +
+    '.encore-scores{display:flex;gap:6px}' +
+    '.encore-score{min-width:36px;height:36px;border:1px solid rgba(0,0,0,.2);border-radius:var(--encore-radius,10px);' +
+    'background:var(--encore-bg,#fff);color:inherit;font:inherit;cursor:pointer}' +
+    '.encore a:focus-visible,.encore button:focus-visible,.encore [tabindex]:focus-visible{outline:3px solid ' +
+    'var(--encore-accent,#2b59c3);outline-offset:2px}';
+
+  var script = d.currentScript || d.querySelector('script[data-key][src*="widget.js"]');
+  var data = (script && script.dataset) || {};
+  var warned = false;
+  var base = (data.endpoint || (script && script.src ? new URL(script.src).origin : location.origin))
+    .replace(/\/+$/, '');
+  var timeoutMs = +data.timeout || 3000;
+  var consent = data.consent === 'pending' ? null : !/^(false|denied)$/.test(data.consent || '');
+  var waiting = [];
+  var shown = [];
+  var outbox = [];
+  var flushTimer;
+  var autoHost;
+  var latest = new WeakMap();
+  var viewTimers = new WeakMap();
+  var observer = w.IntersectionObserver && new IntersectionObserver(onVisibility, {threshold: 0.5});
+  // A constructed stylesheet is not inline CSS, so a page's strict style-src CSP still lets it apply.
+  var sheet;
+  try {
+    sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+  } catch (e) {
+    sheet = null;
+  }
+
+  function warn(message) {
+    if (warned) return;
+    warned = true;
+    try { w.console.warn(PREFIX + message); } catch (e) { /* no console */ }
+  }
+
+  function guard(fn) {
+    return function () {
+      try { return fn.apply(null, arguments); } catch (e) { warn(String((e && e.message) || e)); }
+    };
+  }
+
+  function parse(name) {
+    var text = data[name];
+    if (!text) return undefined;
+    try { return JSON.parse(text); } catch (e) { warn('data-' + name + ' is not valid JSON'); }
+  }
+
+  function each(list, fn) { Array.prototype.forEach.call(list, fn); }
+
+  // Where the offers go: a target, else #encore-offers, else right after this script tag.
+  // A script in <head> may run before the body exists, so it waits for the DOM.
+  function withHost(target, then) {
+    var found = target && target.nodeType ? target : d.querySelector(target || '#encore-offers');
+    var floating = !script || !script.parentNode || !d.body || d.head.contains(script);
+    if (found || (!target && !floating)) return then(found || insertHost(script.parentNode, script.nextSibling));
+    if (d.readyState === 'loading') {
+      return d.addEventListener('DOMContentLoaded', guard(function () { withHost(target, then); }));
+    }
+    if (target) return warn('no element matches data-target ' + target);
+    then(insertHost(d.body, null));
+  }
+
+  function insertHost(parent, before) {
+    if (!autoHost) {
+      autoHost = d.createElement('div');
+      autoHost.className = 'encore-host';
+      parent.insertBefore(autoHost, before);
+    }
+    return autoHost;
+  }
+
+  function show(options) {
+    options = options || {};
+    if (consent === false) return;
+    if (consent === null) return waiting.push(options);
+    withHost(options.target || data.target, function (host) { load(host, options); });
+  }
+
+  function load(host, options) {
+    var root = host.shadowRoot || attach(host);
+    var id = {};
+    latest.set(host, id);
+    host.style.display = '';
+    fill(root, '<div class="encore-ph" aria-hidden="true"></div>');
+    var body = {
+      key: data.key,
+      placement: options.placement || data.placement || 'thank_you',
+      order: options.order || parse('order'),
+      customer: options.customer || parse('customer') || {},
+      attributes: options.attributes || parse('attributes') || {},
+      limit: +(options.limit || data.limit) || 3
+    };
+    Promise.resolve(body).then(function () {
+      return request(base + '/v1/widget', JSON.stringify(body));
+    }).then(function (answer) {
+      if (latest.get(host) === id) render(host, root, answer);
+    }).catch(function (e) {
+      if (latest.get(host) === id) collapse(host);
+      warn('no offers: ' + ((e && e.message) || e));
+    });
+  }
+
+  function attach(host) {
+    var root = host.attachShadow({mode: 'open'});
+    if (sheet) root.adoptedStyleSheets = [sheet];
+    root.addEventListener('click', guard(function (event) { onClick(host, root, event); }));
+    // A broken offer image is hidden rather than shown as a broken icon.
+    root.addEventListener('error', function (event) {
+      if (event.target.tagName === 'IMG') event.target.hidden = true;
+    }, true);
+    shown.push(host);
+    return root;
+  }
+
+  function request(url, body) {
+    var controller = w.AbortController && new AbortController();
+    var timer;
+    var timeout = new Promise(function (_, reject) {
+      timer = setTimeout(function () {
+        if (controller) controller.abort();
+        reject(new Error('timed out after ' + timeoutMs + ' ms'));
+      }, timeoutMs);
+    });
+    var answer = fetch(url, {method: 'POST', body: body, credentials: 'omit', signal: controller && controller.signal})
+      .then(function (response) {
+        if (!response.ok) throw new Error('/v1/widget answered ' + response.status);
+        return response.json();
+      });
+    var done = function () { clearTimeout(timer); };
+    answer.then(done, done);
+    return Promise.race([answer, timeout]);
+  }
+
+  function render(host, root, answer) {
+    if (!answer || typeof answer.html !== 'string') throw new Error('/v1/widget answered no html');
+    fill(root, answer.html);
+    // The fragment's links point at the Encore service, not at the shop that shows them.
+    each(root.querySelectorAll('a[href],img[src]'), function (el) {
+      var name = el.hasAttribute('href') ? 'href' : 'src';
+      el.setAttribute(name, new URL(el.getAttribute(name), base + '/').href);
+    });
+    var offers = root.querySelectorAll('[data-encore-token]');
+    if (!offers.length) return collapse(host);
+    each(offers, function (offer) {
+      track({type: 'impression', token: offer.getAttribute('data-encore-token')});
+      if (observer) observer.observe(offer);
+    });
+  }
+
+  function fill(root, html) {
+    root.innerHTML = (sheet ? '' : '<style>' + CSS + '</style>') + html;
+  }
+
+  function collapse(host) {
+    if (host.shadowRoot) {
+      each(host.shadowRoot.querySelectorAll('[data-encore-token]'), forget);
+      host.shadowRoot.innerHTML = '';
+    }
+    host.style.display = 'none';
+  }
+
+  function onClick(host, root, event) {
+    var target = event.target;
+    var dismiss = target.closest('[data-encore-dismiss]');
+    var score = target.closest('[data-encore-score]');
+    if (dismiss) {
+      var offer = dismiss.closest('[data-encore-token]');
+      var item = offer.closest('li') || offer;
+      var next = item.nextElementSibling || item.previousElementSibling;
+      track({type: 'dismiss', token: offer.getAttribute('data-encore-token')});
+      forget(offer);
+      item.parentNode.removeChild(item);
+      if (!root.querySelector('[data-encore-token]')) return collapse(host);
+      var focusable = next && next.querySelector('a[href],button');
+      if (focusable) focusable.focus();
+    } else if (score) {
+      var box = score.closest('[data-encore-csat]');
+      track({type: 'csat', score: +score.getAttribute('data-encore-score'), token: box.getAttribute('data-encore-csat')});
+      each(box.querySelectorAll('[data-encore-csat-ask]'), function (el) { el.hidden = true; });
+      var thanks = box.querySelector('[data-encore-csat-thanks]');
+      if (thanks) {
+        thanks.hidden = false;
+        thanks.focus();
+      }
+    }
+  }
+
+  // A view: at least half of an offer on screen for one continuous second.
+  function onVisibility(entries) {
+    each(entries, guard(function (entry) {
+      var offer = entry.target;
+      if (entry.isIntersecting && entry.intersectionRatio >= 0.5) {
+        if (!viewTimers.has(offer)) {
+          viewTimers.set(offer, setTimeout(guard(function () {
+            forget(offer);
+            track({type: 'view', token: offer.getAttribute('data-encore-token')});
+          }), 1000));
+        }
+      } else {
+        clearTimeout(viewTimers.get(offer));
+        viewTimers.delete(offer);
+      }
+    }));
+  }
+
+  function forget(offer) {
+    if (observer) observer.unobserve(offer);
+    clearTimeout(viewTimers.get(offer));
+    viewTimers.delete(offer);
+  }
+
+  function track(event) {
+    if (consent !== true || !event.token) return;
+    event.at = new Date().toISOString();
+    outbox.push(event);
+    clearTimeout(flushTimer);
+    flushTimer = setTimeout(guard(flush), 250);
+  }
+
+  // text/plain avoids a CORS preflight; keepalive lets the batch outlive the page.
+  function flush() {
+    clearTimeout(flushTimer);
+    var url = base + '/v1/events';
+    while (outbox.length) {
+      var body = JSON.stringify({key: data.key, events: outbox.splice(0, 50)});
+      try {
+        fetch(url, {method: 'POST', body: body, keepalive: true, credentials: 'omit'}).catch(function () {});
+      } catch (e) {
+        if (navigator.sendBeacon) navigator.sendBeacon(url, body);
+      }
+    }
+  }
+
+  function setConsent(granted) {
+    consent = !!granted;
+    var held = waiting.splice(0, waiting.length);
+    if (consent) return each(held, show);
+    outbox.length = 0;
+    each(shown, collapse);
+  }
+
+  function run(command) {
+    if (command && typeof command.length === 'number' && typeof command[0] === 'string') {
+      var method = api[command[0]];
+      if (typeof method === 'function') method.apply(null, Array.prototype.slice.call(command, 1));
+    } else {
+      api.show(command);
+    }
+  }
+
+  var api = {
+    loaded: true,
+    show: guard(show),
+    consent: guard(setConsent),
+    flush: guard(flush),
+    q: {push: guard(run)}
+  };
+
+  guard(function () {
+    w.encore = api;
+    d.addEventListener('visibilitychange', function () { if (d.visibilityState === 'hidden') api.flush(); });
+    w.addEventListener('pagehide', api.flush);
+    if (data.order) show({});
+    each((stub && stub.q) || [], api.q.push);
+  })();
+})(window, document);
