@@ -1,0 +1,357 @@
+"""The merchant's side: ``GET /v1/report`` and the ``/admin`` dashboard.
+
+The report answers the secret key (``Authorization: Bearer sk_...``). The
+dashboard asks for that key once (``/admin/login``) and then keeps a session in
+a cookie signed with itsdangerous (the deployment's signing secret, under its
+own salt), which also holds the CSRF token every form posts back. Both read the
+running :class:`widget.service.Service` from ``request.state.service``.
+"""
+
+import base64
+import hmac
+import io
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import orjson
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from offers.reports import GROUP_BY, report, report_csv
+from offers.store import Shop, Store
+from widget.errors import ApiError
+from widget.shop import SIGNING_SECRET
+
+if TYPE_CHECKING:
+    from widget.service import Service
+
+DEFAULT_DAYS = 30
+SESSION_COOKIE = "encore_admin"
+SESSION_MAX_AGE = 8 * 3600
+_SESSION_SALT = "encore.admin.session.v1"
+_FORMATS = ("json", "csv")
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+_NO_FIGURES = {
+    "impressions": 0,
+    "clicks": 0,
+    "conversions": 0,
+    "revenue": 0.0,
+    "ctr": None,
+    "rpt": None,
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    """Days ``since``..``until``, both included."""
+
+    since: date
+    until: date
+
+    @property
+    def days(self) -> int:
+        return (self.until - self.since).days + 1
+
+
+# GET /v1/report
+
+
+async def report_endpoint(request: Request) -> Response:
+    service = _service(request)
+    shop = service.keys.secret(request)
+    params = request.query_params
+    period = parse_period(params.get("since"), params.get("until"))
+    group_by = params.get("group_by") or "day"
+    if group_by not in GROUP_BY:
+        raise ApiError(422, f"`group_by` must be one of {', '.join(GROUP_BY)}", field="group_by")
+    output = params.get("format") or "json"
+    if output not in _FORMATS:
+        raise ApiError(422, "`format` must be json or csv", field="format")
+    result = await run_in_threadpool(
+        report, service.store, shop.id, period.since, period.until, group_by
+    )
+    if output == "csv":
+        name = f"encore-report-{period.since}-{period.until}-{group_by}.csv"
+        return Response(
+            report_csv(result),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return Response(orjson.dumps(result), media_type="application/json")
+
+
+def parse_period(since: str | None, until: str | None, today: date | None = None) -> Period:
+    """The report period from ISO dates; by default the last 30 days up to today (UTC)."""
+    last = _parse_date(until, "until") if until else today or datetime.now(UTC).date()
+    first = _parse_date(since, "since") if since else last - timedelta(days=DEFAULT_DAYS - 1)
+    if last < first:
+        raise ApiError(422, "`until` must not be before `since`", field="until")
+    return Period(first, last)
+
+
+def _parse_date(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ApiError(
+            422, f"`{field}` must be a date as YYYY-MM-DD, got {value!r}", field=field
+        ) from None
+
+
+# /admin: session
+
+
+@dataclass(frozen=True)
+class Session:
+    shop_id: str
+    csrf: str
+
+
+def _service(request: Request) -> "Service":
+    return request.state.service
+
+
+def _serializer(service: "Service") -> URLSafeTimedSerializer:
+    # ENCORE_SIGNING_SECRET, else the one generated once and kept in the shop's settings.
+    secret = service.settings.signing_secret or service.shop.settings[SIGNING_SECRET]
+    return URLSafeTimedSerializer(secret, salt=_SESSION_SALT)
+
+
+def _session(request: Request) -> Session | None:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    service = _service(request)
+    try:
+        data = _serializer(service).loads(cookie, max_age=SESSION_MAX_AGE)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("shop") != service.shop.id or "csrf" not in data:
+        return None
+    return Session(service.shop.id, str(data["csrf"]))
+
+
+def _set_session(request: Request, response: Response, shop: Shop) -> None:
+    value = _serializer(_service(request)).dumps(
+        {"shop": shop.id, "csrf": secrets.token_urlsafe(24)}
+    )
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        max_age=SESSION_MAX_AGE,
+        path="/admin",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+async def _form_with_csrf(request: Request, session: Session) -> dict[str, str]:
+    form = await request.form()
+    token = str(form.get("csrf", ""))
+    if not hmac.compare_digest(token.encode(), session.csrf.encode()):
+        raise ApiError(
+            403, "the form is out of date (CSRF check failed): reload the page", field="csrf"
+        )
+    return {key: str(value) for key, value in form.items()}
+
+
+def _to_login() -> Response:
+    return RedirectResponse("/admin/login", status_code=303, headers=_HEADERS)
+
+
+# /admin: pages
+
+
+async def login_page(request: Request) -> Response:
+    if _session(request) is not None:
+        return RedirectResponse("/admin", status_code=303, headers=_HEADERS)
+    return _render(request, "admin_login.html", {"error": None})
+
+
+async def login(request: Request) -> Response:
+    form = await request.form()
+    key = str(form.get("secret_key", "")).strip()
+    service = _service(request)
+    shop = await run_in_threadpool(service.store.shop_by_secret_key, key) if key else None
+    if shop is None or shop.id != service.shop.id:
+        error = "That is not this shop's secret key (it starts with sk_)."
+        return _render(request, "admin_login.html", {"error": error}, status_code=401)
+    response = RedirectResponse("/admin", status_code=303, headers=_HEADERS)
+    _set_session(request, response, shop)
+    return response
+
+
+async def logout(request: Request) -> Response:
+    session = _session(request)
+    if session is not None:
+        await _form_with_csrf(request, session)
+    response = _to_login()
+    response.delete_cookie(SESSION_COOKIE, path="/admin")
+    return response
+
+
+async def dashboard(request: Request) -> Response:
+    session = _session(request)
+    if session is None:
+        return _to_login()
+    try:
+        days = int(request.query_params.get("days") or DEFAULT_DAYS)
+    except ValueError:
+        days = DEFAULT_DAYS
+    days = min(max(days, 1), 366)
+    context = await run_in_threadpool(_dashboard_context, _service(request), days)
+    context["csrf"] = session.csrf
+    return _render(request, "admin.html", context)
+
+
+async def set_offer_status(request: Request) -> Response:
+    session = _session(request)
+    if session is None:
+        return _to_login()
+    form = await _form_with_csrf(request, session)
+    status = form.get("status", "")
+    if status not in ("active", "paused"):
+        raise ApiError(422, "`status` must be active or paused", field="status")
+    offer_id = request.path_params["offer_id"]
+    service = _service(request)
+    changed = await run_in_threadpool(
+        _save_status, service.store, service.shop.id, offer_id, status
+    )
+    if not changed:
+        raise ApiError(404, f"no offer `{offer_id}`", field="offer_id")
+    await service.reload_catalog()  # this worker ranks without it at once; others on refresh
+    days = form.get("days", "")
+    target = f"/admin?days={int(days)}#offers" if days.isdigit() else "/admin#offers"
+    return RedirectResponse(target, status_code=303, headers=_HEADERS)
+
+
+def _save_status(store: Store, shop_id: str, offer_id: str, status: str) -> bool:
+    offer = store.offer(shop_id, offer_id)
+    if offer is None:
+        return False
+    store.save_offers(shop_id, [msgspec.structs.replace(offer, status=status)])
+    return True
+
+
+def _dashboard_context(service: "Service", days: int) -> dict[str, Any]:
+    store, shop_id = service.store, service.shop.id
+    period = parse_period(None, None)
+    period = Period(period.until - timedelta(days=days - 1), period.until)
+    daily = report(store, shop_id, period.since, period.until, "day")
+    per_offer = report(store, shop_id, period.since, period.until, "offer")
+    by_offer = {group["key"]: group for group in per_offer["groups"]}
+    offers = [
+        {"offer": offer, "figures": by_offer.get(offer.id, _NO_FIGURES)}
+        for offer in store.offers(shop_id)
+    ]
+    series = _daily_series(period, daily["groups"])
+    return {
+        "period": period,
+        "days": days,
+        "totals": daily["totals"],
+        "holdout": daily["holdout"],
+        "offers": offers,
+        "rpt_chart": _svg_data_uri(line_chart_svg(series["days"], series["rpt"], "RPT per day")),
+        "ctr_chart": _svg_data_uri(
+            line_chart_svg(series["days"], series["ctr"], "CTR per day", percent=True)
+        ),
+        "model": _model_card(service.models.model, service.models.reason),
+    }
+
+
+def _daily_series(period: Period, groups: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """One point per day of the period; a day without transactions is a gap."""
+    by_day = {group["key"]: group for group in groups}
+    days = [(period.since + timedelta(days=n)).isoformat() for n in range(period.days)]
+    return {
+        "days": days,
+        "rpt": [by_day.get(day, {}).get("rpt") for day in days],
+        "ctr": [by_day.get(day, {}).get("ctr") for day in days],
+    }
+
+
+def line_chart_svg(
+    days: list[str], values: list[float | None], title: str, *, percent: bool = False
+) -> str:
+    """A small line chart as SVG text (matplotlib's object API: no pyplot state, thread-safe)."""
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+    figure = Figure(figsize=(6.4, 2.4), dpi=100, layout="constrained")
+    FigureCanvasSVG(figure)
+    axes = figure.add_subplot()
+    points = [math.nan if v is None else v for v in values]
+    axes.plot(range(len(days)), points, marker="o", markersize=3, linewidth=1.5, color="#2f6f4f")
+    axes.set_title(title, fontsize=10, loc="left")
+    axes.set_ylim(bottom=0)
+    axes.set_xlim(-0.5, len(days) - 0.5)  # the whole period, days without data included
+    axes.xaxis.set_major_locator(MaxNLocator(6, integer=True))
+    axes.xaxis.set_major_formatter(lambda x, _pos: days[int(x)][5:] if 0 <= x < len(days) else "")
+    if percent:
+        axes.yaxis.set_major_formatter(PercentFormatter(1.0))
+    if all(v is None for v in values):
+        axes.text(0.5, 0.5, "no transactions yet", transform=axes.transAxes, ha="center")
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.tick_params(labelsize=8)
+    out = io.StringIO()
+    figure.savefig(out, format="svg", metadata={"Date": None})
+    return out.getvalue()
+
+
+def _svg_data_uri(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+def _model_card(model: Any, fallback_reason: str | None) -> dict[str, Any] | None:
+    if model is None:
+        return None
+    card = getattr(model, "card", None) or {}
+    metrics = card.get("metrics") or {}
+    return {
+        "version": str(getattr(model, "version", card.get("version", "unknown"))),
+        "fallback_reason": fallback_reason,
+        "trained_at": card.get("trained_at"),
+        "data": card.get("data") or card.get("data_summary") or {},
+        "metrics": metrics,
+        "baselines": {
+            name: metrics[name]
+            for name in ("popularity", "co_occurrence", "history")
+            if isinstance(metrics.get(name), dict)
+        },
+    }
+
+
+def _render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    return _service(request).templates.TemplateResponse(
+        request, name, context, status_code=status_code, headers=_HEADERS
+    )
+
+
+routes = [
+    Route("/v1/report", report_endpoint, methods=["GET"]),
+    Route("/admin", dashboard, methods=["GET"]),
+    Route("/admin/login", login_page, methods=["GET"]),
+    Route("/admin/login", login, methods=["POST"]),
+    Route("/admin/logout", logout, methods=["POST"]),
+    Route("/admin/offers/{offer_id}/status", set_offer_status, methods=["POST"]),
+]
