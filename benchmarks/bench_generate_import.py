@@ -45,21 +45,21 @@ def main() -> None:
 
     gen_s, gen_mb = _run("generate", [*encore, "generate", "--out", str(folder), "--orders", str(args.orders)])
     n_lines = sum(1 for _ in (folder / "orders.csv").open()) - 1
-    pandas_s, _ = _run("pandas baseline", [sys.executable, "-c",
+    pandas_s, pandas_mb = _run("pandas baseline", [sys.executable, "-c",
                        f"import pandas as pd; pd.read_csv({str(folder / 'orders.csv')!r}, dtype=str)"])
     database = f"sqlite:///{folder / 'bench.db'}"
     imp_s, imp_mb = _run("import", [*encore, "import", "--database", database,
                                     "--orders", str(folder / "orders.csv")])
-    again_s, _ = _run("import again", [*encore, "import", "--database", database,
+    again_s, again_mb = _run("import again", [*encore, "import", "--database", database,
                                        "--orders", str(folder / "orders.csv")])
 
     print(f"\norder lines: {n_lines:,}")
     print(f"{'step':<28}{'seconds':>9}{'lines/s':>12}{'peak MB':>9}{'x pandas read':>15}")
     for step, seconds, peak in [
         ("generate", gen_s, gen_mb),
-        ("pandas read_csv (baseline)", pandas_s, float("nan")),
+        ("pandas read_csv (baseline)", pandas_s, pandas_mb),
         ("import into SQLite", imp_s, imp_mb),
-        ("import again (idempotent)", again_s, float("nan")),
+        ("import again (idempotent)", again_s, again_mb),
     ]:
         print(f"{step:<28}{seconds:>9.1f}{n_lines / seconds:>12,.0f}{peak:>9.0f}{seconds / pandas_s:>15.1f}")
 
