@@ -18,19 +18,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "impressions.csv. The same seed gives byte-identical files.",
     )
     generate.add_argument("--out", required=True, type=Path, help="folder to write into")
-    generate.add_argument("--orders", type=int, default=20_000, help="number of orders (default 20000)")
+    generate.add_argument(
+        "--orders", type=int, default=20_000, help="number of orders (default 20000)"
+    )
     generate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     generate.set_defaults(run=run_generate)
 
     load = subparsers.add_parser(
         "import",
         help="load a catalog or an order history into the store",
-        description="Load files into the store. Idempotent: importing a file twice changes nothing.",
+        description="Load files into the store. Importing a file twice changes nothing.",
     )
     load.add_argument("--offers", type=Path, help="offers.json or offers.yaml")
     load.add_argument("--orders", type=Path, help="orders.csv")
     load.add_argument("--products", type=Path, help="products.csv")
-    load.add_argument("--database", help="store URL (default: ENCORE_DATABASE_URL or sqlite:///encore.db)")
+    load.add_argument(
+        "--database", help="store URL (default: ENCORE_DATABASE_URL or sqlite:///encore.db)"
+    )
     load.add_argument("--shop", help="shop id (default: ENCORE_SHOP_ID or `default`)")
     load.set_defaults(run=run_import)
 

@@ -104,9 +104,18 @@ def read_impressions(path: str | Path) -> pd.DataFrame:
     converted = pd.to_numeric(raw["converted"], errors="coerce")
     keep = _drop(raw["offer_id"] == "", "no offer id", skipped)
     keep &= _drop(shown_at.isna(), "unreadable shown_at", skipped, keep)
-    keep &= _drop(~(position >= 1) | (position % 1 != 0), "position not a whole number >= 1", skipped, keep)
-    keep &= _drop(~((propensity > 0) & (propensity <= 1)), "propensity not in (0, 1]", skipped, keep)
-    keep &= _drop(~clicked.isin([0, 1]) | ~converted.isin([0, 1]), "clicked/converted not 0 or 1", skipped, keep)
+    keep &= _drop(
+        ~(position >= 1) | (position % 1 != 0), "position not a whole number >= 1", skipped, keep
+    )
+    keep &= _drop(
+        ~((propensity > 0) & (propensity <= 1)), "propensity not in (0, 1]", skipped, keep
+    )
+    keep &= _drop(
+        ~clicked.isin([0, 1]) | ~converted.isin([0, 1]),
+        "clicked/converted not 0 or 1",
+        skipped,
+        keep,
+    )
     if not keep.any() and len(raw):
         raise InputError(f"{name}: no usable rows ({_describe(skipped)})")
     impressions = raw[keep].copy()
@@ -144,7 +153,9 @@ def _read_chunks(
         chunksize=chunksize,
         skipinitialspace=True,
     )
-    bar = progress(total=path.stat().st_size, desc=f"reading {name}", unit="B", enabled=show_progress)
+    bar = progress(
+        total=path.stat().st_size, desc=f"reading {name}", unit="B", enabled=show_progress
+    )
     rows_before = 0
     try:
         with reader, bar:
@@ -239,8 +250,16 @@ def _merge_repeated_lines(lines: pd.DataFrame) -> pd.DataFrame:
     repeated = lines.duplicated(["order_id", "sku"], keep=False)
     if not repeated.any():
         return lines
-    merged = lines[repeated].groupby(["order_id", "sku"], sort=False, as_index=False).agg(
-        {c: ("sum" if c == "quantity" else "first") for c in lines.columns if c not in ("order_id", "sku")}
+    merged = (
+        lines[repeated]
+        .groupby(["order_id", "sku"], sort=False, as_index=False)
+        .agg(
+            {
+                c: ("sum" if c == "quantity" else "first")
+                for c in lines.columns
+                if c not in ("order_id", "sku")
+            }
+        )
     )
     return pd.concat([lines[~repeated], merged[lines.columns]], ignore_index=True)
 

@@ -32,7 +32,9 @@ class FileReport:
         skipped = sum(self.skipped.values())
         line = f"{self.path.name}: " + ", ".join(parts) + f", {skipped} skipped"
         if skipped:
-            line += " (" + ", ".join(f"{n} {reason}" for reason, n in self.skipped.most_common()) + ")"
+            line += (
+                " (" + ", ".join(f"{n} {reason}" for reason, n in self.skipped.most_common()) + ")"
+            )
         return line
 
 
@@ -51,7 +53,9 @@ def import_orders(store: Store, shop_id: str, path: Path, *, progress: bool = Fa
 def import_products(store: Store, shop_id: str, path: Path) -> FileReport:
     products = read_products(path)
     written = store.save_products(shop_id, products)
-    return FileReport(Path(path), products.attrs["n_read"], written, skipped=products.attrs["skipped"])
+    return FileReport(
+        Path(path), products.attrs["n_read"], written, skipped=products.attrs["skipped"]
+    )
 
 
 def import_offers(store: Store, shop_id: str, path: Path) -> FileReport:

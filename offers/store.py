@@ -189,7 +189,9 @@ class Store:
 
     # order history
 
-    def save_order_lines(self, shop_id: str, order_lines: OrderLines) -> tuple[WriteCount, WriteCount]:
+    def save_order_lines(
+        self, shop_id: str, order_lines: OrderLines
+    ) -> tuple[WriteCount, WriteCount]:
         """Add purchases and returns; lines already in the store are left as they are.
 
         Returns the counts for purchase lines and for returns.
@@ -237,12 +239,18 @@ class Store:
                 lines.c.title,
                 lines.c.category,
             )
-            .join(orders, (orders.c.shop_id == lines.c.shop_id) & (orders.c.order_id == lines.c.order_id))
+            .join(
+                orders,
+                (orders.c.shop_id == lines.c.shop_id) & (orders.c.order_id == lines.c.order_id),
+            )
             .where(lines.c.shop_id == shop_id)
             .order_by(orders.c.ordered_at, lines.c.order_id)
         )
         with self.engine.connect() as connection:
-            return pd.DataFrame(connection.execute(query).mappings().all(), columns=list(query.selected_columns.keys()))
+            return pd.DataFrame(
+                connection.execute(query).mappings().all(),
+                columns=list(query.selected_columns.keys()),
+            )
 
     def count(self, table: Table, shop_id: str) -> int:
         with self.engine.connect() as connection:
@@ -256,12 +264,16 @@ class Store:
         compared = [c.name for c in table.columns if c.name not in (*keys, *ignore)]
         count = WriteCount()
         with self.engine.begin() as connection:
-            existing = {
-                tuple(row[k] for k in keys): row
-                for row in connection.execute(
-                    select(table).where(table.c.shop_id == rows[0]["shop_id"])
-                ).mappings()
-            } if rows else {}
+            existing = (
+                {
+                    tuple(row[k] for k in keys): row
+                    for row in connection.execute(
+                        select(table).where(table.c.shop_id == rows[0]["shop_id"])
+                    ).mappings()
+                }
+                if rows
+                else {}
+            )
             changed = []
             for row in rows:
                 before = existing.get(tuple(row[k] for k in keys))
@@ -327,12 +339,18 @@ def _dialect_insert(connection: Connection, table: Table) -> Any:
 
 
 def _upsert(
-    connection: Connection, table: Table, rows: list[dict], keys: list[str], keep: Sequence[str] = ()
+    connection: Connection,
+    table: Table,
+    rows: list[dict],
+    keys: list[str],
+    keep: Sequence[str] = (),
 ) -> None:
     if not rows:
         return
     statement = _dialect_insert(connection, table)
-    updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in (*keys, *keep)}
+    updates = {
+        c.name: statement.excluded[c.name] for c in table.columns if c.name not in (*keys, *keep)
+    }
     connection.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates), rows)
 
 
@@ -355,7 +373,7 @@ def _insert_new(
     n_rows = len(next(iter(columns.values())))
     cursor = connection.connection.cursor()
     try:
-        cursor.executemany(sql, zip(repeat(shop_id, n_rows), *columns.values()))
+        cursor.executemany(sql, zip(repeat(shop_id, n_rows), *columns.values(), strict=False))
     finally:
         cursor.close()
     new = connection.execute(count).scalar_one() - before
@@ -379,7 +397,7 @@ def _attributes(extra: pd.DataFrame) -> list[str]:
         return ["{}"] * len(extra)
     names = list(extra.columns)
     return [
-        orjson.dumps({n: v for n, v in zip(names, row) if v != ""}).decode()
+        orjson.dumps({n: v for n, v in zip(names, row, strict=True) if v != ""}).decode()
         for row in extra.itertuples(index=False, name=None)
     ]
 

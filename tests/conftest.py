@@ -52,7 +52,17 @@ def postgres_url() -> Iterator[str]:
     )
     run(bin_dir / "initdb", "-D", data_dir / "db", "-U", "encore", "--auth=trust", "-E", "UTF8")
     options = f"-p {port} -k {data_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-    run(bin_dir / "pg_ctl", "-D", data_dir / "db", "-o", options, "-l", data_dir / "log", "-w", "start")
+    run(
+        bin_dir / "pg_ctl",
+        "-D",
+        data_dir / "db",
+        "-o",
+        options,
+        "-l",
+        data_dir / "log",
+        "-w",
+        "start",
+    )
     try:
         run(bin_dir / "createdb", "-h", "127.0.0.1", "-p", port, "-U", "encore", "encore_test")
         yield f"postgresql://encore@127.0.0.1:{port}/encore_test"

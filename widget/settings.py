@@ -50,7 +50,9 @@ def load_settings(env: Environ | None = None) -> Settings:
                 config("ENCORE_ALLOWED_ORIGINS", cast=CommaSeparatedStrings, default="")
             ),
             max_offers=config("ENCORE_MAX_OFFERS", cast=int, default=defaults.max_offers),
-            holdout_share=config("ENCORE_HOLDOUT_SHARE", cast=float, default=defaults.holdout_share),
+            holdout_share=config(
+                "ENCORE_HOLDOUT_SHARE", cast=float, default=defaults.holdout_share
+            ),
             dismiss_days=config("ENCORE_DISMISS_DAYS", cast=int, default=defaults.dismiss_days),
         )
     except ValueError as err:

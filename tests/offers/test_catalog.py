@@ -8,7 +8,13 @@ from offers.catalog import Offer, offers_to_json, parse_offers, read_offers
 from offers.errors import InputError
 
 CROSS_SELL = {"id": "x1", "kind": "cross_sell", "title": "Memory card", "sku": "SD64"}
-PARTNER = {"id": "p1", "kind": "partner", "title": "Travel insurance", "advertiser": "Safe", "value": 3}
+PARTNER = {
+    "id": "p1",
+    "kind": "partner",
+    "title": "Travel insurance",
+    "advertiser": "Safe",
+    "value": 3,
+}
 
 
 def test_json_and_yaml_catalogs_read_the_same(write_file):
@@ -23,8 +29,13 @@ def test_json_and_yaml_catalogs_read_the_same(write_file):
 
 
 def test_offers_survive_a_round_trip_through_json(write_file):
-    offers = parse_offers([CROSS_SELL, {**PARTNER, "targeting": {"countries": ["DE"]},
-                                        "starts_at": "2026-01-01T00:00:00Z"}], "offers.json")
+    offers = parse_offers(
+        [
+            CROSS_SELL,
+            {**PARTNER, "targeting": {"countries": ["DE"]}, "starts_at": "2026-01-01T00:00:00Z"},
+        ],
+        "offers.json",
+    )
     path = write_file("again.json", offers_to_json(offers))
     assert read_offers(path) == offers
 
@@ -32,28 +43,63 @@ def test_offers_survive_a_round_trip_through_json(write_file):
 @pytest.mark.parametrize(
     ("offers", "message", "field"),
     [
-        pytest.param([{**CROSS_SELL, "title": 3}], "offers.json: offer 1: `title`: expected `str`, got `int`",
-                     "title", id="wrong-type"),
-        pytest.param([{"id": "a", "title": "x"}], "offers.json: offer 1: object missing required field `kind`",
-                     "kind", id="missing-kind"),
-        pytest.param([{**CROSS_SELL, "kind": "banner"}], "offers.json: offer 1: `kind`: invalid enum value 'banner'",
-                     "kind", id="unknown-kind"),
-        pytest.param([{**CROSS_SELL, "sku": None}], "offers.json: offer 1 (`x1`): a cross_sell offer needs a `sku`",
-                     "sku", id="cross-sell-without-sku"),
-        pytest.param([{**PARTNER, "advertiser": None}],
-                     "offers.json: offer 1 (`p1`): a partner offer needs an `advertiser`", "advertiser",
-                     id="partner-without-advertiser"),
-        pytest.param([{**PARTNER, "value": -1}], "offers.json: offer 1 (`p1`): `value` must be >= 0", "value",
-                     id="negative-value"),
-        pytest.param([PARTNER, {**CROSS_SELL, "targeting": {"countries": "DE"}}],
-                     "offers.json: offer 2: `targeting.countries`: expected `array | null`, got `str`",
-                     "targeting.countries", id="countries-not-a-list"),
-        pytest.param([{**PARTNER, "starts_at": "2026-02-01T00:00:00Z", "ends_at": "2026-01-01T00:00:00Z"}],
-                     "offers.json: offer 1 (`p1`): `ends_at` must be after `starts_at`", "ends_at",
-                     id="ends-before-start"),
-        pytest.param([PARTNER, PARTNER], "offers.json: offer id `p1` appears more than once", "id",
-                     id="repeated-id"),
-        pytest.param({"not": "a list"}, "offers.json: expected a list of offers", None, id="not-a-list"),
+        pytest.param(
+            [{**CROSS_SELL, "title": 3}],
+            "offers.json: offer 1: `title`: expected `str`, got `int`",
+            "title",
+            id="wrong-type",
+        ),
+        pytest.param(
+            [{"id": "a", "title": "x"}],
+            "offers.json: offer 1: object missing required field `kind`",
+            "kind",
+            id="missing-kind",
+        ),
+        pytest.param(
+            [{**CROSS_SELL, "kind": "banner"}],
+            "offers.json: offer 1: `kind`: invalid enum value 'banner'",
+            "kind",
+            id="unknown-kind",
+        ),
+        pytest.param(
+            [{**CROSS_SELL, "sku": None}],
+            "offers.json: offer 1 (`x1`): a cross_sell offer needs a `sku`",
+            "sku",
+            id="cross-sell-without-sku",
+        ),
+        pytest.param(
+            [{**PARTNER, "advertiser": None}],
+            "offers.json: offer 1 (`p1`): a partner offer needs an `advertiser`",
+            "advertiser",
+            id="partner-without-advertiser",
+        ),
+        pytest.param(
+            [{**PARTNER, "value": -1}],
+            "offers.json: offer 1 (`p1`): `value` must be >= 0",
+            "value",
+            id="negative-value",
+        ),
+        pytest.param(
+            [PARTNER, {**CROSS_SELL, "targeting": {"countries": "DE"}}],
+            "offers.json: offer 2: `targeting.countries`: expected `array | null`, got `str`",
+            "targeting.countries",
+            id="countries-not-a-list",
+        ),
+        pytest.param(
+            [{**PARTNER, "starts_at": "2026-02-01T00:00:00Z", "ends_at": "2026-01-01T00:00:00Z"}],
+            "offers.json: offer 1 (`p1`): `ends_at` must be after `starts_at`",
+            "ends_at",
+            id="ends-before-start",
+        ),
+        pytest.param(
+            [PARTNER, PARTNER],
+            "offers.json: offer id `p1` appears more than once",
+            "id",
+            id="repeated-id",
+        ),
+        pytest.param(
+            {"not": "a list"}, "offers.json: expected a list of offers", None, id="not-a-list"
+        ),
     ],
 )
 def test_invalid_offers_are_one_clear_error(offers, message, field):

@@ -33,7 +33,7 @@ def test_quoted_fields_with_commas_and_a_bom_are_read(write_file):
 def test_prices_written_as_strings_are_numbers(write_file, price, expected):
     path = write_file("orders.csv", HEADER + f'O1,C1,2026-01-05,A,1,"{price}"\n')
     value = read_orders(path).lines.loc[0, "price"]
-    assert (pd.isna(value) if expected is None else value == expected)
+    assert pd.isna(value) if expected is None else value == expected
 
 
 @pytest.mark.parametrize(
@@ -76,7 +76,8 @@ def test_messy_rows_are_skipped_and_counted_by_reason(write_file):
 
 def test_returns_are_kept_apart_and_never_purchases(write_file):
     path = write_file(
-        "orders.csv", HEADER + "O1,C1,2026-01-05,A,1,1\nO2,C1,2026-01-09,A,-1,1\nO3,C1,2026-01-09,B,0,1\n"
+        "orders.csv",
+        HEADER + "O1,C1,2026-01-05,A,1,1\nO2,C1,2026-01-09,A,-1,1\nO3,C1,2026-01-09,B,0,1\n",
     )
     result = read_orders(path)
     assert list(result.lines["order_id"]) == ["O1"]
@@ -90,9 +91,7 @@ def test_a_line_split_in_two_is_merged_with_summed_quantity(write_file):
 
 
 def test_missing_quantity_means_one(write_file):
-    path = write_file(
-        "orders.csv", "order_id,customer_id,ordered_at,sku\nO1,C1,2026-01-05,A\n"
-    )
+    path = write_file("orders.csv", "order_id,customer_id,ordered_at,sku\nO1,C1,2026-01-05,A\n")
     assert read_orders(path).lines.loc[0, "quantity"] == 1
 
 
@@ -164,7 +163,10 @@ def test_products_keep_the_last_row_of_a_repeated_sku(write_file):
 
 
 def test_impressions_with_impossible_values_are_skipped(write_file):
-    header = "request_id,shown_at,customer_id,placement,offer_id,position,propensity,clicked,converted,ctx_country\n"
+    header = (
+        "request_id,shown_at,customer_id,placement,offer_id,position,propensity,"
+        "clicked,converted,ctx_country\n"
+    )
     path = write_file(
         "impressions.csv",
         header

@@ -76,7 +76,8 @@ def test_the_shop_flag_keeps_shops_apart(write_file, database):
     [
         pytest.param(
             {"orders.csv": "order_id,sku\nO1,A\n"},
-            "encore import: error: orders.csv: missing required columns `customer_id`, `ordered_at`",
+            "encore import: error: orders.csv: "
+            "missing required columns `customer_id`, `ordered_at`",
             id="missing-columns",
         ),
         pytest.param(
@@ -111,5 +112,6 @@ def test_an_unsupported_database_is_one_line(write_file, monkeypatch, capsys):
     path = write_file("orders.csv", ORDERS)
     assert main(["import", "--orders", str(path)]) == 2
     assert capsys.readouterr().err == (
-        "encore import: error: database URL must start with sqlite:/// or postgresql://, got `mysql:`\n"
+        "encore import: error: "
+        "database URL must start with sqlite:/// or postgresql://, got `mysql:`\n"
     )

@@ -11,8 +11,19 @@ from offers.errors import InputError
 from offers.files import OrderLines
 from offers.store import Shop, Store
 
-COLUMNS = ["order_id", "customer_id", "ordered_at", "sku", "quantity", "price", "title",
-           "category", "country", "currency", "device"]
+COLUMNS = [
+    "order_id",
+    "customer_id",
+    "ordered_at",
+    "sku",
+    "quantity",
+    "price",
+    "title",
+    "category",
+    "country",
+    "currency",
+    "device",
+]
 
 
 def order_lines(*rows: tuple) -> OrderLines:
@@ -25,7 +36,19 @@ def order_lines(*rows: tuple) -> OrderLines:
 
 LINES = order_lines(
     ("O1", "C1", "2026-01-05 10:00", "CAM", 1, 499.0, "Camera", "Cameras", "DE", "EUR", "mobile"),
-    ("O1", "C1", "2026-01-05 10:00", "SD64", 2, 19.5, "SD card", "Accessories", "DE", "EUR", "mobile"),
+    (
+        "O1",
+        "C1",
+        "2026-01-05 10:00",
+        "SD64",
+        2,
+        19.5,
+        "SD card",
+        "Accessories",
+        "DE",
+        "EUR",
+        "mobile",
+    ),
     ("O2", "C2", "2026-01-06 11:30", "BAG", 1, float("nan"), "Bag", "Bags", "FR", "EUR", "desktop"),
     ("O3", "C2", "2026-01-09 09:00", "BAG", -1, 35.0, "Bag", "Bags", "FR", "EUR", "desktop"),
 )
@@ -66,7 +89,11 @@ def test_shops_are_isolated_from_each_other(store):
 
 def test_offers_round_trip_with_targeting_and_caps(store):
     offer = Offer(
-        id="ins-1", kind="partner", title="Protect your camera", advertiser="Safe&Co", value=4.5,
+        id="ins-1",
+        kind="partner",
+        title="Protect your camera",
+        advertiser="Safe&Co",
+        value=4.5,
         targeting=Targeting(countries=["DE"], min_order_total=100.0),
         caps=Caps(per_customer_per_day=1, budget=500.0),
     )
@@ -85,10 +112,13 @@ def test_saving_offers_counts_new_updated_and_unchanged(store):
 
 
 def test_offers_are_listed_by_status_and_deleted(store):
-    store.save_offers("shop", [
-        Offer(id="a", kind="cross_sell", title="A", sku="A"),
-        Offer(id="p", kind="cross_sell", title="P", sku="P", status="paused"),
-    ])
+    store.save_offers(
+        "shop",
+        [
+            Offer(id="a", kind="cross_sell", title="A", sku="A"),
+            Offer(id="p", kind="cross_sell", title="P", sku="P", status="paused"),
+        ],
+    )
     assert [o.id for o in store.offers("shop", status="active")] == ["a"]
     assert store.delete_offer("shop", "a") is True
     assert store.delete_offer("shop", "a") is False
@@ -96,8 +126,18 @@ def test_offers_are_listed_by_status_and_deleted(store):
 
 
 def test_products_are_updated_in_place(store):
-    products = pd.DataFrame({"sku": ["A"], "title": ["Old"], "category": ["C"], "price": [1.0],
-                             "margin": [float("nan")], "image_url": [""], "url": [""], "colour": ["red"]})
+    products = pd.DataFrame(
+        {
+            "sku": ["A"],
+            "title": ["Old"],
+            "category": ["C"],
+            "price": [1.0],
+            "margin": [float("nan")],
+            "image_url": [""],
+            "url": [""],
+            "colour": ["red"],
+        }
+    )
     assert store.save_products("shop", products).new == 1
     assert store.save_products("shop", products).unchanged == 1
     products.loc[0, "title"] = "New"
@@ -117,9 +157,14 @@ def test_shops_are_found_by_key_and_secret_keys_are_not_stored(store):
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        pytest.param("mysql://x", "database URL must start with sqlite:/// or postgresql://, got `mysql:`",
-                     id="unsupported"),
-        pytest.param("postgresql://nobody@127.0.0.1:1/none", "cannot open the database: ", id="unreachable"),
+        pytest.param(
+            "mysql://x",
+            "database URL must start with sqlite:/// or postgresql://, got `mysql:`",
+            id="unsupported",
+        ),
+        pytest.param(
+            "postgresql://nobody@127.0.0.1:1/none", "cannot open the database: ", id="unreachable"
+        ),
     ],
 )
 def test_a_bad_database_url_is_one_clear_error(url, message):
