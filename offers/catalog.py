@@ -1,5 +1,6 @@
 """The offer catalog: what an offer is, and reading `offers.json` / `offers.yaml`."""
 
+import re
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +14,9 @@ from offers.errors import InputError
 OfferKind = Literal["cross_sell", "partner"]
 OfferStatus = Literal["active", "paused", "archived"]
 AttributeValue = str | int | float | bool
+MAX_ID_LENGTH = 128
+# An offer id is a path segment of /v1/offers/{id} and a key column in the store.
+_UNSAFE_ID = re.compile(r"[/\x00-\x1f\x7f]")
 
 
 class Targeting(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -117,6 +121,13 @@ def _rule_violations(offer: Offer) -> list[tuple[str, str]]:
     problems = []
     if not offer.id.strip():
         problems.append(("`id` must not be empty", "id"))
+    elif len(offer.id) > MAX_ID_LENGTH or _UNSAFE_ID.search(offer.id):
+        problems.append(
+            (
+                f"`id` must be at most {MAX_ID_LENGTH} characters, without `/` or control characters",
+                "id",
+            )
+        )
     if offer.kind == "cross_sell" and not offer.sku:
         problems.append(("a cross_sell offer needs a `sku`", "sku"))
     if offer.kind == "partner" and not offer.advertiser:

@@ -92,6 +92,20 @@ def test_offers_survive_a_round_trip_through_json(write_file):
             id="ends-before-start",
         ),
         pytest.param(
+            [{**PARTNER, "id": "a/b"}],
+            "offers.json: offer 1 (`a/b`): `id` must be at most 128 characters, "
+            "without `/` or control characters",
+            "id",
+            id="id-with-a-slash",
+        ),
+        pytest.param(
+            [{**PARTNER, "id": "x" * 129}],
+            f"offers.json: offer 1 (`{'x' * 129}`): `id` must be at most 128 characters, "
+            "without `/` or control characters",
+            "id",
+            id="id-too-long",
+        ),
+        pytest.param(
             [PARTNER, PARTNER],
             "offers.json: offer id `p1` appears more than once",
             "id",

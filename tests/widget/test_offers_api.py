@@ -121,7 +121,11 @@ def test_delete_an_offer(client, rank_body):
             id="missing-title",
         ),
         pytest.param(
-            {**PARTNER, "id": "x" * 129}, "id", "`id` must be at most 128 characters", id="long-id"
+            {**PARTNER, "id": "x" * 129},
+            "id",
+            f"offer (`{'x' * 129}`): `id` must be at most 128 characters, "
+            "without `/` or control characters",
+            id="long-id",
         ),
         pytest.param([PARTNER], None, "expected an offer: a JSON object", id="not-an-object"),
     ],
