@@ -1,10 +1,12 @@
 """Ranker speed: one order in-process, `encore recommend` throughput, training time and memory.
 
-    python benchmarks/bench_ranker.py [--work DIR] [--sizes 100000,1000000]
+    python benchmarks/bench_ranker.py [--work DIR] [--sizes 100000,1000000] [--latency-only]
 
 1. In-process ranking of one order (stage 1, features, exported scorer, top 3) over
    its ~50 candidates, p50/p99, beside a plain NumPy dot product + sigmoid + top 3
    over the same candidate matrix, measured in the same run; the ratio is printed.
+   ``score_offers`` (what the service calls per request) is timed on 5-20 offers
+   drawn from the shop's offer catalog.
 2. `encore recommend` queries per second on generated /v1/rank bodies (a subprocess,
    start-up included and excluded).
 3. `encore train` wall time and peak resident memory on generated shops of about
@@ -29,6 +31,7 @@ from threadpoolctl import threadpool_limits
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from offers.catalog import Offer, read_offers  # noqa: E402
 from offers.files import read_orders, read_products  # noqa: E402
 from offers.synthetic import generate_shop  # noqa: E402
 from ranker.candidates import generate  # noqa: E402
@@ -47,6 +50,9 @@ def main() -> int:
         "--sizes", default="100000,1000000", help="order lines of the training runs"
     )
     parser.add_argument("--orders", type=int, default=20_000, help="orders of the latency shop")
+    parser.add_argument(
+        "--latency-only", action="store_true", help="skip `encore recommend` and training runs"
+    )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="encore-bench-"))
     shop = work / f"shop-{args.orders}"
@@ -56,18 +62,24 @@ def main() -> int:
     with threadpool_limits(limits=1):
         model = train(lines, products=read_products(shop / "products.csv"))
         contexts = _contexts(lines, N_ORDERS_TIMED)
-        bench_latency(model, contexts)
+        bench_latency(model, contexts, read_offers(shop / "offers.json"))
+    if args.latency_only:
+        return 0
     bench_recommend(model, contexts, work)
     for n_lines in (int(size) for size in args.sizes.split(",")):
         bench_training(work, n_lines)
     return 0
 
 
-def bench_latency(model: RelevanceModel, contexts: list[RankContext]) -> None:
+def bench_latency(model: RelevanceModel, contexts: list[RankContext], offers: list[Offer]) -> None:
     """Full ranking of one order vs a NumPy dot product over the same candidate matrix."""
     rng = np.random.default_rng(0)
-    full, scorer_only, dot, n_candidates = [], [], [], []
+    full, scorer_only, dot, scoring, n_candidates = [], [], [], [], []
     for context in contexts:
+        eligible = [offers[i] for i in rng.choice(len(offers), rng.integers(5, 21), replace=False)]
+        start = time.perf_counter()
+        model.score_offers(context, eligible)
+        scoring.append(time.perf_counter() - start)
         queries = model.queries_of(context)
         X = build_features(
             model.index, queries, generate(model.index, queries, model.budget), model.horizon
@@ -88,6 +100,7 @@ def bench_latency(model: RelevanceModel, contexts: list[RankContext]) -> None:
         f"{len(contexts)} orders, learner {model.card['learner']['name']}):"
     )
     for name, times in (
+        ("score_offers", scoring),
         ("full ranking", full),
         ("scorer only", scorer_only),
         ("numpy dot+top3", dot),
@@ -95,7 +108,9 @@ def bench_latency(model: RelevanceModel, contexts: list[RankContext]) -> None:
         print(f"  {name:15} p50 {_us(times, 50):8.1f} us   p99 {_us(times, 99):8.1f} us")
     print(
         f"  ratio full / numpy dot: p50 {_us(full, 50) / _us(dot, 50):.1f}x, "
-        f"p99 {_us(full, 99) / _us(dot, 99):.1f}x"
+        f"p99 {_us(full, 99) / _us(dot, 99):.1f}x; "
+        f"score_offers / numpy dot: p50 {_us(scoring, 50) / _us(dot, 50):.1f}x, "
+        f"p99 {_us(scoring, 99) / _us(dot, 99):.1f}x"
     )
 
 

@@ -8,8 +8,10 @@ overall (cold start), and any skus the caller asks for (cross-sell offers).
 Basket skus are never candidates. The raw signals gathered on the way (co-purchase
 strength, the customer's count and last purchase, ...) are kept for the features.
 
-The same vectorised code serves a batch of 100k training queries and the one
-order of a live request, so training and serving cannot drift apart.
+:func:`generate` serves a batch of 100k training queries; :func:`generate_one`
+serves the one order of a live request with the same steps minus the batch
+group-bys (~3x faster there). A test holds the two bit-identical on generated
+orders, so training and serving cannot drift apart.
 """
 
 from dataclasses import dataclass
@@ -195,6 +197,203 @@ def generate(
         query_basket_price=_basket_price(queries),
         query_basket_size=queries.basket_size.astype(np.float64),
     )
+
+
+def generate_one(
+    index: ShopIndex,
+    queries: Queries,
+    budget: Budget = DEFAULT_BUDGET,
+    extra: np.ndarray | None = None,
+) -> Candidates:
+    """:func:`generate` for a batch of exactly one query, with far fewer array passes.
+
+    A live request ranks one order: the batch group-bys (sort by query, scatter
+    back) are mostly per-call overhead there. This path gives the same candidates
+    and the same signals, bit for bit (``tests/ranker/test_candidates.py`` checks
+    it against :func:`generate` on generated orders).
+
+    Parameters
+    ----------
+    index : ShopIndex
+    queries : Queries
+        One query (``queries.n_queries == 1``).
+    budget : Budget
+    extra : ndarray of shape (n_extra,), default=None
+        Sku codes that must be scored whatever the sources say.
+
+    Returns
+    -------
+    Candidates
+    """
+    basket = queries.basket_sku[queries.basket_sku >= 0]
+    copurchase = _expand_one(index.copurchase, basket, index.n_skus)
+    next_order = _expand_one(index.next_order, basket, index.n_skus)
+    history = _history_one(index, int(queries.customer[0]), float(queries.time[0]))
+    sources = [
+        _best_one(copurchase["key"], copurchase["sum"], budget.copurchase),
+        _best_one(next_order["key"], next_order["sum"], budget.next_order),
+        _best_one(history["key"], history["count"] + history["last"] * 1e-6, budget.history),
+        _category_popular_one(index, queries.basket_category, budget.category),
+        index.popular[: budget.popular],
+    ]
+    if extra is not None:
+        sources.append(extra)
+    sku = _unique(np.concatenate(sources))
+    if len(basket):
+        sku = sku[~Join(np.sort(basket), sku).found]
+    by_copurchase = Join(copurchase["key"], sku)
+    by_history = Join(history["key"], sku)
+    category = index.sku_category[sku]
+    n_categories = len(index.categories)
+    past_lines = len(history["line_sku"])
+    past = np.bincount(index.sku_category[history["line_sku"]], minlength=n_categories)
+    known = queries.basket_category[queries.basket_category >= 0]
+    n_items = len(queries.basket_sku)
+    prices = [price for price in queries.basket_price.tolist() if price == price]  # not NaN
+    total = 0.0
+    for price in prices:  # summed in basket order, as np.bincount does
+        total += price
+    return Candidates(
+        query=np.zeros(len(sku), np.int64),
+        sku=sku,
+        copurchase_sum=by_copurchase.get(copurchase["sum"], 0.0),
+        copurchase_max=by_copurchase.get(copurchase["max"], 0.0),
+        copurchase_count=by_copurchase.get(copurchase["count"], 0.0),
+        copurchase_lift=by_copurchase.get(copurchase["lift"], 0.0),
+        anchor=by_copurchase.get(copurchase["anchor"], -1),
+        next_order_sum=Join(next_order["key"], sku).get(next_order["sum"], 0.0),
+        history_count=by_history.get(history["count"], 0.0),
+        history_decayed=by_history.get(history["decayed"], 0.0),
+        history_last=by_history.get(history["last"], np.nan),
+        history_first=by_history.get(history["first"], np.nan),
+        category_affinity=past[category] / max(past_lines, 1),
+        basket_category_share=np.bincount(known, minlength=n_categories)[category]
+        / max(n_items, 1),
+        query_orders=history["query_orders"],
+        query_first_order=history["query_first_order"],
+        query_last_order=history["query_last_order"],
+        query_basket_price=np.array([total / len(prices) if prices else np.nan]),
+        query_basket_size=np.array([float(n_items)]),
+    )
+
+
+def _expand_one(neighbours: Neighbours, basket: np.ndarray, n_skus: int) -> dict[str, np.ndarray]:
+    """``_expand`` for one query, with the same sums in the same order.
+
+    Reads the rows sorted by neighbour sku: equal keys still meet in basket order,
+    so the sort below orders them as ``_expand`` does.
+    """
+    neighbours = neighbours.by_sku
+    indptr = neighbours.indptr
+    bounds = list(zip(indptr[basket].tolist(), indptr[basket + 1].tolist(), strict=True))
+    if len(bounds) == 1:  # one basket sku: its neighbours are distinct and already sorted
+        start, stop = bounds[0]
+        strength = neighbours.strength[start:stop]
+        return {
+            "key": neighbours.sku[start:stop],
+            "sum": strength,
+            "max": strength,
+            "count": neighbours.count[start:stop],
+            "lift": neighbours.lift[start:stop],
+            "anchor": np.full(stop - start, basket[0]),
+        }
+    position = np.concatenate([np.arange(start, stop) for start, stop in bounds] or [[]])
+    position = position.astype(np.intp)
+    owner = np.repeat(np.arange(len(bounds)), [stop - start for start, stop in bounds])
+    keys, strength = neighbours.sku[position], neighbours.strength[position]
+    order = np.lexsort((strength, keys))  # by key, strongest link last
+    keys, strength, owner, position = keys[order], strength[order], owner[order], position[order]
+    starts, last = _runs(keys)
+    return {
+        "key": keys[starts],
+        "sum": np.add.reduceat(strength, starts) if len(keys) else strength,
+        "max": strength[last],
+        "count": np.add.reduceat(neighbours.count[position], starts)
+        if len(keys)
+        else neighbours.count[position],
+        "lift": np.maximum.reduceat(neighbours.lift[position], starts)
+        if len(keys)
+        else neighbours.lift[position],
+        "anchor": basket[owner[last]],
+    }
+
+
+def _runs(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last position of each run of equal values (``run_starts`` for small arrays)."""
+    n = len(sorted_keys)
+    first = np.empty(n + 1, bool)
+    first[0] = first[n] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=first[1:n])
+    return np.flatnonzero(first[:n]), np.flatnonzero(first[1:])
+
+
+def _unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of a small 1-d array with a fraction of its overhead."""
+    values = np.sort(values)
+    first = np.empty(len(values), bool)
+    first[:1] = True
+    np.not_equal(values[1:], values[:-1], out=first[1:])
+    return values[first]
+
+
+def _best_one(keys: np.ndarray, score: np.ndarray, n_top: int) -> np.ndarray:
+    """``_best`` for one query: the ``n_top`` best keys, ties to the earlier."""
+    return keys[np.argsort(-score, kind="stable")[:n_top]]
+
+
+def _history_one(index: ShopIndex, customer: int, time: float) -> dict[str, np.ndarray]:
+    """``_history`` for one query (a customer code, -1 when unknown, and a time)."""
+    start = stop = 0
+    if customer >= 0:
+        start = int(index.history_indptr[customer])
+        span = index.end_time - index.start_time + 2.0  # as ShopIndex.history_key_of
+        key = customer * span + min(max(time - index.start_time, -1.0), span - 1.0)
+        stop = max(int(np.searchsorted(index.history_key, key)), start)
+    if stop == start:
+        empty = np.zeros(0)
+        return {
+            "key": np.zeros(0, np.int64),
+            "count": empty,
+            "decayed": empty,
+            "last": empty,
+            "first": empty,
+            "line_sku": np.zeros(0, np.int64),
+            "query_orders": np.zeros(1),
+            "query_first_order": np.full(1, np.nan),
+            "query_last_order": np.full(1, np.nan),
+        }
+    line_sku = index.history_sku[start:stop]
+    order = np.argsort(line_sku, kind="stable")
+    keys = line_sku[order]
+    starts, _ = _runs(keys)
+    orders_before = index.history_orders[start]
+    n_orders = int(index.history_orders[stop] - orders_before)
+    age = n_orders - (index.history_orders[start + 1 : stop + 1] - orders_before)
+    line_time = index.history_time[start:stop][order]
+    return {
+        "key": keys[starts],
+        "count": np.add.reduceat(np.ones(len(keys)), starts),
+        "decayed": np.add.reduceat(HISTORY_DECAY ** age[order], starts),
+        "last": np.maximum.reduceat(line_time, starts),
+        "first": np.minimum.reduceat(line_time, starts),
+        "line_sku": line_sku,
+        "query_orders": np.array([float(n_orders)]),
+        "query_first_order": index.history_time[start : start + 1].astype(np.float64),
+        "query_last_order": index.history_time[stop - 1 : stop].astype(np.float64),
+    }
+
+
+def _category_popular_one(index: ShopIndex, basket_category: np.ndarray, n_top: int) -> np.ndarray:
+    """``_category_popular`` for one query."""
+    indptr = index.category_popular_indptr
+    skus = [
+        index.category_popular[indptr[c] : min(indptr[c + 1], indptr[c] + n_top)]
+        for c in sorted({c for c in basket_category.tolist() if c >= 0})
+    ]
+    if not skus:
+        return np.zeros(0, np.int64)
+    sku = np.concatenate(skus)
+    return sku[np.argsort(-index.sku_share[sku], kind="stable")[:n_top]]
 
 
 def _best(keys: np.ndarray, score: np.ndarray, n_skus: int, n_top: int) -> np.ndarray:

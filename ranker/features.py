@@ -67,7 +67,8 @@ def build_features(
     own_interval = (c.history_last - c.history_first) / np.maximum(c.history_count - 1, 1)
     interval = np.where(c.history_count > 1, own_interval, index.sku_interval[sku])
     orders = c.query_orders[q]
-    span = now - np.nan_to_num(c.query_first_order[q], nan=now)
+    first_order = c.query_first_order[q]
+    span = now - np.where(np.isnan(first_order), now, first_order)
     orders_ahead = horizon * np.maximum(orders, 1) / np.maximum(span, 1.0)
     price_ratio = index.sku_price[sku] / c.query_basket_price[q]
     price_ratio = np.log(np.where(price_ratio > 0, price_ratio, 1.0))  # NaN compares False
@@ -97,12 +98,18 @@ def build_features(
         np.log(_rank_in_query(q, c.copurchase_sum)),
         np.log(_rank_in_query(q, index.sku_share[sku])),
     )
-    return np.column_stack(columns)
+    X = np.empty((len(sku), len(columns)))
+    for j, column in enumerate(columns):  # ~3x faster than np.column_stack on small inputs
+        X[:, j] = column
+    return X
 
 
 def _rank_in_query(query: np.ndarray, score: np.ndarray) -> np.ndarray:
     """1-based rank of each pair's score among its query's pairs (1 = highest)."""
-    order = np.lexsort((-score, query))
     rank = np.empty(len(query))
+    if len(query) and query[0] == query[-1]:  # one query (pairs are sorted by query)
+        rank[np.argsort(-score, kind="stable")] = np.arange(1.0, len(query) + 1)
+        return rank
+    order = np.lexsort((-score, query))
     rank[order] = np.arange(1, len(query) + 1) - np.searchsorted(query, query[order])
     return rank

@@ -18,7 +18,14 @@ from sklearn.calibration import CalibratedClassifierCV
 from offers.catalog import Offer
 from offers.identity import customer_key
 from ranker._groups import top_k_per_query
-from ranker.candidates import DEFAULT_BUDGET, Budget, Candidates, Queries, generate
+from ranker.candidates import (
+    DEFAULT_BUDGET,
+    Budget,
+    Candidates,
+    Queries,
+    generate,
+    generate_one,
+)
 from ranker.features import build_features
 from ranker.feedback import FeedbackModel
 from ranker.index import ShopIndex
@@ -26,6 +33,7 @@ from ranker.scorer import EstimatorScorer, Scorer
 
 _DUE_RATIO = 0.8  # a sku is "due" once this share of its usual interval has passed
 _CHUNK_QUERIES = 5_000  # queries ranked at once in batch (bounds memory)
+_DEFAULT_REASON = "Picked for your order"
 
 
 class RankContext(msgspec.Struct):
@@ -115,13 +123,17 @@ class RelevanceModel:
     def recommend_skus(self, context: RankContext, k: int) -> list[str]:
         """The ``k`` most relevant skus for this order, best first, never one in the basket."""
         queries = self.queries_of(context)
-        ranked = rank_queries(
-            self.scorer, self.index, queries, horizon=self.horizon, k=k, budget=self.budget
-        )
-        return [self.index.skus[code] for code in ranked[0] if code >= 0]
+        candidates = generate_one(self.index, queries, self.budget)
+        score = self._probability(queries, candidates)
+        known = queries.basket_sku[queries.basket_sku >= 0]
+        skus = self.index.skus
+        return [skus[code] for code in _top_k(candidates.sku, score, self.index.popular, known, k)]
 
     def score_offers(self, context: RankContext, offers: Sequence[Offer]) -> OfferScores:
         """Calibrated P(accept), value and reason of each offer for this order.
+
+        Only the candidates that are offered are scored: a row's score does not
+        depend on the other rows (its features do, so all are built).
 
         Parameters
         ----------
@@ -134,25 +146,32 @@ class RelevanceModel:
         OfferScores
             Arrays of shape (n_offers,).
         """
+        index = self.index
         queries = self.queries_of(context)
-        codes = [self._sku_code(offer) for offer in offers]
-        wanted = np.array([code for code in codes if code >= 0], dtype=np.int64)
-        candidates = generate(
-            self.index, queries, self.budget, extra=(np.zeros_like(wanted), wanted)
-        )
-        probability = self._probability(queries, candidates)
+        codes = np.array([self._sku_code(offer) for offer in offers], dtype=np.int64)
+        candidates = generate_one(index, queries, self.budget, extra=codes[codes >= 0])
+        position = np.searchsorted(candidates.sku, codes)
+        found = (codes >= 0) & (position < len(candidates.sku))
+        found[found] = candidates.sku[position[found]] == codes[found]
+        probability = np.full(len(offers), self.scorer.floor)
+        if found.any():
+            X = build_features(index, queries, candidates, self.horizon)
+            probability[found] = self.scorer.predict_proba(X[position[found]])
+        value = self._values(offers, codes)
         basket_categories = {category for _, category, _, _ in context.basket if category}
-        scored = [
-            self._score_partner(offer, context, basket_categories)
-            if offer.kind == "partner"
-            else self._score_cross_sell(offer, code, candidates, probability, queries.time[0])
-            for offer, code in zip(offers, codes, strict=True)
-        ]
-        return OfferScores(
-            probability=np.array([p for p, _, _ in scored], dtype=np.float64),
-            value=np.array([v for _, v, _ in scored], dtype=np.float64),
-            reasons=[r for _, _, r in scored],
-        )
+        now = float(queries.time[0])
+        reasons = []
+        for i, offer in enumerate(offers):
+            if offer.kind == "partner":
+                probability[i], value[i], reason = self._score_partner(
+                    offer, context, basket_categories
+                )
+            elif found[i]:
+                reason = self._reason(candidates, int(position[i]), now)
+            else:
+                reason = f"Popular in {offer.category}" if offer.category else _DEFAULT_REASON
+            reasons.append(reason)
+        return OfferScores(probability=probability, value=value, reasons=reasons)
 
     def queries_of(self, context: RankContext) -> Queries:
         """The one-query batch of an order."""
@@ -187,21 +206,14 @@ class RelevanceModel:
     def _sku_code(self, offer: Offer) -> int:
         return self.index.sku_code.get(offer.sku, -1) if offer.kind == "cross_sell" else -1
 
-    def _score_cross_sell(
-        self, offer: Offer, code: int, candidates: Candidates, probability: np.ndarray, now: float
-    ) -> tuple[float, float, str]:
-        """A cross-sell's P(buy) is the relevance of its sku; unknown skus get the floor."""
+    def _values(self, offers: Sequence[Offer], codes: np.ndarray) -> np.ndarray:
+        """Each offer's value; a cross-sell without one is worth its sku's margin, else price."""
         index = self.index
-        position = int(np.searchsorted(candidates.sku, code))
-        found = code >= 0 and position < len(candidates.sku) and candidates.sku[position] == code
-        value = offer.value
-        if value <= 0 and code >= 0:
-            value = index.sku_margin[code] if index.sku_margin[code] > 0 else index.sku_price[code]
-        if not found:
-            reason = f"Popular in {offer.category}" if offer.category else "Picked for your order"
-            return self.scorer.floor, float(np.nan_to_num(value)), reason
-        reason = self._reason(candidates, position, now)
-        return float(probability[position]), float(np.nan_to_num(value)), reason
+        known = np.maximum(codes, 0)
+        margin, price = index.sku_margin[known], index.sku_price[known]
+        offered = np.array([offer.value for offer in offers], dtype=np.float64)
+        own = ~((offered <= 0) & (codes >= 0))  # NaN compares False, as in `value <= 0`
+        return np.nan_to_num(np.where(own, offered, np.where(margin > 0, margin, price)))
 
     def _score_partner(
         self, offer: Offer, context: RankContext, basket_categories: set[str]
@@ -211,7 +223,7 @@ class RelevanceModel:
         )
         if offer.category and offer.category in basket_categories:
             return probability, offer.value, f"Goes with your {offer.category}"
-        return probability, offer.value, "Picked for your order"
+        return probability, offer.value, _DEFAULT_REASON
 
     def _reason(self, candidates: Candidates, position: int, now: float) -> str:
         """A short human reason for candidate ``position``."""
@@ -289,6 +301,23 @@ def rank_queries(
             )
         )
     return np.concatenate(chunks)
+
+
+def _top_k(
+    sku: np.ndarray, score: np.ndarray, popular: np.ndarray, basket: np.ndarray, k: int
+) -> np.ndarray:
+    """:func:`~ranker._groups.top_k_per_query` for one query, as its codes without the -1s.
+
+    ``sku`` (ascending, no basket sku) with ``score``; ``popular`` fills up to ``k``
+    with scores below any probability; ties go to the lower sku code.
+    """
+    fill = popular[: k + len(basket)]
+    fill_score = -1.0 - np.arange(len(fill)) / max(len(fill), 1)
+    taken = set(basket.tolist()).union(sku.tolist())
+    keep = np.array([code not in taken for code in fill.tolist()], dtype=bool)
+    sku = np.concatenate((sku, fill[keep]))
+    score = np.concatenate((np.asarray(score, np.float64), fill_score[keep]))
+    return sku[np.lexsort((sku, -score))[:k]]
 
 
 def _days(at: datetime | None) -> float:

@@ -15,6 +15,7 @@ Tests check every export against the estimator's own ``predict_proba``.
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
@@ -114,15 +115,20 @@ class TreeScorer(Scorer):
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         """Raw score of shape (n_samples,): all trees walked one level at a time."""
         n_samples, n_features = X.shape
-        n_inner = 2**self.depth - 1
-        n_trees = len(self.feature) // n_inner
+        root_feature, root_threshold, root_left = self._roots
         flat_X = np.ascontiguousarray(X).ravel()
         row = (np.arange(n_samples) * n_features)[:, None]
-        node = np.broadcast_to(np.arange(n_trees) * n_inner, (n_samples, n_trees))
-        for _ in range(self.depth):
+        node = root_left + (X[:, root_feature] > root_threshold)  # level 0: one column gather
+        for _ in range(self.depth - 1):
             goes_right = flat_X.take(row + self.feature.take(node)) > self.threshold.take(node)
             node = self.left.take(node) + goes_right
         return self.baseline + self.leaf_value.take(node).sum(axis=1)
+
+    @cached_property
+    def _roots(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Feature, threshold and left child of each tree's root, shape (n_trees,) each."""
+        root = np.arange(0, len(self.feature), 2**self.depth - 1)
+        return self.feature[root], self.threshold[root], self.left[root]
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """Stage 1: one code path for a batch and for one order; never a basket sku."""
 
+from dataclasses import fields
+
 import numpy as np
 
-from ranker.candidates import generate
+from ranker.candidates import Candidates, generate, generate_one
 from ranker.features import FEATURES, build_features
 from ranker.index import build_index
 from ranker.interactions import from_lines
@@ -38,3 +40,19 @@ def test_candidates_never_include_the_basket(order_lines) -> None:
     )
     pairs = set(zip(candidates.query.tolist(), candidates.sku.tolist(), strict=True))
     assert pairs and not pairs & basket
+
+
+def test_the_one_query_path_gives_exactly_the_batch_candidates(order_lines) -> None:
+    log = from_lines(order_lines)
+    cut = log.split_time(0.2)
+    index = build_index(log.before(cut))
+    queries = next_order_task(log, cut).queries
+    extra = np.array([0, 3, 7, index.n_skus - 1])
+    for q in range(min(queries.n_queries, 300)):
+        one = queries.take(np.array([q]))
+        batch = generate(index, one, extra=(np.zeros_like(extra), extra))
+        single = generate_one(index, one, extra=extra)
+        for field in fields(Candidates):
+            expected, actual = getattr(batch, field.name), getattr(single, field.name)
+            assert actual.dtype.kind == expected.dtype.kind, field.name
+            np.testing.assert_array_equal(actual, expected, err_msg=field.name)

@@ -7,8 +7,10 @@ import pandas as pd
 import pytest
 
 from offers.catalog import Offer
+from ranker.candidates import generate
 from ranker.fallback import TOP_PROBABILITY, popularity_model
-from ranker.model import PRIOR_PROBABILITY, RankContext, RelevanceModel
+from ranker.features import build_features
+from ranker.model import PRIOR_PROBABILITY, RankContext, RelevanceModel, rank_queries
 
 
 def _returning_context(model: RelevanceModel, order_lines: pd.DataFrame) -> RankContext:
@@ -125,3 +127,57 @@ def test_popularity_fallback_for_a_new_shop_gives_every_offer_the_prior(history:
         RankContext(customer_id=None, basket=[]), [offer]
     ).probability.tolist() == [PRIOR_PROBABILITY]
     assert model.recommend_skus(RankContext(customer_id=None, basket=[]), 3) == []
+
+
+def _batch_probability(model: RelevanceModel, context: RankContext, offers: list) -> np.ndarray:
+    """P(accept) of each offer through the batch path (all candidates scored), the reference."""
+    queries = model.queries_of(context)
+    codes = [model.index.sku_code.get(o.sku, -1) if o.kind == "cross_sell" else -1 for o in offers]
+    wanted = np.array([code for code in codes if code >= 0], dtype=np.int64)
+    candidates = generate(model.index, queries, model.budget, extra=(np.zeros_like(wanted), wanted))
+    X = build_features(model.index, queries, candidates, model.horizon)
+    probability = model.scorer.predict_proba(X)
+    expected = []
+    for offer, code in zip(offers, codes, strict=True):
+        position = int(np.searchsorted(candidates.sku, code))
+        if offer.kind == "partner":
+            expected.append(
+                model.feedback.probability(offer, context) if model.feedback else PRIOR_PROBABILITY
+            )
+        elif code >= 0 and position < len(candidates.sku) and candidates.sku[position] == code:
+            expected.append(probability[position])
+        else:
+            expected.append(model.scorer.floor)
+    return np.array(expected)
+
+
+def test_the_one_order_path_gives_the_batch_scores_and_rankings(
+    trained_model: RelevanceModel, order_lines: pd.DataFrame
+) -> None:
+    last = order_lines[order_lines["order_id"].isin(order_lines["order_id"].unique()[-300:])]
+    rng = np.random.default_rng(0)
+    offers = trained_model.offers
+    index = trained_model.index
+    for _, order in last.groupby("order_id", sort=False):
+        context = RankContext(
+            customer_id=order["customer_id"].iloc[0],
+            basket=[(r.sku, r.category, r.price, r.quantity) for r in order.itertuples()],
+            at=order["ordered_at"].iloc[0].to_pydatetime(),
+        )
+        eligible = [offers[i] for i in rng.choice(len(offers), 12, replace=False)]
+        np.testing.assert_allclose(
+            trained_model.score_offers(context, eligible).probability,
+            _batch_probability(trained_model, context, eligible),
+            rtol=1e-9,
+        )
+        queries = trained_model.queries_of(context)
+        ranked = rank_queries(
+            trained_model.scorer,
+            index,
+            queries,
+            horizon=trained_model.horizon,
+            k=5,
+            budget=trained_model.budget,
+        )
+        expected = [index.skus[code] for code in ranked[0] if code >= 0]
+        assert trained_model.recommend_skus(context, 5) == expected
