@@ -48,23 +48,25 @@ class OfferUsage:
 
 def cap_violation(offer: Offer, usage: OfferUsage, customer_id: str | None) -> str | None:
     """Why a cap stops ``offer``, or None when no cap is reached."""
-    caps = offer.caps
-    if customer_id:
+    caps = offer.caps  # each count is looked up only for a cap that is set (the usual: none)
+    if customer_id and caps.per_customer_per_day is not None:
         shown_day = usage.customer_day.get(offer.id, 0)
-        if caps.per_customer_per_day is not None and shown_day >= caps.per_customer_per_day:
+        if shown_day >= caps.per_customer_per_day:
             return (
                 f"shown {shown_day} times to this customer in 24 h "
                 f"(cap {caps.per_customer_per_day})"
             )
+    if customer_id and caps.per_customer_per_week is not None:
         shown_week = usage.customer_week.get(offer.id, 0)
-        if caps.per_customer_per_week is not None and shown_week >= caps.per_customer_per_week:
+        if shown_week >= caps.per_customer_per_week:
             return (
                 f"shown {shown_week} times to this customer in 7 days "
                 f"(cap {caps.per_customer_per_week})"
             )
-    shown = usage.total_impressions.get(offer.id, 0)
-    if caps.total_impressions is not None and shown >= caps.total_impressions:
-        return f"{shown} impressions (cap {caps.total_impressions})"
+    if caps.total_impressions is not None:
+        shown = usage.total_impressions.get(offer.id, 0)
+        if shown >= caps.total_impressions:
+            return f"{shown} impressions (cap {caps.total_impressions})"
     if offer.kind == "partner" and caps.budget is not None:
         spent = usage.spend(offer)
         if spent >= caps.budget:

@@ -6,6 +6,10 @@ A page's publishable key (or the secret key, server-side) may rank and render.
 otherwise JSON ``{html, request_id, model_version, offers: [{id, token}]}`` so
 the snippet can wire events to the offers it shows. ``routes`` gathers every
 ``/v1`` route of the service.
+
+``?debug=1`` (secret key only: it reveals every offer's rules, caps and spend)
+adds ``debug: {candidates, shown, excluded: {offer_id: reason}, holdout,
+max_offers, relevance_floor}`` to the JSON answer; a publishable key gets a 403.
 """
 
 from starlette.requests import Request
@@ -25,13 +29,14 @@ from widget.tokens import Tracking
 async def rank(request: Request) -> Response:
     service = service_of(request)
     ranked, _body = await _rank(request, service)
-    return json_response(
-        {
-            "request_id": ranked.request_id,
-            "model_version": ranked.model_version,
-            "offers": ranked.offers,
-        }
-    )
+    answer = {
+        "request_id": ranked.request_id,
+        "model_version": ranked.model_version,
+        "offers": ranked.offers,
+    }
+    if ranked.debug is not None:
+        answer["debug"] = ranked.debug
+    return json_response(answer)
 
 
 async def widget(request: Request) -> Response:
@@ -41,39 +46,56 @@ async def widget(request: Request) -> Response:
     if prefers_html(request):
         return HTMLResponse(html, headers={"X-Encore-Model-Version": ranked.model_version})
     offers = [{"id": offer["id"], "token": offer["token"]} for offer in ranked.offers]
-    return json_response(
-        {
-            "html": html,
-            "request_id": ranked.request_id,
-            "model_version": ranked.model_version,
-            "offers": offers,
-        }
-    )
+    answer = {
+        "html": html,
+        "request_id": ranked.request_id,
+        "model_version": ranked.model_version,
+        "offers": offers,
+    }
+    if ranked.debug is not None:
+        answer["debug"] = ranked.debug
+    return json_response(answer)
 
 
 async def _rank(request: Request, service: Service) -> tuple[Ranked, RankRequest]:
     body: RankRequest = decode(rank_decoder, await read_body(request))
     service.keys.publishable(request, body.key)
+    debug = _wants_debug(request)
+    if debug and not service.keys.sent_secret(request):
+        raise ApiError(
+            403, "`debug=1` needs the secret key (Authorization: Bearer sk_...)", field="debug"
+        )
     check_capacity(service)
     service.models.maybe_reload()
     click_base = f"{request.base_url}v1/click/"
     ranked = service.ranker.rank(
-        body, request.scope["encore.request_id"], lambda token: click_base + token
+        body, request.scope["encore.request_id"], lambda token: click_base + token, debug=debug
     )
     return ranked, body
 
 
+def _wants_debug(request: Request) -> bool:
+    if not request.scope["query_string"]:  # the usual case: no query at all
+        return False
+    return request.query_params.get("debug", "") not in ("", "0", "false")
+
+
 def render_fragment(service: Service, ranked: Ranked, *, placement: str) -> str:
     template = service.templates.get_template("fragment.html")
+    # Ask "How was your checkout?" under the offers, and alone for a holdout customer (the
+    # report compares the two arms); not when nothing relevant was found: the page stays quiet.
+    csat = service.csat and bool(ranked.offers or ranked.holdout)
     csat_token = ""
-    if service.csat:  # the answer's event carries this request-level token
-        about = Tracking(service.shop.id, ranked.request_id, "", ranked.customer_id, 0, placement)
+    if csat:  # the answer's event carries this request-level token, and the customer's arm
+        about = Tracking(
+            service.shop.id, ranked.request_id, "", ranked.customer_id, 0, placement, ranked.holdout
+        )
         csat_token = service.signer.sign(about)
     return template.render(
         request_id=ranked.request_id,
         placement=placement,
         model_version=ranked.model_version,
-        csat=service.csat,
+        csat=csat,
         csat_token=csat_token,
         offers=ranked.offers,
     )

@@ -4,8 +4,13 @@ The lifespan opens the store, sets up the shop, loads the model (or its
 fallback) and pins native thread pools to one thread (several threads per
 worker fight over the cores and collapse throughput); at shutdown it writes the
 whole impression log before closing the store.
+
+Once started, everything loaded so far (model, catalog, ~200k objects) is moved
+out of the cyclic garbage collector's reach with ``gc.freeze()``: otherwise each
+full collection walks it all again (~50-100 ms with every request waiting).
 """
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -58,6 +63,8 @@ def create_app(settings: Settings) -> Starlette:
         service = await Service.start(settings)
         origins.allowed = frozenset(service.shop.allowed_origins)
         limits = threadpool_limits(limits=1)
+        gc.collect()
+        gc.freeze()
         try:
             yield {
                 "service": service,
@@ -68,6 +75,7 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await service.stop()
             limits.restore_original_limits()
+            gc.unfreeze()
 
     async def openapi(request: Request) -> Response:
         return Response(document, media_type="application/json")

@@ -48,6 +48,11 @@ class KeyRing:
             return self.shop
         raise _unauthorized("unknown API key")
 
+    def sent_secret(self, request: Request) -> bool:
+        """True when the request carries the secret key in its header (a server, not a page)."""
+        key = _bearer(request)
+        return key is not None and self._is_secret(key)
+
     def secret(self, request: Request) -> Shop:
         """The shop for a server-side call (offers, conversions, reports)."""
         key = _bearer(request)

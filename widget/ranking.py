@@ -19,7 +19,7 @@ from offers.holdout import in_holdout
 from offers.identity import customer_key
 from offers.store import utcnow
 from offers.targeting import OrderContext, eligible_offers
-from ranker import RankContext, SelectionPolicy
+from ranker import OfferScores, RankContext, SelectionPolicy
 from widget.catalog_cache import CatalogCache
 from widget.impression_log import ImpressionLog
 from widget.model_slot import ModelSlot
@@ -40,6 +40,7 @@ class Ranked:
     customer_id: str
     holdout: bool
     offers: list[dict[str, Any]]
+    debug: dict[str, Any] | None = None
 
 
 def new_request_id() -> str:
@@ -68,16 +69,29 @@ class Ranker:
             k: SelectionPolicy(max_offers=k) for k in range(1, settings.max_offers + 1)
         }
 
-    def rank(self, body: RankRequest, request_id: str, click_url: Callable[[str], str]) -> Ranked:
+    def rank(
+        self,
+        body: RankRequest,
+        request_id: str,
+        click_url: Callable[[str], str],
+        *,
+        debug: bool = False,
+    ) -> Ranked:
+        """Rank ``body``; with ``debug``, also say why each offer of the shop was left out."""
         at = utcnow()
         customer = customer_key(body.customer.id) if body.customer.id else ""
         model = self.models.model
         if in_holdout(customer or None, self.settings.holdout_share):
             self._log(body, request_id, customer, at, model.version, holdout=True, rows=[])
-            return Ranked(request_id, model.version, customer, True, [])
-        candidates = self._candidates(body, customer, at)
-        chosen = (
-            self._select(model, body, candidates, customer, at, request_id) if candidates else []
+            explained = _holdout_debug(self.catalog.offers) if debug else None
+            return Ranked(request_id, model.version, customer, True, [], explained)
+        order = self._order_context(body, customer, at)
+        candidates = self._candidates(order, customer, at)
+        limit = min(body.limit or self.settings.max_offers, self.settings.max_offers)
+        chosen, scores = (
+            self._select(model, body, candidates, customer, at, request_id, limit)
+            if candidates
+            else ([], None)
         )
         offers, rows, context = [], [], _context(body)
         for position, (offer, selection) in enumerate(chosen, start=1):
@@ -91,25 +105,28 @@ class Ranker:
             rows.append(_impression(tracking, offer, selection, at, model.version, context))
             self.recent.shown(customer, request_id, offer.id, at)
         self._log(body, request_id, customer, at, model.version, holdout=False, rows=rows)
-        return Ranked(request_id, model.version, customer, False, offers)
+        explained = (
+            self._explain(order, customer, candidates, chosen, scores, limit) if debug else None
+        )
+        return Ranked(request_id, model.version, customer, False, offers, explained)
 
-    def _candidates(self, body: RankRequest, customer: str, at: datetime) -> list[Offer]:
+    def _order_context(self, body: RankRequest, customer: str, at: datetime) -> OrderContext:
         order, items = body.order, body.order.items
-        categories = frozenset(item.category for item in items if item.category)
-        skus = frozenset(item.sku for item in items)
-        context = OrderContext(
+        return OrderContext(
             shop_id=self.catalog.shop_id,
             placement=body.placement,
             country=order.country,
             device=order.device,
             order_total=_order_total(body),
-            categories=categories,
-            skus=skus,
+            categories=frozenset(item.category for item in items if item.category),
+            skus=frozenset(item.sku for item in items),
             customer_id=customer or None,
             is_returning=body.customer.is_returning,
             at=at,
         )
-        offers = self.catalog.candidates(categories, skus)
+
+    def _candidates(self, context: OrderContext, customer: str, at: datetime) -> list[Offer]:
+        offers = self.catalog.candidates(context.categories, context.skus)
         eligible, _excluded = eligible_offers(offers, context, self.recent.usage(customer, at))
         dismissed = self.recent.dismissed_offer_ids(customer, at)
         return [offer for offer in eligible if offer.id not in dismissed] if dismissed else eligible
@@ -122,7 +139,8 @@ class Ranker:
         customer: str,
         at: datetime,
         request_id: str,
-    ) -> list[tuple[Offer, Any]]:
+        limit: int,
+    ) -> tuple[list[tuple[Offer, Any]], OfferScores]:
         items = body.order.items
         context = RankContext(
             customer_id=customer or None,
@@ -144,11 +162,46 @@ class Ranker:
                 request_id,
             )
             scores = self.models.fallback().score_offers(context, candidates)
-        limit = min(body.limit or self.settings.max_offers, self.settings.max_offers)
         selections = self._policies[limit].select(
             candidates, scores, basket_skus=[item.sku for item in items]
         )
-        return [(candidates[selection.index], selection) for selection in selections]
+        chosen = [(candidates[selection.index], selection) for selection in selections]
+        return chosen, scores
+
+    def _explain(
+        self,
+        context: OrderContext,
+        customer: str,
+        candidates: list[Offer],
+        chosen: list[tuple[Offer, Any]],
+        scores: OfferScores | None,
+        limit: int,
+    ) -> dict[str, Any]:
+        """Why each offer of the shop was not shown (``debug=1``; off the hot path).
+
+        Targeting runs again over the whole catalog (the hot path only sees the
+        offers the catalog index lets through, which targeting would exclude anyway).
+        """
+        usage = self.recent.usage(customer, context.at)
+        _eligible, excluded = eligible_offers(self.catalog.offers, context, usage)
+        for offer_id in self.recent.dismissed_offer_ids(customer, context.at):
+            if offer_id in self.catalog.by_id:
+                excluded.setdefault(offer_id, "dismissed by this customer")
+        shown = {offer.id for offer, _selection in chosen}
+        for offer_id in shown:  # counted by their own impression, just recorded
+            excluded.pop(offer_id, None)
+        policy = self._policies[limit]
+        for n, offer in enumerate(candidates):
+            if offer.id not in shown and scores is not None:
+                excluded[offer.id] = _not_selected(float(scores.probability[n]), policy, limit)
+        return {
+            "candidates": len(candidates),
+            "shown": [offer.id for offer, _selection in chosen],
+            "excluded": excluded,
+            "holdout": False,
+            "max_offers": limit,
+            "relevance_floor": policy.relevance_floor,
+        }
 
     def _log(
         self,
@@ -174,6 +227,22 @@ class Ranker:
             "n_offers": len(rows),
         }
         self.log.add_rank(request, rows)
+
+
+def _holdout_debug(offers: list[Offer]) -> dict[str, Any]:
+    reason = "customer in the holdout group (shown no offers)"
+    return {
+        "candidates": 0,
+        "shown": [],
+        "excluded": {offer.id: reason for offer in offers},
+        "holdout": True,
+    }
+
+
+def _not_selected(probability: float, policy: SelectionPolicy, limit: int) -> str:
+    if probability < policy.relevance_floor:
+        return f"relevance {probability:.4f} below the floor {policy.relevance_floor:g}"
+    return f"relevance {probability:.4f}: cut by the cap of {limit} offers or the diversity rules"
 
 
 def _order_total(body: RankRequest) -> float:

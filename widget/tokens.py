@@ -1,6 +1,8 @@
 """Signed tracking tokens: what an event, a click or a conversion says it is about.
 
-A token carries (shop, request, offer, customer, position, placement), signed and
+A token carries (shop, request, offer, customer, position, placement), plus
+``holdout`` for the CSAT token of a holdout customer's request (only when true,
+so offer tokens stay as short as before and tokens without it still verify), signed and
 timestamped with itsdangerous so a forged, altered or expired token is refused.
 The payload is readable (base64 JSON), so it holds only the stored customer key
 (an email is already hashed), never anything secret.
@@ -27,6 +29,7 @@ class Tracking(NamedTuple):
     customer_id: str
     position: int
     placement: str
+    holdout: bool = False
 
 
 class _Json:
@@ -57,7 +60,8 @@ class TokenSigner:
         self.max_age_seconds = max_age_days * 86_400
 
     def sign(self, tracking: Tracking) -> str:
-        return self._signer.sign(self._serializer.dump_payload(list(tracking))).decode()
+        payload = list(tracking) if tracking.holdout else list(tracking[:_N_BASE])
+        return self._signer.sign(self._serializer.dump_payload(payload)).decode()
 
     def verify(self, token: str) -> Tracking:
         """What the token carries; ApiError 400 if forged, altered, malformed or expired."""
@@ -83,8 +87,13 @@ def event_id(event_type: str, token: str) -> str:
     return hashlib.sha256(f"{event_type}\0{token}".encode()).hexdigest()[:32]
 
 
+_N_BASE = len(Tracking._fields) - 1  # every field but the optional ``holdout``
+
+
 def _well_formed(payload: Any) -> bool:
-    if not isinstance(payload, list) or len(payload) != len(Tracking._fields):
+    if not isinstance(payload, list) or len(payload) not in (_N_BASE, _N_BASE + 1):
         return False
-    *texts, position, placement = payload
+    if len(payload) > _N_BASE and payload[_N_BASE] is not True:
+        return False
+    *texts, position, placement = payload[:_N_BASE]
     return all(isinstance(t, str) for t in (*texts, placement)) and type(position) is int

@@ -19,7 +19,6 @@ from starlette.routing import Route
 
 from offers.csat import record_csat
 from offers.feedback import impression, record_conversion
-from offers.holdout import in_holdout
 from offers.store import utcnow
 from widget.bodies import decode, read_body
 from widget.errors import ApiError
@@ -46,8 +45,7 @@ async def events(request: Request) -> Response:
     for row in rows:
         if row["type"] == "dismiss":
             service.recent.dismissed(row["customer_id"], row["offer_id"], at)
-    for tracking, score in answers:
-        holdout = in_holdout(tracking.customer_id or None, service.settings.holdout_share)
+    for tracking, score in answers:  # the arm comes from the token: the share may change since
         await run_in_threadpool(
             record_csat,
             service.store,
@@ -56,7 +54,7 @@ async def events(request: Request) -> Response:
             score,
             at,
             customer_id=tracking.customer_id,
-            holdout=holdout,
+            holdout=tracking.holdout,
         )
     return json_response({"accepted": len(body.events)}, 202)
 

@@ -59,9 +59,17 @@ class Elements(HTMLParser):
         ]
 
 
-@pytest.mark.parametrize("csat", [False, True])
-def test_no_offers_render_nothing(csat: bool) -> None:
-    assert fragment([], csat=csat).strip() == ""
+def test_no_offers_and_no_question_render_nothing() -> None:
+    assert fragment([], csat=False).strip() == ""
+
+
+def test_the_question_alone_renders_without_offers() -> None:
+    """A holdout customer's fragment: the CSAT question, no heading and no list."""
+    parsed = Elements(fragment([], csat=True, csat_token="SIGNED"))
+    assert parsed.find("section", **{"aria-label": "Your feedback"})
+    assert parsed.find("div", **{"data-encore-csat": "SIGNED"})
+    assert parsed.find("ul") == [] and parsed.find("h2") == []
+    assert "How was your checkout?" in parsed.text
 
 
 def test_offer_text_is_escaped_everywhere() -> None:

@@ -139,8 +139,10 @@ def test_widget_answers_html_when_asked(client, rank_body):
     assert response.headers["x-encore-model-version"]
 
 
-def test_widget_renders_nothing_for_no_offers(make_client, rank_body):
+def test_widget_renders_nothing_for_no_offers_when_csat_is_off(make_client, rank_body):
     client = make_client(holdout_share=0.5)
+    service = client.app_state["service"]
+    service.shop.settings["csat"] = False  # a holdout customer would otherwise see the question
     customer = next(f"c{n}" for n in range(100) if in_holdout(f"c{n}", 0.5))
 
     body = client.post("/v1/widget", json=rank_body(customer=customer), headers=auth()).json()

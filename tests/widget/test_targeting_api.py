@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from offers.catalog import Caps, Offer, Targeting
 from offers.store import Store
-from tests.widget.conftest import PK, SHOP_ID, auth
+from tests.widget.conftest import PK, SHOP_ID, SK, auth, flush_log
 
 _customers = itertools.count()
 
@@ -89,3 +89,83 @@ def test_a_per_customer_daily_cap_of_one_shows_an_offer_once(
     assert shown_offer.id in ranked_ids(client, rank_body, "capped-customer")
     assert shown_offer.id not in ranked_ids(client, rank_body, "capped-customer")
     assert shown_offer.id in ranked_ids(client, rank_body, "another-customer")
+
+
+def debug_rank(client: TestClient, body: dict, key: str = SK) -> dict[str, Any]:
+    response = client.post("/v1/rank?debug=1", json=body, headers=auth(key))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        pytest.param({"status": "paused"}, "status paused", id="paused"),
+        pytest.param(
+            {"targeting": Targeting(countries=["ZZ", "YY"])},
+            "country {country} not in [ZZ, YY]",
+            id="other country",
+        ),
+        pytest.param(
+            {"targeting": Targeting(placements=["order_status"])},
+            "placement thank_you not in [order_status]",
+            id="other placement",
+        ),
+        pytest.param(
+            {"targeting": Targeting(customer="new")},
+            "customer returning, offer targets new",
+            id="new customers only",
+        ),
+        # the fixture showed the offer twice
+        pytest.param({"caps": Caps(total_impressions=2)}, "2 impressions (cap 2)", id="total cap"),
+    ],
+)
+def test_debug_says_why_an_offer_was_excluded(
+    client, shop_store, rank_body, shown_offer: Offer, fields: dict, reason: str
+) -> None:  # noqa: ANN001
+    flush_log(client)  # the fixture's two impressions are in the store before the refresh
+    change(client, shop_store, shown_offer, **fields)
+    body = rank_body("debug-customer")
+    answer = debug_rank(client, body)
+    debug = answer["debug"]
+    assert debug["excluded"][shown_offer.id] == reason.format(country=body["order"]["country"])
+    assert shown_offer.id not in debug["shown"]
+    assert debug["shown"] == [offer["id"] for offer in answer["offers"]]
+    assert debug["holdout"] is False
+    assert debug["max_offers"] == 3
+
+
+def test_debug_names_dismissed_offers_and_the_policy_cut(
+    client, rank_body, shown_offer: Offer
+) -> None:  # noqa: ANN001
+    first = client.post("/v1/rank", json=rank_body("dismisser"), headers=auth(PK)).json()
+    token = next(o["token"] for o in first["offers"] if o["id"] == shown_offer.id)
+    events = {"events": [{"type": "dismiss", "token": token}]}
+    assert client.post("/v1/events", json=events, headers=auth(PK)).status_code == 202
+    debug = debug_rank(client, rank_body("dismisser"))["debug"]
+    assert debug["excluded"][shown_offer.id] == "dismissed by this customer"
+    # Every eligible, scored offer that is not shown says why: under the floor, or cut.
+    cut = {k: v for k, v in debug["excluded"].items() if v.startswith("relevance ")}
+    assert len(cut) == debug["candidates"] - len(debug["shown"])
+    assert all(
+        v.endswith("below the floor 0.02")
+        or v.endswith("cut by the cap of 3 offers or the diversity rules")
+        for v in cut.values()
+    )
+
+
+def test_debug_needs_the_secret_key(client, rank_body) -> None:  # noqa: ANN001
+    response = client.post("/v1/rank?debug=1", json=rank_body(), headers=auth(PK))
+    assert response.status_code == 403
+    assert response.json()["error"]["field"] == "debug"
+    plain = client.post("/v1/rank", json=rank_body(), headers=auth(SK)).json()
+    assert "debug" not in plain
+
+
+def test_debug_explains_the_widget_and_the_holdout(make_client, rank_body) -> None:  # noqa: ANN001
+    client = make_client(holdout_share=1.0)
+    response = client.post("/v1/widget?debug=1", json=rank_body(), headers=auth(SK))
+    assert response.status_code == 200
+    debug = response.json()["debug"]
+    assert debug["holdout"] is True and debug["shown"] == []
+    assert set(debug["excluded"].values()) == {"customer in the holdout group (shown no offers)"}

@@ -62,3 +62,31 @@ def test_a_signed_payload_of_the_wrong_shape_is_refused():
 def test_event_ids_are_deterministic_per_type_and_token():
     assert event_id("view", "t1") == event_id("view", "t1")
     assert len({event_id("view", "t1"), event_id("click", "t1"), event_id("view", "t2")}) == 3
+
+
+def test_the_holdout_arm_travels_in_the_token_only_when_true():
+    signer = TokenSigner("secret", max_age_days=30)
+    held = TRACKING._replace(holdout=True)
+
+    assert signer.verify(signer.sign(held)) == held
+    assert len(signer.sign(held)) > len(signer.sign(TRACKING))  # offer tokens stay as they were
+
+
+def test_a_token_of_the_six_field_form_still_verifies_as_not_holdout():
+    signer = TokenSigner("secret", max_age_days=30)
+    token = signer._serializer.dumps(["shop", "req-1", "offer-1", "cust-1", 2, "thank_you"])
+
+    assert signer.verify(token) == TRACKING
+    assert signer.verify(token).holdout is False
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [pytest.param(False, id="false"), pytest.param(1, id="one"), pytest.param("y", id="text")],
+)
+def test_a_holdout_field_other_than_true_is_refused(extra):
+    signer = TokenSigner("secret", max_age_days=30)
+    token = signer._serializer.dumps(["shop", "req", "offer", "cust", 2, "thank_you", extra])
+
+    with pytest.raises(ApiError, match="not valid"):
+        signer.verify(token)

@@ -2,8 +2,12 @@
 
 import re
 
+from msgspec.structs import replace
+
 from offers import schema
-from tests.widget.conftest import SK, auth, flush_log, stored_rows
+from offers.holdout import in_holdout
+from offers.store import Store
+from tests.widget.conftest import SHOP_ID, SK, auth, flush_log, stored_rows
 
 
 def test_events_are_idempotent(client, rank_body, database_url):
@@ -153,3 +157,58 @@ def test_conversion_needs_a_token_or_request_and_offer(client):
         "message": "give the offer's `token`, or `request_id` and `offer_id`",
         "field": "token",
     }
+
+
+def holdout_customer(share: float) -> str:
+    """A customer id that falls in a holdout group of ``share``."""
+    return next(c for c in (f"held-{n}" for n in range(1000)) if in_holdout(c, share))
+
+
+def csat_token(html: str) -> str:
+    return re.search(r'data-encore-csat="([^"]+)"', html).group(1)
+
+
+def test_a_holdout_customer_is_asked_csat_alone_and_recorded_as_holdout(
+    make_client, rank_body, database_url
+):
+    client = make_client(holdout_share=0.5)
+    customer = holdout_customer(0.5)
+    answer = client.post("/v1/widget", json=rank_body(customer), headers=auth()).json()
+    assert answer["offers"] == []
+    assert "data-encore-token" not in answer["html"]
+    token = csat_token(answer["html"])
+    assert client.app_state["service"].signer.verify(token).holdout is True
+
+    events = {"events": [{"type": "csat", "score": 2, "token": token}]}
+    assert client.post("/v1/events", json=events, headers=auth()).status_code == 202
+
+    [row] = stored_rows(database_url, schema.csat_answers)
+    assert (row["score"], row["customer_id"], row["holdout"]) == (2, customer, True)
+
+
+def test_no_relevant_offers_means_no_question_outside_the_holdout(client, rank_body, database_url):
+    store = Store.open(database_url)
+    try:
+        paused = [replace(o, status="paused") for o in store.offers(SHOP_ID)]
+        store.save_offers(SHOP_ID, paused)
+    finally:
+        store.close()
+    client.portal.call(client.app_state["service"].refresh)
+
+    answer = client.post("/v1/widget", json=rank_body(), headers=auth()).json()
+
+    assert (answer["offers"], answer["html"]) == ([], "")
+
+
+def test_the_holdout_arm_comes_from_the_token_not_the_current_share(
+    make_client, rank_body, database_url
+):
+    """The share may change between the page and the answer: the token's arm is what counts."""
+    held = make_client(holdout_share=0.5)
+    customer = holdout_customer(0.5)
+    html = held.post("/v1/widget", json=rank_body(customer), headers=auth()).json()["html"]
+    exposed = make_client(holdout_share=0.0)
+    events = {"events": [{"type": "csat", "score": 5, "token": csat_token(html)}]}
+    assert exposed.post("/v1/events", json=events, headers=auth()).status_code == 202
+    [row] = stored_rows(database_url, schema.csat_answers)
+    assert row["holdout"] is True

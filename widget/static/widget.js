@@ -192,7 +192,7 @@
       el.setAttribute(name, new URL(el.getAttribute(name), base + '/').href);
     });
     var offers = root.querySelectorAll('[data-encore-token]');
-    if (!offers.length) return collapse(host);
+    if (!offers.length && !root.querySelector('[data-encore-csat]')) return collapse(host);
     each(offers, function (offer) {
       track({type: 'impression', token: offer.getAttribute('data-encore-token')});
       if (observer) observer.observe(offer);
