@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from offers import schema
+from offers.holdout import in_holdout
 from offers.store import Store
 from widget.errors import ApiError
 from widget.service import service_of
@@ -27,7 +28,9 @@ async def demo_page(request: Request) -> Response:
     if not service.settings.extra.get("demo"):
         raise ApiError(404, "the demo page is served by `encore demo` only")
     chosen = request.query_params.get("order")
-    found = await run_in_threadpool(sample_order, service.store, service.shop.id, chosen)
+    found = await run_in_threadpool(
+        sample_order, service.store, service.shop.id, chosen, service.settings.holdout_share
+    )
     if found is None:
         raise ApiError(
             404,
@@ -44,9 +47,13 @@ async def demo_page(request: Request) -> Response:
 
 
 def sample_order(
-    store: Store, shop_id: str, order_id: str | None = None
+    store: Store, shop_id: str, order_id: str | None = None, holdout_share: float = 0.0
 ) -> tuple[dict, dict] | None:
-    """A recent order (or ``order_id``) as the page shows it, and its customer."""
+    """A recent order (or ``order_id``) as the page shows it, and its customer.
+
+    A random recent order is one of a customer outside the holdout, so that a
+    first look at the demo shows offers; ``?order=`` shows any order as it is.
+    """
     orders, lines = schema.orders, schema.order_lines
     with store.engine.connect() as connection:
         query = select(orders).where(orders.c.shop_id == shop_id)
@@ -55,6 +62,8 @@ def sample_order(
         else:
             query = query.order_by(orders.c.ordered_at.desc()).limit(_RECENT_ORDERS)
         candidates = connection.execute(query).mappings().all()
+        if not order_id:
+            candidates = [c for c in candidates if not in_holdout(c["customer_id"], holdout_share)]
         if not candidates:
             return None
         header = random.choice(candidates)

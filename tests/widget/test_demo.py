@@ -2,6 +2,7 @@ import html
 import json
 import re
 
+from offers.holdout import in_holdout
 from tests.widget.conftest import PK
 
 
@@ -56,3 +57,11 @@ def test_the_demo_order_ranks(client):
     response = client.post("/v1/widget", json=body, headers={"Origin": "http://testserver"})
 
     assert response.status_code == 200
+
+
+def test_a_random_demo_order_is_never_a_holdout_customers(make_client):
+    client = make_client(holdout_share=0.5)
+
+    customers = {_data(client.get("/demo").text, "customer")["id"] for _ in range(20)}
+
+    assert not any(in_holdout(customer, 0.5) for customer in customers)
