@@ -172,23 +172,11 @@ def generate(
     keys = np.unique(np.concatenate(sources))
     keys = keys[~Join(basket_keys, keys).found]
     query, sku = np.divmod(keys, n_skus)
-    by_copurchase = Join(copurchase["key"], keys)
-    by_history = Join(history["key"], keys)
-
     affinity, basket_share = _category_signals(index, queries, history, query, sku)
     return Candidates(
         query=query,
         sku=sku,
-        copurchase_sum=by_copurchase.get(copurchase["sum"], 0.0),
-        copurchase_max=by_copurchase.get(copurchase["max"], 0.0),
-        copurchase_count=by_copurchase.get(copurchase["count"], 0.0),
-        copurchase_lift=by_copurchase.get(copurchase["lift"], 0.0),
-        anchor=by_copurchase.get(copurchase["anchor"], -1),
-        next_order_sum=Join(next_order["key"], keys).get(next_order["sum"], 0.0),
-        history_count=by_history.get(history["count"], 0.0),
-        history_decayed=by_history.get(history["decayed"], 0.0),
-        history_last=by_history.get(history["last"], np.nan),
-        history_first=by_history.get(history["first"], np.nan),
+        **_pair_signals(keys, copurchase, next_order, history),
         category_affinity=affinity,
         basket_category_share=basket_share,
         query_orders=history["query_orders"],
@@ -241,8 +229,6 @@ def generate_one(
     sku = _unique(np.concatenate(sources))
     if len(basket):
         sku = sku[~Join(np.sort(basket), sku).found]
-    by_copurchase = Join(copurchase["key"], sku)
-    by_history = Join(history["key"], sku)
     category = index.sku_category[sku]
     n_categories = len(index.categories)
     past_lines = len(history["line_sku"])
@@ -256,16 +242,7 @@ def generate_one(
     return Candidates(
         query=np.zeros(len(sku), np.int64),
         sku=sku,
-        copurchase_sum=by_copurchase.get(copurchase["sum"], 0.0),
-        copurchase_max=by_copurchase.get(copurchase["max"], 0.0),
-        copurchase_count=by_copurchase.get(copurchase["count"], 0.0),
-        copurchase_lift=by_copurchase.get(copurchase["lift"], 0.0),
-        anchor=by_copurchase.get(copurchase["anchor"], -1),
-        next_order_sum=Join(next_order["key"], sku).get(next_order["sum"], 0.0),
-        history_count=by_history.get(history["count"], 0.0),
-        history_decayed=by_history.get(history["decayed"], 0.0),
-        history_last=by_history.get(history["last"], np.nan),
-        history_first=by_history.get(history["first"], np.nan),
+        **_pair_signals(sku, copurchase, next_order, history),
         category_affinity=past[category] / max(past_lines, 1),
         basket_category_share=np.bincount(known, minlength=n_categories)[category]
         / max(n_items, 1),
@@ -275,6 +252,26 @@ def generate_one(
         query_basket_price=np.array([total / len(prices) if prices else np.nan]),
         query_basket_size=np.array([float(n_items)]),
     )
+
+
+def _pair_signals(
+    keys: np.ndarray, copurchase: dict, next_order: dict, history: dict
+) -> dict[str, np.ndarray]:
+    """The (query, sku) signals of each candidate key, looked up in the expanded sources."""
+    by_copurchase = Join(copurchase["key"], keys)
+    by_history = Join(history["key"], keys)
+    return {
+        "copurchase_sum": by_copurchase.get(copurchase["sum"], 0.0),
+        "copurchase_max": by_copurchase.get(copurchase["max"], 0.0),
+        "copurchase_count": by_copurchase.get(copurchase["count"], 0.0),
+        "copurchase_lift": by_copurchase.get(copurchase["lift"], 0.0),
+        "anchor": by_copurchase.get(copurchase["anchor"], -1),
+        "next_order_sum": Join(next_order["key"], keys).get(next_order["sum"], 0.0),
+        "history_count": by_history.get(history["count"], 0.0),
+        "history_decayed": by_history.get(history["decayed"], 0.0),
+        "history_last": by_history.get(history["last"], np.nan),
+        "history_first": by_history.get(history["first"], np.nan),
+    }
 
 
 def _expand_one(neighbours: Neighbours, basket: np.ndarray, n_skus: int) -> dict[str, np.ndarray]:
