@@ -12,7 +12,7 @@ from sqlalchemy import literal, select
 
 from offers import schema
 from offers.errors import InputError
-from offers.store import Store, _dialect_insert
+from offers.store import Store, dialect_insert
 
 MIN_SCORE, MAX_SCORE = 1, 5
 
@@ -46,7 +46,7 @@ def record_csat(
     score = check_score(score)
     columns = ["request_id", "shop_id", "customer_id", "score", "at", "holdout"]
     with store.engine.begin() as connection:
-        insert = _dialect_insert(connection, schema.csat_answers)
+        insert = dialect_insert(connection, schema.csat_answers)
         if customer_id is not None and holdout is not None:
             values = [request_id, shop_id, customer_id, score, at, holdout]
             statement = insert.values(dict(zip(columns, values, strict=True)))

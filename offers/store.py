@@ -333,7 +333,8 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _dialect_insert(connection: Connection, table: Table) -> Any:
+def dialect_insert(connection: Connection, table: Table) -> Any:
+    """An INSERT with ON CONFLICT support for the connection's database."""
     module = postgresql if connection.dialect.name == "postgresql" else sqlite
     return module.insert(table)
 
@@ -347,7 +348,7 @@ def _upsert(
 ) -> None:
     if not rows:
         return
-    statement = _dialect_insert(connection, table)
+    statement = dialect_insert(connection, table)
     updates = {
         c.name: statement.excluded[c.name] for c in table.columns if c.name not in (*keys, *keep)
     }
