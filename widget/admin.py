@@ -236,7 +236,7 @@ async def set_offer_status(request: Request) -> Response:
     )
     if not changed:
         raise ApiError(404, f"no offer `{offer_id}`", field="offer_id")
-    await service.reload_catalog()  # this worker ranks without it at once; others on refresh
+    await service.offers_changed()  # this worker at once; others on their next refresh
     days = form.get("days", "")
     target = f"/admin?days={int(days)}#offers" if days.isdigit() else "/admin#offers"
     return RedirectResponse(target, status_code=303, headers=_HEADERS)

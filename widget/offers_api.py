@@ -77,7 +77,7 @@ async def delete_offer(request: Request) -> Response:
     offer_id = request.path_params["offer_id"]
     if not await run_in_threadpool(service.store.delete_offer, shop.id, offer_id):
         raise ApiError(404, f"no offer `{offer_id}`")
-    await service.reload_catalog()
+    await service.offers_changed()
     return Response(status_code=204)
 
 
@@ -93,7 +93,7 @@ def _parse_offer(document: Any) -> Offer:
 
 async def _save(service: Service, offer: Offer) -> None:
     await run_in_threadpool(service.store.save_offers, service.shop.id, [offer])
-    await service.reload_catalog()
+    await service.offers_changed()
 
 
 async def offers_collection(request: Request) -> Response:

@@ -128,6 +128,15 @@ class Service:
     async def reload_catalog(self) -> None:
         self.catalog.apply(await run_in_threadpool(self.catalog.fetch))
 
+    async def offers_changed(self) -> None:
+        """After an offer write, rank with the new catalog and its caps at once.
+
+        The log is flushed first, so the impressions it still holds count
+        toward the per-customer caps that are read back.
+        """
+        await self.log.flush()
+        await self.refresh()
+
     async def stop(self) -> None:
         """Stop refreshing, write the whole impression log, close the store."""
         self._stopping.set()
