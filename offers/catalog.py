@@ -124,7 +124,8 @@ def _rule_violations(offer: Offer) -> list[tuple[str, str]]:
     elif len(offer.id) > MAX_ID_LENGTH or _UNSAFE_ID.search(offer.id):
         problems.append(
             (
-                f"`id` must be at most {MAX_ID_LENGTH} characters, without `/` or control characters",
+                f"`id` must be at most {MAX_ID_LENGTH} characters, "
+                "without `/` or control characters",
                 "id",
             )
         )

@@ -14,12 +14,11 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Engine, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import JSON, Table, select
 from sqlalchemy.engine import Connection, Dialect
 
 from offers import schema
-from offers.store import Store
+from offers.store import Store, dialect_insert
 
 _ROWS_PER_STATEMENT = 2_000
 
@@ -47,10 +46,10 @@ def record_feedback(store: Store, batch: FeedbackBatch) -> None:
 def record_conversion(store: Store, row: dict[str, Any]) -> bool:
     """Store one conversion; False when a conversion with this id was already stored."""
     table = schema.conversions
-    statement = (
-        _dialect(store.engine).insert(table).on_conflict_do_nothing(index_elements=["id"])
-    ).returning(table.c.id)  # rowcount is not reported for this statement by every driver
     with store.engine.begin() as connection:
+        statement = (
+            dialect_insert(connection, table).on_conflict_do_nothing(index_elements=["id"])
+        ).returning(table.c.id)  # rowcount is not reported for this statement by every driver
         return connection.execute(statement, row).first() is not None
 
 
@@ -162,7 +161,3 @@ def _json_text(value: Any) -> str:
         return orjson.dumps(value).decode()
     except TypeError:  # integers beyond 64 bits
         return json.dumps(value)
-
-
-def _dialect(bind: Connection | Engine) -> Any:
-    return postgresql if bind.dialect.name == "postgresql" else sqlite

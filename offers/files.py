@@ -25,6 +25,7 @@ from offers.progress import progress
 
 ORDER_REQUIRED = ("order_id", "customer_id", "ordered_at", "sku")
 ORDER_OPTIONAL_TEXT = ("title", "category", "country", "currency", "device")
+ORDER_COLUMNS = (*ORDER_REQUIRED, "quantity", "price", *ORDER_OPTIONAL_TEXT)
 PRODUCT_REQUIRED = ("sku", "title", "category", "price")
 PRODUCT_OPTIONAL_TEXT = ("image_url", "url")
 IMPRESSION_REQUIRED = (
@@ -232,8 +233,7 @@ def _clean_orders(raw: pd.DataFrame, name: str) -> OrderLines:
     for column in ORDER_OPTIONAL_TEXT:
         if column not in lines:
             lines[column] = ""
-    ordered = [*ORDER_REQUIRED, "quantity", "price", *ORDER_OPTIONAL_TEXT]
-    lines = lines[ordered + [c for c in lines.columns if c not in ordered]]
+    lines = lines[[*ORDER_COLUMNS, *(c for c in lines.columns if c not in ORDER_COLUMNS)]]
     is_return = lines["quantity"] <= 0
     purchases = _merge_repeated_lines(lines[~is_return])
     skipped["duplicate line"] += int((~is_return).sum()) - len(purchases)

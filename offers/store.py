@@ -28,7 +28,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from offers import schema
 from offers.catalog import Offer
 from offers.errors import InputError
-from offers.files import ORDER_OPTIONAL_TEXT, ORDER_REQUIRED, OrderLines
+from offers.files import ORDER_COLUMNS, OrderLines
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _ROWS_PER_STATEMENT = 5_000
@@ -198,8 +198,7 @@ class Store:
         """
         lines, returns = order_lines.lines, order_lines.returns
         headers = lines.drop_duplicates("order_id")
-        standard = {*ORDER_REQUIRED, *ORDER_OPTIONAL_TEXT, "quantity", "price"}
-        extra = [c for c in lines.columns if c not in standard]
+        extra = [c for c in lines.columns if c not in ORDER_COLUMNS]
         with self.engine.begin() as connection:
             dialect = connection.dialect.name
             order_columns = {

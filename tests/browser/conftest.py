@@ -28,6 +28,7 @@ import uvicorn
 from sqlalchemy import select
 
 from offers import schema
+from offers.files import ORDER_COLUMNS
 from offers.importer import import_orders
 from offers.store import Store
 from tests.browser.helpers import Shopper, keep_offline
@@ -111,21 +112,7 @@ class Service:
         path = self._orders_dir / f"{order_id}.csv"
         with path.open("w", newline="", encoding="utf-8") as file:
             writer = csv.writer(file)
-            writer.writerow(
-                [
-                    "order_id",
-                    "customer_id",
-                    "ordered_at",
-                    "sku",
-                    "quantity",
-                    "price",
-                    "title",
-                    "category",
-                    "country",
-                    "currency",
-                    "device",
-                ]
-            )
+            writer.writerow(ORDER_COLUMNS)
             for item in self.basket:
                 writer.writerow(
                     [

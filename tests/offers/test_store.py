@@ -8,26 +8,12 @@ import pytest
 from offers import schema
 from offers.catalog import Caps, Offer, Targeting
 from offers.errors import InputError
-from offers.files import OrderLines
+from offers.files import ORDER_COLUMNS, OrderLines
 from offers.store import Shop, Store
-
-COLUMNS = [
-    "order_id",
-    "customer_id",
-    "ordered_at",
-    "sku",
-    "quantity",
-    "price",
-    "title",
-    "category",
-    "country",
-    "currency",
-    "device",
-]
 
 
 def order_lines(*rows: tuple) -> OrderLines:
-    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame = pd.DataFrame(rows, columns=list(ORDER_COLUMNS))
     frame["ordered_at"] = pd.to_datetime(frame["ordered_at"])
     purchases = frame[frame["quantity"] > 0].reset_index(drop=True)
     returns = frame[frame["quantity"] <= 0].reset_index(drop=True)
