@@ -204,6 +204,6 @@ def seed_known_feedback(store: Store, shop_id: str = "shop") -> None:
         assert record_csat(store, shop_id, request_id, score, at) is True
 
 
-def _insert(store: Store, table, **row) -> None:  # noqa: ANN001
+def _insert(store: Store, table, **row) -> None:
     with store.engine.begin() as connection:
         connection.execute(insert(table), [row])

@@ -39,7 +39,7 @@ def sign_in(page: Page, url: str) -> None:
     expect(page).to_have_url(url + "/admin")
 
 
-def test_dashboard_shows_the_reports_numbers_and_charts(admin_page, service) -> None:  # noqa: ANN001
+def test_dashboard_shows_the_reports_numbers_and_charts(admin_page, service) -> None:
     page, problems = admin_page
     service.flush_feedback()
     today = datetime.now(UTC).date()
@@ -59,7 +59,7 @@ def test_dashboard_shows_the_reports_numbers_and_charts(admin_page, service) -> 
     assert problems == []
 
 
-def test_dashboard_pauses_and_resumes_an_offer(admin_page, service) -> None:  # noqa: ANN001
+def test_dashboard_pauses_and_resumes_an_offer(admin_page, service) -> None:
     page, problems = admin_page
     offer = service.store.offers(service.shop_id, status="active")[-1]
     row = page.locator(f'tr[data-offer="{offer.id}"]')

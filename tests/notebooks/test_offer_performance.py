@@ -37,7 +37,7 @@ def run_notebook(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> tuple[
     return "\n".join(texts), n_plots
 
 
-def test_notebook_reads_a_store_and_shows_the_holdout_lift(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_notebook_reads_a_store_and_shows_the_holdout_lift(tmp_path: Path, monkeypatch) -> None:
     url = f"sqlite:///{tmp_path / 'encore.db'}"
     store = Store.open(url)
     seed_known_feedback(store)
@@ -56,7 +56,7 @@ def test_notebook_reads_a_store_and_shows_the_holdout_lift(tmp_path: Path, monke
     assert "14100.0" in output  # the total RPT
 
 
-def test_notebook_runs_on_a_generated_shop(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_notebook_runs_on_a_generated_shop(tmp_path: Path, monkeypatch) -> None:
     summary = generate_shop(tmp_path / "shop", n_orders=800, seed=3)
     env = {"ENCORE_DATA_DIR": str(tmp_path / "shop"), "ENCORE_SHOP_ID": "demo"}
     output, n_plots = run_notebook(env, monkeypatch)

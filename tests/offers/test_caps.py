@@ -16,7 +16,7 @@ def make_offer(offer_id: str, **fields: object) -> Offer:
     return msgspec.convert({**base, **fields}, Offer)
 
 
-def seed_impressions(store) -> None:  # noqa: ANN001
+def seed_impressions(store) -> None:
     shown = [
         ("r1", AT - timedelta(hours=1)),
         ("r2", AT - timedelta(hours=23, minutes=59)),
@@ -36,7 +36,7 @@ def seed_impressions(store) -> None:  # noqa: ANN001
     add_conversion(store, "r9", "B", 99.0, AT, shop_id="other")
 
 
-def test_load_usage_counts_windows_totals_and_conversions(store) -> None:  # noqa: ANN001
+def test_load_usage_counts_windows_totals_and_conversions(store) -> None:
     seed_impressions(store)
     usage = load_usage(store, "shop", "c1", ["A", "B", "C"], AT)
     assert dict(usage.customer_day) == {"A": 2, "B": 1}
@@ -45,7 +45,7 @@ def test_load_usage_counts_windows_totals_and_conversions(store) -> None:  # noq
     assert dict(usage.conversions) == {"A": 1, "B": 3}
 
 
-def test_load_usage_counts_only_what_the_offers_caps_need(store) -> None:  # noqa: ANN001
+def test_load_usage_counts_only_what_the_offers_caps_need(store) -> None:
     seed_impressions(store)
     offers = [
         make_offer("A", caps={"per_customer_per_day": 5}),
@@ -58,7 +58,7 @@ def test_load_usage_counts_only_what_the_offers_caps_need(store) -> None:  # noq
     )
 
 
-def test_load_usage_of_a_guest_skips_per_customer_counts(store) -> None:  # noqa: ANN001
+def test_load_usage_of_a_guest_skips_per_customer_counts(store) -> None:
     seed_impressions(store)
     usage = load_usage(store, "shop", None, ["A"], AT)
     assert (dict(usage.customer_day), dict(usage.customer_week)) == ({}, {})
@@ -81,7 +81,7 @@ def test_load_usage_of_a_guest_skips_per_customer_counts(store) -> None:  # noqa
 )
 def test_caps_from_the_store_show_or_hide_the_offer(
     store, caps: dict, kind: str, shown: bool
-) -> None:  # noqa: ANN001
+) -> None:
     seed_impressions(store)
     extra = {"sku": "S9", "advertiser": None} if kind == "cross_sell" else {}
     offer = make_offer("A", kind=kind, caps=caps, **extra)

@@ -11,7 +11,7 @@ SINCE, UNTIL = date(2024, 3, 1), date(2024, 3, 3)
 Z95 = 1.959963984540054
 
 
-def figures(t, i, v, c, d, n, revenue, ctr, cr, rpt) -> dict:  # noqa: ANN001
+def figures(t, i, v, c, d, n, revenue, ctr, cr, rpt) -> dict:
     return {
         "transactions": t,
         "impressions": i,
@@ -77,7 +77,7 @@ TOTALS = figures(5, 5, 4, 3, 1, 4, 70.5, 0.6, 1.333333, 14100.0)
         ),
     ],
 )
-def test_report_figures_match_a_hand_count(store, group_by: str | None, groups: list) -> None:  # noqa: ANN001
+def test_report_figures_match_a_hand_count(store, group_by: str | None, groups: list) -> None:
     seed(store)
     result = report(store, "shop", SINCE, UNTIL, group_by)
     assert (result["since"], result["until"]) == ("2024-03-01", "2024-03-03")
@@ -85,7 +85,7 @@ def test_report_figures_match_a_hand_count(store, group_by: str | None, groups: 
     assert result["groups"] == groups
 
 
-def test_report_holdout_compares_the_arms_with_a_95_interval(store) -> None:  # noqa: ANN001
+def test_report_holdout_compares_the_arms_with_a_95_interval(store) -> None:
     seed(store)
     holdout = report(store, "shop", SINCE, UNTIL)["holdout"]
     # Exposed: r1, r2, r3 earned 30, 12.5, 20; holdout: r4, r5 earned 8, 0.
@@ -125,7 +125,7 @@ def test_report_holdout_compares_the_arms_with_a_95_interval(store) -> None:  # 
     ]
 
 
-def test_report_of_an_empty_period_has_zeros_and_no_ratios(store) -> None:  # noqa: ANN001
+def test_report_of_an_empty_period_has_zeros_and_no_ratios(store) -> None:
     result = report(store, "shop", SINCE, UNTIL, "day")
     assert result["totals"] == figures(0, 0, 0, 0, 0, 0, 0.0, None, None, None)
     assert result["groups"] == []
@@ -145,13 +145,13 @@ def test_report_of_an_empty_period_has_zeros_and_no_ratios(store) -> None:  # no
         pytest.param(UNTIL, SINCE, None, "until", id="until before since"),
     ],
 )
-def test_report_rejects_bad_parameters(store, since, until, group_by, field) -> None:  # noqa: ANN001
+def test_report_rejects_bad_parameters(store, since, until, group_by, field) -> None:
     with pytest.raises(InputError) as raised:
         report(store, "shop", since, until, group_by)
     assert raised.value.field == field
 
 
-def test_report_csv_has_a_row_per_group_and_a_total(store) -> None:  # noqa: ANN001
+def test_report_csv_has_a_row_per_group_and_a_total(store) -> None:
     seed(store)
     text = report_csv(report(store, "shop", SINCE, UNTIL, "day"))
     assert text.splitlines() == [

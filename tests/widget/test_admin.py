@@ -52,13 +52,13 @@ def shop_store(database_url: str) -> Store:
         ),
     ],
 )
-def test_report_needs_the_secret_key(client, headers: dict, status: int, message: str) -> None:  # noqa: ANN001
+def test_report_needs_the_secret_key(client, headers: dict, status: int, message: str) -> None:
     response = client.get(f"/v1/report?{PERIOD}", headers=headers)
     assert response.status_code == status
     assert response.json()["error"]["message"] == message
 
 
-def test_report_answers_the_figures_of_the_store(client, shop_store) -> None:  # noqa: ANN001
+def test_report_answers_the_figures_of_the_store(client, shop_store) -> None:
     seed_known_feedback(shop_store, SHOP_ID)
     response = client.get(f"/v1/report?{PERIOD}&group_by=offer", headers=auth(SK))
     assert response.status_code == 200
@@ -73,7 +73,7 @@ def test_report_answers_the_figures_of_the_store(client, shop_store) -> None:  #
     assert body["holdout"]["difference"]["rpt"] == 16833.33
 
 
-def test_report_defaults_to_the_last_30_days_per_day(client) -> None:  # noqa: ANN001
+def test_report_defaults_to_the_last_30_days_per_day(client) -> None:
     today = datetime.now(UTC).date()
     body = client.get("/v1/report", headers=auth(SK)).json()
     assert (body["since"], body["until"]) == (
@@ -82,7 +82,7 @@ def test_report_defaults_to_the_last_30_days_per_day(client) -> None:  # noqa: A
     )
 
 
-def test_report_as_csv(client, shop_store) -> None:  # noqa: ANN001
+def test_report_as_csv(client, shop_store) -> None:
     seed_known_feedback(shop_store, SHOP_ID)
     response = client.get(f"/v1/report?{PERIOD}&group_by=day&format=csv", headers=auth(SK))
     assert response.status_code == 200
@@ -129,7 +129,7 @@ def test_report_as_csv(client, shop_store) -> None:  # noqa: ANN001
         pytest.param("format=xml", "format", "`format` must be json or csv", id="bad format"),
     ],
 )
-def test_report_rejects_bad_parameters(client, query: str, field: str, message: str) -> None:  # noqa: ANN001
+def test_report_rejects_bad_parameters(client, query: str, field: str, message: str) -> None:
     response = client.get(f"/v1/report?{query}", headers=auth(SK))
     assert response.status_code == 422
     assert response.json() == {"error": {"code": "invalid", "message": message, "field": field}}
@@ -138,7 +138,7 @@ def test_report_rejects_bad_parameters(client, query: str, field: str, message: 
 # /admin
 
 
-def login(client, key: str = SK):  # noqa: ANN001, ANN201
+def login(client, key: str = SK):
     return client.post("/admin/login", data={"secret_key": key}, follow_redirects=False)
 
 
@@ -159,7 +159,7 @@ def seed_recent(store: Store) -> None:
     add_conversion(store, "q1", offer_ids[0], 25.0, at, shop_id=SHOP_ID)
 
 
-def test_admin_without_a_session_goes_to_the_login_form(client) -> None:  # noqa: ANN001
+def test_admin_without_a_session_goes_to_the_login_form(client) -> None:
     response = client.get("/admin", follow_redirects=False)
     assert (response.status_code, response.headers["location"]) == (303, "/admin/login")
     form = client.get("/admin/login")
@@ -175,14 +175,14 @@ def test_admin_without_a_session_goes_to_the_login_form(client) -> None:  # noqa
         pytest.param(PK, id="publishable"),
     ],
 )
-def test_admin_login_refuses_anything_but_the_secret_key(client, key: str) -> None:  # noqa: ANN001
+def test_admin_login_refuses_anything_but_the_secret_key(client, key: str) -> None:
     response = login(client, key)
     assert response.status_code == 401
     assert "That is not this shop&#39;s secret key" in response.text
     assert "set-cookie" not in response.headers
 
 
-def test_admin_login_sets_a_signed_http_only_session(client) -> None:  # noqa: ANN001
+def test_admin_login_sets_a_signed_http_only_session(client) -> None:
     response = login(client)
     assert (response.status_code, response.headers["location"]) == (303, "/admin")
     cookie = response.headers["set-cookie"]
@@ -190,7 +190,7 @@ def test_admin_login_sets_a_signed_http_only_session(client) -> None:  # noqa: A
     assert "HttpOnly" in cookie and "Path=/admin" in cookie and "SameSite=strict" in cookie
 
 
-def test_admin_refuses_a_tampered_session(client) -> None:  # noqa: ANN001
+def test_admin_refuses_a_tampered_session(client) -> None:
     login(client)
     value = client.cookies["encore_admin"]
     client.cookies.set(
@@ -200,7 +200,7 @@ def test_admin_refuses_a_tampered_session(client) -> None:  # noqa: ANN001
     assert response.status_code == 303
 
 
-def test_dashboard_shows_tiles_charts_offers_and_model(client, shop_store) -> None:  # noqa: ANN001
+def test_dashboard_shows_tiles_charts_offers_and_model(client, shop_store) -> None:
     seed_recent(shop_store)
     login(client)
     response = client.get("/admin")
@@ -222,7 +222,7 @@ def test_dashboard_shows_tiles_charts_offers_and_model(client, shop_store) -> No
     assert f'data-model="{model["model"]["version"]}"' in page
 
 
-def test_dashboard_escapes_offer_text(client, shop_store) -> None:  # noqa: ANN001
+def test_dashboard_escapes_offer_text(client, shop_store) -> None:
     offer = msgspec.convert(
         {"id": "xss", "kind": "partner", "title": "<script>alert(1)</script>", "advertiser": "x"},
         Offer,
@@ -234,7 +234,7 @@ def test_dashboard_escapes_offer_text(client, shop_store) -> None:  # noqa: ANN0
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
-def test_pause_and_resume_an_offer(client, shop_store) -> None:  # noqa: ANN001
+def test_pause_and_resume_an_offer(client, shop_store) -> None:
     login(client)
     offer_id = shop_store.offers(SHOP_ID, status="active")[0].id
     csrf = csrf_of(client.get("/admin").text)
@@ -263,7 +263,7 @@ def test_pause_and_resume_an_offer(client, shop_store) -> None:  # noqa: ANN001
 )
 def test_offer_status_change_needs_the_csrf_token_and_a_status(
     client, shop_store, form: dict, status: int
-) -> None:  # noqa: ANN001
+) -> None:
     login(client)
     offer_id = shop_store.offers(SHOP_ID, status="active")[0].id
     if form.get("csrf", "") is None:
@@ -273,7 +273,7 @@ def test_offer_status_change_needs_the_csrf_token_and_a_status(
     assert shop_store.offer(SHOP_ID, offer_id).status == "active"
 
 
-def test_offer_status_of_an_unknown_offer_is_404(client) -> None:  # noqa: ANN001
+def test_offer_status_of_an_unknown_offer_is_404(client) -> None:
     login(client)
     csrf = csrf_of(client.get("/admin").text)
     response = client.post("/admin/offers/nope/status", data={"csrf": csrf, "status": "paused"})
@@ -285,7 +285,7 @@ def test_offer_status_of_an_unknown_offer_is_404(client) -> None:  # noqa: ANN00
     }
 
 
-def test_offer_status_without_a_session_goes_to_login(client, shop_store) -> None:  # noqa: ANN001
+def test_offer_status_without_a_session_goes_to_login(client, shop_store) -> None:
     offer_id = shop_store.offers(SHOP_ID, status="active")[0].id
     response = client.post(
         f"/admin/offers/{offer_id}/status", data={"status": "paused"}, follow_redirects=False
@@ -294,7 +294,7 @@ def test_offer_status_without_a_session_goes_to_login(client, shop_store) -> Non
     assert shop_store.offer(SHOP_ID, offer_id).status == "active"
 
 
-def test_logout_ends_the_session(client) -> None:  # noqa: ANN001
+def test_logout_ends_the_session(client) -> None:
     login(client)
     csrf = csrf_of(client.get("/admin").text)
     response = client.post("/admin/logout", data={"csrf": csrf}, follow_redirects=False)

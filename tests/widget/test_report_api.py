@@ -46,7 +46,7 @@ def figures(transactions: int, counts: Counter, revenue: float) -> dict[str, Any
     }
 
 
-def test_the_report_counts_exactly_what_the_api_was_sent(make_client, rank_body) -> None:  # noqa: ANN001
+def test_the_report_counts_exactly_what_the_api_was_sent(make_client, rank_body) -> None:
     client = make_client(holdout_share=SHARE)
     today = utcnow().date()
     exposed, held = customers(False, 3), customers(True, 2)

@@ -41,7 +41,7 @@ def change(client: TestClient, store: Store, offer: Offer, **fields: Any) -> Off
 
 
 @pytest.fixture
-def shown_offer(client: TestClient, shop_store: Store, rank_body) -> Offer:  # noqa: ANN001
+def shown_offer(client: TestClient, shop_store: Store, rank_body) -> Offer:
     """An offer the model shows for this basket to any new customer, before any change."""
     first, second = ranked_ids(client, rank_body), ranked_ids(client, rank_body)
     shown = [offer_id for offer_id in first if offer_id in second]
@@ -76,7 +76,7 @@ def test_the_rank_path_applies_status_targeting_and_caps(
     rank_body,
     shown_offer: Offer,
     fields: dict,
-    shown: bool,  # noqa: ANN001
+    shown: bool,
 ) -> None:
     change(client, shop_store, shown_offer, **fields)
     assert (shown_offer.id in ranked_ids(client, rank_body)) is shown
@@ -84,7 +84,7 @@ def test_the_rank_path_applies_status_targeting_and_caps(
 
 def test_a_per_customer_daily_cap_of_one_shows_an_offer_once(
     client, shop_store, rank_body, shown_offer
-) -> None:  # noqa: ANN001
+) -> None:
     change(client, shop_store, shown_offer, caps=Caps(per_customer_per_day=1))
     assert shown_offer.id in ranked_ids(client, rank_body, "capped-customer")
     assert shown_offer.id not in ranked_ids(client, rank_body, "capped-customer")
@@ -122,7 +122,7 @@ def debug_rank(client: TestClient, body: dict, key: str = SK) -> dict[str, Any]:
 )
 def test_debug_says_why_an_offer_was_excluded(
     client, shop_store, rank_body, shown_offer: Offer, fields: dict, reason: str
-) -> None:  # noqa: ANN001
+) -> None:
     flush_log(client)  # the fixture's two impressions are in the store before the refresh
     change(client, shop_store, shown_offer, **fields)
     body = rank_body("debug-customer")
@@ -137,7 +137,7 @@ def test_debug_says_why_an_offer_was_excluded(
 
 def test_debug_names_dismissed_offers_and_the_policy_cut(
     client, rank_body, shown_offer: Offer
-) -> None:  # noqa: ANN001
+) -> None:
     first = client.post("/v1/rank", json=rank_body("dismisser"), headers=auth(PK)).json()
     token = next(o["token"] for o in first["offers"] if o["id"] == shown_offer.id)
     events = {"events": [{"type": "dismiss", "token": token}]}
@@ -154,7 +154,7 @@ def test_debug_names_dismissed_offers_and_the_policy_cut(
     )
 
 
-def test_debug_needs_the_secret_key(client, rank_body) -> None:  # noqa: ANN001
+def test_debug_needs_the_secret_key(client, rank_body) -> None:
     response = client.post("/v1/rank?debug=1", json=rank_body(), headers=auth(PK))
     assert response.status_code == 403
     assert response.json()["error"]["field"] == "debug"
@@ -162,7 +162,7 @@ def test_debug_needs_the_secret_key(client, rank_body) -> None:  # noqa: ANN001
     assert "debug" not in plain
 
 
-def test_debug_explains_the_widget_and_the_holdout(make_client, rank_body) -> None:  # noqa: ANN001
+def test_debug_explains_the_widget_and_the_holdout(make_client, rank_body) -> None:
     client = make_client(holdout_share=1.0)
     response = client.post("/v1/widget?debug=1", json=rank_body(), headers=auth(SK))
     assert response.status_code == 200

@@ -76,7 +76,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
 
 
 @pytest.fixture
-def basket(rank_body) -> Basket:  # noqa: ANN001
+def basket(rank_body) -> Basket:
     order = rank_body()["order"]
     first = order["items"][0]
     lines_total = float(sum(item["price"] * item["quantity"] for item in order["items"]))
@@ -84,7 +84,7 @@ def basket(rank_body) -> Basket:  # noqa: ANN001
 
 
 @pytest.fixture
-def partner(client: TestClient, rank_body, clock) -> Offer:  # noqa: ANN001
+def partner(client: TestClient, rank_body, clock) -> Offer:
     """The partner offer ranked first for the basket, stripped of every rule and cap."""
     answer = rank(client, rank_body("probe"), debug=False, key=PK)
     partners = [o["id"] for o in answer["offers"] if o["kind"] == "partner"]
@@ -315,7 +315,7 @@ CASES = [
 @pytest.mark.parametrize(("fields", "edit", "reason"), CASES)
 def test_each_rule_on_both_sides_of_its_boundary(
     client: TestClient,
-    rank_body,  # noqa: ANN001
+    rank_body,
     partner: Offer,
     basket: Basket,
     fields: Callable[[Basket], dict],
@@ -345,7 +345,7 @@ def test_per_customer_per_day_cap_shows_n_times_then_not(
     client,
     rank_body,
     partner,
-    clock,  # noqa: ANN001
+    clock,
 ) -> None:
     _capped(client, partner, per_customer_per_day=2)
     for _ in range(2):
@@ -364,7 +364,7 @@ def test_per_customer_per_week_cap_shows_n_times_then_not(
     client,
     rank_body,
     partner,
-    clock,  # noqa: ANN001
+    clock,
 ) -> None:
     _capped(client, partner, per_customer_per_week=2)
     assert verdict(rank(client, rank_body("week-capped")), partner.id) is None
@@ -378,7 +378,7 @@ def test_per_customer_per_week_cap_shows_n_times_then_not(
     assert verdict(rank(client, rank_body("week-capped")), partner.id) is None
 
 
-def test_total_impressions_cap_counts_every_customer(client, rank_body, partner) -> None:  # noqa: ANN001
+def test_total_impressions_cap_counts_every_customer(client, rank_body, partner) -> None:
     # the fixture's probe request already showed the offer once (the cap counts it)
     _capped(client, partner, total_impressions=3)
     for n in range(2):
@@ -387,7 +387,7 @@ def test_total_impressions_cap_counts_every_customer(client, rank_body, partner)
     assert verdict(rank(client, rank_body("total-0")), partner.id) == "3 impressions (cap 3)"
 
 
-def test_a_cap_of_zero_never_shows(client, rank_body, partner) -> None:  # noqa: ANN001
+def test_a_cap_of_zero_never_shows(client, rank_body, partner) -> None:
     _capped(client, partner, per_customer_per_day=0)
     reason = "shown 0 times to this customer in 24 h (cap 0)"
     assert verdict(rank(client, rank_body("zero")), partner.id) == reason
@@ -398,7 +398,7 @@ def test_a_cap_of_zero_never_shows(client, rank_body, partner) -> None:  # noqa:
 def test_budget_stops_a_partner_offer_once_conversions_reach_it(
     client,
     rank_body,
-    partner,  # noqa: ANN001
+    partner,
 ) -> None:
     assert partner.value > 0
     _capped(client, partner, budget=2 * partner.value)  # two conversions spend it all
@@ -427,7 +427,7 @@ def test_budget_stops_a_partner_offer_once_conversions_reach_it(
 
 def test_a_per_customer_cap_added_through_the_api_applies_at_once(
     make_client,
-    rank_body,  # noqa: ANN001
+    rank_body,
 ) -> None:
     """A cap set by ``PUT /v1/offers/{id}`` holds for this worker's next requests.
 
