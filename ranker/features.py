@@ -31,9 +31,6 @@ FEATURES = (
     "customer_orders_log",
     "days_since_last_order_log",
     "basket_size_log",
-    "history_rank_log",
-    "copurchase_rank_log",
-    "popularity_rank_log",
 )
 """Feature names, in column order."""
 
@@ -94,22 +91,9 @@ def build_features(
         np.log1p(orders),
         np.log1p(np.where(orders > 0, now - c.query_last_order[q], _NEVER_DAYS)),
         np.log1p(c.query_basket_size[q]),
-        np.log(_rank_in_query(q, c.history_decayed + 1e-3 * c.history_count)),
-        np.log(_rank_in_query(q, c.copurchase_sum)),
-        np.log(_rank_in_query(q, index.sku_share[sku])),
     )
     X = np.empty((len(sku), len(columns)))
     for j, column in enumerate(columns):  # ~3x faster than np.column_stack on small inputs
         X[:, j] = column
     return X
 
-
-def _rank_in_query(query: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """1-based rank of each pair's score among its query's pairs (1 = highest)."""
-    rank = np.empty(len(query))
-    if len(query) and query[0] == query[-1]:  # one query (pairs are sorted by query)
-        rank[np.argsort(-score, kind="stable")] = np.arange(1.0, len(query) + 1)
-        return rank
-    order = np.lexsort((-score, query))
-    rank[order] = np.arange(1, len(query) + 1) - np.searchsorted(query, query[order])
-    return rank
