@@ -20,6 +20,7 @@ import joblib
 import numpy as np
 import sklearn
 
+from ranker.features import FEATURES
 from ranker.interactions import Interactions, iso_time
 
 if TYPE_CHECKING:
@@ -109,6 +110,11 @@ def read_card(directory: str | Path) -> dict:
         raise ModelError(
             f"{directory}: artifact format {written} is not supported "
             f"(this Encore reads format {FORMAT_VERSION}); retrain with `encore train`"
+        )
+    if card.get("features") != list(FEATURES):
+        raise ModelError(
+            f"{directory}: trained on other features than this Encore computes; "
+            "retrain with `encore train`"
         )
     trained_with = str(card.get("libraries", {}).get("scikit-learn", "unknown"))
     if _major_minor(trained_with) != _major_minor(sklearn.__version__):

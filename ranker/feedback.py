@@ -18,6 +18,7 @@ from the request's ``attributes`` first, then from the RankContext field of the
 same name; booleans are written ``1`` / ``0`` as in the log.
 """
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -59,11 +60,20 @@ class FeedbackModel:
 
     def probability(self, offer: Offer, context: object) -> float:
         """P(the offer converts) if shown first in ``context`` (a RankContext)."""
-        logit = self.intercept + self.weights.get(f"offer={offer.id}", 0.0)
+        return self.offer_probability(offer, self.context_logit(context))
+
+    def context_logit(self, context: object) -> float:
+        """The part of the click log-odds that ``context`` gives every offer."""
+        logit = self.intercept
         for name, value in _context_values(context, self.context_names).items():
             logit += self.weights.get(f"{name}={value}", 0.0)
-        click = 1.0 / (1.0 + np.exp(-logit))
-        return float(click * self.conversion_rate.get(offer.id, self.default_conversion_rate))
+        return logit
+
+    def offer_probability(self, offer: Offer, context_logit: float) -> float:
+        """P(the offer converts) if shown first, given :meth:`context_logit` of the request."""
+        logit = context_logit + self.weights.get(f"offer={offer.id}", 0.0)
+        click = 1.0 / (1.0 + math.exp(-logit))
+        return click * self.conversion_rate.get(offer.id, self.default_conversion_rate)
 
 
 def fit_feedback(impressions: pd.DataFrame) -> FeedbackModel:

@@ -7,8 +7,10 @@ offers. Everything it does per request is NumPy on small arrays and dict
 lookups; no pandas, no scikit-learn call.
 """
 
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import NamedTuple
 
 import msgspec
@@ -25,6 +27,7 @@ from ranker.candidates import (
     Queries,
     generate,
     generate_one,
+    signals_one,
 )
 from ranker.features import build_features
 from ranker.feedback import FeedbackModel
@@ -132,8 +135,9 @@ class RelevanceModel:
     def score_offers(self, context: RankContext, offers: Sequence[Offer]) -> OfferScores:
         """Calibrated P(accept), value and reason of each offer for this order.
 
-        Only the candidates that are offered are scored: a row's score does not
-        depend on the other rows (its features do, so all are built).
+        Only the offered skus are scored (a row's features depend on its own
+        (order, sku) pair alone), from their links to the basket and the
+        customer's history, looked up directly: no stage-1 candidates.
 
         Parameters
         ----------
@@ -148,30 +152,36 @@ class RelevanceModel:
         """
         index = self.index
         queries = self.queries_of(context)
-        codes = np.array([self._sku_code(offer) for offer in offers], dtype=np.int64)
-        candidates = generate_one(index, queries, self.budget, extra=codes[codes >= 0])
-        position = np.searchsorted(candidates.sku, codes)
-        found = (codes >= 0) & (position < len(candidates.sku))
-        found[found] = candidates.sku[position[found]] == codes[found]
-        probability = np.full(len(offers), self.scorer.floor)
-        if found.any():
+        codes = [self._sku_code(offer) for offer in offers]
+        basket = set(queries.basket_sku.tolist())
+        scored = sorted({code for code in codes if code >= 0 and code not in basket})
+        row_of = {code: row for row, code in enumerate(scored)}
+        probability: list[float] = []
+        if scored:
+            candidates = signals_one(index, queries, np.array(scored, dtype=np.int64))
             X = build_features(index, queries, candidates, self.horizon)
-            probability[found] = self.scorer.predict_proba(X[position[found]])
-        value = self._values(offers, codes)
-        basket_categories = {category for _, category, _, _ in context.basket if category}
+            probability = self.scorer.predict_proba(X).tolist()
         now = float(queries.time[0])
-        reasons = []
-        for i, offer in enumerate(offers):
+        basket_categories = {category for _, category, _, _ in context.basket if category}
+        context_logit = self.feedback.context_logit(context) if self.feedback else 0.0
+        probabilities, values, reasons = [], [], []
+        for offer, code in zip(offers, codes, strict=True):
+            row = row_of.get(code, -1)
             if offer.kind == "partner":
-                probability[i], value[i], reason = self._score_partner(
-                    offer, context, basket_categories
-                )
-            elif found[i]:
-                reason = self._reason(candidates, int(position[i]), now)
+                p, reason = self._score_partner(offer, context_logit, basket_categories)
+            elif row >= 0:
+                p, reason = probability[row], self._reason(candidates, row, now)
             else:
+                p = self.scorer.floor
                 reason = f"Popular in {offer.category}" if offer.category else _DEFAULT_REASON
+            probabilities.append(p)
+            values.append(self._value(offer, code))
             reasons.append(reason)
-        return OfferScores(probability=probability, value=value, reasons=reasons)
+        return OfferScores(
+            probability=np.array(probabilities, dtype=np.float64),
+            value=np.array(values, dtype=np.float64),
+            reasons=reasons,
+        )
 
     def queries_of(self, context: RankContext) -> Queries:
         """The one-query batch of an order."""
@@ -206,24 +216,33 @@ class RelevanceModel:
     def _sku_code(self, offer: Offer) -> int:
         return self.index.sku_code.get(offer.sku, -1) if offer.kind == "cross_sell" else -1
 
-    def _values(self, offers: Sequence[Offer], codes: np.ndarray) -> np.ndarray:
-        """Each offer's value; a cross-sell without one is worth its sku's margin, else price."""
-        index = self.index
-        known = np.maximum(codes, 0)
-        margin, price = index.sku_margin[known], index.sku_price[known]
-        offered = np.array([offer.value for offer in offers], dtype=np.float64)
-        own = ~((offered <= 0) & (codes >= 0))  # NaN compares False, as in `value <= 0`
-        return np.nan_to_num(np.where(own, offered, np.where(margin > 0, margin, price)))
+    def _value(self, offer: Offer, code: int) -> float:
+        """The offer's value; a cross-sell without one is worth its sku's margin, else price."""
+        value = offer.value
+        if value <= 0 and code >= 0:
+            margin = self._sku_margin[code]
+            value = margin if margin > 0 else self._sku_price[code]
+        return value if math.isfinite(value) else 0.0
+
+    @cached_property
+    def _sku_margin(self) -> list[float]:
+        return self.index.sku_margin.tolist()
+
+    @cached_property
+    def _sku_price(self) -> list[float]:
+        return self.index.sku_price.tolist()
 
     def _score_partner(
-        self, offer: Offer, context: RankContext, basket_categories: set[str]
-    ) -> tuple[float, float, str]:
+        self, offer: Offer, context_logit: float, basket_categories: set[str]
+    ) -> tuple[float, str]:
         probability = (
-            self.feedback.probability(offer, context) if self.feedback else PRIOR_PROBABILITY
+            self.feedback.offer_probability(offer, context_logit)
+            if self.feedback
+            else PRIOR_PROBABILITY
         )
         if offer.category and offer.category in basket_categories:
-            return probability, offer.value, f"Goes with your {offer.category}"
-        return probability, offer.value, _DEFAULT_REASON
+            return probability, f"Goes with your {offer.category}"
+        return probability, _DEFAULT_REASON
 
     def _reason(self, candidates: Candidates, position: int, now: float) -> str:
         """A short human reason for candidate ``position``."""

@@ -72,6 +72,17 @@ def test_another_format_version_is_refused(artifact: Path) -> None:
     )
 
 
+def test_a_model_trained_on_other_features_is_refused(artifact: Path) -> None:
+    card = json.loads((artifact / CARD_FILE).read_text())
+    _edit_card(artifact, features=[*card["features"], "a_feature_of_an_older_encore"])
+    with pytest.raises(ModelError) as caught:
+        load_model(artifact)
+    assert str(caught.value) == (
+        f"{artifact}: trained on other features than this Encore computes; "
+        "retrain with `encore train`"
+    )
+
+
 def test_another_scikit_learn_minor_version_is_refused(artifact: Path) -> None:
     card = json.loads((artifact / CARD_FILE).read_text())
     _edit_card(artifact, libraries=card["libraries"] | {"scikit-learn": "1.2.0"})
