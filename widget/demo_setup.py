@@ -38,6 +38,9 @@ def prepare_demo(data: Path, *, port: int, n_orders: int = N_ORDERS, seed: int =
     if not (model_dir / "card.json").is_file():
         print("training a model", flush=True)
         train_into(shop_dir, data / "models")
+    elif problem := _unusable(model_dir):
+        print(f"training a new model: {problem}", flush=True)
+        train_into(shop_dir, data / "models")
     publishable_key, secret_key = _keys(data / "keys.json")
     origins = (f"http://127.0.0.1:{port}", f"http://localhost:{port}")
     return Settings(
@@ -49,6 +52,17 @@ def prepare_demo(data: Path, *, port: int, n_orders: int = N_ORDERS, seed: int =
         allowed_origins=origins,
         extra={"demo": True},
     )
+
+
+def _unusable(model_dir: Path) -> str:
+    """Why the demo's model cannot be served (e.g. made by another Encore), or ""."""
+    from ranker.artifact import ModelError, read_card
+
+    try:
+        read_card(model_dir)
+    except ModelError as err:
+        return str(err)
+    return ""
 
 
 def train_into(shop_dir: Path, models_dir: Path) -> Path:

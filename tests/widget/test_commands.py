@@ -3,12 +3,14 @@ import functools
 import io
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
 
 import widget.demo_setup
+from ranker.features import FEATURES
 from widget import cli
 from widget.settings import Settings
 
@@ -142,6 +144,20 @@ def test_demo_reuses_what_it_made(first_demo, served, capsys):
     assert "generating" not in printed and "importing" not in printed and "training" not in printed
     assert {p: p.stat().st_mtime_ns for p in made} == made
     assert len(served) == 1
+
+
+def test_demo_retrains_a_model_this_encore_cannot_serve(first_demo, tmp_path, capsys):
+    data = tmp_path / "demo"
+    shutil.copytree(first_demo[0], data, symlinks=True)
+    card_path = data / "models" / "current" / "card.json"
+    card = json.loads(card_path.read_text())
+    card_path.unlink()  # the copy's own card, not the original's through a link
+    card_path.write_text(json.dumps(card | {"features": ["a_feature_of_an_older_encore"]}))
+
+    widget.demo_setup.prepare_demo(data, port=8126)
+
+    assert "training a new model: " in capsys.readouterr().out
+    assert json.loads(card_path.read_text())["features"] == list(FEATURES)
 
 
 def test_the_demo_settings_serve_the_demo_shop(first_demo):
