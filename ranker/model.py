@@ -157,11 +157,12 @@ class RelevanceModel:
         scored = sorted({code for code in codes if code >= 0 and code not in basket})
         row_of = {code: row for row, code in enumerate(scored)}
         probability: list[float] = []
+        reason_of: list[str] = []
         if scored:
             candidates = signals_one(index, queries, np.array(scored, dtype=np.int64))
             X = build_features(index, queries, candidates, self.horizon)
             probability = self.scorer.predict_proba(X).tolist()
-        now = float(queries.time[0])
+            reason_of = self._reasons(candidates, float(queries.time[0]))
         basket_categories = {category for _, category, _, _ in context.basket if category}
         context_logit = self.feedback.context_logit(context) if self.feedback else 0.0
         probabilities, values, reasons = [], [], []
@@ -170,7 +171,7 @@ class RelevanceModel:
             if offer.kind == "partner":
                 p, reason = self._score_partner(offer, context_logit, basket_categories)
             elif row >= 0:
-                p, reason = probability[row], self._reason(candidates, row, now)
+                p, reason = probability[row], reason_of[row]
             else:
                 p = self.scorer.floor
                 reason = f"Popular in {offer.category}" if offer.category else _DEFAULT_REASON
@@ -224,14 +225,6 @@ class RelevanceModel:
             value = margin if margin > 0 else self._sku_price[code]
         return value if math.isfinite(value) else 0.0
 
-    @cached_property
-    def _sku_margin(self) -> list[float]:
-        return self.index.sku_margin.tolist()
-
-    @cached_property
-    def _sku_price(self) -> list[float]:
-        return self.index.sku_price.tolist()
-
     def _score_partner(
         self, offer: Offer, context_logit: float, basket_categories: set[str]
     ) -> tuple[float, str]:
@@ -244,23 +237,54 @@ class RelevanceModel:
             return probability, f"Goes with your {offer.category}"
         return probability, _DEFAULT_REASON
 
-    def _reason(self, candidates: Candidates, position: int, now: float) -> str:
-        """A short human reason for candidate ``position``."""
-        index = self.index
-        sku = candidates.sku[position]
-        bought = candidates.history_count[position] > 0
-        if (
-            bought
-            and now - candidates.history_last[position] >= _DUE_RATIO * index.sku_interval[sku]
+    def _reasons(self, candidates: Candidates, now: float) -> list[str]:
+        """A short human reason for each candidate."""
+        titles, interval, category_name = self._sku_title, self._sku_interval, self._sku_category
+        reasons = []
+        for sku, count, last, anchor in zip(
+            candidates.sku.tolist(),
+            candidates.history_count.tolist(),
+            candidates.history_last.tolist(),
+            candidates.anchor.tolist(),
+            strict=True,
         ):
-            return f"Time to restock {index.sku_title[sku]}"
-        anchor = candidates.anchor[position]
-        if anchor >= 0:
-            return f"Often bought with {index.sku_title[anchor]}"
-        if bought:
-            return f"Buy {index.sku_title[sku]} again"
-        category = index.categories[index.sku_category[sku]]
-        return f"Popular in {category}" if category else "Popular right now"
+            bought = count > 0
+            if bought and now - last >= _DUE_RATIO * interval[sku]:
+                reasons.append(f"Time to restock {titles[sku]}")
+            elif anchor >= 0:
+                reasons.append(f"Often bought with {titles[anchor]}")
+            elif bought:
+                reasons.append(f"Buy {titles[sku]} again")
+            else:
+                category = category_name[sku]
+                reasons.append(f"Popular in {category}" if category else "Popular right now")
+        return reasons
+
+    # Per-sku lists for per-offer work in plain Python (indexing NumPy arrays one item at a
+    # time is ~10x slower). Built on first use and never pickled.
+
+    @cached_property
+    def _sku_title(self) -> list[str]:
+        return self.index.sku_title.tolist()
+
+    @cached_property
+    def _sku_interval(self) -> list[float]:
+        return self.index.sku_interval.tolist()
+
+    @cached_property
+    def _sku_category(self) -> list[str]:
+        return self.index.categories[self.index.sku_category].tolist()
+
+    @cached_property
+    def _sku_margin(self) -> list[float]:
+        return self.index.sku_margin.tolist()
+
+    @cached_property
+    def _sku_price(self) -> list[float]:
+        return self.index.sku_price.tolist()
+
+    def __getstate__(self) -> dict:
+        return {name: value for name, value in self.__dict__.items() if not name.startswith("_")}
 
 
 PRIOR_PROBABILITY = 0.02

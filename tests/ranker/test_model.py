@@ -72,9 +72,7 @@ def test_restock_reason_names_a_due_sku(
     from ranker.candidates import generate
 
     candidates = generate(trained_model.index, queries, trained_model.budget)
-    reasons = [
-        trained_model._reason(candidates, i, queries.time[0]) for i in range(len(candidates.sku))
-    ]
+    reasons = trained_model._reasons(candidates, float(queries.time[0]))
     prefixes = {reason.split(" ")[0] for reason in reasons}
     assert prefixes <= {"Time", "Often", "Buy", "Popular"}
     assert any(reason.startswith("Time to restock ") for reason in reasons)
