@@ -9,6 +9,7 @@ drawn admissible offer instead, and the propensity of every choice is returned
 so the feedback log can be debiased later.
 """
 
+import sys
 from collections import Counter
 from collections.abc import Collection, Sequence
 from numbers import Integral, Real
@@ -117,8 +118,8 @@ class SelectionPolicy:
         list of Selection
             At most ``max_offers``, possibly empty.
         """
-        probability = np.asarray(scores.probability, dtype=np.float64)
-        value = np.maximum(np.nan_to_num(np.asarray(scores.value, dtype=np.float64)), 0.0)
+        probability = np.asarray(scores.probability, dtype=np.float64).tolist()
+        value = [_usable_value(v) for v in np.asarray(scores.value, dtype=np.float64).tolist()]
         basket, excluded = set(basket_skus), set(excluded_offer_ids)
         admissible = [
             i
@@ -128,8 +129,11 @@ class SelectionPolicy:
             and not (offer.kind == "cross_sell" and offer.sku in basket)
         ]
         top_value = max((value[i] for i in admissible), default=0.0)
-        scaled = value / top_value if top_value > 0 else np.zeros_like(value)
-        blended = probability * (1.0 - self.value_weight + self.value_weight * scaled)
+        keep, weight = 1.0 - self.value_weight, self.value_weight
+        blended = {
+            i: probability[i] * (keep + weight * (value[i] / top_value if top_value > 0 else 0.0))
+            for i in admissible
+        }
         ranked = sorted(admissible, key=lambda i: -blended[i])
         chosen: list[Selection] = []
         taken = _Taken()
@@ -141,13 +145,7 @@ class SelectionPolicy:
             taken.add(offers[pick])
             ranked.remove(pick)
             chosen.append(
-                Selection(
-                    pick,
-                    float(blended[pick]),
-                    float(probability[pick]),
-                    propensity,
-                    scores.reasons[pick],
-                )
+                Selection(pick, blended[pick], probability[pick], propensity, scores.reasons[pick])
             )
         return chosen
 
@@ -179,6 +177,11 @@ _PARAMS = (
     "exploration_rate",
     "random_state",
 )
+
+
+def _usable_value(value: float) -> float:
+    """A value the blend can use: NaN and negatives are 0, infinity the largest float."""
+    return min(value, sys.float_info.max) if value > 0 else 0.0
 
 
 class _Taken:
