@@ -96,4 +96,3 @@ def build_features(
     for j, column in enumerate(columns):  # ~3x faster than np.column_stack on small inputs
         X[:, j] = column
     return X
-
