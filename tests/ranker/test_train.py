@@ -9,7 +9,7 @@ from ranker.features import FEATURES
 from ranker.interactions import from_lines
 from ranker.model import RelevanceModel
 from ranker.scorer import LEARNERS
-from ranker.train import train, training_set
+from ranker.train import cross_validate_learners, fit_scorer, train, training_set
 
 
 def test_model_beats_the_best_baseline_by_ten_percent(trained_model: RelevanceModel) -> None:
@@ -27,10 +27,10 @@ def test_model_beats_the_best_baseline_by_ten_percent(trained_model: RelevanceMo
 def test_card_records_the_learner_selection(trained_model: RelevanceModel) -> None:
     learner = trained_model.card["learner"]
     assert learner["name"] in LEARNERS
-    assert set(learner["validation_hit_rate_at_k"]) == set(LEARNERS)
-    assert learner["validation_hit_rate_at_k"][learner["name"]] == max(
-        learner["validation_hit_rate_at_k"].values()
-    )
+    assert set(learner["cv_hit_rate_at_k"]) == set(LEARNERS)
+    assert learner["cv_hit_rate_at_k"][learner["name"]] == max(learner["cv_hit_rate_at_k"].values())
+    assert learner["cv_folds"] == 3
+    assert all(len(scores) == 3 for scores in learner["cv_fold_hit_rate_at_k"].values())
     assert trained_model.card["features"] == list(FEATURES)
 
 
@@ -59,3 +59,66 @@ def test_a_history_with_no_repeat_customer_is_refused(make_lines) -> None:
         "the order history is too short to learn from: "
         "no customer ordered again after an earlier order"
     )
+
+
+def _queries(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of whole queries where one learner clearly wins.
+
+    ``"xor"``: relevant when two features have opposite signs (no linear score
+    ranks that); ``"linear"``: relevant by the sum of 60 weak features, few rows
+    per query (boosted trees of depth 5 see a few features at a time).
+    """
+    rng = np.random.default_rng(0)
+    n_queries, per_query, n_features = (400, 10, 2) if kind == "xor" else (300, 20, 60)
+    X = rng.normal(size=(n_queries * per_query, n_features))
+    if kind == "xor":
+        y = (X[:, 0] > 0) ^ (X[:, 1] > 0)
+    else:
+        y = X.sum(axis=1) + rng.normal(scale=2.0, size=len(X)) > 1.5 * np.sqrt(n_features)
+    return X, y, np.repeat(np.arange(n_queries), per_query)
+
+
+@pytest.mark.parametrize(
+    ("kind", "winner"),
+    [
+        pytest.param("xor", "gradient_boosting", id="interaction-trees-win"),
+        pytest.param("linear", "logistic", id="many-weak-linear-signals-logistic-wins"),
+    ],
+)
+def test_cross_validation_chooses_the_learner_that_fits_the_data(kind: str, winner: str) -> None:
+    X, y, group = _queries(kind)
+    _, selection = fit_scorer(X, y, group, k=1)
+    assert selection["name"] == winner
+    scores = selection["cv_hit_rate_at_k"]
+    loser = next(name for name in LEARNERS if name != winner)
+    assert scores[winner] > scores[loser] + 0.1
+    assert all(
+        win > lose
+        for win, lose in zip(
+            selection["cv_fold_hit_rate_at_k"][winner],
+            selection["cv_fold_hit_rate_at_k"][loser],
+            strict=True,
+        )
+    )
+
+
+def test_cross_validation_is_deterministic_for_a_seed() -> None:
+    X, y, group = _queries("xor")
+    first = cross_validate_learners(X, y, group, random_state=3)
+    assert cross_validate_learners(X, y, group, random_state=3) == first
+    assert first["cv_folds"] == 3
+    assert first["cv_queries"] == 400
+
+
+def test_cross_validation_samples_whole_queries_down_to_max_rows() -> None:
+    X, y, group = _queries("xor")
+    result = cross_validate_learners(X, y, group, max_rows=1_000)
+    assert result["cv_queries"] == 100
+    assert result["cv_folds"] == 3
+
+
+def test_cross_validation_with_too_few_queries_scores_nothing() -> None:
+    X, y, group = _queries("xor")
+    result = cross_validate_learners(X[:10], y[:10], group[:10])
+    assert result["cv_folds"] == 0
+    assert result["cv_hit_rate_at_k"] == {name: 0.0 for name in LEARNERS}
