@@ -8,19 +8,20 @@ written twice, or an event sent twice, counts once.
 
 import functools
 import json
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import JSON, Table, select
+from sqlalchemy import JSON, DateTime, Table, select
 from sqlalchemy.engine import Connection, Dialect
 
 from offers import schema
 from offers.store import Store, dialect_insert
 
-_ROWS_PER_STATEMENT = 2_000
+_PARAMETERS_PER_STATEMENT = 999  # the least any SQLite build accepts
 
 
 @dataclass
@@ -93,9 +94,15 @@ def dismissals_since(
 
 
 def impressions_since(
-    store: Store, shop_id: str, offer_ids: Sequence[str], since: datetime
+    store: Store,
+    shop_id: str,
+    offer_ids: Sequence[str],
+    since: datetime,
+    *,
+    except_requests: str | None = None,
 ) -> list[tuple[str, str, str, datetime]]:
-    """(request, offer, customer, shown_at) of known customers' impressions of ``offer_ids``."""
+    """(request, offer, customer, shown_at) of known customers' impressions of ``offer_ids``;
+    with ``except_requests``, not those of requests whose id starts with it."""
     if not offer_ids:
         return []
     table = schema.impressions
@@ -107,6 +114,8 @@ def impressions_since(
         table.c.customer_id != "",
         table.c.shown_at >= since,
     )
+    if except_requests:
+        query = query.where(~table.c.request_id.startswith(except_requests, autoescape=True))
     with store.engine.connect() as connection:
         return [tuple(row) for row in connection.execute(query)]
 
@@ -116,44 +125,87 @@ def _insert_new(
 ) -> None:
     """Insert the rows whose keys are not stored yet.
 
-    The log writes a request and a few impressions for every ranking, so this skips
-    SQLAlchemy's per-row statement machinery (half the cost of a batch): the values go
-    through each column type's own bind processor, then to the driver's executemany.
+    The log writes a request and a few impressions for every ranking, from a worker
+    thread that shares the GIL with the event loop. So this skips SQLAlchemy's per-row
+    statement machinery (values taken in C by ``itemgetter``, only those that need it
+    through their column type's bind processor), and sends many rows per statement: the
+    driver lets the GIL go around every statement it runs, and taking it back from a
+    busy event loop costs a thread switch; one statement per row made a 2,000-row batch
+    wait ~0.6 s for the GIL, and the log fall behind, under load.
     """
     rows = list(rows)
     if not rows:
         return
-    sql, columns = _insert_statement(connection.dialect, table, tuple(keys))
-    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-        batch = rows[start : start + _ROWS_PER_STATEMENT]
-        params = [
-            tuple(row[name] if process is None else process(row[name]) for name, process in columns)
-            for row in batch
-        ]
-        connection.exec_driver_sql(sql, params)
+    insert = _insert(connection.dialect, table, tuple(keys))
+    processors = [(n, _once_per_value(p) if shared else p) for n, p, shared in insert.processors]
+    for start in range(0, len(rows), insert.rows_per_statement):
+        chunk = rows[start : start + insert.rows_per_statement]
+        params: list[Any] = []
+        for row in chunk:
+            values = list(insert.values(row))
+            for n, process in processors:
+                values[n] = process(values[n])
+            params += values
+        connection.exec_driver_sql(insert.sql(len(chunk)), tuple(params))
+
+
+class _Insert(NamedTuple):
+    sql: Callable[[int], str]  # the statement for that many rows
+    rows_per_statement: int
+    values: Callable[[dict[str, Any]], tuple[Any, ...]]
+    # (column position, bind processor, whether rows share its values: a request's time and
+    # context are the same objects in its impressions, converted once)
+    processors: list[tuple[int, Callable[[Any], Any], bool]]
 
 
 @functools.cache
-def _insert_statement(
-    dialect: Dialect, table: Table, keys: tuple[str, ...]
-) -> tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]:
+def _insert(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Insert:
     preparer = dialect.identifier_preparer
     mark = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
-    names, marks, columns = [], [], []
-    for column in table.columns:
-        names.append(preparer.quote(column.name))
+    marks, processors = [], []
+    for n, column in enumerate(table.columns):
         if isinstance(column.type, JSON):  # serialised here; PostgreSQL casts the text
             marks.append(f"{mark}::json" if dialect.name == "postgresql" else mark)
-            columns.append((column.name, _json_text))
-        else:
-            marks.append(mark)
-            columns.append((column.name, column.type.bind_processor(dialect)))
-    sql = (
-        f"INSERT INTO {preparer.format_table(table)} ({', '.join(names)}) "
-        f"VALUES ({', '.join(marks)}) "
-        f"ON CONFLICT ({', '.join(preparer.quote(key) for key in keys)}) DO NOTHING"
+            processors.append((n, _json_text, True))
+            continue
+        marks.append(mark)
+        if isinstance(column.type, DateTime) and dialect.name == "sqlite":
+            processors.append((n, _sqlite_datetime, True))
+        elif (process := column.type.bind_processor(dialect)) is not None:
+            processors.append((n, process, False))
+    names = [column.name for column in table.columns]
+    head = (
+        f"INSERT INTO {preparer.format_table(table)} "
+        f"({', '.join(preparer.quote(name) for name in names)}) VALUES "
     )
-    return sql, columns
+    row = f"({', '.join(marks)})"
+    tail = f" ON CONFLICT ({', '.join(preparer.quote(key) for key in keys)}) DO NOTHING"
+
+    @functools.cache
+    def sql(n_rows: int) -> str:
+        return head + ", ".join([row] * n_rows) + tail
+
+    rows_per_statement = max(1, _PARAMETERS_PER_STATEMENT // len(names))
+    return _Insert(sql, rows_per_statement, operator.itemgetter(*names), processors)
+
+
+def _once_per_value(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``process``, remembering its answer per object for one insert (its rows keep every
+    object alive meanwhile, so an id is never reused)."""
+    done: dict[int, Any] = {}
+
+    def once(value: Any) -> Any:
+        key = id(value)
+        if key not in done:
+            done[key] = process(value)
+        return done[key]
+
+    return once
+
+
+def _sqlite_datetime(value: Any) -> Any:
+    # what the sqlite3 module's default adapter stores, done here once per shared value
+    return value.isoformat(" ") if isinstance(value, datetime) else value
 
 
 def _json_text(value: Any) -> str:

@@ -20,17 +20,24 @@ reason for being left out, a short sentence a marketer can read
 - A cross-sell of a sku already in the order never shows.
 - Caps (see :mod:`offers.caps`): checked last, against the usage loaded for
   this customer and these offers.
+
+This runs for every candidate of every ranking, so each offer's rules are
+compiled once into checks (:func:`target`, at catalog load): only the rules
+that are set, each with its lists normalised and its message parts made once.
+:func:`screen` keeps the offers all checks pass; :func:`exclusion_reason`
+runs the same checks and says which failed first.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from offers.caps import OfferUsage, cap_violation
 from offers.catalog import Offer
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OrderContext:
     """The order being confirmed, as targeting sees it."""
 
@@ -44,6 +51,61 @@ class OrderContext:
     customer_id: str | None
     is_returning: bool | None
     at: datetime
+
+
+Check = Callable[[OrderContext, datetime], str | None]
+"""One rule of one offer: why it fails for this order at this moment (naive UTC), or None."""
+
+
+class Targeted(NamedTuple):
+    """An offer and the checks of its status, schedule and targeting, in the order they apply."""
+
+    offer: Offer
+    checks: tuple[Check, ...]
+
+
+def target(offer: Offer) -> Targeted:
+    """Compile the rules set on ``offer`` (the caps are checked apart, against usage)."""
+    rules = offer.targeting
+    checks: list[Check] = []
+    if offer.status != "active":
+        checks.append(_always(f"status {offer.status}"))
+    if offer.starts_at is not None or offer.ends_at is not None:
+        checks.append(_schedule(offer.starts_at, offer.ends_at))
+    if rules.placements:
+        checks.append(_placement(rules.placements))
+    if rules.countries:
+        checks.append(_country(rules.countries))
+    if rules.devices:
+        checks.append(_device(rules.devices))
+    if rules.min_order_total is not None or rules.max_order_total is not None:
+        checks.append(_order_total(rules.min_order_total, rules.max_order_total))
+    if rules.required_categories or rules.excluded_categories:
+        checks.append(
+            _basket_rule("category", rules.required_categories, rules.excluded_categories)
+        )
+    if rules.required_skus or rules.excluded_skus:
+        checks.append(_basket_rule("sku", rules.required_skus, rules.excluded_skus))
+    if rules.customer is not None:
+        checks.append(_customer(rules.customer))
+    if offer.kind == "cross_sell" and offer.sku is not None:
+        checks.append(_already_bought(offer.sku))
+    return Targeted(offer, tuple(checks))
+
+
+def screen(targeted: Iterable[Targeted], context: OrderContext, usage: OfferUsage) -> list[Offer]:
+    """The offers that may show for ``context``, in the given order (the ranking's hot path)."""
+    at = utc_naive(context.at)
+    customer_id = context.customer_id
+    eligible: list[Offer] = []
+    for offer, checks in targeted:
+        for check in checks:
+            if check(context, at) is not None:
+                break
+        else:
+            if cap_violation(offer, usage, customer_id) is None:
+                eligible.append(offer)
+    return eligible
 
 
 def eligible_offers(
@@ -69,32 +131,13 @@ def eligible_offers(
 def exclusion_reason(
     offer: Offer, context: OrderContext, usage: OfferUsage, *, at: datetime | None = None
 ) -> str | None:
-    """Why ``offer`` may not show for ``context``, or None when it may."""
+    """Why ``offer`` may not show for ``context`` (the first rule that fails), or None."""
     at = utc_naive(context.at) if at is None else at
-    # The rules in a fixed order (the first that fails is the reason), each looked at only
-    # when set: this runs for every candidate of every ranking, and most set one or two.
-    rules = offer.targeting
-    reason = (
-        _status(offer, context, at)
-        or (_schedule(offer, context, at) if offer.starts_at or offer.ends_at else None)
-        or (_placement(offer, context, at) if rules.placements else None)
-        or (_country(offer, context, at) if rules.countries else None)
-        or (_device(offer, context, at) if rules.devices else None)
-        or (
-            _order_total(offer, context, at)
-            if rules.min_order_total is not None or rules.max_order_total is not None
-            else None
-        )
-        or (
-            _categories(offer, context, at)
-            if rules.required_categories or rules.excluded_categories
-            else None
-        )
-        or (_skus(offer, context, at) if rules.required_skus or rules.excluded_skus else None)
-        or (_customer(offer, context, at) if rules.customer is not None else None)
-        or _already_bought(offer, context, at)
-    )
-    return reason or cap_violation(offer, usage, context.customer_id)
+    for check in target(offer).checks:
+        reason = check(context, at)
+        if reason is not None:
+            return reason
+    return cap_violation(offer, usage, context.customer_id)
 
 
 def utc_naive(moment: datetime) -> datetime:
@@ -104,87 +147,100 @@ def utc_naive(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def _status(offer: Offer, _context: OrderContext, _at: datetime) -> str | None:
-    return None if offer.status == "active" else f"status {offer.status}"
+def _always(reason: str) -> Check:
+    return lambda _context, _at: reason
 
 
-def _schedule(offer: Offer, _context: OrderContext, at: datetime) -> str | None:
-    if offer.starts_at is not None and at < utc_naive(offer.starts_at):
-        return f"starts {_moment(offer.starts_at)}"
-    if offer.ends_at is not None and at >= utc_naive(offer.ends_at):
-        return f"ended {_moment(offer.ends_at)}"
-    return None
+def _schedule(starts_at: datetime | None, ends_at: datetime | None) -> Check:
+    starts = None if starts_at is None else utc_naive(starts_at)
+    ends = None if ends_at is None else utc_naive(ends_at)
+    not_yet = "" if starts is None else f"starts {_moment(starts)}"
+    over = "" if ends is None else f"ended {_moment(ends)}"
 
-
-def _placement(offer: Offer, context: OrderContext, _at: datetime) -> str | None:
-    placements = offer.targeting.placements
-    if placements and context.placement not in placements:
-        return f"placement {context.placement or 'unknown'} not in {_listed(placements)}"
-    return None
-
-
-def _country(offer: Offer, context: OrderContext, _at: datetime) -> str | None:
-    countries = offer.targeting.countries
-    if countries and context.country.upper() not in {c.upper() for c in countries}:
-        country = context.country.upper() or "unknown"
-        return f"country {country} not in {_listed(c.upper() for c in countries)}"
-    return None
-
-
-def _device(offer: Offer, context: OrderContext, _at: datetime) -> str | None:
-    devices = offer.targeting.devices
-    if devices and context.device.lower() not in {d.lower() for d in devices}:
-        return f"device {context.device.lower() or 'unknown'} not in {_listed(devices)}"
-    return None
-
-
-def _order_total(offer: Offer, context: OrderContext, _at: datetime) -> str | None:
-    low, high = offer.targeting.min_order_total, offer.targeting.max_order_total
-    total = context.order_total
-    if low is not None and total < low:
-        return f"order total {total:g} below minimum {low:g}"
-    if high is not None and total > high:
-        return f"order total {total:g} above maximum {high:g}"
-    return None
-
-
-def _categories(offer: Offer, context: OrderContext, _at: datetime) -> str | None:
-    return _basket_rule(
-        "category",
-        context.categories,
-        offer.targeting.required_categories,
-        offer.targeting.excluded_categories,
-    )
-
-
-def _skus(offer: Offer, context: OrderContext, _at: datetime) -> str | None:
-    return _basket_rule(
-        "sku", context.skus, offer.targeting.required_skus, offer.targeting.excluded_skus
-    )
-
-
-def _customer(offer: Offer, context: OrderContext, _at: datetime) -> str | None:
-    wanted = offer.targeting.customer
-    if wanted is None:
+    def check(_context: OrderContext, at: datetime) -> str | None:
+        if starts is not None and at < starts:
+            return not_yet
+        if ends is not None and at >= ends:
+            return over
         return None
-    actual = "returning" if context.is_returning else "new"
-    return None if actual == wanted else f"customer {actual}, offer targets {wanted}"
+
+    return check
 
 
-def _already_bought(offer: Offer, context: OrderContext, _at: datetime) -> str | None:
-    if offer.kind == "cross_sell" and offer.sku in context.skus:
-        return f"sku {offer.sku} already in the order"
-    return None
+def _placement(placements: list[str]) -> Check:
+    allowed, listed = frozenset(placements), _listed(placements)
+
+    def check(context: OrderContext, _at: datetime) -> str | None:
+        if context.placement in allowed:
+            return None
+        return f"placement {context.placement or 'unknown'} not in {listed}"
+
+    return check
 
 
-def _basket_rule(
-    name: str, basket: frozenset[str], required: list[str] | None, excluded: list[str] | None
-) -> str | None:
-    if required and basket.isdisjoint(required):
-        return f"no basket {name} in {_listed(required)}"
-    if excluded and not basket.isdisjoint(excluded):
-        return f"basket {name} {min(basket.intersection(excluded))} excluded"
-    return None
+def _country(countries: list[str]) -> Check:
+    upper = [c.upper() for c in countries]
+    allowed, listed = frozenset(upper), _listed(upper)
+
+    def check(context: OrderContext, _at: datetime) -> str | None:
+        country = context.country.upper()
+        return None if country in allowed else f"country {country or 'unknown'} not in {listed}"
+
+    return check
+
+
+def _device(devices: list[str]) -> Check:
+    allowed, listed = frozenset(d.lower() for d in devices), _listed(devices)
+
+    def check(context: OrderContext, _at: datetime) -> str | None:
+        device = context.device.lower()
+        return None if device in allowed else f"device {device or 'unknown'} not in {listed}"
+
+    return check
+
+
+def _order_total(low: float | None, high: float | None) -> Check:
+    def check(context: OrderContext, _at: datetime) -> str | None:
+        total = context.order_total
+        if low is not None and total < low:
+            return f"order total {total:g} below minimum {low:g}"
+        if high is not None and total > high:
+            return f"order total {total:g} above maximum {high:g}"
+        return None
+
+    return check
+
+
+def _basket_rule(name: str, required: list[str] | None, excluded: list[str] | None) -> Check:
+    """At least one basket line in ``required``, none in ``excluded`` (of categories or skus)."""
+    wanted = frozenset(required) if required else None
+    refused = frozenset(excluded) if excluded else None
+    listed = _listed(required) if required else ""
+
+    def check(context: OrderContext, _at: datetime) -> str | None:
+        basket = context.categories if name == "category" else context.skus
+        if wanted is not None and basket.isdisjoint(wanted):
+            return f"no basket {name} in {listed}"
+        if refused is not None and not basket.isdisjoint(refused):
+            return f"basket {name} {min(basket.intersection(refused))} excluded"
+        return None
+
+    return check
+
+
+def _customer(wanted: str) -> Check:
+    def check(context: OrderContext, _at: datetime) -> str | None:
+        actual = "returning" if context.is_returning else "new"
+        return None if actual == wanted else f"customer {actual}, offer targets {wanted}"
+
+    return check
+
+
+def _already_bought(sku: str) -> Check:
+    def check(context: OrderContext, _at: datetime) -> str | None:
+        return f"sku {sku} already in the order" if sku in context.skus else None
+
+    return check
 
 
 def _listed(values: Iterable[str]) -> str:
@@ -192,4 +248,4 @@ def _listed(values: Iterable[str]) -> str:
 
 
 def _moment(moment: datetime) -> str:
-    return utc_naive(moment).strftime("%Y-%m-%d %H:%M UTC")
+    return moment.strftime("%Y-%m-%d %H:%M UTC")

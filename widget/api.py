@@ -12,6 +12,9 @@ adds ``debug: {candidates, shown, excluded: {offer_id: reason}, holdout,
 max_offers, relevance_floor}`` to the JSON answer; a publishable key gets a 403.
 """
 
+import functools
+from types import SimpleNamespace
+
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -67,11 +70,33 @@ async def _rank(request: Request, service: Service) -> tuple[Ranked, RankRequest
         )
     check_capacity(service)
     service.models.maybe_reload()
-    click_base = f"{request.base_url}v1/click/"
+    click_base = _click_base(request)
     ranked = service.ranker.rank(
         body, request.scope["encore.request_id"], lambda token: click_base + token, debug=debug
     )
     return ranked, body
+
+
+def _click_base(request: Request) -> str:
+    scope = request.scope
+    server = scope.get("server")
+    return _click_base_of(
+        scope.get("scheme", "http"),
+        request.headers.get("host"),
+        None if server is None else tuple(server),
+        scope.get("app_root_path", scope.get("root_path", "")),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _click_base_of(
+    scheme: str, host: str | None, server: tuple[str, int] | None, root_path: str
+) -> str:
+    """``{base_url}v1/click/`` as Starlette builds it from these parts of the scope: they are
+    the same on almost every request, and building the URL each time was 5% of a rank."""
+    headers = [] if host is None else [(b"host", host.encode("latin-1"))]
+    scope = {"type": "http", "scheme": scheme, "server": server, "root_path": root_path}
+    return f"{Request({**scope, 'path': '/', 'headers': headers}).base_url}v1/click/"
 
 
 def _wants_debug(request: Request) -> bool:
@@ -97,7 +122,9 @@ def render_fragment(service: Service, ranked: Ranked, *, placement: str) -> str:
         model_version=ranked.model_version,
         csat=csat,
         csat_token=csat_token,
-        offers=ranked.offers,
+        # as attributes: Jinja reads ``offer.title`` of a dict by failing getattr first (an
+        # exception per field, a third of the render)
+        offers=[SimpleNamespace(**offer) for offer in ranked.offers],
     )
 
 

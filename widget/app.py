@@ -17,7 +17,6 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
-from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,7 +28,7 @@ from widget import api, demo
 from widget.auth import Cors, OriginList
 from widget.errors import exception_handlers
 from widget.openapi import openapi_document
-from widget.ranking import new_request_id
+from widget.request_ids import new_request_id
 from widget.service import Service
 from widget.settings import Settings, load_settings
 
@@ -45,10 +44,11 @@ class RequestId:
             await self.app(scope, receive, send)
             return
         request_id = scope["encore.request_id"] = new_request_id()
+        header = (b"x-request-id", request_id.encode())
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).append("X-Request-Id", request_id)
+                message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
         await self.app(scope, receive, send_with_id)

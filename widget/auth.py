@@ -7,12 +7,13 @@ secret key (``sk_``) may do everything, but only in the ``Authorization`` header
 """
 
 import hmac
+from collections.abc import Iterable
 
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from offers.store import Shop, hash_secret
 from widget.errors import ApiError, error_response
@@ -89,7 +90,12 @@ class KeyRing:
 
 class Cors(CORSMiddleware):
     """Starlette's CORS for the shop's allowed origins (known once the shop is loaded),
-    answering a refused preflight with the API's JSON error (403)."""
+    answering a refused preflight with the API's JSON error (403).
+
+    Other requests get the headers Starlette's would add (``Access-Control-Allow-Origin``
+    for an allowed origin, ``Vary: Origin`` always), written into the raw header list:
+    Starlette's builds two ``Headers`` objects per request, on every ranking.
+    """
 
     def __init__(self, app: ASGIApp, origins: "OriginList") -> None:
         super().__init__(
@@ -99,6 +105,27 @@ class Cors(CORSMiddleware):
             max_age=600,
         )
         self.origins = origins
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        origin = _raw_header(scope, b"origin")
+        if origin is not None and scope["method"] == "OPTIONS":
+            request_headers = Headers(scope=scope)
+            if "access-control-request-method" in request_headers:
+                await self.preflight_response(request_headers)(scope, receive, send)
+                return
+        allow = None
+        if origin is not None and self.is_allowed_origin(origin.decode("latin-1")):
+            allow = (b"access-control-allow-origin", origin)
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = _with_cors(message.get("headers", ()), allow)
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
 
     def is_allowed_origin(self, origin: str) -> bool:
         allowed = self.origins.allowed
@@ -124,6 +151,29 @@ class OriginList:
 
     def __init__(self, allowed: tuple[str, ...] = ()) -> None:
         self.allowed = frozenset(allowed)
+
+
+def _raw_header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value
+    return None
+
+
+def _with_cors(
+    headers: Iterable[tuple[bytes, bytes]], allow: tuple[bytes, bytes] | None
+) -> list[tuple[bytes, bytes]]:
+    """The response headers with ``Vary: Origin`` (joined to any ``Vary`` already there)."""
+    kept, vary = [], []
+    for header in headers:
+        if header[0] == b"vary":
+            vary.append(header[1])
+        elif allow is None or header[0] != allow[0]:
+            kept.append(header)
+    if allow is not None:
+        kept.append(allow)
+    kept.append((b"vary", b", ".join([*vary, b"Origin"])))
+    return kept
 
 
 def _bearer(request: Request) -> str | None:

@@ -3,7 +3,7 @@
 from typing import Any, TypeVar
 
 import msgspec
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from widget.errors import ApiError, from_validation
 
@@ -13,7 +13,11 @@ T = TypeVar("T")
 
 
 async def read_body(request: Request) -> bytes:
-    """The body, refusing more than 1 MB whether or not ``Content-Length`` says so."""
+    """The body, refusing more than 1 MB whether or not ``Content-Length`` says so.
+
+    Reads the ASGI messages itself: ``Request.stream()`` is an async generator, which
+    asyncio hooks and tracks in a WeakSet on every request (more than reading costs).
+    """
     length = request.headers.get("content-length")
     if length is not None:
         if not length.isdigit():
@@ -21,12 +25,17 @@ async def read_body(request: Request) -> bytes:
         if int(length) > MAX_BODY_BYTES:
             raise _too_large()
     chunks, size = [], 0
-    async for chunk in request.stream():
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             raise _too_large()
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def decode(decoder: "msgspec.json.Decoder[T]", body: bytes) -> T:

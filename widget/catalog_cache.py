@@ -7,18 +7,16 @@ Targeting checks each offer's rules one by one, and most offers of a shop are
 cross-sells that require a basket category (a camera's memory card needs a
 camera). So the active offers are also indexed by the categories and skus they
 require: :meth:`CatalogCache.candidates` returns only offers whose requirement
-the basket can meet, which targeting would have excluded anyway. Schedules are
-stored as naive UTC, the form targeting compares in.
+the basket can meet, which targeting would have excluded anyway, each with its
+rules compiled once (:func:`offers.targeting.target`).
 """
 
 from collections import defaultdict
 from collections.abc import Iterable
 
-import msgspec
-
 from offers.catalog import Offer
 from offers.store import Store
-from offers.targeting import utc_naive
+from offers.targeting import Targeted, target
 
 
 class CatalogCache:
@@ -30,6 +28,7 @@ class CatalogCache:
         self.offers: list[Offer] = []
         self.active: list[Offer] = []
         self.by_id: dict[str, Offer] = {}
+        self._targeted: list[Targeted] = []
         self._unconditional: list[int] = []
         self._by_category: dict[str, list[int]] = {}
         self._by_sku: dict[str, list[int]] = {}
@@ -39,7 +38,6 @@ class CatalogCache:
         return self.store.offers(self.shop_id)
 
     def apply(self, offers: list[Offer]) -> None:
-        offers = [_naive_schedule(offer) for offer in offers]
         active = [offer for offer in offers if offer.status == "active"]
         unconditional, by_category, by_sku = [], defaultdict(list), defaultdict(list)
         for n, offer in enumerate(active):
@@ -53,6 +51,7 @@ class CatalogCache:
             else:
                 unconditional.append(n)
         self.offers, self.active = offers, active
+        self._targeted = [target(offer) for offer in active]
         self.by_id = {offer.id: offer for offer in offers}
         self._unconditional, self._by_category, self._by_sku = (
             unconditional,
@@ -60,23 +59,12 @@ class CatalogCache:
             dict(by_sku),
         )
 
-    def candidates(self, categories: Iterable[str], skus: Iterable[str]) -> list[Offer]:
+    def candidates(self, categories: Iterable[str], skus: Iterable[str]) -> list[Targeted]:
         """Active offers whose required categories or skus the basket meets, in catalog order."""
         chosen = set(self._unconditional)
         for category in categories:
             chosen.update(self._by_category.get(category, ()))
         for sku in skus:
             chosen.update(self._by_sku.get(sku, ()))
-        active = self.active
-        return [active[n] for n in sorted(chosen)]
-
-
-def _naive_schedule(offer: Offer) -> Offer:
-    starts, ends = offer.starts_at, offer.ends_at
-    if (starts is None or starts.tzinfo is None) and (ends is None or ends.tzinfo is None):
-        return offer
-    return msgspec.structs.replace(
-        offer,
-        starts_at=None if starts is None else utc_naive(starts),
-        ends_at=None if ends is None else utc_naive(ends),
-    )
+        targeted = self._targeted
+        return [targeted[n] for n in sorted(chosen)]

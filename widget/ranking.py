@@ -8,7 +8,6 @@ event loop; what it logs goes to the impression log's queue.
 """
 
 import logging
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +17,7 @@ from offers.catalog import Offer
 from offers.holdout import in_holdout
 from offers.identity import customer_key
 from offers.store import utcnow
-from offers.targeting import OrderContext, eligible_offers
+from offers.targeting import OrderContext, eligible_offers, screen
 from ranker import OfferScores, RankContext, SelectionPolicy
 from widget.catalog_cache import CatalogCache
 from widget.impression_log import ImpressionLog
@@ -41,10 +40,6 @@ class Ranked:
     holdout: bool
     offers: list[dict[str, Any]]
     debug: dict[str, Any] | None = None
-
-
-def new_request_id() -> str:
-    return secrets.token_hex(12)
 
 
 class Ranker:
@@ -82,14 +77,15 @@ class Ranker:
         customer = customer_key(body.customer.id) if body.customer.id else ""
         model = self.models.model
         if in_holdout(customer or None, self.settings.holdout_share):
-            self._log(body, request_id, customer, at, model.version, holdout=True, rows=[])
+            total = _order_total(body)
+            self._log(body, request_id, customer, total, at, model.version, holdout=True, rows=[])
             explained = _holdout_debug(self.catalog.offers) if debug else None
             return Ranked(request_id, model.version, customer, True, [], explained)
         order = self._order_context(body, customer, at)
         candidates = self._candidates(order, customer, at)
         limit = min(body.limit or self.settings.max_offers, self.settings.max_offers)
         chosen, scores = (
-            self._select(model, body, candidates, customer, at, request_id, limit)
+            self._select(model, body, order, candidates, request_id, limit)
             if candidates
             else ([], None)
         )
@@ -104,7 +100,8 @@ class Ranker:
             )
             rows.append(_impression(tracking, offer, selection, at, model.version, context))
             self.recent.shown(customer, request_id, offer.id, at)
-        self._log(body, request_id, customer, at, model.version, holdout=False, rows=rows)
+        total = order.order_total
+        self._log(body, request_id, customer, total, at, model.version, holdout=False, rows=rows)
         explained = (
             self._explain(order, customer, candidates, chosen, scores, limit) if debug else None
         )
@@ -127,7 +124,7 @@ class Ranker:
 
     def _candidates(self, context: OrderContext, customer: str, at: datetime) -> list[Offer]:
         offers = self.catalog.candidates(context.categories, context.skus)
-        eligible, _excluded = eligible_offers(offers, context, self.recent.usage(customer, at))
+        eligible = screen(offers, context, self.recent.usage(customer, at))
         dismissed = self.recent.dismissed_offer_ids(customer, at)
         return [offer for offer in eligible if offer.id not in dismissed] if dismissed else eligible
 
@@ -135,22 +132,21 @@ class Ranker:
         self,
         model: Any,
         body: RankRequest,
+        order: OrderContext,
         candidates: list[Offer],
-        customer: str,
-        at: datetime,
         request_id: str,
         limit: int,
     ) -> tuple[list[tuple[Offer, Any]], OfferScores]:
         items = body.order.items
         context = RankContext(
-            customer_id=customer or None,
+            customer_id=order.customer_id,
             basket=[(item.sku, item.category, item.price, item.quantity) for item in items],
-            order_total=_order_total(body),
-            placement=body.placement,
-            country=body.order.country,
-            device=body.order.device,
-            is_returning=body.customer.is_returning,
-            at=at,
+            order_total=order.order_total,
+            placement=order.placement,
+            country=order.country,
+            device=order.device,
+            is_returning=order.is_returning,
+            at=order.at,
             attributes=dict(body.attributes),
         )
         try:
@@ -208,6 +204,7 @@ class Ranker:
         body: RankRequest,
         request_id: str,
         customer: str,
+        total: float,
         at: datetime,
         version: str,
         *,
@@ -221,7 +218,7 @@ class Ranker:
             "placement": body.placement,
             "order_id": body.order.id,
             "customer_id": customer,
-            "order_total": _order_total(body),
+            "order_total": total,
             "holdout": holdout,
             "model_version": version,
             "n_offers": len(rows),

@@ -10,14 +10,15 @@ table costs milliseconds, a whole request's budget). So each worker keeps:
 
 Its own requests and events update it at once; a background refresh every few
 seconds merges in what other workers wrote (rows are keyed, so merging twice
-changes nothing) and replaces the lifetime counts. A customer checks out
+changes nothing; its own impressions, told apart by their request ids, are not
+read again) and replaces the lifetime counts. A customer checks out
 minutes apart, not seconds, so a few seconds' lag never lets a per-customer cap
 slip; a lifetime cap may overshoot by the other workers' traffic of those few
 seconds, within what :mod:`offers.caps` already allows for requests in flight.
 """
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,6 +26,7 @@ from offers.caps import DAY, WEEK, OfferUsage, load_usage
 from offers.catalog import Offer
 from offers.feedback import dismissals_since, impressions_since
 from offers.store import Store
+from widget.request_ids import worker_tag
 
 _OVERLAP = timedelta(minutes=2)  # rows written late by other workers (queued, then flushed)
 _PRUNE_EVERY = timedelta(minutes=10)
@@ -52,28 +54,28 @@ class RecentActivity:
         self._tracked: frozenset[str] = frozenset()
         self._shown: dict[str, dict[tuple[str, str], datetime]] = {}
         self._dismissed: dict[str, dict[str, datetime]] = {}
-        self._lifetime = OfferUsage()
-        self._local_shown: Counter[str] = Counter()
-        self._local_converted: Counter[str] = Counter()
+        self._set_lifetime(OfferUsage())
         self._watermark: datetime | None = None
         self._pruned_at: datetime | None = None
 
     # reading, on the request path
 
     def usage(self, customer_id: str | None, at: datetime) -> OfferUsage:
+        shown = self._shown.get(customer_id or "")
+        if not shown:  # most customers: nothing shown to them lately
+            return self._no_customer
         day: Counter[str] = Counter()
         week: Counter[str] = Counter()
-        for (_request, offer_id), shown_at in self._shown.get(customer_id or "", {}).items():
+        for (_request, offer_id), shown_at in shown.items():
             if at - WEEK < shown_at <= at:
                 week[offer_id] += 1
                 if shown_at > at - DAY:
                     day[offer_id] += 1
-        lifetime = self._lifetime
         return OfferUsage(
             customer_day=day,
             customer_week=week,
-            total_impressions=_added(lifetime.total_impressions, self._local_shown),
-            conversions=_added(lifetime.conversions, self._local_converted),
+            total_impressions=self._total_shown,
+            conversions=self._conversions,
         )
 
     def dismissed_offer_ids(self, customer_id: str | None, at: datetime) -> frozenset[str]:
@@ -84,12 +86,12 @@ class RecentActivity:
     # what this worker just did
 
     def shown(self, customer_id: str, request_id: str, offer_id: str, at: datetime) -> None:
-        self._local_shown[offer_id] += 1
+        self._total_shown[offer_id] = self._total_shown.get(offer_id, 0) + 1
         if customer_id and offer_id in self._tracked:
             self._shown.setdefault(customer_id, {})[(request_id, offer_id)] = at
 
     def converted(self, offer_id: str) -> None:
-        self._local_converted[offer_id] += 1
+        self._conversions[offer_id] = self._conversions.get(offer_id, 0) + 1
 
     def dismissed(self, customer_id: str, offer_id: str, at: datetime) -> None:
         if customer_id:
@@ -110,6 +112,8 @@ class RecentActivity:
         ]
         full = self._watermark is None or tracked != self._tracked
         shown_since = now - WEEK if full else self._watermark - _OVERLAP
+        # once loaded, this worker's own impressions are recorded as they are served
+        others = None if full else worker_tag()
         dismissed_since = (
             now - self.dismiss_window if self._watermark is None else self._watermark - _OVERLAP
         )
@@ -118,7 +122,9 @@ class RecentActivity:
             tracked=tracked,
             full=full,
             lifetime=load_usage(self.store, self.shop_id, None, capped, now),
-            impressions=impressions_since(self.store, self.shop_id, sorted(tracked), shown_since),
+            impressions=impressions_since(
+                self.store, self.shop_id, sorted(tracked), shown_since, except_requests=others
+            ),
             dismissals=dismissals_since(self.store, self.shop_id, dismissed_since),
         )
 
@@ -131,12 +137,19 @@ class RecentActivity:
             self._shown.setdefault(customer_id, {})[(request_id, offer_id)] = shown_at
         for customer_id, offer_id, at in fetched.dismissals:
             self.dismissed(customer_id, offer_id, at)
-        self._lifetime = fetched.lifetime
-        self._local_shown.clear()
-        self._local_converted.clear()
+        self._set_lifetime(fetched.lifetime)
         self._watermark = fetched.at
         if self._pruned_at is None or fetched.at - self._pruned_at > _PRUNE_EVERY:
             self._prune(fetched.at)
+
+    def _set_lifetime(self, lifetime: OfferUsage) -> None:
+        """The lifetime counts as read; this worker's impressions and conversions are added as
+        they happen, and every usage handed out shares these two counts."""
+        self._total_shown: dict[str, int] = dict(lifetime.total_impressions)
+        self._conversions: dict[str, int] = dict(lifetime.conversions)
+        self._no_customer = OfferUsage(
+            total_impressions=self._total_shown, conversions=self._conversions
+        )
 
     def _prune(self, now: datetime) -> None:
         self._pruned_at = now
@@ -153,30 +166,3 @@ class RecentActivity:
                 self._dismissed[customer_id] = kept_offers
             else:
                 del self._dismissed[customer_id]
-
-
-class _Sum(Mapping[str, int]):
-    """Two counts added on lookup (the caps look up a few offers, never iterate)."""
-
-    def __init__(self, base: Mapping[str, int], extra: Mapping[str, int]) -> None:
-        self._base, self._extra = base, extra
-
-    def __getitem__(self, key: str) -> int:
-        if key not in self._base and key not in self._extra:
-            raise KeyError(key)
-        return self._base.get(key, 0) + self._extra.get(key, 0)
-
-    def get(self, key: str, default: int | None = None) -> int | None:  # type: ignore[override]
-        if key not in self._base and key not in self._extra:
-            return default
-        return self._base.get(key, 0) + self._extra.get(key, 0)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(set(self._base) | set(self._extra))
-
-    def __len__(self) -> int:
-        return len(set(self._base) | set(self._extra))
-
-
-def _added(base: Mapping[str, int], extra: Counter[str]) -> Mapping[str, int]:
-    return _Sum(base, extra) if extra else base

@@ -3,17 +3,24 @@
 A token carries (shop, request, offer, customer, position, placement), plus
 ``holdout`` for the CSAT token of a holdout customer's request (only when true,
 so offer tokens stay as short as before and tokens without it still verify), signed and
-timestamped with itsdangerous so a forged, altered or expired token is refused.
+timestamped in itsdangerous' format so a forged, altered or expired token is refused.
 The payload is readable (base64 JSON), so it holds only the stored customer key
 (an email is already hashed), never anything secret.
+
+A rank signs a token per offer, and itsdangerous' ``sign`` costs ~20 us (the key
+derived and an OpenSSL HMAC set up per call), so :meth:`TokenSigner.sign` writes
+the same bytes itself with the key itsdangerous derives, copying a keyed stdlib
+``hmac`` object per token (~7 us); itsdangerous still verifies every token.
 """
 
 import hashlib
+import hmac
+import time
 from typing import Any, NamedTuple
 
 import orjson
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
-from itsdangerous.encoding import base64_encode
+from itsdangerous.encoding import base64_encode, int_to_bytes, want_bytes
 
 from widget.errors import ApiError
 
@@ -42,26 +49,28 @@ class _Json:
         return orjson.loads(data)
 
 
-class _Serializer(URLSafeTimedSerializer):
-    # zlib takes ~40% of signing time and never shortens a ~60-byte payload.
-    def dump_payload(self, obj: Any) -> bytes:
-        return base64_encode(orjson.dumps(obj))
-
-
 class TokenSigner:
     """Signs and verifies tracking tokens with the deployment's signing secret."""
 
     def __init__(self, secret: str, max_age_days: int) -> None:
-        self._serializer = _Serializer(
+        self._serializer = URLSafeTimedSerializer(
             secret, salt=_SALT, serializer=_Json, signer_kwargs={"digest_method": hashlib.sha256}
         )
-        # what `dumps` builds on every call, built once (a rank signs a token per offer)
-        self._signer = self._serializer.make_signer(_SALT)
+        signer = self._serializer.make_signer(_SALT)
+        self._mac = hmac.new(signer.derive_key(), digestmod=signer.digest_method)
+        self._sep = want_bytes(signer.sep)
+        self._second = -1
+        self._timestamp = b""
         self.max_age_seconds = max_age_days * 86_400
 
     def sign(self, tracking: Tracking) -> str:
-        payload = list(tracking) if tracking.holdout else list(tracking[:_N_BASE])
-        return self._signer.sign(self._serializer.dump_payload(payload)).decode()
+        """``payload.timestamp.signature``: what itsdangerous' ``TimestampSigner`` answers for
+        the base64 JSON payload (uncompressed: zlib never shortens a payload this small)."""
+        payload = tuple(tracking) if tracking.holdout else tracking[:_N_BASE]
+        value = base64_encode(orjson.dumps(payload)) + self._sep + self._now()
+        mac = self._mac.copy()
+        mac.update(value)
+        return (value + self._sep + base64_encode(mac.digest())).decode()
 
     def verify(self, token: str) -> Tracking:
         """What the token carries; ApiError 400 if forged, altered, malformed or expired."""
@@ -80,6 +89,12 @@ class TokenSigner:
                 400, "the tracking token is not valid", field="token", code="invalid_token"
             )
         return Tracking(*payload)
+
+    def _now(self) -> bytes:
+        second = int(time.time())
+        if second != self._second:
+            self._second, self._timestamp = second, base64_encode(int_to_bytes(second))
+        return self._timestamp
 
 
 def event_id(event_type: str, token: str) -> str:

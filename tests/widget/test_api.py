@@ -38,6 +38,18 @@ def test_rank_returns_offers_with_every_field(client, rank_body):
         assert offer["click_url"] == f"http://testserver/v1/click/{offer['token']}"
 
 
+def test_click_urls_follow_the_host_each_request_was_sent_to(client, rank_body):
+    for n, host in enumerate(("encore.example", "shop.example:8443", "encore.example")):
+        body, headers = rank_body(customer=f"guest-{n}"), {**auth(), "Host": host}
+
+        offers = client.post("/v1/rank", json=body, headers=headers).json()["offers"]
+
+        assert offers
+        assert {o["click_url"] for o in offers} == {
+            f"http://{host}/v1/click/{o['token']}" for o in offers
+        }
+
+
 @pytest.mark.parametrize(
     ("limit", "max_offers", "most"), [(1, 3, 1), (5, 3, 3), (2, 2, 2), (None, 2, 2)]
 )

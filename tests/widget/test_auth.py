@@ -1,8 +1,11 @@
 import json
 
 import pytest
+from starlette.responses import PlainTextResponse
+from starlette.testclient import TestClient
 
 from tests.widget.conftest import ORIGIN, PK, SK, auth
+from widget.auth import Cors, OriginList
 
 
 def _error(status: int, message: str, field: str | None = None) -> dict:
@@ -117,6 +120,35 @@ def test_cors_headers_only_for_allowed_origins(client, rank_body):
     assert allowed.headers["access-control-allow-origin"] == ORIGIN
     assert allowed.headers["vary"] == "Origin"
     assert not [name for name in refused.headers if name.startswith("access-control-")]
+
+
+def test_every_answer_varies_by_origin_and_carries_its_request_id(client, rank_body):
+    response = client.post("/v1/rank", json=rank_body())
+
+    assert response.status_code == 401
+    assert response.headers["vary"] == "Origin"
+    assert len(response.headers["x-request-id"]) == 24
+    assert "access-control-allow-origin" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        pytest.param(ORIGIN, ORIGIN, id="allowed"),
+        pytest.param("https://evil.example", None, id="refused"),
+        pytest.param(None, None, id="no origin"),
+    ],
+)
+def test_cors_joins_the_vary_header_an_answer_already_has(origin, allowed):
+    async def accept_dependent(scope, receive, send):
+        await PlainTextResponse("ok", headers={"Vary": "Accept"})(scope, receive, send)
+
+    app = Cors(accept_dependent, OriginList((ORIGIN,)))
+
+    response = TestClient(app).get("/", headers={"Origin": origin} if origin else {})
+
+    assert response.headers.get_list("vary") == ["Accept, Origin"]
+    assert response.headers.get("access-control-allow-origin") == allowed
 
 
 def test_preflight_from_an_allowed_origin(client):

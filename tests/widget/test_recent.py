@@ -6,6 +6,7 @@ from offers.caps import load_usage
 from offers.catalog import Caps, Offer
 from offers.feedback import FeedbackBatch, dismissed_offer_ids, record_feedback
 from widget.recent import RecentActivity
+from widget.request_ids import worker_tag
 
 NOW = datetime(2026, 6, 1, 12, 0)
 CAPPED = Offer(
@@ -124,3 +125,33 @@ def test_a_guest_has_no_per_customer_usage(history):
     recent.shown("", "r9", "capped", NOW)
 
     assert recent.usage(None, NOW).customer_day == {}
+
+
+def test_a_refresh_reads_other_workers_impressions_but_not_this_ones(history):
+    recent = RecentActivity(history, "shop", dismiss_days=30)
+    recent.apply(recent.fetch([CAPPED, FREE], NOW))
+    later = NOW + timedelta(seconds=5)
+    own, other = worker_tag() + "0" * 16, "f" * 24
+    recent.shown("erin", own, "capped", later)  # served and logged by this worker
+    impressions = [
+        _impression(own, "capped", "erin", later),
+        _impression(other, "capped", "fay", later),
+    ]
+    record_feedback(history, FeedbackBatch(impressions=impressions))
+
+    fetched = recent.fetch([CAPPED, FREE], later)
+    recent.apply(fetched)
+
+    assert [row[0] for row in fetched.impressions] == [other]
+    assert recent.usage("erin", later).customer_day == {"capped": 1}
+    assert recent.usage("fay", later).customer_day == {"capped": 1}
+
+
+def test_a_full_reload_reads_this_workers_impressions_too(history):
+    own = worker_tag() + "0" * 16
+    record_feedback(history, FeedbackBatch(impressions=[_impression(own, "capped", "gus", NOW)]))
+    recent = RecentActivity(history, "shop", dismiss_days=30)
+
+    recent.apply(recent.fetch([CAPPED, FREE], NOW))
+
+    assert recent.usage("gus", NOW).customer_day == {"capped": 1}

@@ -1,9 +1,21 @@
+import orjson
 import pytest
+from itsdangerous.encoding import base64_encode
 
 from widget.errors import ApiError
 from widget.tokens import TokenSigner, Tracking, event_id
 
 TRACKING = Tracking("shop", "req-1", "offer-1", "cust-1", 2, "thank_you")
+
+
+def _payload(tracking: Tracking) -> str:
+    return base64_encode(orjson.dumps(list(tracking[:6]))).decode()
+
+
+def _replace_part(token: str, n: int, part: str) -> str:
+    parts = token.split(".")
+    parts[n] = part
+    return ".".join(parts)
 
 
 def test_a_signed_token_verifies_to_what_it_carries():
@@ -17,6 +29,11 @@ def test_a_signed_token_verifies_to_what_it_carries():
     [
         pytest.param(lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"), id="signature"),
         pytest.param(lambda t: t[:4] + ("A" if t[4] != "A" else "B") + t[5:], id="payload"),
+        pytest.param(lambda t: _replace_part(t, 1, "AAAAAA"), id="timestamp"),
+        pytest.param(lambda t: _replace_part(t, 2, ""), id="no signature"),
+        pytest.param(
+            lambda t: _replace_part(t, 0, _payload(TRACKING._replace(position=1))), id="swap"
+        ),
         pytest.param(lambda t: t.split(".")[0], id="unsigned"),
         pytest.param(lambda t: "", id="empty"),
         pytest.param(lambda t: "a.b.c", id="garbage"),
@@ -30,6 +47,25 @@ def test_an_altered_token_is_refused(tamper):
 
     assert (refused.value.status, refused.value.code) == (400, "invalid_token")
     assert refused.value.message == "the tracking token is not valid"
+
+
+@pytest.mark.parametrize(
+    "tracking",
+    [
+        pytest.param(TRACKING, id="offer"),
+        pytest.param(TRACKING._replace(holdout=True), id="holdout"),
+    ],
+)
+def test_a_token_is_what_itsdangerous_signs_for_the_same_payload_and_second(monkeypatch, tracking):
+    monkeypatch.setattr("time.time", lambda: 1_780_000_000.5)
+    signer = TokenSigner("secret", max_age_days=30)
+    payload = tracking if tracking.holdout else tracking[:6]
+    reference = signer._serializer.make_signer("encore.tracking.v1")
+
+    token = signer.sign(tracking)
+
+    assert token == reference.sign(base64_encode(orjson.dumps(list(payload)))).decode()
+    assert signer.verify(token) == tracking
 
 
 def test_a_token_signed_with_another_secret_is_refused():
