@@ -1,21 +1,27 @@
 """Factories for the ranker tests: generated shops, trained models, offers and scores."""
 
 from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
 from threadpoolctl import threadpool_limits
 
 from offers.catalog import Offer, read_offers
 from offers.files import read_impressions, read_orders, read_products
 from offers.synthetic import generate_shop
 from ranker.artifact import save_model
+from ranker.interactions import from_lines
 from ranker.model import OfferScores, RelevanceModel
-from ranker.train import train
+from ranker.scorer import Scorer, export_scorer, make_learner
+from ranker.train import train, training_set
 
 SHOP_ORDERS = 4_000
+SCORER_HORIZON = 30.0
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -47,6 +53,22 @@ def trained_model(shop_dir: Path, order_lines: pd.DataFrame) -> RelevanceModel:
         impressions=read_impressions(shop_dir / "impressions.csv"),
         offers=read_offers(shop_dir / "offers.json"),
     )
+
+
+@pytest.fixture(scope="session")
+def make_scorer(order_lines: pd.DataFrame) -> Callable[[str], Scorer]:
+    """An exported scorer of a learner by name, fitted on three quarters of the small
+    shop's training rows (horizon ``SCORER_HORIZON``) and calibrated on the rest."""
+    X, y, _ = training_set(from_lines(order_lines), SCORER_HORIZON)
+    fit = np.arange(len(y)) % 4 > 0
+
+    @cache
+    def make(name: str) -> Scorer:
+        learner = make_learner(name).fit(X[fit], y[fit])
+        calibrated = CalibratedClassifierCV(FrozenEstimator(learner), method="isotonic")
+        return export_scorer(calibrated.fit(X[~fit], y[~fit]))
+
+    return make
 
 
 @pytest.fixture(scope="session")
