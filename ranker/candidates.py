@@ -232,37 +232,6 @@ def generate_one(
     return _assemble_one(index, queries, sku, copurchase, next_order, history)
 
 
-def signals_one(index: ShopIndex, queries: Queries, sku: np.ndarray) -> Candidates:
-    """The signals of given skus for one order, as :func:`generate_one` would gather them.
-
-    A live request scores the skus the shop offers, not every candidate: this
-    looks up just their links to the basket instead of expanding every basket
-    sku's neighbours (a test holds it equal to :func:`generate_one`'s rows).
-
-    Parameters
-    ----------
-    index : ShopIndex
-    queries : Queries
-        One query (``queries.n_queries == 1``).
-    sku : ndarray of shape (n_skus,)
-        Distinct sku codes, ascending, none in the basket.
-
-    Returns
-    -------
-    Candidates
-        One row per sku of ``sku``, in that order.
-    """
-    basket = queries.basket_sku[queries.basket_sku >= 0]
-    return _assemble_one(
-        index,
-        queries,
-        sku,
-        _links_one(index.copurchase, basket, sku),
-        _links_one(index.next_order, basket, sku),
-        _history_one(index, int(queries.customer[0]), float(queries.time[0])),
-    )
-
-
 def _assemble_one(
     index: ShopIndex,
     queries: Queries,
@@ -340,24 +309,6 @@ def _expand_one(neighbours: Neighbours, basket: np.ndarray, n_skus: int) -> dict
     position = np.concatenate([np.arange(start, stop) for start, stop in bounds] or [[]])
     owner = np.repeat(np.arange(len(bounds)), [stop - start for start, stop in bounds])
     return _sum_links(neighbours, basket, position.astype(np.intp), owner)
-
-
-def _links_one(
-    neighbours: Neighbours, basket: np.ndarray, sku: np.ndarray
-) -> dict[str, np.ndarray]:
-    """``_expand_one`` restricted to the keys ``sku`` (ascending): the same figures, bit for bit.
-
-    Every (basket sku, sku) pair is looked up at once in the sorted pair keys; the
-    links found are then summed exactly as ``_expand_one`` sums them.
-    """
-    pair_key = neighbours.pair_key
-    n_skus = len(neighbours.indptr) - 1
-    wanted = (basket[:, None] * n_skus + sku[None, :]).ravel()
-    if not len(pair_key):
-        wanted = wanted[:0]
-    position = np.minimum(np.searchsorted(pair_key, wanted), len(pair_key) - 1)
-    linked = np.flatnonzero(pair_key[position] == wanted)
-    return _sum_links(neighbours.by_sku, basket, position[linked], linked // max(len(sku), 1))
 
 
 def _sum_links(

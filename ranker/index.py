@@ -43,13 +43,6 @@ class Neighbours:
             self.indptr, self.sku[order], self.strength[order], self.count[order], self.lift[order]
         )
 
-    @cached_property
-    def pair_key(self) -> np.ndarray:
-        """``a * n_skus + b`` of each (sku a, neighbour b) row of ``by_sku``, ascending."""
-        n_skus = len(self.indptr) - 1
-        row = np.repeat(np.arange(n_skus, dtype=np.int64), np.diff(self.indptr))
-        return row * n_skus + self.by_sku.sku
-
 
 @dataclass(frozen=True)
 class ShopIndex:

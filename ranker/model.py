@@ -3,8 +3,8 @@
 :class:`RelevanceModel` joins the lookup tables (:class:`~ranker.index.ShopIndex`),
 the exported stage-2 scorer (:class:`~ranker.scorer.Scorer`) and, when
 impressions were given at training time, the feedback model that scores partner
-offers. Everything it does per request is NumPy on small arrays and dict
-lookups; no pandas, no scikit-learn call.
+offers. Per request it looks codes up in dicts and scores the offered skus in one
+compiled call (:mod:`ranker.compiled_scoring`); no pandas, no scikit-learn call.
 """
 
 import math
@@ -27,8 +27,8 @@ from ranker.candidates import (
     Queries,
     generate,
     generate_one,
-    signals_one,
 )
+from ranker.compiled_scoring import SkuScores, score_order, scoring_tables
 from ranker.features import build_features
 from ranker.feedback import FeedbackModel
 from ranker.index import ShopIndex
@@ -137,7 +137,9 @@ class RelevanceModel:
 
         Only the offered skus are scored (a row's features depend on its own
         (order, sku) pair alone), from their links to the basket and the
-        customer's history, looked up directly: no stage-1 candidates.
+        customer's history, looked up directly: no stage-1 candidates. The
+        numeric work is one compiled call,
+        :func:`~ranker.compiled_scoring.score_order`.
 
         Parameters
         ----------
@@ -150,19 +152,26 @@ class RelevanceModel:
         OfferScores
             Arrays of shape (n_offers,).
         """
-        index = self.index
-        queries = self.queries_of(context)
+        basket_sku, basket_category, basket_price, customer = self._basket_codes(context)
         codes = [self._sku_code(offer) for offer in offers]
-        basket = set(queries.basket_sku.tolist())
+        basket = set(basket_sku)
         scored = sorted({code for code in codes if code >= 0 and code not in basket})
         row_of = {code: row for row, code in enumerate(scored)}
         probability: list[float] = []
         reason_of: list[str] = []
         if scored:
-            candidates = signals_one(index, queries, np.array(scored, dtype=np.int64))
-            X = build_features(index, queries, candidates, self.horizon)
-            probability = self.scorer.predict_proba(X).tolist()
-            reason_of = self._reasons(candidates, float(queries.time[0]))
+            now = _days(context.at)
+            scores = score_order(
+                self._scoring_tables,
+                np.array(basket_sku, dtype=np.int64),
+                np.array(basket_category, dtype=np.int64),
+                np.array(basket_price, dtype=np.float64),
+                customer,
+                now,
+                np.array(scored, dtype=np.int64),
+            )
+            probability = scores.probability.tolist()
+            reason_of = self._reasons(scores, now)
         basket_categories = {category for _, category, _, _ in context.basket if category}
         context_logit = self.feedback.context_logit(context) if self.feedback else 0.0
         probabilities, values, reasons = [], [], []
@@ -186,6 +195,19 @@ class RelevanceModel:
 
     def queries_of(self, context: RankContext) -> Queries:
         """The one-query batch of an order."""
+        skus, categories, prices, customer = self._basket_codes(context)
+        return Queries(
+            basket_indptr=np.array([0, len(skus)]),
+            basket_sku=np.array(skus, dtype=np.int64),
+            basket_category=np.array(categories, dtype=np.int64),
+            basket_price=np.array(prices, dtype=np.float64),
+            customer=np.array([customer]),
+            time=np.array([_days(context.at)]),
+        )
+
+    def _basket_codes(self, context: RankContext) -> tuple[list, list, list, int]:
+        """Sku code, category code and unit price of each basket line (-1 or NaN when
+        unknown), and the customer's code (-1 when unknown)."""
         index = self.index
         skus, categories, prices = [], [], []
         for sku, category, price, _ in context.basket:
@@ -198,14 +220,7 @@ class RelevanceModel:
         customer = -1
         if context.customer_id:
             customer = index.customer_code.get(customer_key(context.customer_id), -1)
-        return Queries(
-            basket_indptr=np.array([0, len(skus)]),
-            basket_sku=np.array(skus, dtype=np.int64),
-            basket_category=np.array(categories, dtype=np.int64),
-            basket_price=np.array(prices, dtype=np.float64),
-            customer=np.array([customer]),
-            time=np.array([_days(context.at)]),
-        )
+        return skus, categories, prices, customer
 
     def _probability(self, queries: Queries, candidates: Candidates) -> np.ndarray:
         if not len(candidates.sku):
@@ -237,15 +252,15 @@ class RelevanceModel:
             return probability, f"Goes with your {offer.category}"
         return probability, _DEFAULT_REASON
 
-    def _reasons(self, candidates: Candidates, now: float) -> list[str]:
-        """A short human reason for each candidate."""
+    def _reasons(self, signals: SkuScores | Candidates, now: float) -> list[str]:
+        """A short human reason for each sku of ``signals``."""
         titles, interval, category_name = self._sku_title, self._sku_interval, self._sku_category
         reasons = []
         for sku, count, last, anchor in zip(
-            candidates.sku.tolist(),
-            candidates.history_count.tolist(),
-            candidates.history_last.tolist(),
-            candidates.anchor.tolist(),
+            signals.sku.tolist(),
+            signals.history_count.tolist(),
+            signals.history_last.tolist(),
+            signals.anchor.tolist(),
             strict=True,
         ):
             bought = count > 0
@@ -261,7 +276,12 @@ class RelevanceModel:
         return reasons
 
     # Per-sku lists for per-offer work in plain Python (indexing NumPy arrays one item at a
-    # time is ~10x slower). Built on first use and never pickled.
+    # time is ~10x slower) and the scoring kernel's tables. Built on first use and never
+    # pickled.
+
+    @cached_property
+    def _scoring_tables(self) -> tuple:
+        return scoring_tables(self.index, self.scorer, self.horizon)
 
     @cached_property
     def _sku_title(self) -> list[str]:

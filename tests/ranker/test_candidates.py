@@ -4,7 +4,7 @@ from dataclasses import fields
 
 import numpy as np
 
-from ranker.candidates import Candidates, generate, generate_one, signals_one
+from ranker.candidates import Candidates, generate, generate_one
 from ranker.features import FEATURES, build_features
 from ranker.index import build_index
 from ranker.interactions import from_lines
@@ -54,24 +54,5 @@ def test_the_one_query_path_gives_exactly_the_batch_candidates(order_lines) -> N
         single = generate_one(index, one, extra=extra)
         for field in fields(Candidates):
             expected, actual = getattr(batch, field.name), getattr(single, field.name)
-            assert actual.dtype.kind == expected.dtype.kind, field.name
-            np.testing.assert_array_equal(actual, expected, err_msg=field.name)
-
-
-def test_the_signals_of_offered_skus_equal_their_rows_among_all_candidates(order_lines) -> None:
-    log = from_lines(order_lines)
-    cut = log.split_time(0.2)
-    index = build_index(log.before(cut))
-    queries = next_order_task(log, cut).queries
-    rng = np.random.default_rng(0)
-    for q in range(min(queries.n_queries, 300)):
-        one = queries.take(np.array([q]))
-        everything = generate_one(index, one, extra=rng.choice(index.n_skus, 8, replace=False))
-        offered = np.sort(rng.choice(everything.sku, min(6, len(everything.sku)), replace=False))
-        rows = np.searchsorted(everything.sku, offered)
-        looked_up = signals_one(index, one, offered)
-        for field in fields(Candidates):
-            full, actual = getattr(everything, field.name), getattr(looked_up, field.name)
-            expected = full if field.name.startswith("query_") else full[rows]
             assert actual.dtype.kind == expected.dtype.kind, field.name
             np.testing.assert_array_equal(actual, expected, err_msg=field.name)

@@ -1,7 +1,9 @@
 """The request-time model: recommendations and offer scores for one order."""
 
+from collections.abc import Callable
 from datetime import datetime
 
+import msgspec
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,7 @@ from ranker.candidates import generate
 from ranker.fallback import TOP_PROBABILITY, popularity_model
 from ranker.features import build_features
 from ranker.model import PRIOR_PROBABILITY, RankContext, RelevanceModel, rank_queries
+from ranker.scorer import LEARNERS, Scorer
 
 
 def _returning_context(model: RelevanceModel, order_lines: pd.DataFrame) -> RankContext:
@@ -127,16 +130,56 @@ def test_popularity_fallback_for_a_new_shop_gives_every_offer_the_prior(history:
     assert model.recommend_skus(RankContext(customer_id=None, basket=[]), 3) == []
 
 
-def _batch_probability(model: RelevanceModel, context: RankContext, offers: list) -> np.ndarray:
-    """P(accept) of each offer through the batch path (all candidates scored), the reference."""
+@pytest.fixture(params=LEARNERS)
+def serving_model(
+    request: pytest.FixtureRequest,
+    trained_model: RelevanceModel,
+    make_scorer: Callable[[str], Scorer],
+) -> RelevanceModel:
+    """The trained model scoring with each learner in turn."""
+    return RelevanceModel(
+        trained_model.index,
+        make_scorer(request.param),
+        horizon=trained_model.horizon,
+        card=trained_model.card,
+        feedback=trained_model.feedback,
+        offers=trained_model.offers,
+        budget=trained_model.budget,
+        estimator=trained_model.estimator,  # requests never read it
+    )
+
+
+def _as_placed(context: RankContext) -> RankContext:
+    return context
+
+
+def _unknown_customer(context: RankContext) -> RankContext:
+    return msgspec.structs.replace(context, customer_id="never-seen")
+
+
+def _empty_basket(context: RankContext) -> RankContext:
+    return msgspec.structs.replace(context, basket=[])
+
+
+def _unknown_basket_skus(context: RankContext) -> RankContext:
+    basket = [(f"NOT-A-SKU-{i}", *line[1:]) for i, line in enumerate(context.basket)]
+    return msgspec.structs.replace(context, basket=basket)
+
+
+def _batch_scores(
+    model: RelevanceModel, context: RankContext, offers: list
+) -> tuple[np.ndarray, dict[int, str]]:
+    """P(accept) of each offer through the batch path (all candidates scored), the reference,
+    and the reason of each offer whose sku was scored there."""
     queries = model.queries_of(context)
     codes = [model.index.sku_code.get(o.sku, -1) if o.kind == "cross_sell" else -1 for o in offers]
     wanted = np.array([code for code in codes if code >= 0], dtype=np.int64)
     candidates = generate(model.index, queries, model.budget, extra=(np.zeros_like(wanted), wanted))
     X = build_features(model.index, queries, candidates, model.horizon)
     probability = model.scorer.predict_proba(X)
-    expected = []
-    for offer, code in zip(offers, codes, strict=True):
+    reasons = model._reasons(candidates, float(queries.time[0]))
+    expected, reason_of = [], {}
+    for i, (offer, code) in enumerate(zip(offers, codes, strict=True)):
         position = int(np.searchsorted(candidates.sku, code))
         if offer.kind == "partner":
             expected.append(
@@ -144,38 +187,39 @@ def _batch_probability(model: RelevanceModel, context: RankContext, offers: list
             )
         elif code >= 0 and position < len(candidates.sku) and candidates.sku[position] == code:
             expected.append(probability[position])
+            reason_of[i] = reasons[position]
         else:
             expected.append(model.scorer.floor)
-    return np.array(expected)
+    return np.array(expected), reason_of
 
 
-def test_the_one_order_path_gives_the_batch_scores_and_rankings(
-    trained_model: RelevanceModel, order_lines: pd.DataFrame
+def test_the_one_order_path_gives_the_batch_scores_reasons_and_rankings(
+    serving_model: RelevanceModel, order_lines: pd.DataFrame
 ) -> None:
+    """Orders as placed, from unknown customers, with empty baskets or unknown skus,
+    offered with a cross-sell of an unknown sku."""
     last = order_lines[order_lines["order_id"].isin(order_lines["order_id"].unique()[-300:])]
     rng = np.random.default_rng(0)
-    offers = trained_model.offers
-    index = trained_model.index
-    for _, order in last.groupby("order_id", sort=False):
-        context = RankContext(
-            customer_id=order["customer_id"].iloc[0],
-            basket=[(r.sku, r.category, r.price, r.quantity) for r in order.itertuples()],
-            at=order["ordered_at"].iloc[0].to_pydatetime(),
+    model = serving_model
+    offers = model.offers
+    unknown = Offer(id="unknown", kind="cross_sell", title="Unknown", sku="NOT-A-SKU")
+    variants = (_as_placed, _unknown_customer, _empty_basket, _unknown_basket_skus)
+    for n, (_, order) in enumerate(last.groupby("order_id", sort=False)):
+        context = variants[n % len(variants)](
+            RankContext(
+                customer_id=order["customer_id"].iloc[0],
+                basket=[(r.sku, r.category, r.price, r.quantity) for r in order.itertuples()],
+                at=order["ordered_at"].iloc[0].to_pydatetime(),
+            )
         )
-        eligible = [offers[i] for i in rng.choice(len(offers), 12, replace=False)]
-        np.testing.assert_allclose(
-            trained_model.score_offers(context, eligible).probability,
-            _batch_probability(trained_model, context, eligible),
-            rtol=1e-9,
-        )
-        queries = trained_model.queries_of(context)
+        eligible = [offers[i] for i in rng.choice(len(offers), 12, replace=False)] + [unknown]
+        scores = model.score_offers(context, eligible)
+        probability, reason_of = _batch_scores(model, context, eligible)
+        np.testing.assert_allclose(scores.probability, probability, rtol=1e-12, atol=1e-14)
+        assert {i: scores.reasons[i] for i in reason_of} == reason_of
+        queries = model.queries_of(context)
         ranked = rank_queries(
-            trained_model.scorer,
-            index,
-            queries,
-            horizon=trained_model.horizon,
-            k=5,
-            budget=trained_model.budget,
+            model.scorer, model.index, queries, horizon=model.horizon, k=5, budget=model.budget
         )
-        expected = [index.skus[code] for code in ranked[0] if code >= 0]
-        assert trained_model.recommend_skus(context, 5) == expected
+        expected = [model.index.skus[code] for code in ranked[0] if code >= 0]
+        assert model.recommend_skus(context, 5) == expected
