@@ -28,7 +28,7 @@ from ranker.candidates import (
     generate,
     generate_one,
 )
-from ranker.compiled_scoring import SkuScores, score_order, scoring_tables
+from ranker.compiled_scoring import SkuScores, compile_kernel, score_order, scoring_tables
 from ranker.features import build_features
 from ranker.feedback import FeedbackModel
 from ranker.index import ShopIndex
@@ -205,6 +205,12 @@ class RelevanceModel:
             time=np.array([_days(context.at)]),
         )
 
+    def warm_up(self) -> None:
+        """Build what requests read and compile the scoring kernel now, not on a first request."""
+        for name in ("_sku_title", "_sku_interval", "_sku_category", "_sku_margin", "_sku_price"):
+            getattr(self, name)
+        compile_kernel(self._scoring_tables)
+
     def _basket_codes(self, context: RankContext) -> tuple[list, list, list, int]:
         """Sku code, category code and unit price of each basket line (-1 or NaN when
         unknown), and the customer's code (-1 when unknown)."""
@@ -276,8 +282,8 @@ class RelevanceModel:
         return reasons
 
     # Per-sku lists for per-offer work in plain Python (indexing NumPy arrays one item at a
-    # time is ~10x slower) and the scoring kernel's tables. Built on first use and never
-    # pickled.
+    # time is ~10x slower) and the scoring kernel's tables. Built on first use (or by
+    # warm_up) and never pickled.
 
     @cached_property
     def _scoring_tables(self) -> tuple:

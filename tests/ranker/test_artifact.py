@@ -8,6 +8,7 @@ import pytest
 import sklearn
 
 from ranker.artifact import CARD_FILE, FORMAT_VERSION, MODEL_FILE, ModelError, load_model
+from ranker.compiled_scoring import score_order
 from ranker.model import RankContext, RelevanceModel
 
 CARD_KEYS = {
@@ -47,6 +48,16 @@ def test_round_trip_gives_the_same_recommendations(
     context = RankContext(customer_id=customer, basket=[(trained_model.index.skus[0], "", 0.0, 1)])
     assert loaded.version == trained_model.version
     assert loaded.recommend_skus(context, 3) == trained_model.recommend_skus(context, 3)
+
+
+def test_loading_compiles_the_scoring_kernel_so_that_requests_do_not(model_dir: Path) -> None:
+    loaded = load_model(model_dir)
+    assert {"_scoring_tables", "_sku_title", "_sku_price"} <= set(vars(loaded))
+    assert not [name for name in loaded.__getstate__() if name.startswith("_")]
+    compiled = list(score_order.signatures)
+    context = RankContext(customer_id=None, basket=[(loaded.index.skus[0], "", 0.0, 1)])
+    loaded.score_offers(context, loaded.offers)
+    assert score_order.signatures == compiled
 
 
 def test_card_holds_the_design_keys(model_dir: Path) -> None:
