@@ -359,9 +359,9 @@ def _basket_links(
     for row in range(n_skus):
         last = n_links[row] - 1
         if last >= 0:
-            total[row] = _reduceat_sum(strength[row], 0, last + 1)
+            total[row] = _reduceat_sum(strength[row, : last + 1])
             strongest[row] = strength[row, last]
-            total_count[row] = _reduceat_sum(count[row], 0, last + 1)
+            total_count[row] = _reduceat_sum(count[row, : last + 1])
             anchor[row] = basket[owner[row, last]]
     return total, strongest, total_count, lift, anchor
 
@@ -417,7 +417,7 @@ def _history_signals(
         count[row] += 1
     for row in range(n_skus):
         if count[row] > 0:
-            decayed[row] = _reduceat_sum(weights, first_weight[row], first_weight[row + 1])
+            decayed[row] = _reduceat_sum(weights[first_weight[row] : first_weight[row + 1]])
     return count, decayed, last, first, category_lines
 
 
@@ -447,7 +447,7 @@ def _raw_scores(scorer: ScorerTables, X: np.ndarray) -> np.ndarray:
                 node[tree] = scorer.left[at] + (x[scorer.feature[at]] > scorer.threshold[at])
         for tree in range(n_trees):
             leaves[tree] = scorer.leaf_value[node[tree]]
-        raw[row] += _pairwise_sum(leaves, 0, n_trees)
+        raw[row] += _pairwise_sum(leaves)
     return raw
 
 
@@ -473,61 +473,61 @@ def _calibrated(xp: np.ndarray, fp: np.ndarray, raw: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _reduceat_sum(values: np.ndarray, start: int, stop: int) -> float:
-    """``np.add.reduceat`` of non-empty ``values[start:stop]``: first + pairwise sum of the rest."""
-    return values[start] + _pairwise_sum(values, start + 1, stop)
+def _reduceat_sum(values: np.ndarray) -> float:
+    """``np.add.reduceat`` of non-empty ``values``: the first plus the pairwise sum of the rest."""
+    return values[0] + _pairwise_sum(values[1:])
 
 
 @numba.njit(cache=True)
-def _pairwise_sum(values: np.ndarray, start: int, stop: int) -> float:
-    """Sum of ``values[start:stop]`` in the order of NumPy's pairwise summation.
+def _pairwise_sum(values: np.ndarray) -> float:
+    """Sum of ``values`` in the order of NumPy's pairwise summation.
 
     NumPy splits a run longer than a block in two (at a multiple of 8) and adds
     the sums of the halves. The splits are walked with a stack: numba's cache
     crashes on recursive functions (numba issue #6061).
     """
-    if stop - start <= _PAIRWISE_BLOCK:
-        return _block_sum(values, start, stop)
-    pending = [(start, stop, False)]  # (first, stop, both halves summed)
+    if len(values) <= _PAIRWISE_BLOCK:
+        return _block_sum(values)
+    pending = [(0, len(values), False)]  # (start, stop, both halves summed)
     sums = np.empty(128)  # a stack: one per level of splits, and the block being summed
     n_sums = 0
     while pending:
-        first, last, halves_summed = pending.pop()
+        start, stop, halves_summed = pending.pop()
         if halves_summed:
             n_sums -= 1
             sums[n_sums - 1] += sums[n_sums]
-        elif last - first <= _PAIRWISE_BLOCK:
-            sums[n_sums] = _block_sum(values, first, last)
+        elif stop - start <= _PAIRWISE_BLOCK:
+            sums[n_sums] = _block_sum(values[start:stop])
             n_sums += 1
         else:
-            half = (last - first) // 2
+            half = (stop - start) // 2
             half -= half % 8
-            pending.append((first, last, True))
-            pending.append((first + half, last, False))
-            pending.append((first, first + half, False))
+            pending.append((start, stop, True))
+            pending.append((start + half, stop, False))
+            pending.append((start, start + half, False))
     return sums[0]
 
 
 @numba.njit(cache=True)
-def _block_sum(values: np.ndarray, start: int, stop: int) -> float:
+def _block_sum(values: np.ndarray) -> float:
     """NumPy's pairwise sum of at most one block: eight running sums from 8 values on."""
-    n = stop - start
+    n = len(values)
     if n < 8:
         total = -0.0
-        for i in range(start, stop):
-            total += values[i]
+        for value in values:
+            total += value
         return total
-    v = values[start : start + 8]
-    r0, r1, r2, r3, r4, r5, r6, r7 = v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
-    i = start + 8
-    while i < stop - n % 8:
+    r0, r1, r2, r3 = values[0], values[1], values[2], values[3]
+    r4, r5, r6, r7 = values[4], values[5], values[6], values[7]
+    i = 8
+    while i < n - n % 8:
         v = values[i : i + 8]
         r0, r1, r2, r3 = r0 + v[0], r1 + v[1], r2 + v[2], r3 + v[3]
         r4, r5, r6, r7 = r4 + v[4], r5 + v[5], r6 + v[6], r7 + v[7]
         i += 8
     total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    for rest in range(i, stop):
-        total += values[rest]
+    for value in values[i:]:
+        total += value
     return total
 
 
