@@ -211,7 +211,7 @@ class RelevanceModel:
             getattr(self, name)
         compile_kernel(self._scoring_tables)
 
-    def _basket_codes(self, context: RankContext) -> tuple[list, list, list, int]:
+    def _basket_codes(self, context: RankContext) -> tuple[list[int], list[int], list[float], int]:
         """Sku code, category code and unit price of each basket line (-1 or NaN when
         unknown), and the customer's code (-1 when unknown)."""
         index = self.index
