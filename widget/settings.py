@@ -26,7 +26,6 @@ class Settings:
     holdout_share: float = 0.05
     dismiss_days: int = 30
     token_max_age_days: int = 30
-    rank_timeout_ms: int = 1500
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, **overrides: Any) -> "Settings":
