@@ -1,5 +1,7 @@
 """The app as wired by create_app: its lifespan, and one shopper's journey over PostgreSQL."""
 
+import gc
+
 import pytest
 from sqlalchemy import func, select
 from threadpoolctl import threadpool_info
@@ -17,6 +19,15 @@ def test_native_thread_pools_run_one_thread_while_serving(client):
     serving = client.portal.call(threadpool_info)
 
     assert serving and {pool["num_threads"] for pool in serving} == {1}
+
+
+def test_young_garbage_collections_are_rarer_while_serving_and_restored_after(make_settings):
+    before = gc.get_threshold()
+    with TestClient(create_app(make_settings())) as client:
+        serving = client.portal.call(gc.get_threshold)
+
+    assert serving == (20_000, *before[1:])
+    assert gc.get_threshold() == before
 
 
 @pytest.fixture
