@@ -39,9 +39,14 @@ class FeedbackBatch:
 def record_feedback(store: Store, batch: FeedbackBatch) -> None:
     """Write a batch in one transaction; rows already stored are skipped."""
     with store.engine.begin() as connection:
-        _insert_new(connection, schema.rank_requests, batch.rank_requests, ["id"])
-        _insert_new(connection, schema.impressions, batch.impressions, ["request_id", "offer_id"])
-        _insert_new(connection, schema.events, batch.events, ["id"])
+        write_feedback(connection, batch)
+
+
+def write_feedback(connection: Connection, batch: FeedbackBatch) -> None:
+    """Write a batch in the connection's transaction; rows already stored are skipped."""
+    _insert_new(connection, schema.rank_requests, batch.rank_requests, ["id"])
+    _insert_new(connection, schema.impressions, batch.impressions, ["request_id", "offer_id"])
+    _insert_new(connection, schema.events, batch.events, ["id"])
 
 
 def record_conversion(store: Store, row: dict[str, Any]) -> bool:

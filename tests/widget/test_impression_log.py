@@ -1,7 +1,9 @@
 import asyncio
+import sqlite3
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from anyio.from_thread import start_blocking_portal
@@ -84,38 +86,100 @@ def _request_row(request_id: str, **fields) -> dict:
     return {**row, **fields}
 
 
-def test_rows_are_kept_while_the_store_is_unreachable(tmp_path, monkeypatch):
+def test_rows_are_kept_while_the_store_is_unreachable_and_written_when_it_is_back(
+    tmp_path, monkeypatch
+):
     store = Store.open(f"sqlite:///{tmp_path / 'log.db'}")
-    log = ImpressionLog(store)
+    log = ImpressionLog(store, flush_interval=3600)
 
     def unreachable(*args) -> None:
         raise OperationalError("INSERT", {}, Exception("connection refused"))
 
     async def attempt() -> None:
+        log.start()
         log.add_rank(_request_row("r1"), [])
-        with pytest.raises(OperationalError):
-            await log.flush()
+        with monkeypatch.context() as away:
+            away.setattr("widget.impression_log.write_feedback", unreachable)
+            away.setattr("widget.impression_log.record_feedback", unreachable)
+            with pytest.raises(OperationalError):
+                await log.flush()
+            assert log.pending == 1
+        await log.close()
 
-    monkeypatch.setattr("widget.impression_log.record_feedback", unreachable)
     run(attempt)
+
+    assert _request_ids(store) == ["r1"]
     store.close()
 
-    assert log.pending == 1
+
+def test_a_batch_that_finds_the_sqlite_file_locked_waits_off_the_loop_and_is_written(tmp_path):
+    path = tmp_path / "log.db"
+    store = Store.open(f"sqlite:///{path}")
+    log = ImpressionLog(store, flush_interval=3600)
+
+    async def attempt() -> None:
+        log.start()
+        other_worker = sqlite3.connect(path, isolation_level=None)
+        other_worker.execute("BEGIN IMMEDIATE")
+        log.add_rank(_request_row("r1"), [])
+        flushing = asyncio.create_task(log.flush())
+        while not log.n_found_locked:
+            await asyncio.sleep(0)
+        assert not flushing.done()  # it waits for the lock in a worker thread, not here
+        other_worker.execute("COMMIT")
+        other_worker.close()
+        await flushing
+        await log.close()
+
+    run(attempt)
+
+    assert _request_ids(store) == ["r1"]
+    store.close()
+
+
+def test_the_sqlite_write_ahead_log_is_checkpointed_and_does_not_grow(tmp_path):
+    path = tmp_path / "log.db"
+    store = Store.open(f"sqlite:///{path}")
+    log = ImpressionLog(store, flush_interval=3600, checkpoint_seconds=0)
+    wal_sizes = []
+
+    async def write_batches() -> None:
+        log.start()
+        for batch in range(20):
+            for n in range(200):
+                log.add_rank(_request_row(f"r{batch}-{n}"), [])
+            await log.flush()
+            wal_sizes.append(Path(f"{path}-wal").stat().st_size)
+        await log.close()
+
+    run(write_batches)
+
+    assert len(_request_ids(store)) == 4_000
+    store.close()
+    assert wal_sizes[-1] <= 2 * wal_sizes[0]
+
+
+def _request_ids(store: Store) -> list[str]:
+    with store.engine.connect() as connection:
+        return sorted(connection.execute(select(schema.rank_requests.c.id)).scalars())
 
 
 def test_a_row_the_store_refuses_is_dropped_and_the_rest_written(tmp_path, caplog):
     store = Store.open(f"sqlite:///{tmp_path / 'log.db'}")
-    log = ImpressionLog(store)
-    log.add_rank(_request_row("good-1"), [])
-    log.add_rank(_request_row("bad", at=None), [])
-    log.add_rank(_request_row("good-2"), [])
+    log = ImpressionLog(store, flush_interval=3600)
 
-    run(log.flush)
+    async def write() -> None:
+        log.start()
+        log.add_rank(_request_row("good-1"), [])
+        log.add_rank(_request_row("bad", at=None), [])
+        log.add_rank(_request_row("good-2"), [])
+        await log.close()
 
-    with store.engine.connect() as connection:
-        ids = connection.execute(select(schema.rank_requests.c.id)).scalars().all()
+    run(write)
+
+    ids = _request_ids(store)
     store.close()
-    assert sorted(ids) == ["good-1", "good-2"]
+    assert ids == ["good-1", "good-2"]
     assert log.pending == 0
     assert "dropped a rank_requests row" in caplog.text
 
