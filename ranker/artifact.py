@@ -126,8 +126,10 @@ def read_card(directory: str | Path) -> dict:
 
 
 def load_model(directory: str | Path) -> "RelevanceModel":
-    """Load an artifact written by :func:`save_model`, ready to serve: its request-time
-    tables are built and its scoring kernel compiled (or read from numba's cache).
+    """Load an artifact written by :func:`save_model`.
+
+    A service calls the model's ``warm_up`` next, so that no request builds its tables
+    or compiles its scoring kernel; the commands, which rank in batches, need neither.
 
     Raises
     ------
@@ -152,7 +154,6 @@ def load_model(directory: str | Path) -> "RelevanceModel":
     except Exception as err:  # a corrupt pickle can raise almost anything
         raise ModelError(f"{path}: corrupt model file ({type(err).__name__})") from None
     model.card = card
-    model.warm_up()
     return model
 
 

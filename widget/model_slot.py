@@ -97,7 +97,9 @@ class ModelSlot:
 
     def _load(self) -> tuple[Any, str | None]:
         try:
-            return load_model(resolve(self.model_dir)), None
+            model = load_model(resolve(self.model_dir))
+            model.warm_up()  # here, in the loading thread, not on the first requests
+            return model, None
         except Exception as err:  # ModelError, or whatever a corrupt artifact raises on load
             reason = _one_line(err)
             logger.warning("ranking with the popularity fallback: %s", reason)

@@ -50,8 +50,9 @@ def test_round_trip_gives_the_same_recommendations(
     assert loaded.recommend_skus(context, 3) == trained_model.recommend_skus(context, 3)
 
 
-def test_loading_compiles_the_scoring_kernel_so_that_requests_do_not(model_dir: Path) -> None:
+def test_warming_up_compiles_the_scoring_kernel_so_that_requests_do_not(model_dir: Path) -> None:
     loaded = load_model(model_dir)
+    loaded.warm_up()
     assert {"_scoring_tables", "_sku_title", "_sku_price"} <= set(vars(loaded))
     assert not [name for name in loaded.__getstate__() if name.startswith("_")]
     compiled = list(score_order.signatures)

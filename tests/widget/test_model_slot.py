@@ -68,6 +68,14 @@ def test_a_newly_trained_model_is_picked_up_without_restart(
     assert ranked["model_version"] == newer.name
 
 
+def test_the_service_warms_its_model_up_before_the_first_request(make_client, shop_data):
+    client = make_client(model_dir=str(shop_data.models / "current"))
+
+    model = client.app_state["service"].models.model
+
+    assert {"_scoring_tables", "_sku_title", "_sku_price"} <= set(vars(model))
+
+
 def test_a_model_trained_after_start_replaces_the_fallback(make_client, shop_data, tmp_path):
     models = tmp_path / "models"
     client = make_client(model_dir=str(models / "current"))
