@@ -130,13 +130,13 @@ def _insert_new(
 ) -> None:
     """Insert the rows whose keys are not stored yet.
 
-    The log writes a request and a few impressions for every ranking, from a worker
-    thread that shares the GIL with the event loop. So this skips SQLAlchemy's per-row
-    statement machinery (values taken in C by ``itemgetter``, only those that need it
-    through their column type's bind processor), and sends many rows per statement: the
-    driver lets the GIL go around every statement it runs, and taking it back from a
-    busy event loop costs a thread switch; one statement per row made a 2,000-row batch
-    wait ~0.6 s for the GIL, and the log fall behind, under load.
+    The log writes a request and a few impressions for every ranking, on the event loop
+    (SQLite) or from a worker thread that shares the GIL with it (PostgreSQL). So this
+    skips SQLAlchemy's per-row statement machinery (values taken in C by ``itemgetter``,
+    only those that need it through their column type's bind processor), and sends many
+    rows per statement: the driver lets the GIL go around every statement it runs, and
+    taking it back from a busy event loop costs a thread switch; one statement per row
+    made a 2,000-row batch wait ~0.6 s for the GIL, and the log fall behind, under load.
     """
     rows = list(rows)
     if not rows:

@@ -18,7 +18,7 @@ under load, 500 for ~7-10 ms). That connection never waits and never fsyncs:
 it has no busy timeout, so a batch that finds the file locked (another worker,
 an import) is written from a worker thread instead, which waits as the store
 allows; and it does not checkpoint, so a worker thread checkpoints the WAL
-after a flush, at most once a second.
+after a flush that wrote, at most once a second.
 """
 
 import asyncio
@@ -62,6 +62,7 @@ class ImpressionLog:
         self.n_found_locked = 0  # batches the loop found the SQLite file locked for
         self._loop_connection: Connection | None = None
         self._checkpointed_at = time.monotonic()
+        self._checkpointed_rows = 0  # n_written at the last checkpoint
         self._queues: dict[str, deque[dict[str, Any]]] = {name: deque() for name in _TABLES}
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -95,12 +96,9 @@ class ImpressionLog:
             while self.pending:
                 await self._write_batch()
                 await asyncio.sleep(0)  # a batch written on the loop held it: let requests in
-            if (
-                self._loop_connection is not None
-                and time.monotonic() - self._checkpointed_at >= self.checkpoint_seconds
-            ):
+            if self._checkpoint_due():
                 await run_in_threadpool(_checkpoint, self.store)
-                self._checkpointed_at = time.monotonic()
+                self._checkpointed_at, self._checkpointed_rows = time.monotonic(), self.n_written
 
     async def close(self) -> None:
         """Stop the background task and write what is left (retrying a few times)."""
@@ -125,6 +123,15 @@ class ImpressionLog:
                 self._loop_connection.invalidate()
                 self._loop_connection.close()
                 self._loop_connection = None
+
+    def _checkpoint_due(self) -> bool:
+        """The loop wrote since the last checkpoint (an idle log never checkpoints), which
+        was ``checkpoint_seconds`` ago or more."""
+        return (
+            self._loop_connection is not None
+            and self.n_written > self._checkpointed_rows
+            and time.monotonic() - self._checkpointed_at >= self.checkpoint_seconds
+        )
 
     def _nudge(self) -> None:
         if self.pending >= self.batch_rows:

@@ -1,9 +1,8 @@
 import asyncio
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from anyio.from_thread import start_blocking_portal
@@ -86,10 +85,17 @@ def _request_row(request_id: str, **fields) -> dict:
     return {**row, **fields}
 
 
-def test_rows_are_kept_while_the_store_is_unreachable_and_written_when_it_is_back(
-    tmp_path, monkeypatch
-):
+@pytest.fixture
+def store(tmp_path) -> Iterator[Store]:
+    """A SQLite store at ``tmp_path / "log.db"``."""
     store = Store.open(f"sqlite:///{tmp_path / 'log.db'}")
+    yield store
+    store.close()
+
+
+def test_rows_are_kept_while_the_store_is_unreachable_and_written_when_it_is_back(
+    store, monkeypatch
+):
     log = ImpressionLog(store, flush_interval=3600)
 
     def unreachable(*args) -> None:
@@ -109,17 +115,16 @@ def test_rows_are_kept_while_the_store_is_unreachable_and_written_when_it_is_bac
     run(attempt)
 
     assert _request_ids(store) == ["r1"]
-    store.close()
 
 
-def test_a_batch_that_finds_the_sqlite_file_locked_waits_off_the_loop_and_is_written(tmp_path):
-    path = tmp_path / "log.db"
-    store = Store.open(f"sqlite:///{path}")
+def test_a_batch_that_finds_the_sqlite_file_locked_waits_off_the_loop_and_is_written(
+    store, tmp_path
+):
     log = ImpressionLog(store, flush_interval=3600)
 
     async def attempt() -> None:
         log.start()
-        other_worker = sqlite3.connect(path, isolation_level=None)
+        other_worker = sqlite3.connect(tmp_path / "log.db", isolation_level=None)
         other_worker.execute("BEGIN IMMEDIATE")
         log.add_rank(_request_row("r1"), [])
         flushing = asyncio.create_task(log.flush())
@@ -134,12 +139,9 @@ def test_a_batch_that_finds_the_sqlite_file_locked_waits_off_the_loop_and_is_wri
     run(attempt)
 
     assert _request_ids(store) == ["r1"]
-    store.close()
 
 
-def test_the_sqlite_write_ahead_log_is_checkpointed_and_does_not_grow(tmp_path):
-    path = tmp_path / "log.db"
-    store = Store.open(f"sqlite:///{path}")
+def test_the_sqlite_write_ahead_log_is_checkpointed_and_does_not_grow(store, tmp_path):
     log = ImpressionLog(store, flush_interval=3600, checkpoint_seconds=0)
     wal_sizes = []
 
@@ -149,13 +151,12 @@ def test_the_sqlite_write_ahead_log_is_checkpointed_and_does_not_grow(tmp_path):
             for n in range(200):
                 log.add_rank(_request_row(f"r{batch}-{n}"), [])
             await log.flush()
-            wal_sizes.append(Path(f"{path}-wal").stat().st_size)
+            wal_sizes.append((tmp_path / "log.db-wal").stat().st_size)
         await log.close()
 
     run(write_batches)
 
     assert len(_request_ids(store)) == 4_000
-    store.close()
     assert wal_sizes[-1] <= 2 * wal_sizes[0]
 
 
@@ -164,8 +165,7 @@ def _request_ids(store: Store) -> list[str]:
         return sorted(connection.execute(select(schema.rank_requests.c.id)).scalars())
 
 
-def test_a_row_the_store_refuses_is_dropped_and_the_rest_written(tmp_path, caplog):
-    store = Store.open(f"sqlite:///{tmp_path / 'log.db'}")
+def test_a_row_the_store_refuses_is_dropped_and_the_rest_written(store, caplog):
     log = ImpressionLog(store, flush_interval=3600)
 
     async def write() -> None:
@@ -177,9 +177,7 @@ def test_a_row_the_store_refuses_is_dropped_and_the_rest_written(tmp_path, caplo
 
     run(write)
 
-    ids = _request_ids(store)
-    store.close()
-    assert ids == ["good-1", "good-2"]
+    assert _request_ids(store) == ["good-1", "good-2"]
     assert log.pending == 0
     assert "dropped a rank_requests row" in caplog.text
 
