@@ -2,7 +2,7 @@
 
 import re
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +17,7 @@ AttributeValue = str | int | float | bool
 MAX_ID_LENGTH = 128
 # An offer id is a path segment of /v1/offers/{id} and a key column in the store.
 _UNSAFE_ID = re.compile(r"[/\x00-\x1f\x7f]")
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class Targeting(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -103,13 +104,31 @@ def parse_offers(data: object, source: str) -> list[Offer]:
 def parse_offer(item: object, where: str = "offer") -> Offer:
     """Validate one decoded offer; messages name the field and what was expected."""
     try:
-        offer = msgspec.convert(item, Offer, strict=False)
+        offer = msgspec.convert(_dates_as_midnight(item), Offer, strict=False)
     except msgspec.ValidationError as err:
         field = _field_of(err)
         raise InputError(f"{where}: {_readable(err)}", field=field) from None
     for message, field in _rule_violations(offer):
         raise InputError(f"{where} (`{offer.id}`): {message}", field=field)
     return offer
+
+
+def _dates_as_midnight(item: object) -> object:
+    """A schedule bound given as a date alone (``"2026-12-01"``, or a date that YAML read
+    unquoted) means midnight UTC at the start of that day."""
+    if not isinstance(item, dict):
+        return item
+    bounds = {}
+    for name in ("starts_at", "ends_at"):
+        value = item.get(name)
+        if isinstance(value, str) and _DATE_ONLY.fullmatch(value):
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:  # 2026-02-30: msgspec's own message names the field
+                continue
+        if isinstance(value, date) and not isinstance(value, datetime):
+            bounds[name] = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return {**item, **bounds} if bounds else item
 
 
 def offers_to_json(offers: list[Offer]) -> bytes:

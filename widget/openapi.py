@@ -285,6 +285,8 @@ def _offer_rules(components: dict[str, Any]) -> None:
     properties["value"]["minimum"] = 0
     for cap in components["Caps"]["properties"].values():
         cap["anyOf"][0]["minimum"] = 0
+    for bound in ("starts_at", "ends_at"):  # a date alone is midnight UTC
+        properties[bound]["anyOf"].insert(1, {"type": "string", "format": "date"})
     offer["allOf"] = [
         {
             "if": {"properties": {"kind": {"const": kind}}},

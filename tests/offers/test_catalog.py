@@ -1,6 +1,7 @@
 """Offer files are validated with messages that name the offer and the field."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -38,6 +39,29 @@ def test_offers_survive_a_round_trip_through_json(write_file):
     )
     path = write_file("again.json", offers_to_json(offers))
     assert read_offers(path) == offers
+
+
+def test_a_date_alone_schedules_an_offer_from_midnight_utc(write_file):
+    as_yaml = write_file(
+        "offers.yaml",
+        "- {id: x1, kind: cross_sell, title: Memory card, sku: SD64,\n"
+        "   starts_at: 2026-12-01, ends_at: 2027-01-01}\n",
+    )
+    as_json = write_file(
+        "offers.json",
+        json.dumps([{**CROSS_SELL, "starts_at": "2026-12-01", "ends_at": "2027-01-01"}]),
+    )
+
+    (offer,) = read_offers(as_yaml)
+    assert offer.starts_at == datetime(2026, 12, 1, tzinfo=UTC)
+    assert offer.ends_at == datetime(2027, 1, 1, tzinfo=UTC)
+    assert read_offers(as_json) == [offer]
+
+
+def test_an_impossible_date_is_refused_naming_the_field():
+    with pytest.raises(InputError) as raised:
+        parse_offers([{**CROSS_SELL, "starts_at": "2026-02-30"}], "offers.json")
+    assert raised.value.field == "starts_at"
 
 
 @pytest.mark.parametrize(

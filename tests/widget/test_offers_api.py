@@ -25,6 +25,18 @@ def test_create_then_read_an_offer(client):
     assert read.json() == created.json()
 
 
+def test_a_date_alone_is_stored_as_midnight_utc(client):
+    offer = {**PARTNER, "starts_at": "2026-12-01", "ends_at": "2027-01-01"}
+    created = client.post("/v1/offers", json=offer, headers=auth(SK))
+
+    assert created.status_code == 201
+    stored = client.get("/v1/offers/p-new", headers=auth(SK)).json()
+    assert (stored["starts_at"], stored["ends_at"]) == (
+        "2026-12-01T00:00:00Z",
+        "2027-01-01T00:00:00Z",
+    )
+
+
 def test_catalog_writes_reach_ranking_at_once(client, rank_body):
     def ranked() -> list[dict]:
         body = rank_body(customer=None)
