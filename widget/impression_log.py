@@ -14,11 +14,13 @@ a worker thread waits for it. A SQLite file in WAL mode is written on the event
 loop itself, from a connection of its own: handing batches to a thread cost
 every request ~100-200 us of server CPU in GIL hand-offs. Batches are 500 rows,
 with requests let in between (2,000-row batches held the loop for up to ~30 ms
-under load, 500 for ~7-10 ms). That connection never waits and never fsyncs:
-it has no busy timeout, so a batch that finds the file locked (another worker,
-an import) is written from a worker thread instead, which waits as the store
-allows; and it does not checkpoint, so a worker thread checkpoints the WAL
-after a flush that wrote, at most once a second.
+under load, 500 for ~7-10 ms), and a flush writes what was queued when it began:
+under load, chasing the rows queued meanwhile committed every ~50 rows, at
+~25 us of CPU per row against ~15 us in batches of ~300. That connection never
+waits and never fsyncs: it has no busy timeout, so a batch that finds the file
+locked (another worker, an import) is written from a worker thread instead,
+which waits as the store allows; and it does not checkpoint, so a worker thread
+checkpoints the WAL after a flush that wrote, at most once a second.
 """
 
 import asyncio
@@ -91,9 +93,15 @@ class ImpressionLog:
         self._task = asyncio.create_task(self._run(), name="encore-impression-log")
 
     async def flush(self) -> None:
-        """Write everything queued so far."""
+        """Write everything queued so far.
+
+        Rows queued while it writes wait for the next flush: chasing them wrote a
+        stream of small batches under load, a commit for every ~50 rows.
+        """
         async with self._lock:
-            while self.pending:
+            for _ in range(-(-self.pending // self.batch_rows)):
+                if not self.pending:
+                    break
                 await self._write_batch()
                 await asyncio.sleep(0)  # a batch written on the loop held it: let requests in
             if self._checkpoint_due():

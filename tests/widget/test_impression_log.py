@@ -160,6 +160,34 @@ def test_the_sqlite_write_ahead_log_is_checkpointed_and_does_not_grow(store, tmp
     assert wal_sizes[-1] <= 2 * wal_sizes[0]
 
 
+def test_a_flush_under_load_writes_what_was_queued_in_full_batches(store):
+    log = ImpressionLog(store, flush_interval=3600, batch_rows=100)
+    written_per_batch = []
+
+    async def busy() -> None:
+        log.start()
+        for n in range(250):
+            log.add_rank(_request_row(f"queued-{n}"), [])
+        flushing = asyncio.create_task(log.flush())
+        n_written, n = 0, 0
+        while not flushing.done():  # requests keep coming while it writes
+            if n < 1_000:
+                log.add_rank(_request_row(f"later-{n}"), [])
+                n += 1
+            if log.n_written != n_written:
+                written_per_batch.append(log.n_written - n_written)
+                n_written = log.n_written
+            await asyncio.sleep(0)
+        assert log.pending > 0  # what came in meanwhile waits for the next flush
+        await log.close()
+
+    run(busy)
+
+    assert len(written_per_batch) == 3  # the 250 queued rows, and a few that came meanwhile
+    assert written_per_batch[:2] == [100, 100]
+    assert len(_request_ids(store)) == log.n_written
+
+
 def _request_ids(store: Store) -> list[str]:
     with store.engine.connect() as connection:
         return sorted(connection.execute(select(schema.rank_requests.c.id)).scalars())
