@@ -93,11 +93,7 @@ class ImpressionLog:
         self._task = asyncio.create_task(self._run(), name="encore-impression-log")
 
     async def flush(self) -> None:
-        """Write everything queued so far.
-
-        Rows queued while it writes wait for the next flush: chasing them wrote a
-        stream of small batches under load, a commit for every ~50 rows.
-        """
+        """Write what is queued now; rows queued while it writes wait for the next flush."""
         async with self._lock:
             for _ in range(-(-self.pending // self.batch_rows)):
                 if not self.pending:
@@ -118,6 +114,8 @@ class ImpressionLog:
             for attempt in range(3):
                 try:
                     await self.flush()
+                    while self.pending:  # queued while it wrote, by a request ending late
+                        await self.flush()
                     return
                 except Exception:
                     logger.exception(
