@@ -258,7 +258,7 @@ class RelevanceModel:
             return probability, f"Goes with your {offer.category}"
         return probability, _DEFAULT_REASON
 
-    def _reasons(self, signals: SkuScores | Candidates, now: float) -> list[str]:
+    def _reasons(self, signals: SkuScores, now: float) -> list[str]:
         """A short human reason for each sku of ``signals``."""
         titles, interval, category_name = self._sku_title, self._sku_interval, self._sku_category
         reasons = []

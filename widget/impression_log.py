@@ -26,6 +26,7 @@ checkpoints the WAL after a flush that wrote, at most once a second.
 import asyncio
 import contextlib
 import logging
+import math
 import sqlite3
 import time
 from collections import deque
@@ -95,9 +96,7 @@ class ImpressionLog:
     async def flush(self) -> None:
         """Write what is queued now; rows queued while it writes wait for the next flush."""
         async with self._lock:
-            for _ in range(-(-self.pending // self.batch_rows)):
-                if not self.pending:
-                    break
+            for _ in range(math.ceil(self.pending / self.batch_rows)):
                 await self._write_batch()
                 await asyncio.sleep(0)  # a batch written on the loop held it: let requests in
             if self._checkpoint_due():
