@@ -207,8 +207,9 @@ class RelevanceModel:
 
     def warm_up(self) -> None:
         """Build what requests read and compile the scoring kernel now, not on a first request."""
-        for name in ("_sku_title", "_sku_interval", "_sku_category", "_sku_margin", "_sku_price"):
-            getattr(self, name)
+        for name, member in vars(RelevanceModel).items():
+            if isinstance(member, cached_property):
+                getattr(self, name)
         compile_kernel(self._scoring_tables)
 
     def _basket_codes(self, context: RankContext) -> tuple[list[int], list[int], list[float], int]:

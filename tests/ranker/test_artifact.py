@@ -2,11 +2,13 @@
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import sklearn
 
+from offers.catalog import Offer
 from ranker.artifact import CARD_FILE, FORMAT_VERSION, MODEL_FILE, ModelError, load_model
 from ranker.compiled_scoring import score_order
 from ranker.model import RankContext, RelevanceModel
@@ -50,15 +52,18 @@ def test_round_trip_gives_the_same_recommendations(
     assert loaded.recommend_skus(context, 3) == trained_model.recommend_skus(context, 3)
 
 
-def test_warming_up_compiles_the_scoring_kernel_so_that_requests_do_not(model_dir: Path) -> None:
+def test_warming_up_compiles_the_scoring_kernel_so_that_requests_do_not(
+    model_dir: Path, make_offer: Callable[..., Offer]
+) -> None:
     loaded = load_model(model_dir)
     loaded.warm_up()
-    assert {"_scoring_tables", "_sku_title", "_sku_price"} <= set(vars(loaded))
     assert not [name for name in loaded.__getstate__() if name.startswith("_")]
-    compiled = list(score_order.signatures)
+    compiled, built = list(score_order.signatures), set(vars(loaded))
     context = RankContext(customer_id=None, basket=[(loaded.index.skus[0], "", 0.0, 1)])
-    loaded.score_offers(context, loaded.offers)
+    unvalued = [make_offer(f"o{i}", sku=sku, value=0.0) for i, sku in enumerate(loaded.index.skus)]
+    loaded.score_offers(context, [*loaded.offers, *unvalued[1:6]])
     assert score_order.signatures == compiled
+    assert set(vars(loaded)) == built  # nothing left to build on a request
 
 
 def test_card_holds_the_design_keys(model_dir: Path) -> None:
