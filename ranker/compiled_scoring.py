@@ -2,17 +2,17 @@
 
 :func:`score_order` computes in one compiled call what the batch path computes
 for those skus: their signals as :func:`~ranker.candidates.generate_one` gathers
-them, their features with the same :func:`~ranker.features.write_features` that
-:func:`~ranker.features.build_features` calls, and their calibrated probability
-as :meth:`~ranker.scorer.Scorer.predict_proba` gives it. With NumPy that chain
-is ~300 calls on arrays of ~15 rows per order, where call overhead is nearly
-all of the cost.
+them, their features as :func:`~ranker.features.build_features` builds them and
+their calibrated probability as :meth:`~ranker.scorer.Scorer.predict_proba` gives
+it. With NumPy that chain is ~300 calls on arrays of ~15 rows per order, where
+call overhead is nearly all of the cost.
 
 Sums are taken in NumPy's order (``np.add.reduceat`` adds the first value to the
-pairwise sum of the rest), so the signals, the features and a tree scorer's
-probabilities are the batch path's to the bit. A linear scorer's dot product
-can differ from BLAS's in the last bits: ``tests/ranker/test_compiled_scoring.py``
-holds those probabilities to a relative 1e-12.
+pairwise sum of the rest), so the signals are the batch path's to the bit.
+``log``, ``log1p`` and ``pow`` come from the C library, which can differ from
+NumPy's SIMD versions in the last bit, and a linear scorer's dot product from
+BLAS's in the same way: ``tests/ranker/test_compiled_scoring.py`` holds the
+probabilities to a relative 1e-12 of the batch path's (1e-14 absolute).
 """
 
 import math
@@ -22,7 +22,7 @@ import numba
 import numpy as np
 
 from ranker.candidates import HISTORY_DECAY
-from ranker.features import FEATURES, SkuColumns, sku_columns, write_features
+from ranker.features import _NEVER_DAYS, FEATURES
 from ranker.index import Neighbours, ShopIndex
 from ranker.scorer import LinearScorer, Scorer, TreeScorer
 
@@ -58,11 +58,16 @@ class History(NamedTuple):
 
 
 class SkuTables(NamedTuple):
-    """Each sku's category, and what :func:`~ranker.features.write_features` reads of it."""
+    """Per-sku arrays, with the four features that depend on the sku alone computed by NumPy."""
 
     category: np.ndarray
+    price: np.ndarray
+    interval: np.ndarray
+    popularity_log: np.ndarray
+    trend_log: np.ndarray
+    rebuy_rate: np.ndarray
+    interval_log: np.ndarray
     n_categories: int
-    columns: SkuColumns
 
 
 class ScorerTables(NamedTuple):
@@ -149,8 +154,13 @@ def scoring_tables(index: ShopIndex, scorer: Scorer, horizon: float) -> tuple:
         ),
         skus=SkuTables(
             category=_int64(index.sku_category),
+            price=_float64(index.sku_price),
+            interval=_float64(index.sku_interval),
+            popularity_log=np.log(index.sku_share + 1e-6),
+            trend_log=_float64(index.sku_trend),
+            rebuy_rate=_float64(index.sku_rebuy),
+            interval_log=np.log1p(index.sku_interval),
             n_categories=len(index.categories),
-            columns=tuple(sku_columns(index)),
         ),
         scorer=_scorer_tables(scorer),
         horizon=float(horizon),
@@ -232,9 +242,9 @@ def _features(
     time: float,
     sku: np.ndarray,
 ) -> np.ndarray:
-    """:func:`~ranker.features.write_features` of the skus of one order, from their
-    signals: the link sums of :func:`_basket_links`, the customer's lines ``start:stop``
-    and what :func:`_history_signals` found in them."""
+    """:func:`~ranker.features.build_features` of the skus of one order, from their signals:
+    the link sums of :func:`_basket_links`, the customer's lines ``start:stop`` and what
+    :func:`_history_signals` found in them."""
     skus = tables.skus
     copurchase_sum, copurchase_max, copurchase_count, copurchase_lift, _ = copurchase
     next_order_sum = next_order[0]
@@ -254,33 +264,42 @@ def _features(
             price_total += price
             n_priced += 1
     basket_price_mean = price_total / n_priced if n_priced else np.nan
-    query = (orders, first_order, last_order, float(n_items), basket_price_mean)
+    span = time - (time if math.isnan(first_order) else first_order)
+    orders_ahead = tables.horizon * max(orders, 1.0) / max(span, 1.0)
+    decayed_norm = 1 - tables.history.decay[max(n_orders, 1)]
     X = np.empty((len(sku), _N_FEATURES))
     for row in range(len(sku)):
         code = sku[row]
-        write_features(
-            X[row],
-            skus.columns,
-            code,
-            (
-                copurchase_sum[row],
-                copurchase_max[row],
-                copurchase_lift[row],
-                copurchase_count[row],
-                next_order_sum[row],
-            ),
-            (
-                count[row],
-                decayed[row],
-                last[row],
-                first[row],
-                category_lines[skus.category[code]] / max(stop - start, 1),
-                basket_lines[skus.category[code]] / max(n_items, 1),
-            ),
-            time,
-            query,
-            tables.horizon,
-        )
+        bought = count[row] > 0
+        days_since = time - last[row] if bought else _NEVER_DAYS
+        interval = skus.interval[code]
+        if count[row] > 1:
+            interval = (last[row] - first[row]) / max(count[row] - 1, 1.0)
+        price_ratio = skus.price[code] / basket_price_mean
+        priced = math.isfinite(price_ratio) and price_ratio > 0
+        category = skus.category[code]
+        x = X[row]
+        x[0] = copurchase_sum[row]
+        x[1] = copurchase_max[row]
+        x[2] = math.log1p(copurchase_lift[row])
+        x[3] = math.log1p(copurchase_count[row])
+        x[4] = next_order_sum[row]
+        x[5] = skus.popularity_log[code]
+        x[6] = skus.trend_log[code]
+        x[7] = math.log1p(count[row])
+        x[8] = count[row] / max(orders, 1.0)
+        x[9] = decayed[row] * (1 - HISTORY_DECAY) / decayed_norm
+        x[10] = 1 - (1 - count[row] / max(orders, 1.0)) ** orders_ahead
+        x[11] = math.log1p(days_since)
+        x[12] = math.log((days_since + 1.0) / (interval + 1.0)) if bought else 0.0
+        x[13] = skus.rebuy_rate[code]
+        x[14] = skus.interval_log[code]
+        x[15] = category_lines[category] / max(stop - start, 1)
+        x[16] = basket_lines[category] / max(n_items, 1)
+        x[17] = math.log(price_ratio if priced else 1.0)
+        x[18] = math.log1p(orders)
+        x[19] = math.log1p(time - last_order if orders > 0 else _NEVER_DAYS)
+        x[20] = math.log1p(float(n_items))
     return X
 
 
@@ -292,7 +311,7 @@ def _named(tables: tuple) -> ScoringTables:
         Links(*copurchase),
         Links(*next_order),
         History(*history),
-        SkuTables(skus[0], skus[1], SkuColumns(*skus[2])),
+        SkuTables(*skus),
         ScorerTables(*scorer),
         horizon,
     )
