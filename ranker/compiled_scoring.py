@@ -13,6 +13,13 @@ pairwise sum of the rest), so the signals are the batch path's to the bit.
 NumPy's SIMD versions in the last bit, and a linear scorer's dot product from
 BLAS's in the same way: ``tests/ranker/test_compiled_scoring.py`` holds the
 probabilities to a relative 1e-12 of the batch path's (1e-14 absolute).
+
+The feature formulas are restated here, not shared with ``features.py`` as a
+jitted function: numba's cache is keyed on the cached function's own file, so
+an update that changed only ``features.py`` would leave the cached kernel
+computing the old formulas. The test above is what keeps the two equal. For
+the same reason the kernel reads the constants it shares with the batch path
+(``HISTORY_DECAY``, the "never" days) from its tables, not as globals.
 """
 
 import math
@@ -89,7 +96,12 @@ class ScorerTables(NamedTuple):
 
 
 class ScoringTables(NamedTuple):
-    """Everything :func:`score_order` reads of one model."""
+    """Everything :func:`score_order` reads of one model.
+
+    ``never_days`` is the features' "days since" for a sku or customer never seen.
+    Like ``History.decay``, it is passed in rather than read as a global: numba's
+    cache would keep the value a global had at compile time.
+    """
 
     copurchase: Links
     next_order: Links
@@ -97,6 +109,7 @@ class ScoringTables(NamedTuple):
     skus: SkuTables
     scorer: ScorerTables
     horizon: float
+    never_days: float
 
 
 class SkuScores(NamedTuple):
@@ -164,6 +177,7 @@ def scoring_tables(index: ShopIndex, scorer: Scorer, horizon: float) -> tuple:
         ),
         scorer=_scorer_tables(scorer),
         horizon=float(horizon),
+        never_days=_NEVER_DAYS,
     )
     return tuple(tuple(part) if isinstance(part, tuple) else part for part in tables)
 
@@ -271,7 +285,7 @@ def _features(
     for row in range(len(sku)):
         code = sku[row]
         bought = count[row] > 0
-        days_since = time - last[row] if bought else _NEVER_DAYS
+        days_since = time - last[row] if bought else tables.never_days
         interval = skus.interval[code]
         if count[row] > 1:
             interval = (last[row] - first[row]) / max(count[row] - 1, 1.0)
@@ -288,7 +302,7 @@ def _features(
         x[6] = skus.trend_log[code]
         x[7] = math.log1p(count[row])
         x[8] = count[row] / max(orders, 1.0)
-        x[9] = decayed[row] * (1 - HISTORY_DECAY) / decayed_norm
+        x[9] = decayed[row] * (1 - tables.history.decay[1]) / decayed_norm
         x[10] = 1 - (1 - count[row] / max(orders, 1.0)) ** orders_ahead
         x[11] = math.log1p(days_since)
         x[12] = math.log((days_since + 1.0) / (interval + 1.0)) if bought else 0.0
@@ -298,7 +312,7 @@ def _features(
         x[16] = basket_lines[category] / max(n_items, 1)
         x[17] = math.log(price_ratio if priced else 1.0)
         x[18] = math.log1p(orders)
-        x[19] = math.log1p(time - last_order if orders > 0 else _NEVER_DAYS)
+        x[19] = math.log1p(time - last_order if orders > 0 else tables.never_days)
         x[20] = math.log1p(float(n_items))
     return X
 
@@ -306,7 +320,7 @@ def _features(
 @numba.njit(cache=True)
 def _named(tables: tuple) -> ScoringTables:
     """:func:`scoring_tables`' plain tuples, named again."""
-    copurchase, next_order, history, skus, scorer, horizon = tables
+    copurchase, next_order, history, skus, scorer, horizon, never_days = tables
     return ScoringTables(
         Links(*copurchase),
         Links(*next_order),
@@ -314,6 +328,7 @@ def _named(tables: tuple) -> ScoringTables:
         SkuTables(*skus),
         ScorerTables(*scorer),
         horizon,
+        never_days,
     )
 
 
