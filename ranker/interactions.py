@@ -11,6 +11,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from offers.errors import InputError
+
 _SECONDS_PER_DAY = 86_400.0
 
 
@@ -91,8 +93,18 @@ class Interactions:
         )
 
     def split_time(self, test_fraction: float = 0.2) -> float:
-        """The time that leaves the last ``test_fraction`` of the period after it."""
+        """The time that leaves the last ``test_fraction`` of the period after it.
+
+        Raises :class:`~offers.errors.InputError` when every order was placed at
+        the same moment: no split leaves orders on both sides.
+        """
         start, end = self.order_time[0], self.order_time[-1]
+        if end <= start:
+            raise InputError(
+                f"all {self.n_orders} orders were placed at {iso_time(start)}: "
+                "training and evaluation hold out the latest orders, so they need "
+                "orders placed at different times"
+            )
         return float(end - test_fraction * (end - start))
 
 

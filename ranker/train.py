@@ -183,10 +183,15 @@ def training_set(
 
 
 def _cuts(log: Interactions, horizon: float, n_windows: int) -> list[float]:
-    """Cuts that leave ``horizon`` after them and at least ``horizon / 2`` of history before."""
+    """Cuts that leave ``horizon`` after them and at least ``horizon / 2`` of history before;
+    else the middle of the history, if it has orders before it; else none."""
     start, end = float(log.order_time[0]), float(log.order_time[-1])
     cuts = [end - horizon - i * horizon / 2 for i in range(n_windows)]
-    return [cut for cut in cuts if cut - start >= horizon / 2] or [start + (end - start) / 2]
+    cuts = [cut for cut in cuts if cut - start >= horizon / 2]
+    if cuts:
+        return cuts
+    middle = start + (end - start) / 2
+    return [middle] if middle > start else []
 
 
 def fit_scorer(
@@ -214,7 +219,7 @@ def fit_scorer(
     """
     if len(np.unique(y)) < 2:
         raise InputError(
-            "the order history is too short to learn from: "
+            "the order history is too short to learn from: before the held-out period, "
             "no customer ordered again after an earlier order"
         )
     cv = cross_validate_learners(X, y, group, k=k, random_state=random_state)

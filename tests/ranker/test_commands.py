@@ -101,6 +101,12 @@ def test_recommend_prints_one_line_per_order_never_a_basket_sku(
         )
 
 
+_ALL_AT_ONE_MOMENT = (
+    "all 3 orders were placed at 2025-01-01T09:30:00Z: training and evaluation hold out "
+    "the latest orders, so they need orders placed at different times"
+)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -113,6 +119,22 @@ def test_recommend_prints_one_line_per_order_never_a_basket_sku(
             ["train", "--orders", "{tmp}/none.csv", "--out", "{tmp}/m"],
             "encore train: error: none.csv: no such file",
             id="train-no-file",
+        ),
+        pytest.param(
+            ["train", "--orders", "{one_moment}", "--out", "{tmp}/m"],
+            "encore train: error: " + _ALL_AT_ONE_MOMENT,
+            id="train-orders-all-at-one-moment",
+        ),
+        pytest.param(
+            ["train", "--orders", "{two_orders}", "--out", "{tmp}/m"],
+            "encore train: error: the order history is too short to learn from: before the "
+            "held-out period, no customer ordered again after an earlier order",
+            id="train-two-orders",
+        ),
+        pytest.param(
+            ["evaluate", "--model", "{model}", "--orders", "{one_moment}"],
+            "encore evaluate: error: " + _ALL_AT_ONE_MOMENT,
+            id="evaluate-orders-all-at-one-moment",
         ),
         pytest.param(
             ["evaluate", "--model", "{tmp}", "--orders", "{bad_orders}"],
@@ -143,7 +165,23 @@ def test_bad_input_exits_2_with_one_line(
     bad_orders.write_text("order_id,customer_id,ordered_at\no1,c1,2025-01-01\n")
     bad_jsonl = tmp_path / "bad.jsonl"
     bad_jsonl.write_text('{"order": {"id": "a", "items": []}}\n{"customer": {"id": "c"}}\n')
-    values = {"bad_orders": bad_orders, "bad_jsonl": bad_jsonl, "tmp": tmp_path, "model": model_dir}
+    one_moment = tmp_path / "one_moment.csv"
+    one_moment.write_text(
+        "order_id,customer_id,ordered_at,sku\n"
+        + "".join(f"o{n},c{n % 2},2025-01-01T09:30:00Z,s{n}\n" for n in range(3))
+    )
+    two_orders = tmp_path / "two_orders.csv"
+    two_orders.write_text(
+        "order_id,customer_id,ordered_at,sku\no1,c1,2025-01-01,s1\no2,c1,2025-01-05,s2\n"
+    )
+    values = {
+        "two_orders": two_orders,
+        "bad_orders": bad_orders,
+        "bad_jsonl": bad_jsonl,
+        "one_moment": one_moment,
+        "tmp": tmp_path,
+        "model": model_dir,
+    }
     status = main([arg.format(**values) for arg in args])
     captured = capsys.readouterr()
     assert status == 2

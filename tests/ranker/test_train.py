@@ -68,7 +68,7 @@ def test_a_history_with_no_repeat_customer_is_refused(make_lines) -> None:
     with pytest.raises(InputError) as caught:
         train(lines)
     assert str(caught.value) == (
-        "the order history is too short to learn from: "
+        "the order history is too short to learn from: before the held-out period, "
         "no customer ordered again after an earlier order"
     )
 
