@@ -75,6 +75,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise InputError(f"--out {args.out}: exists and is not a folder")
+    args.out.mkdir(parents=True, exist_ok=True)  # now, not after training: a bad path fails fast
     orders = read_orders(args.orders, progress=True)
     if orders.lines.empty:
         raise InputError(f"{args.orders.name}: no usable order lines")

@@ -38,6 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as err:
         print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a path that cannot be read or written
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"{parser.prog} {args.command}: error: {where}{err.strerror or err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -121,6 +121,11 @@ _ALL_AT_ONE_MOMENT = (
             id="train-no-file",
         ),
         pytest.param(
+            ["train", "--orders", "{two_orders}", "--out", "{bad_orders}/m"],
+            "encore train: error: {bad_orders}/m: Not a directory",
+            id="train-out-under-a-file-fails-before-training",
+        ),
+        pytest.param(
             ["train", "--orders", "{one_moment}", "--out", "{tmp}/m"],
             "encore train: error: " + _ALL_AT_ONE_MOMENT,
             id="train-orders-all-at-one-moment",

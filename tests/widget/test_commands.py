@@ -85,6 +85,18 @@ def test_serve_refuses_a_misconfiguration_in_one_sentence(
     assert served == []
 
 
+def test_a_folder_that_cannot_be_created_is_one_line_and_exit_2(tmp_path, capsys):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+
+    status = cli.main(["generate", "--out", str(a_file / "shop"), "--orders", "10"])
+
+    assert status == 2
+    assert (
+        capsys.readouterr().err == f"encore generate: error: {a_file / 'shop'}: Not a directory\n"
+    )
+
+
 def test_serve_flags_override_the_environment(environment, served, tmp_path):
     for name, value in KEYS.items():
         environment.setenv(name, value)
