@@ -29,8 +29,10 @@ class Settings:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, **overrides: Any) -> "Settings":
-        """A copy with the given (non-None) values, e.g. from command flags."""
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        """A copy with the given (non-None) values, e.g. from command flags, checked."""
+        updated = replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        check_settings(updated)
+        return updated
 
 
 def load_settings(env: Environ | None = None) -> Settings:
@@ -62,6 +64,8 @@ def load_settings(env: Environ | None = None) -> Settings:
 
 def check_settings(settings: Settings) -> None:
     """Refuse a deployment that cannot work, with one sentence saying why."""
+    if not settings.shop_id.strip():
+        raise InputError("the shop id must not be empty (ENCORE_SHOP_ID or --shop)")
     if not 1 <= settings.max_offers <= MAX_OFFERS_LIMIT:
         raise InputError(
             f"ENCORE_MAX_OFFERS must be between 1 and {MAX_OFFERS_LIMIT}, got {settings.max_offers}"

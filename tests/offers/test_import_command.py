@@ -100,6 +100,17 @@ def test_bad_input_is_one_line_and_exit_2(write_file, database, capsys, files, m
     assert capsys.readouterr().err == message + "\n"
 
 
+def test_an_empty_shop_flag_is_refused_before_anything_is_stored(write_file, database, capsys):
+    path = write_file("orders.csv", ORDERS)
+    assert main(["import", "--orders", str(path), "--shop", ""]) == 2
+    assert capsys.readouterr().err == (
+        "encore import: error: the shop id must not be empty (ENCORE_SHOP_ID or --shop)\n"
+    )
+    store = Store.open(database)
+    assert store.count(schema.order_lines, "") == 0
+    store.close()
+
+
 def test_a_missing_file_is_named(database, capsys, tmp_path):
     assert main(["import", "--orders", str(tmp_path / "nope.csv")]) == 2
     assert (

@@ -59,6 +59,12 @@ def environment(monkeypatch, tmp_path):
             id="no-shop",
         ),
         pytest.param(
+            ["serve"],
+            {**KEYS, "ENCORE_SHOP_ID": " "},
+            "encore serve: error: the shop id must not be empty (ENCORE_SHOP_ID or --shop)",
+            id="empty-shop-id",
+        ),
+        pytest.param(
             ["serve", "--workers", "0"],
             KEYS,
             "encore serve: error: --workers must be at least 1, got 0",
