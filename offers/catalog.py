@@ -9,7 +9,7 @@ from typing import Literal
 import msgspec
 import yaml
 
-from offers.errors import InputError
+from offers.errors import InputError, not_utf8
 
 OfferKind = Literal["cross_sell", "partner"]
 OfferStatus = Literal["active", "paused", "archived"]
@@ -85,6 +85,8 @@ def read_offers(path: str | Path) -> list[Offer]:
         data = msgspec.json.decode(content)
     except msgspec.DecodeError as err:
         raise InputError(f"{path.name}: not valid JSON ({err})") from None
+    except UnicodeDecodeError as err:  # msgspec checks UTF-8 only inside strings, as it reads
+        raise InputError(f"{path.name}: {not_utf8(err)}") from None
     return parse_offers(data, path.name)
 
 

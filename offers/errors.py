@@ -1,4 +1,4 @@
-"""The one exception type for a user's bad input."""
+"""The one exception type for a user's bad input, and wording shared by its messages."""
 
 
 class InputError(ValueError):
@@ -13,3 +13,8 @@ class InputError(ValueError):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+def not_utf8(err: UnicodeDecodeError) -> str:
+    """How messages say that text is not UTF-8: by its first bad byte."""
+    return f"not UTF-8 text (byte {err.object[err.start]:#04x})"

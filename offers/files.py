@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from offers.errors import InputError
+from offers.errors import InputError, not_utf8
 from offers.identity import customer_keys
 from offers.progress import progress
 
@@ -169,7 +169,7 @@ def _read_chunks(
     except pd.errors.ParserError as err:
         raise InputError(f"{name}: malformed CSV: {_parser_message(err)}") from None
     except UnicodeDecodeError as err:
-        raise InputError(f"{name}: not UTF-8 text (byte {err.object[err.start]:#04x})") from None
+        raise InputError(f"{name}: {not_utf8(err)}") from None
 
 
 def _read_header(path: Path) -> str:
@@ -184,7 +184,7 @@ def _read_header(path: Path) -> str:
     except PermissionError:
         raise InputError(f"{name}: cannot read the file (permission denied)") from None
     except UnicodeDecodeError as err:
-        raise InputError(f"{name}: not UTF-8 text (byte {err.object[err.start]:#04x})") from None
+        raise InputError(f"{name}: {not_utf8(err)}") from None
     if not header.strip():
         raise InputError(f"{name}: the file is empty (expected a header row)")
     return header

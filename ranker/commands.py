@@ -13,7 +13,7 @@ from threadpoolctl import threadpool_limits
 
 from offers.caps import OfferUsage
 from offers.catalog import Offer, read_offers
-from offers.errors import InputError
+from offers.errors import InputError, not_utf8
 from offers.files import read_impressions, read_orders, read_products
 from offers.targeting import OrderContext, eligible_offers
 from ranker.artifact import ModelError, load_model, save_model
@@ -123,6 +123,8 @@ def run_recommend(args: argparse.Namespace) -> int:
                 body = decoder.decode(line)
             except msgspec.DecodeError as err:
                 raise InputError(f"{args.input.name}: line {number}: {err}") from None
+            except UnicodeDecodeError as err:
+                raise InputError(f"{args.input.name}: line {number}: {not_utf8(err)}") from None
             out.write(orjson.dumps(_recommend(model, body, args.k, policies)) + b"\n")
     out.flush()
     return 0

@@ -5,6 +5,7 @@ from typing import Any, TypeVar
 import msgspec
 from starlette.requests import ClientDisconnect, Request
 
+from offers.errors import not_utf8
 from widget.errors import ApiError, from_validation
 
 MAX_BODY_BYTES = 1_048_576
@@ -45,6 +46,8 @@ def decode(decoder: "msgspec.json.Decoder[T]", body: bytes) -> T:
         return decoder.decode(body)
     except (msgspec.ValidationError, msgspec.DecodeError) as err:
         raise from_validation(err) from None
+    except UnicodeDecodeError as err:  # msgspec checks UTF-8 only inside strings, as it reads
+        raise _not_utf8(err) from None
 
 
 def decode_any(body: bytes) -> Any:
@@ -54,6 +57,8 @@ def decode_any(body: bytes) -> Any:
         return msgspec.json.decode(body)
     except msgspec.DecodeError as err:
         raise from_validation(err) from None
+    except UnicodeDecodeError as err:
+        raise _not_utf8(err) from None
 
 
 def _check_text(body: bytes) -> None:
@@ -63,6 +68,10 @@ def _check_text(body: bytes) -> None:
     # block the feedback log; no real order or offer has one.
     if b"\\u0000" in body:
         raise ApiError(422, "text must not contain NUL characters (\\u0000)")
+
+
+def _not_utf8(err: UnicodeDecodeError) -> ApiError:
+    return ApiError(400, f"the body is not valid JSON: {not_utf8(err)}")
 
 
 def _too_large() -> ApiError:

@@ -151,6 +151,13 @@ def test_broken_json_names_the_file(write_file):
         read_offers(write_file("offers.json", "[{"))
 
 
+def test_json_that_is_not_utf8_names_the_file_and_the_byte(write_file):
+    path = write_file("offers.json", b'[{"id": "p\xff", "kind": "partner"}]')
+    with pytest.raises(InputError) as raised:
+        read_offers(path)
+    assert str(raised.value) == "offers.json: not UTF-8 text (byte 0xff)"
+
+
 def test_offer_defaults_are_active_and_untargeted():
     offer = Offer(id="a", kind="cross_sell", title="A", sku="A")
     assert offer.status == "active"

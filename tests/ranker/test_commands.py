@@ -157,6 +157,11 @@ _ALL_AT_ONE_MOMENT = (
             id="recommend-bad-line",
         ),
         pytest.param(
+            ["recommend", "--model", "{model}", "--input", "{not_utf8_jsonl}"],
+            "encore recommend: error: not_utf8.jsonl: line 1: not UTF-8 text (byte 0xff)",
+            id="recommend-not-utf8",
+        ),
+        pytest.param(
             ["recommend", "--model", "{model}", "--input", "{tmp}/none.jsonl"],
             "encore recommend: error: none.jsonl: no such file",
             id="recommend-no-file",
@@ -179,7 +184,10 @@ def test_bad_input_exits_2_with_one_line(
     two_orders.write_text(
         "order_id,customer_id,ordered_at,sku\no1,c1,2025-01-01,s1\no2,c1,2025-01-05,s2\n"
     )
+    not_utf8_jsonl = tmp_path / "not_utf8.jsonl"
+    not_utf8_jsonl.write_bytes(b'{"order": {"id": "\xff", "items": []}}\n')
     values = {
+        "not_utf8_jsonl": not_utf8_jsonl,
         "two_orders": two_orders,
         "bad_orders": bad_orders,
         "bad_jsonl": bad_jsonl,

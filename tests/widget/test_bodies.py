@@ -1,6 +1,8 @@
 from collections.abc import Iterator
 
-from tests.widget.conftest import PK
+import pytest
+
+from tests.widget.conftest import PK, SK, auth
 
 ONE_MB = 1_048_576
 
@@ -46,3 +48,22 @@ def test_a_bad_content_length_is_400(client):
     response = client.post("/v1/rank", content=b"{}", headers={"Content-Length": "abc"})
 
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("path", "key", "body"),
+    [
+        ("/v1/rank", PK, b'{"placement": "thank_you", "order": {"id": "\xff\xfe", "items": []}}'),
+        ("/v1/offers", SK, b'{"id": "p-\xff", "kind": "partner"}'),
+    ],
+    ids=["rank", "offers"],
+)
+def test_text_that_is_not_utf8_is_400_not_a_server_error(client, path, key, body):
+    response = client.post(path, content=body, headers=auth(key))
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "bad_request",
+        "message": "the body is not valid JSON: not UTF-8 text (byte 0xff)",
+        "field": None,
+    }
