@@ -16,7 +16,7 @@
    the lookup tables are rebuilt from the whole history for serving.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 import numpy as np
@@ -224,15 +224,48 @@ def fit_scorer(
         )
     cv = cross_validate_learners(X, y, group, k=k, random_state=random_state)
     best = max(LEARNERS, key=lambda name: cv["cv_hit_rate_at_k"][name])  # ties: the first
+    fit_rows, calibration_rows = _calibration_split(group, y, random_state)
+    learner = make_learner(best, random_state).fit(X[fit_rows], y[fit_rows])
+    calibrated = CalibratedClassifierCV(
+        FrozenEstimator(learner), method="isotonic", cv=_OneFoldOfEveryRow()
+    )
+    calibrated.fit(X[calibration_rows], y[calibration_rows])
+    return calibrated, {"name": best, **cv}
+
+
+class _OneFoldOfEveryRow:
+    """A cross-validation splitter with a single fold that holds every row.
+
+    The learner being calibrated is frozen, so there is nothing to cross-fit, and
+    scikit-learn's default stratified 5-fold split fails (or warns) on a calibration
+    slice with fewer than five rows of a class.
+    """
+
+    def split(
+        self, X: np.ndarray, y: np.ndarray | None = None, groups: np.ndarray | None = None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        rows = np.arange(len(X))
+        yield rows, rows
+
+    def get_n_splits(self, X: object = None, y: object = None, groups: object = None) -> int:
+        return 1
+
+
+def _calibration_split(
+    group: np.ndarray, y: np.ndarray, random_state: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows to fit the learner on and rows to calibrate it on: a quarter of the queries
+    held out, or, when that quarter or the rest lacks bought or unbought candidates (a
+    tiny history), every row for both."""
     rng = np.random.default_rng(random_state)
     groups = np.unique(group)
     held_out = np.isin(
         group, rng.choice(groups, max(1, int(CALIBRATION_SHARE * len(groups))), replace=False)
     )
-    learner = make_learner(best, random_state).fit(X[~held_out], y[~held_out])
-    calibrated = CalibratedClassifierCV(FrozenEstimator(learner), method="isotonic")
-    calibrated.fit(X[held_out], y[held_out])
-    return calibrated, {"name": best, **cv}
+    if len(np.unique(y[held_out])) == 2 and len(np.unique(y[~held_out])) == 2:
+        return ~held_out, held_out
+    every_row = np.ones(len(y), bool)
+    return every_row, every_row
 
 
 def cross_validate_learners(

@@ -7,7 +7,7 @@ from offers.errors import InputError
 from ranker.evaluate import evaluate_model
 from ranker.features import FEATURES
 from ranker.interactions import from_lines
-from ranker.model import RelevanceModel
+from ranker.model import RankContext, RelevanceModel
 from ranker.scorer import LEARNERS
 from ranker.train import cross_validate_learners, fit_scorer, train, training_set
 
@@ -71,6 +71,30 @@ def test_a_history_with_no_repeat_customer_is_refused(make_lines) -> None:
         "the order history is too short to learn from: before the held-out period, "
         "no customer ordered again after an earlier order"
     )
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("seed", [8, 14, 17, 19, 21, 28])
+def test_a_tiny_history_trains_or_is_refused_in_one_sentence_without_warnings(
+    make_lines, seed: int
+) -> None:
+    """Histories of 2-60 orders: some leave a calibration slice of under five rows, or one
+    with no bought candidate. Each trains, or stops with an InputError; nothing else."""
+    rng = np.random.default_rng(seed)
+    n_orders, n_customers, n_skus = (
+        int(rng.integers(*bounds)) for bounds in ((2, 60), (1, 15), (1, 20))
+    )
+    rows = []
+    for order in range(n_orders):
+        customer, day = int(rng.integers(0, n_customers)), int(rng.integers(0, 90))
+        basket = rng.choice(n_skus, size=int(rng.integers(1, min(n_skus, 5) + 1)), replace=False)
+        rows += [(f"o{order}", f"c{customer}", day, f"S{sku}") for sku in basket]
+    try:
+        model = train(make_lines(rows))
+    except InputError:
+        return
+    context = RankContext(customer_id="c0", basket=[("S0", "", 0.0, 1)])
+    assert len(model.recommend_skus(context, 3)) <= 3
 
 
 def _queries(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
