@@ -3,6 +3,7 @@
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,21 +80,28 @@ def run_train(args: argparse.Namespace) -> int:
     orders = read_orders(args.orders, progress=True)
     if orders.lines.empty:
         raise InputError(f"{args.orders.name}: no usable order lines")
+    products = read_products(args.products) if args.products else None
+    impressions = read_impressions(args.impressions) if args.impressions else None
     model = train(
         orders.lines,
-        products=read_products(args.products) if args.products else None,
-        impressions=read_impressions(args.impressions) if args.impressions else None,
+        products=products,
+        impressions=impressions,
         offers=read_offers(args.offers) if args.offers else (),
         show_progress=True,
     )
     save_model(model, args.out)
     card = model.card
     data = card["data"]
-    skipped = ", ".join(f"{reason}: {n}" for reason, n in orders.skipped.most_common()) or "none"
     print(
         f"read {orders.n_read} rows: {data['rows']} order lines, {data['orders']} orders, "
-        f"{data['customers']} customers, {data['skus']} skus (skipped: {skipped})"
+        f"{data['customers']} customers, {data['skus']} skus (skipped: {_listed(orders.skipped)})"
     )
+    for path, table in ((args.products, products), (args.impressions, impressions)):
+        if table is not None:
+            print(
+                f"{path.name}: {table.attrs['n_read']} rows read, {len(table)} used "
+                f"(skipped: {_listed(table.attrs['skipped'])})"
+            )
     print(f"learner: {card['learner']['name']}; test split at {card['metrics']['split_at']}")
     print(format_metrics(card["metrics"]))
     print(f"wrote {args.out} (version {card['version']})")
@@ -128,6 +136,10 @@ def run_recommend(args: argparse.Namespace) -> int:
             out.write(orjson.dumps(_recommend(model, body, args.k, policies)) + b"\n")
     out.flush()
     return 0
+
+
+def _listed(skipped: Counter) -> str:
+    return ", ".join(f"{reason}: {n}" for reason, n in skipped.most_common()) or "none"
 
 
 def format_metrics(metrics: dict) -> str:

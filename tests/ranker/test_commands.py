@@ -62,6 +62,37 @@ def test_train_writes_an_artifact_and_prints_the_comparison(
     )
 
 
+def test_train_says_how_many_impression_rows_it_used_and_why_others_were_skipped(
+    shop_dir: Path, tmp_path: Path, capsys
+) -> None:
+    rows = (shop_dir / "impressions.csv").read_text().splitlines()
+    header, first = rows[0].split(","), rows[1].split(",")
+    no_date = dict(zip(header, first, strict=True)) | {"shown_at": "someday"}
+    zero_propensity = dict(zip(header, first, strict=True)) | {"propensity": "0"}
+    broken = [",".join(row[name] for name in header) for row in (no_date, zero_propensity)]
+    impressions = tmp_path / "impressions.csv"
+    impressions.write_text("\n".join([*rows, *broken]) + "\n")
+
+    status = main(
+        [
+            "train",
+            "--orders",
+            str(shop_dir / "orders.csv"),
+            "--impressions",
+            str(impressions),
+            "--out",
+            str(tmp_path / "model"),
+        ]
+    )
+
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("impr")]
+    assert status == 0
+    assert line.startswith(
+        f"impressions.csv: {len(rows) + 1} rows read, {len(rows) - 1} used (skipped: "
+    )
+    assert "unreadable shown_at: 1" in line and "propensity not in (0, 1]: 1" in line
+
+
 def test_evaluate_prints_json_metrics(model_dir: Path, shop_dir: Path, capsys) -> None:
     assert (
         main(
