@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import socket
 from pathlib import Path
 
 import uvicorn
@@ -44,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    _check_port(args.port)
+    _check_address(args.host, args.port)
     if args.workers < 1:
         raise InputError(f"--workers must be at least 1, got {args.workers}")
     for flag, variable in _FLAG_VARIABLES.items():
@@ -72,7 +73,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from widget.app import create_app
     from widget.demo_setup import prepare_demo
 
-    _check_port(args.port)
+    _check_address("127.0.0.1", args.port)
     if args.data.exists() and not args.data.is_dir():
         raise InputError(f"--data {args.data}: exists and is not a folder")
     settings = prepare_demo(args.data, port=args.port)
@@ -100,6 +101,17 @@ def _prepare(settings: Settings) -> None:
         store.close()
 
 
-def _check_port(port: int) -> None:
+def _check_address(host: str, port: int) -> None:
+    """Refuse, before anything loads, a port out of range or one that cannot be listened on
+    (uvicorn would report it only after starting the app, and exit with status 3)."""
     if not 0 < port < 65536:
         raise InputError(f"--port must be between 1 and 65535, got {port}")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind(address)
+    except OSError as err:
+        raise InputError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None

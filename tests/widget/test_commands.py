@@ -4,6 +4,7 @@ import io
 import json
 import os
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,23 @@ def test_serve_refuses_a_misconfiguration_in_one_sentence(
 
     assert status == 2
     assert capsys.readouterr().err == message + "\n"
+    assert served == []
+
+
+def test_a_port_already_in_use_is_one_line_before_anything_starts(environment, served, capsys):
+    for name, value in KEYS.items():
+        environment.setenv(name, value)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        status = cli.main(["serve", "--port", str(port)])
+
+    assert status == 2
+    assert capsys.readouterr().err == (
+        f"encore serve: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    )
     assert served == []
 
 
