@@ -23,7 +23,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, Table, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 
 from offers import schema
 from offers.catalog import Offer
@@ -318,7 +318,7 @@ def _create_engine(url: str) -> Engine:
             pass
     except (ArgumentError, NoSuchModuleError) as err:
         raise InputError(f"database URL is not valid: {err}", field="database") from None
-    except OperationalError as err:
+    except DatabaseError as err:  # OperationalError (unreachable), or not a database file
         reason = str(err.orig).strip().splitlines()[0] if err.orig else str(err)
         raise InputError(f"cannot open the database: {reason}", field="database") from None
     return engine

@@ -158,3 +158,11 @@ def test_a_bad_database_url_is_one_clear_error(url, message):
         Store.open(url)
     assert str(raised.value).startswith(message)
     assert "\n" not in str(raised.value)
+
+
+def test_a_file_that_is_not_a_database_is_one_clear_error(tmp_path):
+    path = tmp_path / "encore.db"
+    path.write_text("not a database, whatever its name says")
+    with pytest.raises(InputError) as raised:
+        Store.open(f"sqlite:///{path}")
+    assert str(raised.value) == "cannot open the database: file is not a database"
