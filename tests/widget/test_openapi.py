@@ -44,7 +44,7 @@ def test_every_body_schema_is_generated_from_the_decoders(client):
 def api_schema(make_settings) -> Iterator[schemathesis.BaseSchema]:
     app = create_app(make_settings())
     config = schemathesis.Config.from_dict(
-        {"seed": 7, "headers": {"Authorization": f"Bearer {SK}"}}
+        {"seed": 7, "generation": {"mode": "all"}, "headers": {"Authorization": f"Bearer {SK}"}}
     )
     yield schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
     shutdown_lifespans()  # the app's lifespan: write its log, close its store
