@@ -145,6 +145,11 @@ def _listed(skipped: Counter) -> str:
 def format_metrics(metrics: dict) -> str:
     """The model's and the baselines' metrics as an aligned table, with the margin over the best."""
     k = metrics["k"]
+    if not metrics["n_queries"]:
+        return (
+            f"next-order metrics: none. No customer ordered both before and after the split "
+            f"({metrics['split_at']}), so there is nothing to score"
+        )
     header = f"{'':15}" + "".join(f"{name.replace('_at_k', f'@{k}'):>14}" for name in METRICS)
     rows = [("model", metrics), *((name, metrics[name]) for name in BASELINES)]
     lines = [f"next-order metrics on {metrics['n_queries']} customers", header]

@@ -93,6 +93,24 @@ def test_train_says_how_many_impression_rows_it_used_and_why_others_were_skipped
     assert "unreadable shown_at: 1" in line and "propensity not in (0, 1]: 1" in line
 
 
+def test_evaluate_says_there_is_nothing_to_score_when_no_customer_returns(
+    model_dir: Path, tmp_path: Path, capsys
+) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,customer_id,ordered_at,sku\n"
+        + "".join(f"o{n},c{n},2025-01-{n + 1:02d},s{n % 3}\n" for n in range(20))
+    )
+
+    status = main(["evaluate", "--model", str(model_dir), "--orders", str(orders)])
+
+    assert status == 0
+    assert capsys.readouterr().out == (
+        "next-order metrics: none. No customer ordered both before and after the split "
+        "(2025-01-16T04:48:00Z), so there is nothing to score\n"
+    )
+
+
 def test_evaluate_prints_json_metrics(model_dir: Path, shop_dir: Path, capsys) -> None:
     assert (
         main(
