@@ -150,6 +150,24 @@ def test_recommend_prints_one_line_per_order_never_a_basket_sku(
         )
 
 
+_INPUT_FILES = {  # placeholder in the arguments: (file name, content)
+    "bad_orders": ("bad.csv", b"order_id,customer_id,ordered_at\no1,c1,2025-01-01\n"),
+    "bad_jsonl": (
+        "bad.jsonl",
+        b'{"order": {"id": "a", "items": []}}\n{"customer": {"id": "c"}}\n',
+    ),
+    "one_moment": (
+        "one_moment.csv",
+        b"order_id,customer_id,ordered_at,sku\n"
+        + b"".join(b"o%d,c%d,2025-01-01T09:30:00Z,s%d\n" % (n, n % 2, n) for n in range(3)),
+    ),
+    "two_orders": (
+        "two_orders.csv",
+        b"order_id,customer_id,ordered_at,sku\no1,c1,2025-01-01,s1\no2,c1,2025-01-05,s2\n",
+    ),
+    "not_utf8_jsonl": ("not_utf8.jsonl", b'{"order": {"id": "\xff", "items": []}}\n'),
+}
+
 _ALL_AT_ONE_MOMENT = (
     "all 3 orders were placed at 2025-01-01T09:30:00Z: training and evaluation hold out "
     "the latest orders, so they need orders placed at different times"
@@ -220,30 +238,10 @@ _ALL_AT_ONE_MOMENT = (
 def test_bad_input_exits_2_with_one_line(
     args: list[str], message: str, model_dir: Path, tmp_path: Path, capsys
 ) -> None:
-    bad_orders = tmp_path / "bad.csv"
-    bad_orders.write_text("order_id,customer_id,ordered_at\no1,c1,2025-01-01\n")
-    bad_jsonl = tmp_path / "bad.jsonl"
-    bad_jsonl.write_text('{"order": {"id": "a", "items": []}}\n{"customer": {"id": "c"}}\n')
-    one_moment = tmp_path / "one_moment.csv"
-    one_moment.write_text(
-        "order_id,customer_id,ordered_at,sku\n"
-        + "".join(f"o{n},c{n % 2},2025-01-01T09:30:00Z,s{n}\n" for n in range(3))
-    )
-    two_orders = tmp_path / "two_orders.csv"
-    two_orders.write_text(
-        "order_id,customer_id,ordered_at,sku\no1,c1,2025-01-01,s1\no2,c1,2025-01-05,s2\n"
-    )
-    not_utf8_jsonl = tmp_path / "not_utf8.jsonl"
-    not_utf8_jsonl.write_bytes(b'{"order": {"id": "\xff", "items": []}}\n')
-    values = {
-        "not_utf8_jsonl": not_utf8_jsonl,
-        "two_orders": two_orders,
-        "bad_orders": bad_orders,
-        "bad_jsonl": bad_jsonl,
-        "one_moment": one_moment,
-        "tmp": tmp_path,
-        "model": model_dir,
-    }
+    values = {"tmp": tmp_path, "model": model_dir}
+    for name, (file_name, content) in _INPUT_FILES.items():
+        values[name] = tmp_path / file_name
+        values[name].write_bytes(content)
     status = main([arg.format(**values) for arg in args])
     captured = capsys.readouterr()
     assert status == 2
