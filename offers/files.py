@@ -3,7 +3,8 @@
 This is the one place that parses those formats. Real exports are messy, so the
 readers take quoted fields, a UTF-8 byte order mark, `;`, tab or `|` separators,
 prices written as strings ("$1,299.00", "12,50"), mixed date formats and
-time zones. Rows that cannot be used are skipped and counted by reason; a file
+time zones. Rows that cannot be used are skipped and counted by reason (among
+them a row holding a NUL character, which PostgreSQL cannot store); a file
 that cannot be used at all raises :class:`InputError` with a one-line message
 that names the file and the column or row.
 """
@@ -41,6 +42,9 @@ IMPRESSION_REQUIRED = (
 )
 
 _SEPARATORS = ",;\t|"
+_NUL = "NUL character in a field"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_UTF16 = "UTF-16 text, not UTF-8 (save the file as UTF-8 CSV)"
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
 
 
@@ -78,7 +82,8 @@ def read_products(path: str | Path) -> pd.DataFrame:
     """Read a products file; ``attrs["n_read"]`` and ``attrs["skipped"]`` tell what was left out."""
     raw = pd.concat(list(_read_chunks(path, PRODUCT_REQUIRED, 250_000, False)), ignore_index=True)
     skipped: Counter = Counter()
-    keep = _drop(raw["sku"] == "", "no sku", skipped)
+    keep = _drop(_holds_nul(raw), _NUL, skipped)
+    keep &= _drop(raw["sku"] == "", "no sku", skipped, keep)
     products = raw[keep].copy()
     products["price"] = _parse_money(products["price"])
     products["margin"] = _parse_money(products.get("margin", pd.Series("", index=products.index)))
@@ -103,7 +108,8 @@ def read_impressions(path: str | Path) -> pd.DataFrame:
     propensity = pd.to_numeric(raw["propensity"], errors="coerce")
     clicked = pd.to_numeric(raw["clicked"], errors="coerce")
     converted = pd.to_numeric(raw["converted"], errors="coerce")
-    keep = _drop(raw["offer_id"] == "", "no offer id", skipped)
+    keep = _drop(_holds_nul(raw), _NUL, skipped)
+    keep &= _drop(raw["offer_id"] == "", "no offer id", skipped, keep)
     keep &= _drop(shown_at.isna(), "unreadable shown_at", skipped, keep)
     keep &= _drop(
         ~(position >= 1) | (position % 1 != 0), "position not a whole number >= 1", skipped, keep
@@ -184,7 +190,12 @@ def _read_header(path: Path) -> str:
     except PermissionError:
         raise InputError(f"{name}: cannot read the file (permission denied)") from None
     except UnicodeDecodeError as err:
+        if err.object.startswith(_UTF16_BOMS):
+            raise InputError(f"{name}: {_UTF16}") from None
         raise InputError(f"{name}: {not_utf8(err)}") from None
+    if "\x00" in header:
+        utf16 = "" in (header[0::2].strip("\x00"), header[1::2].strip("\x00"))
+        raise InputError(f"{name}: {_UTF16 if utf16 else 'not CSV text (it holds NUL bytes)'}")
     if not header.strip():
         raise InputError(f"{name}: the file is empty (expected a header row)")
     return header
@@ -216,6 +227,7 @@ def _parser_message(err: Exception) -> str:
 def _clean_orders(raw: pd.DataFrame, name: str) -> OrderLines:
     skipped: Counter = Counter()
     keep = _drop(raw.duplicated(), "duplicate line", skipped)
+    keep &= _drop(_holds_nul(raw), _NUL, skipped, keep)
     keep &= _drop(raw["order_id"] == "", "no order id", skipped, keep)
     keep &= _drop(raw["customer_id"] == "", "no customer id", skipped, keep)
     keep &= _drop(raw["sku"] == "", "no sku", skipped, keep)
@@ -262,6 +274,14 @@ def _merge_repeated_lines(lines: pd.DataFrame) -> pd.DataFrame:
         )
     )
     return pd.concat([lines[~repeated], merged[lines.columns]], ignore_index=True)
+
+
+def _holds_nul(raw: pd.DataFrame) -> pd.Series:
+    """Rows with a NUL character in any field (no export means one; PostgreSQL refuses it)."""
+    holds = pd.Series(False, index=raw.index)
+    for column in raw.columns:
+        holds |= raw[column].str.contains("\x00", regex=False)
+    return holds
 
 
 def _drop(

@@ -136,6 +136,21 @@ def test_emails_as_customer_ids_are_hashed(write_file):
             "orders.csv: malformed CSV: row 2: expected 6 fields, saw 8",
             id="ragged-row",
         ),
+        pytest.param(
+            (HEADER + "O1,C1,2026-01-05,A,1,1\n").encode("utf-16"),
+            "orders.csv: UTF-16 text, not UTF-8 (save the file as UTF-8 CSV)",
+            id="utf-16-with-bom",
+        ),
+        pytest.param(
+            (HEADER + "O1,C1,2026-01-05,A,1,1\n").encode("utf-16-le"),
+            "orders.csv: UTF-16 text, not UTF-8 (save the file as UTF-8 CSV)",
+            id="utf-16-without-bom",
+        ),
+        pytest.param(
+            b"order_id,customer_id\x00\x00,ordered_at,sku\n",
+            "orders.csv: not CSV text (it holds NUL bytes)",
+            id="nul-in-header",
+        ),
     ],
 )
 def test_unusable_orders_files_are_one_clear_error(write_file, content, message):
@@ -183,3 +198,42 @@ def test_impressions_with_impossible_values_are_skipped(write_file):
         "propensity not in (0, 1]": 1,
         "clicked/converted not 0 or 1": 1,
     }
+
+
+IMPRESSIONS_HEADER = (
+    "request_id,shown_at,customer_id,placement,offer_id,position,propensity,clicked,converted\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        pytest.param(
+            "orders.csv",
+            HEADER + "K1,C1,2026-01-05,A,1,1\nN2,C1,2026-01-05,B\x00,1,1\n",
+            id="orders",
+        ),
+        pytest.param(
+            "products.csv",
+            "sku,title,category,price\nK1,Mug,Kitchen,4\nN2,Tea\x00Pot,Kitchen,9\n",
+            id="products",
+        ),
+        pytest.param(
+            "impressions.csv",
+            IMPRESSIONS_HEADER
+            + "K1,2026-01-05,C1,thank_you,X,1,0.5,1,0\n"
+            + "N2,2026-01-05,C1\x00,thank_you,X,1,0.5,1,0\n",
+            id="impressions",
+        ),
+    ],
+)
+def test_rows_holding_a_nul_character_are_skipped_and_counted(write_file, name, content):
+    path = write_file(name, content)
+    if name == "orders.csv":
+        result = read_orders(path)
+        table, skipped = result.lines, result.skipped
+    else:
+        table = (read_products if name == "products.csv" else read_impressions)(path)
+        skipped = table.attrs["skipped"]
+    assert list(table.iloc[:, 0]) == ["K1"]
+    assert skipped == {"NUL character in a field": 1}

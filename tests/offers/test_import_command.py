@@ -126,3 +126,23 @@ def test_an_unsupported_database_is_one_line(write_file, monkeypatch, capsys):
         "encore import: error: "
         "database URL must start with sqlite:/// or postgresql://, got `mysql:`\n"
     )
+
+
+def test_rows_holding_a_nul_character_are_skipped_on_either_store(
+    write_file, store_url, monkeypatch, capsys
+):
+    monkeypatch.setenv("ENCORE_DATABASE_URL", store_url)
+    products = write_file(
+        "products.csv", "sku,title,category,price\nCAM,Camera,Cameras,99\nBAG,Bag\x00,Bags,35\n"
+    )
+    orders = write_file("orders.csv", ORDERS.replace("O3,C2", "O3,C2\x00"))
+    assert main(["import", "--products", str(products), "--orders", str(orders)]) == 0
+    assert capsys.readouterr().out == (
+        "products.csv: 2 rows read, 1 imported, 1 skipped (1 NUL character in a field)\n"
+        "orders.csv: 6 rows read, 2 imported, 1 returns imported, 3 skipped "
+        "(1 duplicate line, 1 NUL character in a field, 1 no customer id)\n"
+    )
+    store = Store.open(store_url)
+    counts = (store.count(schema.products, "default"), store.count(schema.order_lines, "default"))
+    assert counts == (1, 2)
+    store.close()
