@@ -3,10 +3,12 @@
 This is the one place that parses those formats. Real exports are messy, so the
 readers take quoted fields, a UTF-8 byte order mark, `;`, tab or `|` separators,
 prices written as strings ("$1,299.00", "12,50"), mixed date formats and
-time zones. Rows that cannot be used are skipped and counted by reason (among
-them a row holding a NUL character, which PostgreSQL cannot store); a file
-that cannot be used at all raises :class:`InputError` with a one-line message
-that names the file and the column or row.
+time zones. Rows that cannot be used are skipped and counted by reason, among
+them rows the store could not hold (PostgreSQL refuses a NUL character, and a
+field longer than its column): the same file then trains the same model as the
+store it is imported into. A file that cannot be used at all raises
+:class:`InputError` with a one-line message that names the file and the column
+or row.
 """
 
 import csv
@@ -19,7 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import String, Table
 
+from offers import schema
 from offers.errors import InputError, not_utf8
 from offers.identity import customer_keys
 from offers.progress import progress
@@ -46,6 +50,19 @@ _NUL = "NUL character in a field"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF16 = "UTF-16 text, not UTF-8 (save the file as UTF-8 CSV)"
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
+
+
+def _column_lengths(*tables: Table) -> dict[str, int]:
+    return {
+        column.name: column.type.length
+        for table in tables
+        for column in table.columns
+        if isinstance(column.type, String) and column.name != "shop_id"
+    }
+
+
+_ORDER_LENGTHS = _column_lengths(schema.orders, schema.order_lines)
+_PRODUCT_LENGTHS = _column_lengths(schema.products)
 
 
 @dataclass
@@ -84,6 +101,7 @@ def read_products(path: str | Path) -> pd.DataFrame:
     skipped: Counter = Counter()
     keep = _drop(_holds_nul(raw), _NUL, skipped)
     keep &= _drop(raw["sku"] == "", "no sku", skipped, keep)
+    keep &= _fits(raw, _PRODUCT_LENGTHS, skipped, keep)
     products = raw[keep].copy()
     products["price"] = _parse_money(products["price"])
     products["margin"] = _parse_money(products.get("margin", pd.Series("", index=products.index)))
@@ -227,6 +245,7 @@ def _parser_message(err: Exception) -> str:
 def _clean_orders(raw: pd.DataFrame, name: str) -> OrderLines:
     skipped: Counter = Counter()
     keep = _drop(raw.duplicated(), "duplicate line", skipped)
+    raw["customer_id"] = customer_keys(raw["customer_id"])  # a digest is what must fit
     keep &= _drop(_holds_nul(raw), _NUL, skipped, keep)
     keep &= _drop(raw["order_id"] == "", "no order id", skipped, keep)
     keep &= _drop(raw["customer_id"] == "", "no customer id", skipped, keep)
@@ -236,9 +255,9 @@ def _clean_orders(raw: pd.DataFrame, name: str) -> OrderLines:
     quantity_text = raw["quantity"] if "quantity" in raw else pd.Series("", index=raw.index)
     quantity = pd.to_numeric(quantity_text.replace("", "1"), errors="coerce")
     keep &= _drop(quantity.isna() | (quantity % 1 != 0), "unreadable quantity", skipped, keep)
+    keep &= _fits(raw, _ORDER_LENGTHS, skipped, keep)
 
     lines = raw[keep].copy()
-    lines["customer_id"] = customer_keys(lines["customer_id"])
     lines["ordered_at"] = ordered_at[keep]
     lines["quantity"] = quantity[keep].astype("int64")
     lines["price"] = _parse_money(raw["price"][keep]) if "price" in raw else np.nan
@@ -282,6 +301,19 @@ def _holds_nul(raw: pd.DataFrame) -> pd.Series:
     for column in raw.columns:
         holds |= raw[column].str.contains("\x00", regex=False)
     return holds
+
+
+def _fits(
+    raw: pd.DataFrame, lengths: dict[str, int], skipped: Counter, keep: pd.Series
+) -> pd.Series:
+    """The rows whose every field fits the store's column for it; the others counted."""
+    fits = pd.Series(True, index=raw.index)
+    for column, length in lengths.items():
+        if column in raw:
+            too_long = raw[column].str.len() > length
+            reason = f"{column} longer than {length} characters"
+            fits &= _drop(too_long, reason, skipped, keep & fits)
+    return fits
 
 
 def _drop(

@@ -6,6 +6,7 @@ from typing import Any
 from starlette.config import Config, Environ, environ
 from starlette.datastructures import CommaSeparatedStrings
 
+from offers import schema
 from offers.errors import InputError
 
 MAX_OFFERS_LIMIT = 5
@@ -66,6 +67,11 @@ def check_settings(settings: Settings) -> None:
     """Refuse a deployment that cannot work, with one sentence saying why."""
     if not settings.shop_id.strip():
         raise InputError("the shop id must not be empty (ENCORE_SHOP_ID or --shop)")
+    if len(settings.shop_id) > (limit := schema.shops.c.id.type.length):
+        raise InputError(
+            f"the shop id must be at most {limit} characters (ENCORE_SHOP_ID or --shop), "
+            f"got {len(settings.shop_id)}"
+        )
     if not 1 <= settings.max_offers <= MAX_OFFERS_LIMIT:
         raise InputError(
             f"ENCORE_MAX_OFFERS must be between 1 and {MAX_OFFERS_LIMIT}, got {settings.max_offers}"

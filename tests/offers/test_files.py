@@ -237,3 +237,36 @@ def test_rows_holding_a_nul_character_are_skipped_and_counted(write_file, name, 
         skipped = table.attrs["skipped"]
     assert list(table.iloc[:, 0]) == ["K1"]
     assert skipped == {"NUL character in a field": 1}
+
+
+def test_rows_with_a_field_longer_than_the_store_holds_are_skipped(write_file):
+    long_email = "a" * 300 + "@example.com"  # stored as its 71-character digest, so it fits
+    orders = write_file(
+        "orders.csv",
+        "order_id,customer_id,ordered_at,sku,currency\n"
+        f"O1,{long_email},2026-01-05,A,USD\n"
+        f"{'O' * 129},C1,2026-01-05,A,USD\n"
+        f"O3,{'C' * 129},2026-01-05,A,USD\n"
+        f"O4,C1,2026-01-05,A,{'X' * 17}\n",
+    )
+    result = read_orders(orders)
+    assert list(result.lines["order_id"]) == ["O1"]
+    assert result.skipped == {
+        "order_id longer than 128 characters": 1,
+        "customer_id longer than 128 characters": 1,
+        "currency longer than 16 characters": 1,
+    }
+    products = read_products(
+        write_file(
+            "products.csv",
+            "sku,title,category,price,url\n"
+            f"A,{'T' * 500},Cams,1,https://shop.example/a\n"
+            f"B,{'T' * 501},Cams,1,https://shop.example/b\n"
+            f"C,Camera,Cams,1,https://shop.example/{'c' * 2000}\n",
+        )
+    )
+    assert list(products["sku"]) == ["A"]
+    assert products.attrs["skipped"] == {
+        "title longer than 500 characters": 1,
+        "url longer than 2000 characters": 1,
+    }

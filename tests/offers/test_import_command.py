@@ -128,17 +128,20 @@ def test_an_unsupported_database_is_one_line(write_file, monkeypatch, capsys):
     )
 
 
-def test_rows_holding_a_nul_character_are_skipped_on_either_store(
+def test_rows_the_store_cannot_hold_are_skipped_on_either_store(
     write_file, store_url, monkeypatch, capsys
 ):
     monkeypatch.setenv("ENCORE_DATABASE_URL", store_url)
     products = write_file(
-        "products.csv", "sku,title,category,price\nCAM,Camera,Cameras,99\nBAG,Bag\x00,Bags,35\n"
+        "products.csv",
+        "sku,title,category,price\n"
+        f"CAM,Camera,Cameras,99\nBAG,Bag\x00,Bags,35\nHAT,{'Hat' * 200},Hats,9\n",
     )
     orders = write_file("orders.csv", ORDERS.replace("O3,C2", "O3,C2\x00"))
     assert main(["import", "--products", str(products), "--orders", str(orders)]) == 0
     assert capsys.readouterr().out == (
-        "products.csv: 2 rows read, 1 imported, 1 skipped (1 NUL character in a field)\n"
+        "products.csv: 3 rows read, 1 imported, 2 skipped "
+        "(1 NUL character in a field, 1 title longer than 500 characters)\n"
         "orders.csv: 6 rows read, 2 imported, 1 returns imported, 3 skipped "
         "(1 duplicate line, 1 NUL character in a field, 1 no customer id)\n"
     )

@@ -66,6 +66,13 @@ def environment(monkeypatch, tmp_path):
             id="empty-shop-id",
         ),
         pytest.param(
+            ["serve"],
+            {**KEYS, "ENCORE_SHOP_ID": "s" * 65},
+            "encore serve: error: the shop id must be at most 64 characters "
+            "(ENCORE_SHOP_ID or --shop), got 65",
+            id="long-shop-id",
+        ),
+        pytest.param(
             ["serve", "--workers", "0"],
             KEYS,
             "encore serve: error: --workers must be at least 1, got 0",
