@@ -50,6 +50,7 @@ _NUL = "NUL character in a field"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF16 = "UTF-16 text, not UTF-8 (save the file as UTF-8 CSV)"
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
+_MAX_QUANTITY = 2**31 - 1  # the store's integer column on PostgreSQL
 
 
 def _column_lengths(*tables: Table) -> dict[str, int]:
@@ -255,6 +256,7 @@ def _clean_orders(raw: pd.DataFrame, name: str) -> OrderLines:
     quantity_text = raw["quantity"] if "quantity" in raw else pd.Series("", index=raw.index)
     quantity = pd.to_numeric(quantity_text.replace("", "1"), errors="coerce")
     keep &= _drop(quantity.isna() | (quantity % 1 != 0), "unreadable quantity", skipped, keep)
+    keep &= _drop(quantity.abs() > _MAX_QUANTITY, "quantity out of range", skipped, keep)
     keep &= _fits(raw, _ORDER_LENGTHS, skipped, keep)
 
     lines = raw[keep].copy()
@@ -339,7 +341,8 @@ def _parse_timestamps(text: pd.Series) -> pd.Series:
 
 
 def _parse_money(text: pd.Series) -> pd.Series:
-    """Numbers as exports write them: ``12.5``, ``$1,299.00``, ``12,50 EUR``; blank -> NaN."""
+    """Numbers as exports write them: ``12.5``, ``$1,299.00``, ``12,50 EUR``; blank or too
+    large for a float (``1e400``) -> NaN."""
     number = pd.to_numeric(text, errors="coerce")
     retry = number.isna() & (text != "")
     if retry.any():
@@ -347,7 +350,8 @@ def _parse_money(text: pd.Series) -> pd.Series:
         decimal_comma = cleaned.str.fullmatch(_DECIMAL_COMMA)
         cleaned = cleaned.where(~decimal_comma, cleaned.str.replace(",", ".", regex=False))
         number[retry] = pd.to_numeric(cleaned.str.replace(",", "", regex=False), errors="coerce")
-    return number.astype("float64")
+    number = number.astype("float64")
+    return number.where(np.isfinite(number))
 
 
 def _describe(skipped: Counter) -> str:

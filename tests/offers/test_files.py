@@ -28,6 +28,7 @@ def test_quoted_fields_with_commas_and_a_bom_are_read(write_file):
         pytest.param("12,50", 12.5, id="decimal-comma"),
         pytest.param("19.99 EUR", 19.99, id="currency-code"),
         pytest.param("", None, id="blank"),
+        pytest.param("1e400", None, id="beyond-a-float"),
     ],
 )
 def test_prices_written_as_strings_are_numbers(write_file, price, expected):
@@ -60,10 +61,11 @@ def test_messy_rows_are_skipped_and_counted_by_reason(write_file):
         + "O2,,2026-01-05,A,1,1\n"  # no customer
         + "O3,C2,yesterday,A,1,1\n"  # no readable date
         + "O4,C2,2026-01-05,A,two,1\n"  # no readable quantity
-        + "O5,C2,2026-01-05,,1,1\n",  # no sku
+        + "O5,C2,2026-01-05,,1,1\n"  # no sku
+        + "O6,C2,2026-01-05,A,3000000000,1\n",  # more than the store's integer holds
     )
     result = read_orders(path)
-    assert result.n_read == 6
+    assert result.n_read == 7
     assert list(result.lines["order_id"]) == ["O1"]
     assert dict(result.skipped) == {
         "duplicate line": 1,
@@ -71,6 +73,7 @@ def test_messy_rows_are_skipped_and_counted_by_reason(write_file):
         "unreadable ordered_at": 1,
         "unreadable quantity": 1,
         "no sku": 1,
+        "quantity out of range": 1,
     }
 
 

@@ -137,13 +137,17 @@ def test_rows_the_store_cannot_hold_are_skipped_on_either_store(
         "sku,title,category,price\n"
         f"CAM,Camera,Cameras,99\nBAG,Bag\x00,Bags,35\nHAT,{'Hat' * 200},Hats,9\n",
     )
-    orders = write_file("orders.csv", ORDERS.replace("O3,C2", "O3,C2\x00"))
+    orders = write_file(
+        "orders.csv",
+        ORDERS.replace("O3,C2", "O3,C2\x00") + "O5,C3,2026-01-10,BAG,3000000000,35,Bag,Bags\n",
+    )
     assert main(["import", "--products", str(products), "--orders", str(orders)]) == 0
     assert capsys.readouterr().out == (
         "products.csv: 3 rows read, 1 imported, 2 skipped "
         "(1 NUL character in a field, 1 title longer than 500 characters)\n"
-        "orders.csv: 6 rows read, 2 imported, 1 returns imported, 3 skipped "
-        "(1 duplicate line, 1 NUL character in a field, 1 no customer id)\n"
+        "orders.csv: 7 rows read, 2 imported, 1 returns imported, 4 skipped "
+        "(1 duplicate line, 1 NUL character in a field, 1 no customer id, "
+        "1 quantity out of range)\n"
     )
     store = Store.open(store_url)
     counts = (store.count(schema.products, "default"), store.count(schema.order_lines, "default"))
