@@ -138,11 +138,17 @@ def offers_to_json(offers: list[Offer]) -> bytes:
     return msgspec.json.format(msgspec.json.encode(offers), indent=2)
 
 
+def is_offer_id(text: str) -> bool:
+    """Whether an offer may have ``text`` as its id: 1-128 characters, not all blank, with
+    no `/` or control characters."""
+    return bool(text.strip()) and len(text) <= MAX_ID_LENGTH and not _UNSAFE_ID.search(text)
+
+
 def _rule_violations(offer: Offer) -> list[tuple[str, str]]:
     problems = []
     if not offer.id.strip():
         problems.append(("`id` must not be empty", "id"))
-    elif len(offer.id) > MAX_ID_LENGTH or _UNSAFE_ID.search(offer.id):
+    elif not is_offer_id(offer.id):
         problems.append(
             (
                 f"`id` must be at most {MAX_ID_LENGTH} characters, "

@@ -60,11 +60,7 @@ def report(
         raise InputError(f"`group_by` must be one of {', '.join(GROUP_BY)}", field="group_by")
     if until < since:
         raise InputError("`until` must not be before `since`", field="until")
-    window = _Window(
-        shop_id,
-        datetime.combine(since, time()),
-        datetime.combine(until, time()) + timedelta(days=1),
-    )
+    window = _Window(shop_id, since, until)
     with store.engine.connect() as connection:
         totals = _measure(connection, window, None)[None]
         groups = _measure(connection, window, group_by) if group_by else {}
@@ -97,22 +93,33 @@ def report_csv(result: Mapping[str, Any]) -> str:
 
 
 class _Window:
-    """One shop's transactions in ``[start, end)``."""
+    """One shop's transactions on days ``since``..``until``, both included."""
 
-    def __init__(self, shop_id: str, start: datetime, end: datetime) -> None:
+    def __init__(self, shop_id: str, since: date, until: date) -> None:
         self.shop_id = shop_id
         requests = schema.rank_requests
         self.condition = and_(
-            requests.c.shop_id == shop_id, requests.c.at >= start, requests.c.at < end
+            requests.c.shop_id == shop_id,
+            requests.c.at >= _midnight(since),
+            requests.c.at < _midnight(until, days_later=1),
         )
         # Feedback comes after its request: a lower bound on its own time lets the
         # (shop_id, time) indexes skip older rows. A day of slack covers clock skew.
-        self.feedback_since = start - timedelta(days=1)
+        self.feedback_since = _midnight(since, days_later=-1)
 
     def of(self, table: Any) -> ColumnElement[bool]:
         """This shop's rows of a feedback table that may belong to the window's requests."""
         moment = table.c.shown_at if table is schema.impressions else table.c.at
         return and_(table.c.shop_id == self.shop_id, moment >= self.feedback_since)
+
+
+def _midnight(day: date, days_later: int = 0) -> datetime:
+    """Midnight starting ``day``, moved by whole days; held within the datetimes there are,
+    so a period from ``0001-01-01`` to ``9999-12-31`` means all time."""
+    try:
+        return datetime.combine(day, time()) + timedelta(days=days_later)
+    except OverflowError:
+        return datetime.max if days_later > 0 else datetime.min
 
 
 def _measure(

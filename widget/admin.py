@@ -27,6 +27,7 @@ from starlette.routing import Route
 from offers.reports import GROUP_BY, report, report_csv
 from offers.store import Shop, Store
 from widget.errors import ApiError
+from widget.offers_api import no_offer, offer_id_of
 from widget.shop import SIGNING_SECRET
 
 if TYPE_CHECKING:
@@ -99,7 +100,11 @@ async def report_endpoint(request: Request) -> Response:
 def parse_period(since: str | None, until: str | None, today: date | None = None) -> Period:
     """The report period from ISO dates; by default the last 30 days up to today (UTC)."""
     last = _parse_date(until, "until") if until else today or datetime.now(UTC).date()
-    first = _parse_date(since, "since") if since else last - timedelta(days=DEFAULT_DAYS - 1)
+    first = (
+        _parse_date(since, "since")
+        if since
+        else date.fromordinal(max(last.toordinal() - (DEFAULT_DAYS - 1), 1))  # not before 0001
+    )
     if last < first:
         raise ApiError(422, "`until` must not be before `since`", field="until")
     return Period(first, last)
@@ -229,13 +234,13 @@ async def set_offer_status(request: Request) -> Response:
     status = form.get("status", "")
     if status not in ("active", "paused"):
         raise ApiError(422, "`status` must be active or paused", field="status")
-    offer_id = request.path_params["offer_id"]
+    offer_id = offer_id_of(request)
     service = _service(request)
     changed = await run_in_threadpool(
         _save_status, service.store, service.shop.id, offer_id, status
     )
     if not changed:
-        raise ApiError(404, f"no offer `{offer_id}`", field="offer_id")
+        raise no_offer(offer_id)
     await service.offers_changed()  # this worker at once; others on their next refresh
     days = form.get("days", "")
     target = f"/admin?days={int(days)}#offers" if days.isdigit() else "/admin#offers"

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from offers.catalog import Offer, parse_offer
+from offers.catalog import Offer, is_offer_id, parse_offer
 from offers.errors import InputError
 from widget.bodies import decode_any, read_body
 from widget.errors import ApiError, from_input_error
@@ -50,16 +50,17 @@ async def create_offer(request: Request) -> Response:
 async def get_offer(request: Request) -> Response:
     service = service_of(request)
     shop = service.keys.secret(request)
-    offer = await run_in_threadpool(service.store.offer, shop.id, request.path_params["offer_id"])
+    offer_id = offer_id_of(request)
+    offer = await run_in_threadpool(service.store.offer, shop.id, offer_id)
     if offer is None:
-        raise ApiError(404, f"no offer `{request.path_params['offer_id']}`")
+        raise no_offer(offer_id)
     return offer_response(offer)
 
 
 async def put_offer(request: Request) -> Response:
     service = service_of(request)
     shop = service.keys.secret(request)
-    offer_id = request.path_params["offer_id"]
+    offer_id = request.path_params["offer_id"]  # checked with the body's, as `id`
     document = decode_any(await read_body(request))
     if isinstance(document, dict):
         document.setdefault("id", offer_id)
@@ -74,11 +75,24 @@ async def put_offer(request: Request) -> Response:
 async def delete_offer(request: Request) -> Response:
     service = service_of(request)
     shop = service.keys.secret(request)
-    offer_id = request.path_params["offer_id"]
+    offer_id = offer_id_of(request)
     if not await run_in_threadpool(service.store.delete_offer, shop.id, offer_id):
-        raise ApiError(404, f"no offer `{offer_id}`")
+        raise no_offer(offer_id)
     await service.offers_changed()
     return Response(status_code=204)
+
+
+def offer_id_of(request: Request) -> str:
+    """The offer id in the URL; 404 at once for one no offer can have (PostgreSQL would
+    refuse a NUL in it with an error)."""
+    offer_id = request.path_params["offer_id"]
+    if not is_offer_id(offer_id):
+        raise no_offer(offer_id)
+    return offer_id
+
+
+def no_offer(offer_id: str) -> ApiError:
+    return ApiError(404, f"no offer `{offer_id}`", field="offer_id")
 
 
 def _parse_offer(document: Any) -> Offer:

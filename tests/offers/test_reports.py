@@ -166,3 +166,14 @@ def test_report_csv_has_a_row_per_group_and_a_total(store) -> None:
 def _variance(values: list[float]) -> float:
     mean = sum(values) / len(values)
     return sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+
+
+def test_a_report_from_the_first_to_the_last_day_there_is_covers_all_time(store) -> None:
+    seed(store)
+    all_time = report(store, "shop", date.min, date.max, "offer")
+    this_century = report(store, "shop", date(2000, 1, 1), date(2099, 12, 31), "offer")
+    assert (all_time["since"], all_time["until"]) == ("0001-01-01", "9999-12-31")
+    assert all_time["totals"]["transactions"] > TOTALS["transactions"]  # days outside SINCE..UNTIL
+    assert {k: all_time[k] for k in ("totals", "groups", "holdout")} == {
+        k: this_century[k] for k in ("totals", "groups", "holdout")
+    }

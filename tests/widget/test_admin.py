@@ -100,6 +100,19 @@ def test_report_as_csv(client, shop_store) -> None:
 
 
 @pytest.mark.parametrize(
+    ("query", "since", "until"),
+    [
+        pytest.param("since=0001-01-01&until=9999-12-31", "0001-01-01", "9999-12-31", id="all"),
+        pytest.param("until=0001-01-02", "0001-01-01", "0001-01-02", id="30 days to year 1"),
+    ],
+)
+def test_report_takes_the_first_and_last_days_there_are(client, query, since, until) -> None:
+    response = client.get(f"/v1/report?{query}&group_by=day", headers=auth(SK))
+    assert response.status_code == 200
+    assert (response.json()["since"], response.json()["until"]) == (since, until)
+
+
+@pytest.mark.parametrize(
     ("query", "field", "message"),
     [
         pytest.param(

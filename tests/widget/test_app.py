@@ -98,3 +98,30 @@ def test_offers_crud_on_postgresql(postgres_client):
     assert "pg-offer" in [o["id"] for o in listed]
     assert deleted.status_code == 204
     assert store.offer(SHOP_ID, "pg-offer") is None
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("method", "status", "field"),
+    [("GET", 404, "offer_id"), ("DELETE", 404, "offer_id"), ("PUT", 422, "id")],
+)
+@pytest.mark.parametrize(
+    "offer_id", [pytest.param("a%00b", id="nul"), pytest.param("x" * 129, id="too-long")]
+)
+def test_an_offer_id_no_offer_can_have_is_a_client_error_on_postgresql(
+    postgres_client, method, status, field, offer_id
+):
+    client, _ = postgres_client
+    body = {"kind": "partner", "title": "T", "advertiser": "A"} if method == "PUT" else None
+    response = client.request(method, f"/v1/offers/{offer_id}", json=body, headers=auth(SK))
+    assert response.status_code == status
+    assert response.json()["error"]["field"] == field
+
+
+@pytest.mark.postgres
+def test_a_report_of_all_time_on_postgresql(postgres_client):
+    client, _ = postgres_client
+    query = "since=0001-01-01&until=9999-12-31&group_by=day"
+    response = client.get(f"/v1/report?{query}", headers=auth(SK))
+    assert response.status_code == 200
+    assert response.json()["since"] == "0001-01-01"

@@ -17,7 +17,13 @@ CASES = [
     pytest.param("POST", "/v1/rank", {"json": {"order": {}}}, 401, "unauthorized", None, id="401"),
     pytest.param("GET", "/v1/offers", {"headers": auth(PK)}, 403, "forbidden", None, id="403"),
     pytest.param(
-        "GET", "/v1/offers/none", {"headers": auth(SK)}, 404, "not_found", None, id="404-offer"
+        "GET",
+        "/v1/offers/none",
+        {"headers": auth(SK)},
+        404,
+        "not_found",
+        "offer_id",
+        id="404-offer",
     ),
     pytest.param("GET", "/v1/nothing", {}, 404, "not_found", None, id="404-route"),
     pytest.param("DELETE", "/v1/rank", {}, 405, "method_not_allowed", None, id="405"),
