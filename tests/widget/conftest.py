@@ -54,6 +54,19 @@ def shop_data(tmp_path_factory: pytest.TempPathFactory) -> ShopData:
     return ShopData(root / "files", database, root / "models", orders)
 
 
+def postgres_with_shop(postgres_url: str, shop_data: ShopData) -> str:
+    """The test PostgreSQL emptied, then the shop's files imported as into the SQLite copy."""
+    from tests.conftest import _empty_all_tables
+
+    store = Store.open(postgres_url)
+    _empty_all_tables(store)
+    import_products(store, SHOP_ID, shop_data.files / "products.csv")
+    import_offers(store, SHOP_ID, shop_data.files / "offers.json")
+    import_orders(store, SHOP_ID, shop_data.files / "orders.csv")
+    store.close()
+    return postgres_url
+
+
 @pytest.fixture
 def database_url(shop_data: ShopData, tmp_path: Path) -> str:
     """A fresh copy of the imported shop's store for each test."""

@@ -7,10 +7,8 @@ from sqlalchemy import func, select
 from threadpoolctl import threadpool_info
 
 from offers import schema
-from offers.importer import import_offers, import_orders, import_products
 from offers.store import Store
-from tests.conftest import _empty_all_tables
-from tests.widget.conftest import SHOP_ID, SK, TestClient, auth
+from tests.widget.conftest import SHOP_ID, SK, TestClient, auth, postgres_with_shop
 from widget.app import create_app
 
 
@@ -32,12 +30,9 @@ def test_young_garbage_collections_are_rarer_while_serving_and_restored_after(ma
 
 @pytest.fixture
 def postgres_client(postgres_url, shop_data, make_settings):
-    store = Store.open(postgres_url)
-    _empty_all_tables(store)
-    import_products(store, SHOP_ID, shop_data.files / "products.csv")
-    import_offers(store, SHOP_ID, shop_data.files / "offers.json")
-    import_orders(store, SHOP_ID, shop_data.files / "orders.csv")
-    with TestClient(create_app(make_settings(database_url=postgres_url))) as client:
+    url = postgres_with_shop(postgres_url, shop_data)
+    store = Store.open(url)
+    with TestClient(create_app(make_settings(database_url=url))) as client:
         yield client, store
     store.close()
 

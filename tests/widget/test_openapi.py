@@ -12,7 +12,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from starlette.routing import Route
 
-from tests.widget.conftest import SK
+from tests.widget.conftest import SK, postgres_with_shop
 from widget import api, demo
 from widget.app import create_app
 
@@ -40,9 +40,14 @@ def test_every_body_schema_is_generated_from_the_decoders(client):
     assert schemas["Offer"]["additionalProperties"] is False
 
 
-@pytest.fixture
-def api_schema(make_settings) -> Iterator[schemathesis.BaseSchema]:
-    app = create_app(make_settings())
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def api_schema(request, make_settings, shop_data) -> Iterator[schemathesis.BaseSchema]:
+    overrides = {}
+    if request.param == "postgresql":  # it refuses what SQLite stores: NUL, over-long text
+        overrides["database_url"] = postgres_with_shop(
+            request.getfixturevalue("postgres_url"), shop_data
+        )
+    app = create_app(make_settings(**overrides))
     config = schemathesis.Config.from_dict(
         {"seed": 7, "generation": {"mode": "all"}, "headers": {"Authorization": f"Bearer {SK}"}}
     )
