@@ -22,7 +22,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, Table, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 
 from offers import schema
@@ -305,6 +305,14 @@ def _create_engine(url: str) -> Engine:
             f"database URL must start with sqlite:/// or postgresql://, got `{url.split(':')[0]}:`",
             field="database",
         )
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError):  # e.g. a port that is not a number
+        raise InputError(  # not the URL itself, which may hold a password
+            "database URL is not valid: expected sqlite:///PATH or "
+            "postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
+            field="database",
+        ) from None
     try:
         if url.startswith("sqlite:"):
             path = url.removeprefix("sqlite:///")

@@ -151,6 +151,18 @@ def test_shops_are_found_by_key_and_secret_keys_are_not_stored(store):
         pytest.param(
             "postgresql://nobody@127.0.0.1:1/none", "cannot open the database: ", id="unreachable"
         ),
+        pytest.param(
+            "postgresql://shop:s3cret@db.example:fivefour/encore",
+            "database URL is not valid: expected sqlite:///PATH or "
+            "postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
+            id="port-not-a-number",
+        ),
+        pytest.param(
+            "postgresql://shop:s3cret@[::1/encore",
+            "database URL is not valid: expected sqlite:///PATH or "
+            "postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
+            id="unclosed-bracket",
+        ),
     ],
 )
 def test_a_bad_database_url_is_one_clear_error(url, message):
@@ -158,6 +170,7 @@ def test_a_bad_database_url_is_one_clear_error(url, message):
         Store.open(url)
     assert str(raised.value).startswith(message)
     assert "\n" not in str(raised.value)
+    assert "s3cret" not in str(raised.value)
 
 
 def test_a_file_that_is_not_a_database_is_one_clear_error(tmp_path):
