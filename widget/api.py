@@ -138,10 +138,18 @@ async def widget_js(request: Request) -> Response:
     asset = service_of(request).widget_js
     if asset is None:
         raise ApiError(404, "widget.js is not installed with this service")
-    headers = {"ETag": asset.etag, "Cache-Control": "public, max-age=300"}
-    if asset.etag in request.headers.get("if-none-match", ""):
+    gzipped = "gzip" in request.headers.get("accept-encoding", "")
+    headers = {
+        "ETag": f'"{asset.etag}-gz"' if gzipped else f'"{asset.etag}"',
+        "Cache-Control": "public, max-age=300",
+        "Vary": "Accept-Encoding",
+    }
+    if headers["ETag"] in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
-    return Response(asset.content, headers=headers, media_type="text/javascript; charset=utf-8")
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+    content = asset.gzipped if gzipped else asset.content
+    return Response(content, headers=headers, media_type="text/javascript; charset=utf-8")
 
 
 routes = [

@@ -210,7 +210,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "The snippet",
                 "responses": {
                     "200": {
-                        "description": "JavaScript.",
+                        "description": "JavaScript (gzipped when the request accepts gzip).",
                         "content": {"text/javascript": {"schema": {"type": "string"}}},
                     },
                     "304": {"description": "Not modified."},

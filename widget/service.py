@@ -8,6 +8,7 @@ background task refreshes the in-memory catalog and activity every few seconds
 
 import asyncio
 import contextlib
+import gzip
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -39,10 +40,11 @@ PACKAGE = Path(__file__).parent
 
 @dataclass(frozen=True)
 class Asset:
-    """A static file served from memory, with its validator."""
+    """A static file served from memory, as is and gzipped, with its validator."""
 
     content: bytes
-    etag: str
+    gzipped: bytes
+    etag: str  # of the content; the gzipped bytes are another representation: ``etag`` + "-gz"
 
     @classmethod
     def read(cls, path: Path) -> "Asset | None":
@@ -50,7 +52,8 @@ class Asset:
             content = path.read_bytes()
         except OSError:
             return None
-        return cls(content, '"' + hashlib.sha256(content).hexdigest()[:20] + '"')
+        etag = hashlib.sha256(content).hexdigest()[:20]
+        return cls(content, gzip.compress(content, compresslevel=9, mtime=0), etag)
 
 
 @dataclass

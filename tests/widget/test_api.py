@@ -208,3 +208,17 @@ def test_widget_js_is_served_as_cacheable_javascript(client):
     assert response.headers["cache-control"] == "public, max-age=300"
     assert response.content == (Path(widget.__file__).parent / "static" / "widget.js").read_bytes()
     assert (again.status_code, again.content) == (304, b"")
+
+
+def test_widget_js_goes_gzipped_to_browsers_that_accept_it(client):
+    source = (Path(widget.__file__).parent / "static" / "widget.js").read_bytes()
+    gzipped = client.get("/widget.js", headers={"Accept-Encoding": "gzip, deflate, br"})
+    plain = client.get("/widget.js", headers={"Accept-Encoding": "identity"})
+
+    assert gzipped.headers["content-encoding"] == "gzip"
+    assert int(gzipped.headers["content-length"]) < len(source) / 2
+    assert gzipped.content == source  # as the browser unpacks it
+    assert "content-encoding" not in plain.headers
+    assert int(plain.headers["content-length"]) == len(source)
+    assert gzipped.headers["etag"] != plain.headers["etag"]
+    assert gzipped.headers["vary"] == plain.headers["vary"] == "Accept-Encoding, Origin"
