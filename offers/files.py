@@ -5,10 +5,10 @@ readers take quoted fields, a UTF-8 byte order mark, `;`, tab or `|` separators,
 prices written as strings ("$1,299.00", "12,50"), mixed date formats and
 time zones. Rows that cannot be used are skipped and counted by reason, among
 them rows the store could not hold (PostgreSQL refuses a NUL character, and a
-field longer than its column): the same file then trains the same model as the
-store it is imported into. A file that cannot be used at all raises
-:class:`InputError` with a one-line message that names the file and the column
-or row.
+field longer than its column), so `encore train` reads a file as `encore
+import` stores it, on SQLite or PostgreSQL. A file that cannot be used at all
+raises :class:`InputError` with a one-line message that names the file and the
+column or row.
 """
 
 import csv
