@@ -1,9 +1,9 @@
 """Reading and validating the CSV files of DESIGN.md: orders, products, impressions.
 
 This is the one place that parses those formats. Real exports are messy, so the
-readers take quoted fields, a UTF-8 byte order mark, `;`, tab or `|` separators,
-prices written as strings ("$1,299.00", "12,50"), mixed date formats and
-time zones. Rows that cannot be used are skipped and counted by reason, among
+readers take gzipped files (``.csv.gz``), quoted fields, a UTF-8 byte order mark,
+`;`, tab or `|` separators, prices written as strings ("$1,299.00", "12,50"),
+mixed date formats and time zones. Rows that cannot be used are skipped and counted by reason, among
 them rows the store could not hold (PostgreSQL refuses a NUL character, and a
 field longer than its column), so `encore train` reads a file as `encore
 import` stores it, on SQLite or PostgreSQL. A file that cannot be used at all
@@ -12,6 +12,7 @@ column or row.
 """
 
 import csv
+import gzip
 import re
 import warnings
 from collections import Counter
@@ -49,6 +50,7 @@ _SEPARATORS = ",;\t|"
 _NUL = "NUL character in a field"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF16 = "UTF-16 text, not UTF-8 (save the file as UTF-8 CSV)"
+_CUT_GZIP = "not gzip data, or cut short (the name ends in .gz)"
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
 _MAX_QUANTITY = 2**31 - 1  # the store's integer column on PostgreSQL
 
@@ -169,21 +171,21 @@ def _read_chunks(
         listed = ", ".join(f"`{c}`" for c in missing)
         plural = "s" if len(missing) > 1 else ""
         raise InputError(f"{name}: missing required column{plural} {listed}", field=missing[0])
-    reader = pd.read_csv(
-        path,
-        sep=separator,
-        dtype=str,
-        keep_default_na=False,
-        na_filter=False,
-        encoding="utf-8-sig",
-        chunksize=chunksize,
-        skipinitialspace=True,
-    )
-    bar = progress(
-        total=path.stat().st_size, desc=f"reading {name}", unit="B", enabled=show_progress
-    )
     rows_before = 0
     try:
+        reader = pd.read_csv(
+            path,
+            sep=separator,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            encoding="utf-8-sig",
+            chunksize=chunksize,
+            skipinitialspace=True,
+        )
+        bar = progress(
+            total=path.stat().st_size, desc=f"reading {name}", unit="B", enabled=show_progress
+        )
         with reader, bar:
             for chunk in reader:
                 chunk.columns = columns
@@ -195,12 +197,15 @@ def _read_chunks(
         raise InputError(f"{name}: malformed CSV: {_parser_message(err)}") from None
     except UnicodeDecodeError as err:
         raise InputError(f"{name}: {not_utf8(err)}") from None
+    except (gzip.BadGzipFile, EOFError):
+        raise InputError(f"{name}: {_CUT_GZIP}") from None
 
 
 def _read_header(path: Path) -> str:
     name = path.name
+    opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
             header = handle.readline().strip("\r\n")
     except FileNotFoundError:
         raise InputError(f"{name}: no such file") from None
@@ -208,6 +213,8 @@ def _read_header(path: Path) -> str:
         raise InputError(f"{name}: is a folder, not a file") from None
     except PermissionError:
         raise InputError(f"{name}: cannot read the file (permission denied)") from None
+    except (gzip.BadGzipFile, EOFError):
+        raise InputError(f"{name}: {_CUT_GZIP}") from None
     except UnicodeDecodeError as err:
         if err.object.startswith(_UTF16_BOMS):
             raise InputError(f"{name}: {_UTF16}") from None
@@ -227,9 +234,11 @@ def _sniff_separator(header: str) -> str:
 
 
 def _bytes_read(reader: object, already: int) -> int:
+    """How far into the file (compressed bytes for a .gz) the reader has come since ``already``."""
     handle = getattr(getattr(reader, "handles", None), "handle", None)
     try:
-        return max(handle.buffer.tell() - already, 0) if handle else 0
+        raw = getattr(handle.buffer, "fileobj", handle.buffer) if handle else None
+        return max(raw.tell() - already, 0) if raw else 0
     except (AttributeError, OSError, ValueError):
         return 0
 

@@ -1,5 +1,7 @@
 """The readers take messy real exports and name the problem when they cannot."""
 
+import gzip
+
 import pandas as pd
 import pytest
 
@@ -273,3 +275,29 @@ def test_rows_with_a_field_longer_than_the_store_holds_are_skipped(write_file):
         "title longer than 500 characters": 1,
         "url longer than 2000 characters": 1,
     }
+
+
+def test_a_gzipped_file_reads_as_the_plain_one(write_file):
+    content = HEADER + "O1,C1,2026-01-05,A,1,9.5\nO2,,2026-01-05,B,1,1\nO3,C2,2026-01-06,B,2,1\n"
+    plain = read_orders(write_file("orders.csv", content))
+    gzipped = read_orders(write_file("orders.csv.gz", gzip.compress(content.encode())))
+    assert gzipped.lines.equals(plain.lines)
+    assert (gzipped.n_read, gzipped.skipped) == (3, {"no customer id": 1})
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b"order_id,customer_id,ordered_at,sku\n", id="not-gzip"),
+        pytest.param(
+            gzip.compress(
+                (HEADER + "".join(f"O{n},C{n},2026-01-05,A,1,1\n" for n in range(5000))).encode()
+            )[:5000],
+            id="cut-short",
+        ),
+    ],
+)
+def test_a_gz_file_that_is_not_whole_gzip_is_one_clear_error(write_file, content):
+    with pytest.raises(InputError) as raised:
+        read_orders(write_file("orders.csv.gz", content))
+    assert str(raised.value) == "orders.csv.gz: not gzip data, or cut short (the name ends in .gz)"
