@@ -163,16 +163,12 @@ def _read_chunks(
 ) -> Iterator[pd.DataFrame]:
     path = Path(path)
     name = path.name
-    header = _read_header(path)
-    separator = _sniff_separator(header)
-    columns = [c.strip().lower() for c in next(csv.reader([header], delimiter=separator))]
-    missing = [c for c in required if c not in columns]
-    if missing:
-        listed = ", ".join(f"`{c}`" for c in missing)
-        plural = "s" if len(missing) > 1 else ""
-        raise InputError(f"{name}: missing required column{plural} {listed}", field=missing[0])
     rows_before = 0
-    try:
+    try:  # the header and the rows are decoded alike, so their decoding errors read alike
+        header = _read_header(path)
+        separator = _sniff_separator(header)
+        columns = [c.strip().lower() for c in next(csv.reader([header], delimiter=separator))]
+        _check_required(name, columns, required)
         reader = pd.read_csv(
             path,
             sep=separator,
@@ -196,7 +192,8 @@ def _read_chunks(
     except pd.errors.ParserError as err:
         raise InputError(f"{name}: malformed CSV: {_parser_message(err)}") from None
     except UnicodeDecodeError as err:
-        raise InputError(f"{name}: {not_utf8(err)}") from None
+        utf16 = err.object.startswith(_UTF16_BOMS)
+        raise InputError(f"{name}: {_UTF16 if utf16 else not_utf8(err)}") from None
     except (gzip.BadGzipFile, EOFError):
         raise InputError(f"{name}: {_CUT_GZIP}") from None
 
@@ -213,18 +210,20 @@ def _read_header(path: Path) -> str:
         raise InputError(f"{name}: is a folder, not a file") from None
     except PermissionError:
         raise InputError(f"{name}: cannot read the file (permission denied)") from None
-    except (gzip.BadGzipFile, EOFError):
-        raise InputError(f"{name}: {_CUT_GZIP}") from None
-    except UnicodeDecodeError as err:
-        if err.object.startswith(_UTF16_BOMS):
-            raise InputError(f"{name}: {_UTF16}") from None
-        raise InputError(f"{name}: {not_utf8(err)}") from None
     if "\x00" in header:
         utf16 = "" in (header[0::2].strip("\x00"), header[1::2].strip("\x00"))
         raise InputError(f"{name}: {_UTF16 if utf16 else 'not CSV text (it holds NUL bytes)'}")
     if not header.strip():
         raise InputError(f"{name}: the file is empty (expected a header row)")
     return header
+
+
+def _check_required(name: str, columns: list[str], required: tuple[str, ...]) -> None:
+    missing = [c for c in required if c not in columns]
+    if missing:
+        listed = ", ".join(f"`{c}`" for c in missing)
+        plural = "s" if len(missing) > 1 else ""
+        raise InputError(f"{name}: missing required column{plural} {listed}", field=missing[0])
 
 
 def _sniff_separator(header: str) -> str:

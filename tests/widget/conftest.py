@@ -20,6 +20,7 @@ with warnings.catch_warnings():
 from offers.importer import import_offers, import_orders, import_products
 from offers.store import Store
 from offers.synthetic import generate_shop
+from tests.conftest import _empty_all_tables
 from widget.app import create_app
 from widget.demo_setup import point_current, train_into
 from widget.settings import Settings
@@ -56,8 +57,6 @@ def shop_data(tmp_path_factory: pytest.TempPathFactory) -> ShopData:
 
 def postgres_with_shop(postgres_url: str, shop_data: ShopData) -> str:
     """The test PostgreSQL emptied, then the shop's files imported as into the SQLite copy."""
-    from tests.conftest import _empty_all_tables
-
     store = Store.open(postgres_url)
     _empty_all_tables(store)
     import_products(store, SHOP_ID, shop_data.files / "products.csv")
