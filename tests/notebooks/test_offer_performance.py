@@ -56,11 +56,20 @@ def test_notebook_reads_a_store_and_shows_the_holdout_lift(tmp_path: Path, monke
     assert "14100.0" in output  # the total RPT
 
 
-def test_notebook_runs_on_a_generated_shop(tmp_path: Path, monkeypatch) -> None:
+def test_notebook_runs_on_a_generated_shop_and_leaves_no_scratch_files(
+    tmp_path: Path, monkeypatch
+) -> None:
     summary = generate_shop(tmp_path / "shop", n_orders=800, seed=3)
-    env = {"ENCORE_DATA_DIR": str(tmp_path / "shop"), "ENCORE_SHOP_ID": "demo"}
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {
+        "ENCORE_DATA_DIR": str(tmp_path / "shop"),
+        "ENCORE_SHOP_ID": "demo",
+        "TMPDIR": str(scratch),
+    }
     output, n_plots = run_notebook(env, monkeypatch)
     assert summary.n_impressions > 0
     assert f"generated log in {tmp_path / 'shop'}" in output
     assert "holdout share of transactions" in output
     assert n_plots == 3
+    assert list(scratch.iterdir()) == []
