@@ -10,9 +10,10 @@ same orders.csv (the floor for any importer that parses it).
 import argparse
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from work_folder import work_folder
 
 # Runs the command under a fresh parent, so that its peak memory is its own.
 _MEASURE = (
@@ -45,11 +46,15 @@ def main() -> None:
         "--keep", type=Path, help="folder to keep the files in (default: a temp folder)"
     )
     args = parser.parse_args()
-    folder = args.keep or Path(tempfile.mkdtemp(prefix="encore-bench-"))
+    with work_folder(args.keep, "encore-bench-") as folder:
+        _measure(folder, args.orders)
+
+
+def _measure(folder: Path, n_orders: int) -> None:
     encore = [sys.executable, "-m", "widget.cli"]
 
     gen_s, gen_mb = _run(
-        "generate", [*encore, "generate", "--out", str(folder), "--orders", str(args.orders)]
+        "generate", [*encore, "generate", "--out", str(folder), "--orders", str(n_orders)]
     )
     n_lines = sum(1 for _ in (folder / "orders.csv").open()) - 1
     pandas_s, pandas_mb = _run(

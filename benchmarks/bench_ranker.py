@@ -19,7 +19,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +29,8 @@ from threadpoolctl import threadpool_limits
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from work_folder import work_folder  # noqa: E402
 
 from offers.catalog import Offer, read_offers  # noqa: E402
 from offers.files import read_orders, read_products  # noqa: E402
@@ -54,7 +55,11 @@ def main() -> int:
         "--latency-only", action="store_true", help="skip `encore recommend` and training runs"
     )
     args = parser.parse_args()
-    work = args.work or Path(tempfile.mkdtemp(prefix="encore-bench-"))
+    with work_folder(args.work, "encore-bench-") as work:
+        return _run_all(args, work)
+
+
+def _run_all(args: argparse.Namespace, work: Path) -> int:
     shop = work / f"shop-{args.orders}"
     if not (shop / "orders.csv").exists():
         generate_shop(shop, n_orders=args.orders, seed=0)

@@ -113,8 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     settings = prepare_demo(args.data, port=0)
-    work = Path(tempfile.mkdtemp(prefix="encore-bench-"))
-    try:
+    with tempfile.TemporaryDirectory(prefix="encore-bench-") as scratch:
+        work = Path(scratch)
         bodies = write_bodies(args.data / "shop" / "orders.csv", work / "bodies.jsonl")
         script = work / "post.lua"
         script.write_text(
@@ -156,8 +156,6 @@ def main(argv: list[str] | None = None) -> int:
         restart = work / "restart.db"
         shutil.copyfile(settings.database_url.removeprefix("sqlite:///"), restart)
         restart_check(_with_database(settings, restart), bodies, args.connections)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

