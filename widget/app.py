@@ -68,23 +68,25 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         service = await Service.start(settings)
         origins.allowed = frozenset(service.shop.allowed_origins)
-        limits = threadpool_limits(limits=1)
-        gc.collect()
-        gc.freeze()
-        thresholds = gc.get_threshold()
-        gc.set_threshold(_YOUNG_COLLECTION_OBJECTS, *thresholds[1:])
-        try:
-            yield {
-                "service": service,
-                "store": service.store,
-                "shop": service.shop,
-                "keys": service.keys,
-            }
-        finally:
-            await service.stop()
-            limits.restore_original_limits()
-            gc.set_threshold(*thresholds)
-            gc.unfreeze()
+        # As a context manager, so that on leaving it also gives up OpenBLAS's "controlling
+        # thread": threadpoolctl lets only that thread set OpenBLAS's limit, and an app
+        # started later from another thread would otherwise run with two threads.
+        with threadpool_limits(limits=1):
+            gc.collect()
+            gc.freeze()
+            thresholds = gc.get_threshold()
+            gc.set_threshold(_YOUNG_COLLECTION_OBJECTS, *thresholds[1:])
+            try:
+                yield {
+                    "service": service,
+                    "store": service.store,
+                    "shop": service.shop,
+                    "keys": service.keys,
+                }
+            finally:
+                await service.stop()
+                gc.set_threshold(*thresholds)
+                gc.unfreeze()
 
     async def openapi(request: Request) -> Response:
         return Response(document, media_type="application/json")

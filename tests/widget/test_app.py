@@ -3,6 +3,7 @@
 import gc
 
 import pytest
+from anyio.from_thread import start_blocking_portal
 from sqlalchemy import func, select
 from threadpoolctl import threadpool_info
 
@@ -15,6 +16,19 @@ from widget.app import create_app
 def test_native_thread_pools_run_one_thread_while_serving(client):
     # numpy and scikit-learn are loaded with the model, so their pools are known by now
     serving = client.portal.call(threadpool_info)
+
+    assert serving and {pool["num_threads"] for pool in serving} == {1}
+
+
+def test_an_app_runs_one_native_thread_after_another_app_stopped_in_a_thread_that_lives_on(
+    make_settings,
+):
+    with start_blocking_portal() as portal:  # a thread that outlives its app, as a host's may
+        first = create_app(make_settings())
+        with portal.wrap_async_context_manager(first.router.lifespan_context(first)):
+            pass
+        with TestClient(create_app(make_settings())) as client:  # another thread of its own
+            serving = client.portal.call(threadpool_info)
 
     assert serving and {pool["num_threads"] for pool in serving} == {1}
 
