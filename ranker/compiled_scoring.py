@@ -31,7 +31,7 @@ import numpy as np
 from ranker.candidates import HISTORY_DECAY
 from ranker.features import _NEVER_DAYS, FEATURES
 from ranker.index import Neighbours, ShopIndex
-from ranker.scorer import LinearScorer, Scorer, TreeScorer
+from ranker.scorer import TIE_WEIGHT, LinearScorer, Scorer, TreeScorer
 
 _N_FEATURES = len(FEATURES)
 _PAIRWISE_BLOCK = 128  # NumPy's PW_BLOCKSIZE: longer runs are split in two
@@ -86,6 +86,7 @@ class ScorerTables(NamedTuple):
 
     calibration_x: np.ndarray
     calibration_y: np.ndarray
+    tie_weight: float
     offset: float
     coef: np.ndarray
     depth: int
@@ -238,7 +239,9 @@ def score_order(
         sku,
     )
     scorer = tables.scorer
-    probability = _calibrated(scorer.calibration_x, scorer.calibration_y, _raw_scores(scorer, X))
+    probability = _calibrated(
+        scorer.calibration_x, scorer.calibration_y, scorer.tie_weight, _raw_scores(scorer, X)
+    )
     count, last, anchor = history[0], history[2], copurchase[4]
     return SkuScores(sku, probability, anchor, count, last)
 
@@ -467,8 +470,8 @@ def _raw_scores(scorer: ScorerTables, X: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _calibrated(xp: np.ndarray, fp: np.ndarray, raw: np.ndarray) -> np.ndarray:
-    """``np.interp(raw, xp, fp)``, step for step."""
+def _calibrated(xp: np.ndarray, fp: np.ndarray, tie_weight: float, raw: np.ndarray) -> np.ndarray:
+    """:func:`~ranker.scorer.calibrate`: ``np.interp(raw, xp, fp)`` step for step, ties broken."""
     value = np.empty(len(raw))
     for row in range(len(raw)):
         x = raw[row]
@@ -484,6 +487,7 @@ def _calibrated(xp: np.ndarray, fp: np.ndarray, raw: np.ndarray) -> np.ndarray:
                 value[row] = slope * (x - xp[j + 1]) + fp[j + 1]
                 if math.isnan(value[row]) and fp[j] == fp[j + 1]:
                     value[row] = fp[j]
+        value[row] = (1.0 - tie_weight) * value[row] + tie_weight / (1.0 + math.exp(-x))
     return value
 
 
@@ -561,6 +565,7 @@ def _scorer_tables(scorer: Scorer) -> ScorerTables:
     calibration = {
         "calibration_x": _float64(scorer.calibration_x),
         "calibration_y": _float64(scorer.calibration_y),
+        "tie_weight": TIE_WEIGHT,
     }
     no_floats, no_ints = np.zeros(0), np.zeros(0, np.int64)
     if isinstance(scorer, TreeScorer):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -26,6 +27,15 @@ from sklearn.preprocessing import StandardScaler
 
 LEARNERS = ("gradient_boosting", "logistic")
 MAX_DEPTH = 5
+TIE_WEIGHT = 1e-10
+"""Share of a calibrated probability that is the sigmoid of the raw score.
+
+Isotonic calibration is a step function, so the candidates whose raw scores fall
+in one step would tie and be ranked by sku code, which would make the offers
+depend on how a shop names its skus. This ranks them by raw score and moves no
+probability by more than 1e-10. HitRate@3, on the same trained models: Instacart +1
+query of 159, Ta-Feng +69 of 12,293 (+8 of 10,748 without its promotion week), The
+Complete Journey -4 of 2,272, the synthetic shop -9 of 1,115."""
 
 
 def make_learner(
@@ -66,7 +76,7 @@ class Scorer:
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated P(relevant) of shape (n_samples,); ``X`` of shape (n_samples, n_features)."""
-        return np.interp(self.decision_function(X), self.calibration_x, self.calibration_y)
+        return calibrate(self.decision_function(X), self.calibration_x, self.calibration_y)
 
     @property
     def floor(self) -> float:
@@ -143,8 +153,16 @@ class EstimatorScorer:
     estimator: CalibratedClassifierCV
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Calibrated P(relevant), shape (n_samples,)."""
-        return self.estimator.predict_proba(X)[:, 1]
+        """Calibrated P(relevant), shape (n_samples,), as :meth:`Scorer.predict_proba`."""
+        pair = self.estimator.calibrated_classifiers_[0]
+        isotonic = pair.calibrators[0]
+        raw = pair.estimator.decision_function(X)
+        return calibrate(raw, isotonic.X_thresholds_, isotonic.y_thresholds_)
+
+
+def calibrate(raw: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """P(relevant) of raw scores: the isotonic table ``xp -> fp``, ties broken (TIE_WEIGHT)."""
+    return (1.0 - TIE_WEIGHT) * np.interp(raw, xp, fp) + TIE_WEIGHT * expit(raw)
 
 
 def export_scorer(calibrated: CalibratedClassifierCV) -> Scorer:

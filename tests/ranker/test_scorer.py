@@ -5,7 +5,14 @@ import pytest
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 
-from ranker.scorer import LEARNERS, LinearScorer, TreeScorer, export_scorer, make_learner
+from ranker.scorer import (
+    LEARNERS,
+    EstimatorScorer,
+    LinearScorer,
+    TreeScorer,
+    export_scorer,
+    make_learner,
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +44,23 @@ def test_export_matches_the_calibrated_estimator(data: tuple, name: str, kind: t
         scorer.predict_proba(X), calibrated.predict_proba(X)[:, 1], atol=1e-9
     )
     assert scorer.floor == pytest.approx(calibrated.predict_proba(X)[:, 1].min(), abs=1e-9)
+    np.testing.assert_allclose(
+        EstimatorScorer(calibrated).predict_proba(X), scorer.predict_proba(X), rtol=0, atol=1e-12
+    )
+
+
+def test_candidates_in_one_step_of_the_calibration_keep_the_order_of_their_raw_scores() -> None:
+    # isotonic calibration is a step function: here one step of 0.3 for every raw score
+    scorer = LinearScorer(
+        calibration_x=np.array([-5.0, 5.0]),
+        calibration_y=np.array([0.3, 0.3]),
+        intercept=0.0,
+        coef=np.array([1.0]),
+    )
+    probability = scorer.predict_proba(np.array([[2.0], [-1.0], [0.5]]))
+
+    assert list(np.argsort(-probability)) == [0, 2, 1]
+    np.testing.assert_allclose(probability, 0.3, rtol=0, atol=1e-10)
 
 
 def test_unknown_learner_is_refused() -> None:
