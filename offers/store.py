@@ -306,17 +306,23 @@ def _create_engine(url: str) -> Engine:
             field="database",
         )
     try:
-        make_url(url)
+        parsed = make_url(url)
     except (ArgumentError, ValueError):  # e.g. a port that is not a number
         raise InputError(  # not the URL itself, which may hold a password
             "database URL is not valid: expected sqlite:///PATH or "
             "postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
             field="database",
         ) from None
+    if parsed.drivername == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise InputError(
+            "an in-memory SQLite database is lost when the command ends, and each "
+            "connection sees its own: give a file, sqlite:///PATH",
+            field="database",
+        )
     try:
         if url.startswith("sqlite:"):
             path = url.removeprefix("sqlite:///")
-            if path and path != ":memory:" and url.startswith("sqlite:///"):
+            if url.startswith("sqlite:///"):
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url)
             event.listen(engine, "connect", _tune_sqlite)

@@ -163,6 +163,15 @@ def test_shops_are_found_by_key_and_secret_keys_are_not_stored(store):
             "postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
             id="unclosed-bracket",
         ),
+        *(
+            pytest.param(
+                url,
+                "an in-memory SQLite database is lost when the command ends, and each "
+                "connection sees its own: give a file, sqlite:///PATH",
+                id=f"in-memory-{url}",
+            )
+            for url in ("sqlite://", "sqlite:///", "sqlite:///:memory:")
+        ),
     ],
 )
 def test_a_bad_database_url_is_one_clear_error(url, message):
