@@ -156,6 +156,9 @@ def _rule_violations(offer: Offer) -> list[tuple[str, str]]:
                 "id",
             )
         )
+    for name, value in msgspec.to_builtins(offer).items():
+        if name != "id" and _holds_nul(value):  # PostgreSQL's text holds none; nor does an offer
+            problems.append((f"`{name}` must not contain NUL characters", name))
     if offer.kind == "cross_sell" and not offer.sku:
         problems.append(("a cross_sell offer needs a `sku`", "sku"))
     if offer.kind == "partner" and not offer.advertiser:
@@ -169,6 +172,17 @@ def _rule_violations(offer: Offer) -> list[tuple[str, str]]:
         if cap is not None and cap < 0:
             problems.append((f"`caps.{name}` must be >= 0", f"caps.{name}"))
     return problems
+
+
+def _holds_nul(value: object) -> bool:
+    """Whether a decoded JSON value has a NUL character in any of its strings or keys."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def _field_of(err: msgspec.ValidationError) -> str | None:

@@ -129,6 +129,19 @@ def test_an_impossible_date_is_refused_naming_the_field():
             "id",
             id="id-too-long",
         ),
+        *(
+            pytest.param(
+                [{**PARTNER, field: value}],
+                f"offers.json: offer 1 (`p1`): `{field}` must not contain NUL characters",
+                field,
+                id=f"nul-in-{field}",
+            )
+            for field, value in [
+                ("title", "Free\x00 gift"),
+                ("targeting", {"countries": ["DE\x00"]}),
+                ("attributes", {"colour\x00": "red"}),
+            ]
+        ),
         pytest.param(
             [PARTNER, PARTNER],
             "offers.json: offer id `p1` appears more than once",
