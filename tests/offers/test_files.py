@@ -1,6 +1,10 @@
 """The readers take messy real exports and name the problem when they cannot."""
 
+import bz2
 import gzip
+import io
+import lzma
+import zipfile
 
 import pandas as pd
 import pytest
@@ -301,3 +305,47 @@ def test_a_gz_file_that_is_not_whole_gzip_is_one_clear_error(write_file, content
     with pytest.raises(InputError) as raised:
         read_orders(write_file("orders.csv.gz", content))
     assert str(raised.value) == "orders.csv.gz: not gzip data, or cut short (the name ends in .gz)"
+
+
+def _zipped(member: str, content: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(member, content)
+    return buffer.getvalue()
+
+
+ORDERS = (HEADER + "O1,C1,2026-01-05,A,1,1\n").encode()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "kind"),
+    [
+        pytest.param(
+            "orders.xlsx",
+            _zipped("xl/workbook.xml", b"<workbook/>"),
+            "a ZIP archive (an Excel workbook is one)",
+            id="excel-workbook",
+        ),
+        pytest.param(
+            "orders.csv.zip",
+            _zipped("orders.csv", ORDERS),
+            "a ZIP archive (an Excel workbook is one)",
+            id="zip",
+        ),
+        pytest.param(
+            "orders.xls",
+            bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504),
+            "an Excel 97-2003 workbook",
+            id="old-excel",
+        ),
+        pytest.param("orders.csv.bz2", bz2.compress(ORDERS), "bzip2 data", id="bzip2"),
+        pytest.param("orders.csv.xz", lzma.compress(ORDERS), "xz data", id="xz"),
+        pytest.param("orders.csv.zst", bytes.fromhex("28b52ffd") + ORDERS, "zstd data", id="zstd"),
+    ],
+)
+def test_a_workbook_or_an_archive_is_named_for_what_it_is(write_file, name, content, kind):
+    with pytest.raises(InputError) as raised:
+        read_orders(write_file(name, content))
+    assert str(raised.value) == (
+        f"{name}: {kind}, not CSV text (save it as a UTF-8 CSV file; .csv.gz is read as is)"
+    )
