@@ -9,7 +9,7 @@ from typing import Literal
 import msgspec
 import yaml
 
-from offers.errors import InputError, not_utf8
+from offers.errors import InputError, binary_kind, not_utf8
 
 OfferKind = Literal["cross_sell", "partner"]
 OfferStatus = Literal["active", "paused", "archived"]
@@ -75,6 +75,9 @@ def read_offers(path: str | Path) -> list[Offer]:
         raise InputError(f"{path.name}: no such file") from None
     except IsADirectoryError:
         raise InputError(f"{path.name}: is a folder, not a file") from None
+    kind = binary_kind(content[:8])
+    if kind:
+        raise InputError(f"{path.name}: {kind}, not JSON or YAML text")
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
             data = yaml.safe_load(content)

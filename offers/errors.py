@@ -1,5 +1,13 @@
 """The one exception type for a user's bad input, and wording shared by its messages."""
 
+_BINARY_KINDS = (  # what a file is, by its first bytes, when it is no text at all
+    (b"PK\x03\x04", "a ZIP archive (an Excel workbook is one)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook"),
+    (b"BZh", "bzip2 data"),
+    (b"\xfd7zXZ\x00", "xz data"),
+    (b"\x28\xb5\x2f\xfd", "zstd data"),
+)
+
 
 class InputError(ValueError):
     """Bad input from a user: a file, a CLI argument or a request body.
@@ -18,3 +26,9 @@ class InputError(ValueError):
 def not_utf8(err: UnicodeDecodeError) -> str:
     """How messages say that text is not UTF-8: by its first bad byte."""
     return f"not UTF-8 text (byte {err.object[err.start]:#04x})"
+
+
+def binary_kind(start: bytes) -> str | None:
+    """What a file that starts with ``start`` is, when it is a workbook or an archive rather
+    than text (``"bzip2 data"``); else None. Eight bytes are enough."""
+    return next((kind for magic, kind in _BINARY_KINDS if start.startswith(magic)), None)

@@ -25,7 +25,7 @@ import pandas as pd
 from sqlalchemy import String, Table
 
 from offers import schema
-from offers.errors import InputError, not_utf8
+from offers.errors import InputError, binary_kind, not_utf8
 from offers.identity import customer_keys
 from offers.progress import progress
 
@@ -51,13 +51,6 @@ _NUL = "NUL character in a field"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF16 = "UTF-16 text, not UTF-8 (save the file as UTF-8 CSV)"
 _CUT_GZIP = "not gzip data, or cut short (the name ends in .gz)"
-_NOT_CSV = (  # what a file is, by its first bytes, when it is no CSV text at all
-    (b"PK\x03\x04", "a ZIP archive (an Excel workbook is one)"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook"),
-    (b"BZh", "bzip2 data"),
-    (b"\xfd7zXZ\x00", "xz data"),
-    (b"\x28\xb5\x2f\xfd", "zstd data"),
-)
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
 _MAX_QUANTITY = 2**31 - 1  # the store's integer column on PostgreSQL
 
@@ -210,7 +203,11 @@ def _read_header(path: Path) -> str:
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as handle:
-            _refuse_binary(name, handle.read(8))
+            kind = binary_kind(handle.read(8))
+        if kind:
+            raise InputError(
+                f"{name}: {kind}, not CSV text (save it as a UTF-8 CSV file; .csv.gz is read as is)"
+            )
         with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
             header = handle.readline().strip("\r\n")
     except FileNotFoundError:
@@ -225,15 +222,6 @@ def _read_header(path: Path) -> str:
     if not header.strip():
         raise InputError(f"{name}: the file is empty (expected a header row)")
     return header
-
-
-def _refuse_binary(name: str, start: bytes) -> None:
-    """Name a workbook or an archive for what it is, rather than as text that is not UTF-8."""
-    kind = next((kind for magic, kind in _NOT_CSV if start.startswith(magic)), None)
-    if kind:
-        raise InputError(
-            f"{name}: {kind}, not CSV text (save it as a UTF-8 CSV file; .csv.gz is read as is)"
-        )
 
 
 def _check_required(name: str, columns: list[str], required: tuple[str, ...]) -> None:

@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 
 from offers.caps import OfferUsage
 from offers.catalog import Offer, read_offers
-from offers.errors import InputError, not_utf8
+from offers.errors import InputError, binary_kind, not_utf8
 from offers.files import read_impressions, read_orders, read_products
 from offers.targeting import OrderContext, eligible_offers
 from ranker.artifact import ModelError, load_model, save_model
@@ -260,6 +260,9 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
     except IsADirectoryError:
         raise InputError(f"{path.name}: is a folder, not a file") from None
     with handle:
+        kind = binary_kind(handle.peek(8)[:8])
+        if kind:
+            raise InputError(f"{path.name}: {kind}, not JSON lines (one /v1/rank body a line)")
         for number, line in enumerate(handle, start=1):
             if line.strip():
                 yield number, line

@@ -164,6 +164,14 @@ def test_broken_json_names_the_file(write_file):
         read_offers(write_file("offers.json", "[{"))
 
 
+@pytest.mark.parametrize("name", ["offers.json", "offers.yaml"])
+def test_an_offers_file_that_is_a_workbook_is_named_for_what_it_is(write_file, name):
+    path = write_file(name, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    with pytest.raises(InputError) as raised:
+        read_offers(path)
+    assert str(raised.value) == f"{name}: an Excel 97-2003 workbook, not JSON or YAML text"
+
+
 def test_json_that_is_not_utf8_names_the_file_and_the_byte(write_file):
     path = write_file("offers.json", b'[{"id": "p\xff", "kind": "partner"}]')
     with pytest.raises(InputError) as raised:
