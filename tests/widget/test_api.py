@@ -109,6 +109,23 @@ def test_rank_hashes_an_email_before_storing_it(client, rank_body, database_url)
     assert request["customer_id"].startswith("sha256:")
 
 
+def test_a_model_that_fails_on_a_request_is_replaced_by_the_fallback_for_it(
+    client, rank_body, monkeypatch, caplog
+):
+    model = client.app_state["service"].models.model
+
+    def broken(*_args, **_kwargs):
+        raise FloatingPointError("a corrupt table")
+
+    monkeypatch.setattr(model, "score_offers", broken)
+    response = client.post("/v1/rank", json=rank_body(), headers=auth())
+
+    assert response.status_code == 200
+    assert 1 <= len(response.json()["offers"]) <= 3
+    assert "failed on request" in caplog.text
+    assert "scoring with the fallback" in caplog.text
+
+
 def test_rank_leaves_out_offers_the_customer_dismissed(client, rank_body):
     first = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"][0]
     dismissed = {"events": [{"type": "dismiss", "token": first["token"]}]}
