@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from offers import schema
+from offers.feedback import write_feedback
 from offers.store import Store
 from tests.widget.conftest import TestClient, auth
 from widget.app import create_app
@@ -115,6 +116,59 @@ def test_rows_are_kept_while_the_store_is_unreachable_and_written_when_it_is_bac
     run(attempt)
 
     assert _request_ids(store) == ["r1"]
+
+
+def _failing_first(times: int, written: asyncio.Event | None = None) -> Callable:
+    """write_feedback that fails ``times`` times as if the store were away, then writes
+    (and sets ``written``)."""
+    calls = {"n": 0}
+
+    def write(connection, batch) -> None:
+        calls["n"] += 1
+        if calls["n"] <= times:
+            raise OperationalError("INSERT", {}, Exception("connection reset"))
+        write_feedback(connection, batch)
+        if written is not None:
+            written.set()
+
+    return write
+
+
+def test_the_background_writer_retries_a_failed_batch_until_it_is_written(
+    store, monkeypatch, caplog
+):
+    written = asyncio.Event()
+    monkeypatch.setattr("widget.impression_log.write_feedback", _failing_first(1, written))
+    log = ImpressionLog(store, flush_interval=0.01)
+
+    async def attempt() -> None:
+        log.start()
+        log.add_rank(_request_row("r1"), [])
+        await asyncio.wait_for(written.wait(), timeout=30)  # after a back-off of one second
+        await log.close()
+
+    run(attempt)
+
+    assert _request_ids(store) == ["r1"]
+    assert "writing the feedback log failed; 1 rows kept, retrying in 1 s" in caplog.text
+
+
+@pytest.mark.parametrize(("failures", "written"), [(2, ["r1"]), (3, [])])
+def test_shutdown_tries_three_times_to_write_what_is_left(
+    store, monkeypatch, caplog, failures, written
+):
+    monkeypatch.setattr("widget.impression_log.write_feedback", _failing_first(failures))
+    log = ImpressionLog(store, flush_interval=3600)
+
+    async def attempt() -> None:
+        log.start()
+        log.add_rank(_request_row("r1"), [])
+        await log.close()
+
+    run(attempt)
+
+    assert _request_ids(store) == written
+    assert ("1 feedback rows could not be written" in caplog.text) == (not written)
 
 
 def test_a_batch_that_finds_the_sqlite_file_locked_waits_off_the_loop_and_is_written(
