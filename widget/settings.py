@@ -10,6 +10,7 @@ from offers import schema
 from offers.errors import InputError
 
 MAX_OFFERS_LIMIT = 5
+MAX_DISMISS_DAYS = 36_500
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,11 @@ def check_settings(settings: Settings) -> None:
         )
     if not 0 <= settings.holdout_share < 1:
         raise InputError(f"ENCORE_HOLDOUT_SHARE must be in [0, 1), got {settings.holdout_share}")
+    if not 0 <= settings.dismiss_days <= MAX_DISMISS_DAYS:  # beyond, the window's start overflows
+        raise InputError(
+            f"ENCORE_DISMISS_DAYS must be between 0 and {MAX_DISMISS_DAYS} (100 years), "
+            f"got {settings.dismiss_days}"
+        )
     if bool(settings.publishable_key) != bool(settings.secret_key):
         raise InputError("set both ENCORE_PUBLISHABLE_KEY and ENCORE_SECRET_KEY, or neither")
     if settings.publishable_key and not settings.publishable_key.startswith("pk_"):

@@ -29,7 +29,16 @@ def served(monkeypatch) -> list[dict]:
 
 @pytest.fixture
 def environment(monkeypatch, tmp_path):
-    names = ("ENCORE_DATABASE_URL", "ENCORE_MODEL_DIR", "ENCORE_MAX_OFFERS", *KEYS, *THREADS)
+    names = (
+        "ENCORE_DATABASE_URL",
+        "ENCORE_MODEL_DIR",
+        "ENCORE_MAX_OFFERS",
+        "ENCORE_HOLDOUT_SHARE",
+        "ENCORE_DISMISS_DAYS",
+        "ENCORE_SHOP_ID",
+        *KEYS,
+        *THREADS,
+    )
     for name in names:  # restored after the test, including what `serve` sets
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ENCORE_DATABASE_URL", f"sqlite:///{tmp_path / 'encore.db'}")
@@ -71,6 +80,42 @@ def environment(monkeypatch, tmp_path):
             "encore serve: error: the shop id must be at most 64 characters "
             "(ENCORE_SHOP_ID or --shop), got 65",
             id="long-shop-id",
+        ),
+        pytest.param(
+            ["serve"],
+            {**KEYS, "ENCORE_MAX_OFFERS": "three"},
+            "encore serve: error: environment: Config 'ENCORE_MAX_OFFERS' has value 'three'. "
+            "Not a valid int.",
+            id="max-offers-not-a-number",
+        ),
+        pytest.param(
+            ["serve"],
+            {**KEYS, "ENCORE_HOLDOUT_SHARE": "1"},
+            "encore serve: error: ENCORE_HOLDOUT_SHARE must be in [0, 1), got 1.0",
+            id="holdout-share",
+        ),
+        *(
+            pytest.param(
+                ["serve"],
+                {**KEYS, "ENCORE_DISMISS_DAYS": days},
+                f"encore serve: error: ENCORE_DISMISS_DAYS must be between 0 and 36500 "
+                f"(100 years), got {days}",
+                id=f"dismiss-days-{days}",
+            )
+            for days in ("-1", "1000000")
+        ),
+        pytest.param(
+            ["serve"],
+            {"ENCORE_PUBLISHABLE_KEY": KEYS["ENCORE_PUBLISHABLE_KEY"]},
+            "encore serve: error: set both ENCORE_PUBLISHABLE_KEY and ENCORE_SECRET_KEY, "
+            "or neither",
+            id="one-key",
+        ),
+        pytest.param(
+            ["serve"],
+            {**KEYS, "ENCORE_SECRET_KEY": "pk_swapped"},
+            "encore serve: error: ENCORE_SECRET_KEY must start with sk_",
+            id="secret-key-prefix",
         ),
         pytest.param(
             ["serve", "--workers", "0"],
