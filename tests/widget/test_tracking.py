@@ -8,6 +8,7 @@ from offers import schema
 from offers.holdout import in_holdout
 from offers.store import Store
 from tests.widget.conftest import SHOP_ID, SK, auth, flush_log, stored_rows
+from widget.tokens import Tracking
 
 
 def test_events_are_idempotent(client, rank_body, database_url):
@@ -104,6 +105,55 @@ def test_click_with_a_forged_token_in_a_browser_is_a_page(client):
     assert response.status_code == 400
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert "the tracking token is not valid" in response.text
+
+
+def test_a_click_on_an_offer_deleted_since_it_was_shown_says_so_and_records_nothing(
+    client, rank_body, database_url
+):
+    offer = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"][0]
+    assert client.delete(f"/v1/offers/{offer['id']}", headers=auth(SK)).status_code == 204
+
+    page = client.get(
+        f"/v1/click/{offer['token']}", headers={"Accept": "text/html"}, follow_redirects=False
+    )
+    answer = client.get(f"/v1/click/{offer['token']}", follow_redirects=False)
+    flush_log(client)
+
+    assert page.status_code == 404
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "this offer is no longer available" in page.text
+    assert answer.status_code == 404
+    assert answer.json()["error"]["message"] == "this offer is no longer available"
+    assert stored_rows(database_url, schema.events) == []
+
+
+def test_a_token_signed_for_another_shop_is_refused(client):
+    signer = client.app_state["service"].signer
+    token = signer.sign(Tracking("another-shop", "r1", "o1", "c1", 1, "thank_you"))
+
+    response = client.post(
+        "/v1/events", json={"events": [{"type": "view", "token": token}]}, headers=auth()
+    )
+
+    assert response.status_code == 403
+    assert response.json()["error"]["message"] == "this token belongs to another shop"
+    assert response.json()["error"]["field"] == "events[0].token"
+
+
+def test_a_conversion_by_the_satisfaction_question_token_is_refused(client, rank_body):
+    html = client.post("/v1/widget", json=rank_body(), headers=auth()).json()["html"]
+    token = re.search(r'data-encore-csat="([^"]+)"', html).group(1)
+
+    response = client.post(
+        "/v1/conversions", json={"token": token, "revenue": 10.0}, headers=auth(SK)
+    )
+
+    assert response.status_code == 422
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": "this token is not about an offer",
+        "field": "token",
+    }
 
 
 def test_conversion_by_token_is_recorded_once(client, rank_body, database_url):
