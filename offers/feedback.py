@@ -32,9 +32,6 @@ class FeedbackBatch:
     impressions: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
 
-    def __len__(self) -> int:
-        return len(self.rank_requests) + len(self.impressions) + len(self.events)
-
 
 def record_feedback(store: Store, batch: FeedbackBatch) -> None:
     """Write a batch in one transaction; rows already stored are skipped."""

@@ -167,6 +167,12 @@ _INPUT_FILES = {  # placeholder in the arguments: (file name, content)
     ),
     "not_utf8_jsonl": ("not_utf8.jsonl", b'{"order": {"id": "\xff", "items": []}}\n'),
     "zipped_jsonl": ("orders.jsonl.zip", b"PK\x03\x04\x14\x00\x00\x00\x08\x00"),
+    "header_only": ("header_only.csv", b"order_id,customer_id,ordered_at,sku\n"),
+    "bad_impressions": (
+        "impressions.csv",
+        b"request_id,shown_at,customer_id,placement,offer_id,position,propensity,clicked,converted\n"
+        b"r1,yesterday,c1,thank_you,o1,1,0.5,0,0\n",
+    ),
 }
 
 _ALL_AT_ONE_MOMENT = (
@@ -187,6 +193,27 @@ _ALL_AT_ONE_MOMENT = (
             ["train", "--orders", "{tmp}/none.csv", "--out", "{tmp}/m"],
             "encore train: error: none.csv: no such file",
             id="train-no-file",
+        ),
+        pytest.param(
+            ["train", "--orders", "{two_orders}", "--out", "{bad_orders}"],
+            "encore train: error: --out {bad_orders}: exists and is not a folder",
+            id="train-out-is-a-file",
+        ),
+        pytest.param(
+            ["train", "--orders", "{header_only}", "--out", "{tmp}/m"],
+            "encore train: error: header_only.csv: no usable order lines",
+            id="train-header-only",
+        ),
+        pytest.param(
+            ["train", "--orders", "{two_orders}", "--impressions", "{bad_impressions}"]
+            + ["--out", "{tmp}/m"],
+            "encore train: error: impressions.csv: no usable rows (unreadable shown_at: 1)",
+            id="train-impressions-unusable",
+        ),
+        pytest.param(
+            ["evaluate", "--model", "{model}", "--orders", "{header_only}"],
+            "encore evaluate: error: header_only.csv: no usable order lines",
+            id="evaluate-header-only",
         ),
         pytest.param(
             ["train", "--orders", "{two_orders}", "--out", "{bad_orders}/m"],
