@@ -90,7 +90,12 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
     logger.exception(
         "unexpected error in %s %s (request %s)", request.method, request.url.path, request_id
     )
-    return error_response(500, "internal_error", f"internal error (request {request_id})")
+    return error_response(  # this answer bypasses the middleware that adds the header
+        500,
+        "internal_error",
+        f"internal error (request {request_id})",
+        headers={"X-Request-Id": request_id},
+    )
 
 
 def _default_message(request: Request, status: int) -> str:

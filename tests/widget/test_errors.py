@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.widget.conftest import PK, SK, auth
+from tests.widget.conftest import PK, SK, TestClient, auth
+from widget.app import create_app
 
 _OFFER = {"id": "new-offer", "kind": "partner", "title": "Hello", "advertiser": "Acme"}
 
@@ -113,3 +114,25 @@ def test_nul_characters_are_refused(client, rank_body):
 
     assert response.status_code == 422
     assert response.json()["error"]["message"] == "text must not contain NUL characters (\\u0000)"
+
+
+def test_a_bug_is_a_json_500_naming_the_request_not_a_traceback(make_settings, monkeypatch, caplog):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr("widget.ranking.Ranker.rank", broken)
+    with TestClient(create_app(make_settings()), raise_server_exceptions=False) as client:
+        response = client.post("/v1/rank", json={"order": {"items": []}}, headers=auth())
+
+    [request_id] = response.headers.get_list("x-request-id")
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": {
+            "code": "internal_error",
+            "message": f"internal error (request {request_id})",
+            "field": None,
+        }
+    }
+    assert "secret internals" not in response.text
+    assert f"(request {request_id})" in caplog.text
+    assert "RuntimeError: secret internals" in caplog.text
