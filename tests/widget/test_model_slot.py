@@ -1,3 +1,4 @@
+import json
 import shutil
 
 import pytest
@@ -66,6 +67,19 @@ def test_a_newly_trained_model_is_picked_up_without_restart(
     assert before != newer.name
     ranked = client.post("/v1/rank", json=rank_body(), headers=auth()).json()
     assert ranked["model_version"] == newer.name
+
+
+def test_a_current_file_naming_the_version_serves_that_model(make_client, shop_data, tmp_path):
+    # for file systems without symlinks: `current` holds the version folder's name
+    version = (shop_data.models / "current").resolve()
+    models = tmp_path / "models"
+    shutil.copytree(version, models / version.name)
+    (models / "current").write_text(version.name + "\n", encoding="utf-8")
+
+    client = make_client(model_dir=str(models / "current"))
+
+    card = json.loads((version / "card.json").read_text())
+    assert _health(client) == {"version": card["version"], "fallback": False, "reason": None}
 
 
 def test_the_service_warms_its_model_up_before_the_first_request(make_client, shop_data):
