@@ -138,7 +138,7 @@ async def widget_js(request: Request) -> Response:
     asset = service_of(request).widget_js
     if asset is None:
         raise ApiError(404, "widget.js is not installed with this service")
-    gzipped = "gzip" in request.headers.get("accept-encoding", "")
+    gzipped = accepts_gzip(request.headers.get("accept-encoding", ""))
     headers = {
         "ETag": f'"{asset.etag}-gz"' if gzipped else f'"{asset.etag}"',
         "Cache-Control": "public, max-age=300",
@@ -150,6 +150,24 @@ async def widget_js(request: Request) -> Response:
         headers["Content-Encoding"] = "gzip"
     content = asset.gzipped if gzipped else asset.content
     return Response(content, headers=headers, media_type="text/javascript; charset=utf-8")
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an ``Accept-Encoding`` value admits gzip: named (or, when it is not, ``*``)
+    with a weight above 0; ``gzip;q=0`` refuses it (RFC 9110, section 12.5.3)."""
+    weights = {}
+    for entry in accept_encoding.lower().split(","):
+        coding, *parameters = (part.strip() for part in entry.split(";"))
+        weight = 1.0
+        for name, _, value in (parameter.partition("=") for parameter in parameters):
+            if name.strip() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        weights[coding] = weight
+    named = weights.get("gzip", weights.get("x-gzip"))
+    return (weights.get("*", 0.0) if named is None else named) > 0
 
 
 routes = [

@@ -9,6 +9,7 @@ import widget
 from offers import schema
 from offers.holdout import in_holdout
 from tests.widget.conftest import ORIGIN, PK, SK, auth, flush_log, stored_rows
+from widget.api import accepts_gzip
 
 
 def test_rank_returns_offers_with_every_field(client, rank_body):
@@ -227,15 +228,37 @@ def test_widget_js_is_served_as_cacheable_javascript(client):
     assert (again.status_code, again.content) == (304, b"")
 
 
+@pytest.mark.parametrize(
+    ("accept_encoding", "gzip"),
+    [
+        ("gzip, deflate, br", True),
+        ("GZIP", True),
+        ("br;q=1.0, gzip;q=0.8", True),
+        ("*", True),
+        ("br, *;q=0.1", True),
+        ("", False),
+        ("identity", False),
+        ("gzip;q=0", False),
+        ("gzip;q=0, *", False),
+        ("*;q=0", False),
+        ("gzip;q=nonsense", False),
+    ],
+)
+def test_gzip_is_sent_only_where_accept_encoding_admits_it(accept_encoding, gzip):
+    assert accepts_gzip(accept_encoding) is gzip
+
+
 def test_widget_js_goes_gzipped_to_browsers_that_accept_it(client):
     source = (Path(widget.__file__).parent / "static" / "widget.js").read_bytes()
     gzipped = client.get("/widget.js", headers={"Accept-Encoding": "gzip, deflate, br"})
     plain = client.get("/widget.js", headers={"Accept-Encoding": "identity"})
+    refused = client.get("/widget.js", headers={"Accept-Encoding": "gzip;q=0, br"})
 
     assert gzipped.headers["content-encoding"] == "gzip"
     assert int(gzipped.headers["content-length"]) < len(source) / 2
     assert gzipped.content == source  # as the browser unpacks it
     assert "content-encoding" not in plain.headers
+    assert "content-encoding" not in refused.headers
     assert int(plain.headers["content-length"]) == len(source)
     assert gzipped.headers["etag"] != plain.headers["etag"]
     assert gzipped.headers["vary"] == plain.headers["vary"] == "Accept-Encoding, Origin"
