@@ -182,6 +182,17 @@ def test_preflight_from_a_foreign_origin_is_a_json_403(client):
     assert "access-control-allow-origin" not in response.headers
 
 
+def test_preflight_for_a_method_the_api_does_not_take_is_a_json_403(client):
+    response = client.options(
+        "/v1/rank",
+        headers={"Origin": ORIGIN, "Access-Control-Request-Method": "PATCH"},
+    )
+
+    assert response.status_code == 403
+    assert response.json() == _error(403, "Disallowed CORS method")
+    assert "access-control-allow-origin" not in response.headers
+
+
 def test_a_malformed_host_header_is_not_a_server_error(client, rank_body):
     headers = {**auth(), "Origin": "https://evil.example", "Host": "[::1"}
 
