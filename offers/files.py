@@ -13,6 +13,7 @@ column or row.
 
 import csv
 import gzip
+import io
 import re
 import warnings
 from collections import Counter
@@ -145,7 +146,7 @@ def read_impressions(path: str | Path) -> pd.DataFrame:
         keep,
     )
     if not keep.any() and len(raw):
-        raise InputError(f"{name}: no usable rows ({_describe(skipped)})")
+        raise InputError(f"{name}: no usable rows ({describe_skipped(skipped)})")
     impressions = raw[keep].copy()
     impressions["customer_id"] = customer_keys(impressions["customer_id"])
     impressions["shown_at"] = shown_at[keep]
@@ -203,13 +204,14 @@ def _read_header(path: Path) -> str:
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as handle:
-            kind = binary_kind(handle.read(8))
-        if kind:
-            raise InputError(
-                f"{name}: {kind}, not CSV text (save it as a UTF-8 CSV file; .csv.gz is read as is)"
-            )
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
-            header = handle.readline().strip("\r\n")
+            kind = binary_kind(handle.peek(8)[:8])
+            if kind:
+                raise InputError(
+                    f"{name}: {kind}, not CSV text (save it as a UTF-8 CSV file; "
+                    ".csv.gz is read as is)"
+                )
+            with io.TextIOWrapper(handle, encoding="utf-8-sig", newline="") as text:
+                header = text.readline().strip("\r\n")
     except FileNotFoundError:
         raise InputError(f"{name}: no such file") from None
     except IsADirectoryError:
@@ -368,5 +370,6 @@ def _parse_money(text: pd.Series) -> pd.Series:
     return number.where(np.isfinite(number))
 
 
-def _describe(skipped: Counter) -> str:
+def describe_skipped(skipped: Counter) -> str:
+    """Skip reasons with their counts, most frequent first: ``no sku: 3, duplicate line: 1``."""
     return ", ".join(f"{reason}: {count}" for reason, count in skipped.most_common())

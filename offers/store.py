@@ -313,17 +313,16 @@ def _create_engine(url: str) -> Engine:
             "postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
             field="database",
         ) from None
-    if parsed.drivername == "sqlite" and parsed.database in (None, "", ":memory:"):
+    is_sqlite = parsed.drivername == "sqlite"
+    if is_sqlite and parsed.database in (None, "", ":memory:"):
         raise InputError(
             "an in-memory SQLite database is lost when the command ends, and each "
             "connection sees its own: give a file, sqlite:///PATH",
             field="database",
         )
     try:
-        if url.startswith("sqlite:"):
-            path = url.removeprefix("sqlite:///")
-            if url.startswith("sqlite:///"):
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if is_sqlite:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url)
             event.listen(engine, "connect", _tune_sqlite)
         else:

@@ -3,7 +3,6 @@
 import argparse
 import json
 import sys
-from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +14,7 @@ from threadpoolctl import threadpool_limits
 from offers.caps import OfferUsage
 from offers.catalog import Offer, read_offers
 from offers.errors import InputError, binary_kind, not_utf8
-from offers.files import read_impressions, read_orders, read_products
+from offers.files import describe_skipped, read_impressions, read_orders, read_products
 from offers.targeting import OrderContext, eligible_offers
 from ranker.artifact import ModelError, load_model, save_model
 from ranker.baselines import BASELINES
@@ -92,15 +91,16 @@ def run_train(args: argparse.Namespace) -> int:
     save_model(model, args.out)
     card = model.card
     data = card["data"]
+    skipped = describe_skipped(orders.skipped) or "none"
     print(
         f"read {orders.n_read} rows: {data['rows']} order lines, {data['orders']} orders, "
-        f"{data['customers']} customers, {data['skus']} skus (skipped: {_listed(orders.skipped)})"
+        f"{data['customers']} customers, {data['skus']} skus (skipped: {skipped})"
     )
     for path, table in ((args.products, products), (args.impressions, impressions)):
         if table is not None:
             print(
                 f"{path.name}: {table.attrs['n_read']} rows read, {len(table)} used "
-                f"(skipped: {_listed(table.attrs['skipped'])})"
+                f"(skipped: {describe_skipped(table.attrs['skipped']) or 'none'})"
             )
     print(f"learner: {card['learner']['name']}; test split at {card['metrics']['split_at']}")
     print(format_metrics(card["metrics"]))
@@ -136,10 +136,6 @@ def run_recommend(args: argparse.Namespace) -> int:
             out.write(orjson.dumps(_recommend(model, body, args.k, policies)) + b"\n")
     out.flush()
     return 0
-
-
-def _listed(skipped: Counter) -> str:
-    return ", ".join(f"{reason}: {n}" for reason, n in skipped.most_common()) or "none"
 
 
 def format_metrics(metrics: dict) -> str:
