@@ -18,10 +18,10 @@ As decided:
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from types import MappingProxyType
 
-from sqlalchemy import and_, case, func, literal, select, union_all
+from sqlalchemy import and_, func, literal, select, union_all
 
 from offers import schema
 from offers.catalog import Offer
@@ -74,71 +74,18 @@ def cap_violation(offer: Offer, usage: OfferUsage, customer_id: str | None) -> s
     return None
 
 
-def load_usage(
-    store: Store,
-    shop_id: str,
-    customer_id: str | None,
-    offers: Iterable[Offer | str],
-    at: datetime,
-) -> OfferUsage:
-    """Count what the caps of ``offers`` need, in at most two indexed queries.
-
-    ``offers`` may be Offer objects (then only offers that have a cap are counted,
-    which keeps the queries small) or plain ids (then everything is counted for each).
-    ``at`` is the moment of the request, naive UTC.
-    """
-    per_customer, totals, budgets = _needs(offers)
-    if not customer_id:
-        per_customer = []
-    day, week = _customer_counts(store, shop_id, customer_id, per_customer, at)
-    shown, converted = _lifetime_counts(store, shop_id, totals, budgets)
-    return OfferUsage(
-        customer_day=day, customer_week=week, total_impressions=shown, conversions=converted
-    )
-
-
-def _needs(offers: Iterable[Offer | str]) -> tuple[list[str], list[str], list[str]]:
-    per_customer, totals, budgets = [], [], []
+def load_lifetime_usage(store: Store, shop_id: str, offers: Iterable[Offer]) -> OfferUsage:
+    """Lifetime impressions and conversions of the offers that have a total or budget cap,
+    in one indexed query. (The per-customer windows are counted in the service's memory,
+    :mod:`widget.recent`, not in the store.)"""
+    totals, budgets = [], []
     for offer in offers:
-        if isinstance(offer, str):
-            per_customer.append(offer)
-            totals.append(offer)
-            budgets.append(offer)
-            continue
-        caps = offer.caps
-        if caps.per_customer_per_day is not None or caps.per_customer_per_week is not None:
-            per_customer.append(offer.id)
-        if caps.total_impressions is not None:
+        if offer.caps.total_impressions is not None:
             totals.append(offer.id)
-        if offer.kind == "partner" and caps.budget is not None:
+        if offer.kind == "partner" and offer.caps.budget is not None:
             budgets.append(offer.id)
-    return per_customer, totals, budgets
-
-
-def _customer_counts(
-    store: Store, shop_id: str, customer_id: str | None, offer_ids: list[str], at: datetime
-) -> tuple[dict[str, int], dict[str, int]]:
-    if not offer_ids:
-        return {}, {}
-    table = schema.impressions
-    query = (
-        select(
-            table.c.offer_id,
-            func.sum(case((table.c.shown_at > at - DAY, 1), else_=0)),
-            func.count(),
-        )
-        .where(
-            table.c.shop_id == shop_id,
-            table.c.customer_id == customer_id,
-            table.c.offer_id.in_(offer_ids),
-            table.c.shown_at > at - WEEK,
-            table.c.shown_at <= at,
-        )
-        .group_by(table.c.offer_id)
-    )
-    with store.engine.connect() as connection:
-        rows = connection.execute(query).all()
-    return {o: int(d) for o, d, _ in rows if d}, {o: int(w) for o, _, w in rows}
+    shown, converted = _lifetime_counts(store, shop_id, totals, budgets)
+    return OfferUsage(total_impressions=shown, conversions=converted)
 
 
 def _lifetime_counts(

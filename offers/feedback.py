@@ -67,19 +67,6 @@ def impression(store: Store, shop_id: str, request_id: str, offer_id: str) -> di
     return dict(row) if row else None
 
 
-def dismissed_offer_ids(store: Store, shop_id: str, customer_id: str, since: datetime) -> set[str]:
-    """Offers this customer dismissed at or after ``since``."""
-    table = schema.events
-    query = select(table.c.offer_id).where(
-        table.c.shop_id == shop_id,
-        table.c.customer_id == customer_id,
-        table.c.type == "dismiss",
-        table.c.at >= since,
-    )
-    with store.engine.connect() as connection:
-        return set(connection.execute(query).scalars())
-
-
 def dismissals_since(
     store: Store, shop_id: str, since: datetime
 ) -> list[tuple[str, str, datetime]]:

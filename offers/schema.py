@@ -126,7 +126,6 @@ impressions = Table(
     Column("model_version", String(128), nullable=False),
     Column("context", JSON, nullable=False),
     Index("ix_impressions_shop_shown", "shop_id", "shown_at"),
-    Index("ix_impressions_customer", "shop_id", "customer_id", "offer_id"),
 )
 
 events = Table(
@@ -140,7 +139,6 @@ events = Table(
     Column("type", String(16), nullable=False),
     Column("at", DateTime, nullable=False),
     Index("ix_events_shop_at", "shop_id", "at"),
-    Index("ix_events_customer", "shop_id", "customer_id", "type"),
 )
 
 conversions = Table(

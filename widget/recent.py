@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from offers.caps import DAY, WEEK, OfferUsage, load_usage
+from offers.caps import DAY, WEEK, OfferUsage, load_lifetime_usage
 from offers.catalog import Offer
 from offers.feedback import dismissals_since, impressions_since
 from offers.store import Store
@@ -107,9 +107,6 @@ class RecentActivity:
             for o in offers
             if o.caps.per_customer_per_day is not None or o.caps.per_customer_per_week is not None
         )
-        capped = [
-            o for o in offers if o.caps.total_impressions is not None or o.caps.budget is not None
-        ]
         full = self._watermark is None or tracked != self._tracked
         shown_since = now - WEEK if full else self._watermark - _OVERLAP
         # once loaded, this worker's own impressions are recorded as they are served
@@ -121,7 +118,7 @@ class RecentActivity:
             at=now,
             tracked=tracked,
             full=full,
-            lifetime=load_usage(self.store, self.shop_id, None, capped, now),
+            lifetime=load_lifetime_usage(self.store, self.shop_id, offers),
             impressions=impressions_since(
                 self.store, self.shop_id, sorted(tracked), shown_since, except_requests=others
             ),

@@ -3,10 +3,11 @@ from datetime import datetime, timedelta
 import msgspec
 import pytest
 
-from offers.caps import OfferUsage, load_usage
+from offers.caps import OfferUsage, load_lifetime_usage
 from offers.catalog import Offer
 from offers.targeting import OrderContext, eligible_offers
 from tests.feedback import add_conversion, add_impression
+from widget.recent import RecentActivity
 
 AT = datetime(2024, 3, 8, 12, 0)
 
@@ -36,33 +37,27 @@ def seed_impressions(store) -> None:
     add_conversion(store, "r9", "B", 99.0, AT, shop_id="other")
 
 
-def test_load_usage_counts_windows_totals_and_conversions(store) -> None:
+def test_lifetime_usage_counts_every_impression_and_conversion_of_the_shop(store) -> None:
     seed_impressions(store)
-    usage = load_usage(store, "shop", "c1", ["A", "B", "C"], AT)
-    assert dict(usage.customer_day) == {"A": 2, "B": 1}
-    assert dict(usage.customer_week) == {"A": 4, "B": 1}
+    offers = [
+        make_offer(offer_id, caps={"total_impressions": 100, "budget": 100})
+        for offer_id in ("A", "B", "C")
+    ]
+    usage = load_lifetime_usage(store, "shop", offers)
     assert dict(usage.total_impressions) == {"A": 7, "B": 1}
     assert dict(usage.conversions) == {"A": 1, "B": 3}
+    assert (dict(usage.customer_day), dict(usage.customer_week)) == ({}, {})
 
 
-def test_load_usage_counts_only_what_the_offers_caps_need(store) -> None:
+def test_lifetime_usage_counts_only_what_the_offers_caps_need(store) -> None:
     seed_impressions(store)
     offers = [
         make_offer("A", caps={"per_customer_per_day": 5}),
         make_offer("B", caps={"budget": 100}),
         make_offer("C"),
     ]
-    usage = load_usage(store, "shop", "c1", offers, AT)
-    assert usage == OfferUsage(
-        customer_day={"A": 2}, customer_week={"A": 4}, total_impressions={}, conversions={"B": 3}
-    )
-
-
-def test_load_usage_of_a_guest_skips_per_customer_counts(store) -> None:
-    seed_impressions(store)
-    usage = load_usage(store, "shop", None, ["A"], AT)
-    assert (dict(usage.customer_day), dict(usage.customer_week)) == ({}, {})
-    assert dict(usage.total_impressions) == {"A": 7}
+    usage = load_lifetime_usage(store, "shop", offers)
+    assert usage == OfferUsage(total_impressions={}, conversions={"B": 3})
 
 
 @pytest.mark.parametrize(
@@ -97,5 +92,7 @@ def test_caps_from_the_store_show_or_hide_the_offer(
         is_returning=None,
         at=AT,
     )
-    eligible, _ = eligible_offers([offer], context, load_usage(store, "shop", "c1", [offer], AT))
+    recent = RecentActivity(store, "shop", dismiss_days=30)
+    recent.apply(recent.fetch([offer], AT))
+    eligible, _ = eligible_offers([offer], context, recent.usage("c1", AT))
     assert (eligible == [offer]) is shown

@@ -4,6 +4,8 @@ from collections import Counter
 
 import pandas as pd
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 
 from offers import schema
 from offers.catalog import Caps, Offer, Targeting
@@ -45,6 +47,12 @@ def test_a_new_store_is_created_at_the_latest_schema_version(store):
     for table in schema.metadata.sorted_tables:
         with store.engine.connect() as connection:
             connection.execute(table.select().limit(1)).all()
+
+
+def test_the_migrations_build_exactly_the_tables_and_indexes_schema_py_declares(store):
+    with store.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), schema.metadata)
+    assert differences == []
 
 
 def test_order_lines_round_trip(store):
