@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from offers.catalog import read_offers
-from offers.files import iter_orders, read_products
+from offers.files import describe_skipped, iter_orders, read_products
 from offers.store import Store, WriteCount
 
 
@@ -32,9 +32,7 @@ class FileReport:
         skipped = sum(self.skipped.values())
         line = f"{self.path.name}: " + ", ".join(parts) + f", {skipped} skipped"
         if skipped:
-            line += (
-                " (" + ", ".join(f"{n} {reason}" for reason, n in self.skipped.most_common()) + ")"
-            )
+            line += f" ({describe_skipped(self.skipped)})"
         return line
 
 

@@ -31,7 +31,7 @@ def test_importing_orders_reports_read_imported_and_skipped(write_file, database
     assert main(["import", "--orders", str(path)]) == 0
     assert capsys.readouterr().out == (
         "orders.csv: 6 rows read, 3 imported, 1 returns imported, 2 skipped "
-        "(1 duplicate line, 1 no customer id)\n"
+        "(duplicate line: 1, no customer id: 1)\n"
     )
 
 
@@ -144,10 +144,10 @@ def test_rows_the_store_cannot_hold_are_skipped_on_either_store(
     assert main(["import", "--products", str(products), "--orders", str(orders)]) == 0
     assert capsys.readouterr().out == (
         "products.csv: 3 rows read, 1 imported, 2 skipped "
-        "(1 NUL character in a field, 1 title longer than 500 characters)\n"
+        "(NUL character in a field: 1, title longer than 500 characters: 1)\n"
         "orders.csv: 7 rows read, 2 imported, 1 returns imported, 4 skipped "
-        "(1 duplicate line, 1 NUL character in a field, 1 no customer id, "
-        "1 quantity out of range)\n"
+        "(duplicate line: 1, NUL character in a field: 1, no customer id: 1, "
+        "quantity out of range: 1)\n"
     )
     store = Store.open(store_url)
     counts = (store.count(schema.products, "default"), store.count(schema.order_lines, "default"))
