@@ -30,6 +30,7 @@ import math
 import sqlite3
 import time
 from collections import deque
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -63,6 +64,7 @@ class ImpressionLog:
         self.checkpoint_seconds = checkpoint_seconds
         self.n_written = 0
         self.n_found_locked = 0  # batches the loop found the SQLite file locked for
+        self.failing_since: datetime | None = None  # first failed flush of the current run
         self._loop_connection: Connection | None = None
         self._checkpointed_at = time.monotonic()
         self._checkpointed_rows = 0  # n_written at the last checkpoint
@@ -80,6 +82,16 @@ class ImpressionLog:
     def full(self) -> bool:
         return self.pending >= self.max_pending
 
+    def health(self) -> dict[str, Any]:
+        """What ``/healthz`` says of the log: rows waiting and written since start, when
+        writing began to fail (None while it works), and batches that found SQLite locked."""
+        return {
+            "pending": self.pending,
+            "written": self.n_written,
+            "failing_since": None if self.failing_since is None else self.failing_since.isoformat(),
+            "locked_batches": self.n_found_locked,
+        }
+
     def add_rank(self, request: dict[str, Any], impressions: list[dict[str, Any]]) -> None:
         self._queues["rank_requests"].append(request)
         self._queues["impressions"].extend(impressions)
@@ -96,9 +108,14 @@ class ImpressionLog:
     async def flush(self) -> None:
         """Write what is queued now; rows queued while it writes wait for the next flush."""
         async with self._lock:
-            for _ in range(math.ceil(self.pending / self.batch_rows)):
-                await self._write_batch()
-                await asyncio.sleep(0)  # a batch written on the loop held it: let requests in
+            try:
+                for _ in range(math.ceil(self.pending / self.batch_rows)):
+                    await self._write_batch()
+                    await asyncio.sleep(0)  # a batch written on the loop held it: let requests in
+            except Exception:
+                self.failing_since = self.failing_since or datetime.now(UTC)
+                raise
+            self.failing_since = None
             if self._checkpoint_due():
                 await run_in_threadpool(_checkpoint, self.store)
                 self._checkpointed_at, self._checkpointed_rows = time.monotonic(), self.n_written

@@ -196,11 +196,12 @@ def _paths() -> dict[str, Any]:
         },
         "/healthz": {
             "get": {
-                "summary": "Liveness, and which model ranks",
+                "summary": "Liveness, which model ranks, and the feedback log's backlog",
                 "responses": {
                     "200": _json(
                         _ref("Health"),
-                        "`model.fallback` is true when ranking by popularity, with the `reason`.",
+                        "`model.fallback` is true when ranking by popularity, with the `reason`; "
+                        "`feedback_log.failing_since` is set while the store refuses writes.",
                     )
                 },
             }

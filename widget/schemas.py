@@ -151,9 +151,17 @@ class ModelHealth(msgspec.Struct):
     reason: str | None
 
 
+class FeedbackLogHealth(msgspec.Struct):
+    pending: int
+    written: int
+    failing_since: str | None
+    locked_batches: int
+
+
 class Health(msgspec.Struct):
     status: Literal["ok"]
     model: ModelHealth
+    feedback_log: FeedbackLogHealth
 
 
 class ErrorDetail(msgspec.Struct):

@@ -181,4 +181,4 @@ def _templates() -> Jinja2Templates:
 
 def describe(service: Service) -> dict[str, Any]:
     """The body of ``GET /healthz``."""
-    return {"status": "ok", "model": service.models.health()}
+    return {"status": "ok", "model": service.models.health(), "feedback_log": service.log.health()}

@@ -217,6 +217,22 @@ def test_healthz_names_the_model(client):
     assert body["model"]["version"] != "popularity-fallback"
 
 
+def test_healthz_counts_the_feedback_rows_waiting_and_written(client, rank_body):
+    before = client.get("/healthz").json()["feedback_log"]
+    offers = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"]
+    queued = client.get("/healthz").json()["feedback_log"]
+    flush_log(client)
+    after = client.get("/healthz").json()["feedback_log"]
+
+    def logged(health: dict) -> int:  # the writer may run between any two requests
+        return health["pending"] + health["written"]
+
+    rows = 1 + len(offers)  # the request and one impression per offer
+    assert logged(queued) == logged(before) + rows
+    assert (after["pending"], after["written"]) == (0, logged(before) + rows)
+    assert after["failing_since"] is None and after["locked_batches"] == 0
+
+
 def test_widget_js_is_served_as_cacheable_javascript(client):
     response = client.get("/widget.js")
     again = client.get("/widget.js", headers={"If-None-Match": response.headers["etag"]})

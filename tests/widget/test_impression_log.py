@@ -3,6 +3,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import TypeVar
 
 import pytest
 from anyio.from_thread import start_blocking_portal
@@ -15,6 +16,8 @@ from offers.store import Store
 from tests.widget.conftest import TestClient, auth
 from widget.app import create_app
 from widget.impression_log import ImpressionLog
+
+T = TypeVar("T")
 
 
 def _count(database_url: str, table) -> int:
@@ -64,10 +67,10 @@ async def _sleep() -> None:
     await asyncio.sleep(0.02)
 
 
-def run(function: Callable[[], Awaitable[None]]) -> None:
+def run(function: Callable[[], Awaitable[T]]) -> T:
     """Run on an event loop of its own thread (the test's thread may already run one)."""
     with start_blocking_portal() as portal:
-        portal.call(function)
+        return portal.call(function)
 
 
 def _request_row(request_id: str, **fields) -> dict:
@@ -110,12 +113,15 @@ def test_rows_are_kept_while_the_store_is_unreachable_and_written_when_it_is_bac
             away.setattr("widget.impression_log.record_feedback", unreachable)
             with pytest.raises(OperationalError):
                 await log.flush()
-            assert log.pending == 1
+            away_health = log.health()
         await log.close()
+        return away_health, log.health()
 
-    run(attempt)
+    away, back = run(attempt)
 
     assert _request_ids(store) == ["r1"]
+    assert (away["pending"], away["written"]) == (1, 0) and away["failing_since"] is not None
+    assert back == {"pending": 0, "written": 1, "failing_since": None, "locked_batches": 0}
 
 
 def _failing_first(times: int, written: asyncio.Event | None = None) -> Callable:
