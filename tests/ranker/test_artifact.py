@@ -1,5 +1,6 @@
 """Artifacts: the round trip, and refusing what Encore did not write or cannot read."""
 
+import hashlib
 import json
 import shutil
 from collections.abc import Callable
@@ -121,6 +122,20 @@ def test_a_model_file_the_card_does_not_describe_is_refused(artifact: Path) -> N
         f"{artifact / MODEL_FILE}: does not match its card "
         "(refusing to load a file Encore did not write)"
     )
+
+
+def test_a_model_file_that_matches_its_card_but_does_not_unpickle_is_refused(
+    artifact: Path,
+) -> None:
+    """A file cut short after it was hashed (a copy interrupted, a disk full)."""
+    path = artifact / MODEL_FILE
+    path.write_bytes(path.read_bytes()[:1000])
+    card = json.loads((artifact / CARD_FILE).read_text())
+    card["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (artifact / CARD_FILE).write_text(json.dumps(card))
+    with pytest.raises(ModelError) as caught:
+        load_model(artifact)
+    assert str(caught.value).startswith(f"{path}: corrupt model file (")
 
 
 @pytest.mark.parametrize(

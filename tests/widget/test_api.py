@@ -10,6 +10,7 @@ from offers import schema
 from offers.holdout import in_holdout
 from tests.widget.conftest import ORIGIN, PK, SK, auth, flush_log, stored_rows
 from widget.api import accepts_gzip
+from widget.service import Asset
 
 
 def test_rank_returns_offers_with_every_field(client, rank_body):
@@ -242,6 +243,20 @@ def test_widget_js_is_served_as_cacheable_javascript(client):
     assert response.headers["cache-control"] == "public, max-age=300"
     assert response.content == (Path(widget.__file__).parent / "static" / "widget.js").read_bytes()
     assert (again.status_code, again.content) == (304, b"")
+
+
+def test_an_install_without_widget_js_answers_404_and_still_ranks(
+    make_client, rank_body, monkeypatch, tmp_path
+):
+    read = Asset.read  # the service reads its asset from a folder where it is missing
+    monkeypatch.setattr(Asset, "read", lambda _path: read(tmp_path / "widget.js"))
+    client = make_client()
+
+    response = client.get("/widget.js")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["message"] == "widget.js is not installed with this service"
+    assert client.post("/v1/rank", json=rank_body(), headers=auth()).status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -159,3 +159,19 @@ def test_a_full_reload_reads_this_workers_impressions_too(history):
     recent.apply(recent.fetch([CAPPED, FREE], NOW))
 
     assert recent.usage("gus", NOW).customer_day == {"capped": 1}
+
+
+def test_customers_whose_impressions_and_dismissals_expired_are_let_go(history):
+    """Memory stays bounded by the windows (read through private fields: nothing a request
+    sees changes, as usage and dismissals are filtered by the windows anyway)."""
+    recent = RecentActivity(history, "shop", dismiss_days=30)
+    recent.apply(recent.fetch([CAPPED, FREE], NOW))
+    assert set(recent._shown) == {"ann", "bob"} and set(recent._dismissed) == {"ann"}
+
+    in_a_week = NOW + timedelta(days=7)  # ann's latest impression, 2 h before NOW, has expired
+    recent.apply(recent.fetch([CAPPED, FREE], in_a_week))
+    assert set(recent._shown) == set() and set(recent._dismissed) == {"ann"}
+
+    in_a_month = NOW + timedelta(days=29)  # the dismissal, 2 days before NOW, is 31 days old
+    recent.apply(recent.fetch([CAPPED, FREE], in_a_month))
+    assert set(recent._dismissed) == set()
