@@ -211,3 +211,13 @@ def test_exploration_is_reproducible_with_a_seed(make_offer, make_scores) -> Non
 
 def test_no_offers_selects_nothing(make_scores) -> None:
     assert SelectionPolicy().select([], make_scores([])) == []
+
+
+def test_a_policy_prints_as_the_call_that_makes_it():
+    policy = SelectionPolicy(max_offers=2, relevance_floor=0.1, max_per_category=None)
+
+    assert repr(policy) == (
+        "SelectionPolicy(max_offers=2, relevance_floor=0.1, value_weight=0.5, "
+        "max_per_category=None, max_partner_offers=1, exploration_rate=0.0, random_state=None)"
+    )
+    assert repr(eval(repr(policy))) == repr(policy)
