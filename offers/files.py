@@ -15,7 +15,6 @@ import csv
 import gzip
 import io
 import re
-import warnings
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ import pandas as pd
 from sqlalchemy import String, Table
 
 from offers import schema
+from offers.dates import DateOrder, parse_timestamps
 from offers.errors import InputError, binary_kind, not_utf8
 from offers.identity import customer_keys
 from offers.progress import progress
@@ -53,6 +53,7 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF16 = "UTF-16 text, not UTF-8 (save the file as UTF-8 CSV)"
 _CUT_GZIP = "not gzip data, or cut short (the name ends in .gz)"
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
+_REVERSED_DATE = "{} with day and month the other way round from the file's"
 _MAX_QUANTITY = 2**31 - 1  # the store's integer column on PostgreSQL
 
 
@@ -95,8 +96,9 @@ def iter_orders(
     path: str | Path, *, chunksize: int = 250_000, progress: bool = False
 ) -> Iterator[OrderLines]:
     """Stream an orders file in chunks of cleaned lines (for large imports)."""
+    date_order = DateOrder()  # one for the file: every chunk reads 05/01 the same way
     for raw in _read_chunks(path, ORDER_REQUIRED, chunksize, progress):
-        yield _clean_orders(raw, Path(path).name)
+        yield _clean_orders(raw, date_order)
 
 
 def read_products(path: str | Path) -> pd.DataFrame:
@@ -125,13 +127,14 @@ def read_impressions(path: str | Path) -> pd.DataFrame:
         list(_read_chunks(path, IMPRESSION_REQUIRED, 250_000, False)), ignore_index=True
     )
     skipped: Counter = Counter()
-    shown_at = _parse_timestamps(raw["shown_at"])
+    shown_at, reversed_date = parse_timestamps(raw["shown_at"], DateOrder())
     position = pd.to_numeric(raw["position"], errors="coerce")
     propensity = pd.to_numeric(raw["propensity"], errors="coerce")
     clicked = pd.to_numeric(raw["clicked"], errors="coerce")
     converted = pd.to_numeric(raw["converted"], errors="coerce")
     keep = _drop(_holds_nul(raw), _NUL, skipped)
     keep &= _drop(raw["offer_id"] == "", "no offer id", skipped, keep)
+    keep &= _drop(reversed_date, _REVERSED_DATE.format("shown_at"), skipped, keep)
     keep &= _drop(shown_at.isna(), "unreadable shown_at", skipped, keep)
     keep &= _drop(
         ~(position >= 1) | (position % 1 != 0), "position not a whole number >= 1", skipped, keep
@@ -259,7 +262,7 @@ def _parser_message(err: Exception) -> str:
     return text
 
 
-def _clean_orders(raw: pd.DataFrame, name: str) -> OrderLines:
+def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
     skipped: Counter = Counter()
     keep = _drop(raw.duplicated(), "duplicate line", skipped)
     raw["customer_id"] = customer_keys(raw["customer_id"])  # a digest is what must fit
@@ -267,7 +270,8 @@ def _clean_orders(raw: pd.DataFrame, name: str) -> OrderLines:
     keep &= _drop(raw["order_id"] == "", "no order id", skipped, keep)
     keep &= _drop(raw["customer_id"] == "", "no customer id", skipped, keep)
     keep &= _drop(raw["sku"] == "", "no sku", skipped, keep)
-    ordered_at = _parse_timestamps(raw["ordered_at"])
+    ordered_at, reversed_date = parse_timestamps(raw["ordered_at"], date_order)
+    keep &= _drop(reversed_date, _REVERSED_DATE.format("ordered_at"), skipped, keep)
     keep &= _drop(ordered_at.isna(), "unreadable ordered_at", skipped, keep)
     quantity_text = raw["quantity"] if "quantity" in raw else pd.Series("", index=raw.index)
     quantity = pd.to_numeric(quantity_text.replace("", "1"), errors="coerce")
@@ -343,17 +347,6 @@ def _drop(
     if n_rejected:
         skipped[reason] += n_rejected
     return ~mask
-
-
-def _parse_timestamps(text: pd.Series) -> pd.Series:
-    """ISO 8601 fast; other formats (``05/01/2026 14:30``, RFC 2822) parsed one by one."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-        retry = parsed.isna() & (text != "")
-        if retry.any():
-            parsed[retry] = pd.to_datetime(text[retry], format="mixed", utc=True, errors="coerce")
-    return parsed.dt.tz_localize(None).astype("datetime64[ns]")
 
 
 def _parse_money(text: pd.Series) -> pd.Series:

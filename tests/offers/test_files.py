@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from offers.errors import InputError
-from offers.files import read_impressions, read_orders, read_products
+from offers.files import iter_orders, read_impressions, read_orders, read_products
 
 HEADER = "order_id,customer_id,ordered_at,sku,quantity,price\n"
 
@@ -50,12 +50,59 @@ def test_prices_written_as_strings_are_numbers(write_file, price, expected):
         pytest.param("2026-01-05 12:00:00+02:00", "2026-01-05 10:00:00", id="iso-offset"),
         pytest.param("2026-01-05", "2026-01-05 00:00:00", id="date-only"),
         pytest.param("01/05/2026 10:00", "2026-01-05 10:00:00", id="us-slashes"),
+        pytest.param("05.01.2026 10:00", "2026-01-05 10:00:00", id="german-dots"),
+        pytest.param("01/05/26 10:00:30", "2026-01-05 10:00:30", id="two-digit-year"),
+        pytest.param("01/05/2026 10:00 PM", "2026-01-05 22:00:00", id="twelve-hour-clock"),
         pytest.param("Mon, 05 Jan 2026 10:00:00 +0000", "2026-01-05 10:00:00", id="rfc2822"),
     ],
 )
 def test_mixed_date_formats_become_utc(write_file, ordered_at, expected):
     path = write_file("orders.csv", HEADER + f'O1,C1,"{ordered_at}",A,1,1\n')
     assert str(read_orders(path).lines.loc[0, "ordered_at"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("dates", "expected"),
+    [
+        pytest.param(
+            ["05/01/2026", "13/02/2026", "02/03/2026"],
+            ["2026-01-05", "2026-02-13", "2026-03-02"],
+            id="day-first: 13/02 settles it for the whole file",
+        ),
+        pytest.param(
+            ["01/05/2026", "02/13/2026", "03/02/2026"],
+            ["2026-01-05", "2026-02-13", "2026-03-02"],
+            id="month-first: 02/13 settles it",
+        ),
+        pytest.param(
+            ["05/01/2026", "06/01/2026"],
+            ["2026-05-01", "2026-06-01"],
+            id="nothing settles it: slashes read month first",
+        ),
+    ],
+)
+def test_numeric_dates_are_read_day_or_month_first_for_the_whole_file(write_file, dates, expected):
+    rows = "".join(f"O{n},C{n},{date},A,1,1\n" for n, date in enumerate(dates))
+    lines = read_orders(write_file("orders.csv", HEADER + rows)).lines
+    assert sorted(lines["ordered_at"].dt.strftime("%Y-%m-%d")) == expected
+
+
+def test_a_date_the_other_way_round_from_the_file_is_skipped_not_guessed(write_file):
+    rows = "O1,C1,13/01/2026,A,1,1\nO2,C1,14/01/2026,A,1,1\nO3,C1,01/15/2026,A,1,1\n"
+    orders = read_orders(write_file("orders.csv", HEADER + rows))
+    assert sorted(orders.lines["order_id"]) == ["O1", "O2"]
+    assert orders.skipped == {
+        "ordered_at with day and month the other way round from the file's": 1
+    }
+
+
+def test_later_chunks_keep_the_day_month_order_the_first_one_settled(write_file):
+    rows = "O1,C1,13/01/2026,A,1,1\n" + "O2,C1,05/01/2026,A,1,1\n"
+    chunks = list(iter_orders(write_file("orders.csv", HEADER + rows), chunksize=1))
+    assert [str(c.lines.loc[0, "ordered_at"].date()) for c in chunks] == [
+        "2026-01-13",
+        "2026-01-05",
+    ]
 
 
 def test_messy_rows_are_skipped_and_counted_by_reason(write_file):

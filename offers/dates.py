@@ -1,0 +1,84 @@
+"""Timestamps as shop exports write them, read the same way across a whole file.
+
+ISO 8601 (with or without an offset) is read directly. A numeric date such as
+``05/01/2026`` is 5 January in Europe and May 1 in the US, and nothing in one
+row tells which; read row by row, a day-first file came out mixed: ``13/02``
+as 13 February but ``05/01`` as May 1. So a :class:`DateOrder` decides once per
+file, from the first rows that settle it (a first number above 12 is a day, a
+second number above 12 is a day), or, while none has, from the separator: dots
+day first (``05.01.2026``, as in Germany), slashes and dashes month first. Rows
+that contradict the file's order are refused (``reversed``), not guessed.
+Anything else (RFC 2822, ``Jan 5 2026``) is parsed row by row.
+"""
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+
+_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?!\d)(.*)$")
+
+
+class DateOrder:
+    """Whether a file's numeric dates put the day first; settled once, then held."""
+
+    def __init__(self) -> None:
+        self.day_first: bool | None = None
+
+    def settle(self, first: pd.Series, second: pd.Series, separator: pd.Series) -> bool:
+        """The order for these rows' first and second numbers (and every later row's)."""
+        if self.day_first is None:
+            days_first, days_second = int((first > 12).sum()), int((second > 12).sum())
+            if days_first or days_second:
+                self.day_first = days_first >= days_second
+            else:
+                self.day_first = bool((separator == ".").mean() > 0.5)
+        return self.day_first
+
+
+def parse_timestamps(text: pd.Series, order: DateOrder) -> tuple[pd.Series, pd.Series]:
+    """Naive UTC timestamps of ``text`` (NaT where unreadable), and which rows were refused
+    because their day and month are the other way round from the file's."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+        reversed_ = pd.Series(False, index=text.index)
+        retry = parsed.isna() & (text != "")
+        if retry.any():
+            parts = text[retry].str.extract(_NUMERIC_DATE).dropna(subset=[0])
+            if len(parts):
+                first, second = parts[0].astype(int), parts[2].astype(int)
+                day_first = order.settle(first, second, parts[1])
+                day, month = (first, second) if day_first else (second, first)
+                reversed_[parts.index] = (month > 12) & (month <= 31) & (day <= 12)
+                iso = (
+                    _four_digit_year(parts[3])
+                    + "-"
+                    + month.astype(str).str.zfill(2)
+                    + "-"
+                    + day.astype(str).str.zfill(2)
+                    + parts[4]
+                )
+                fine = iso[month <= 12]
+                parsed[fine.index] = pd.to_datetime(
+                    fine, format="ISO8601", utc=True, errors="coerce"
+                )
+            retry &= parsed.isna() & ~reversed_
+            if retry.any():  # RFC 2822, month names, 12-hour clocks: slower, row by row
+                parsed[retry] = pd.to_datetime(
+                    text[retry],
+                    format="mixed",
+                    dayfirst=bool(order.day_first),
+                    utc=True,
+                    errors="coerce",
+                )
+    return parsed.dt.tz_localize(None).astype("datetime64[ns]"), reversed_
+
+
+def _four_digit_year(year: pd.Series) -> pd.Series:
+    """``26`` -> ``2026``, ``85`` -> ``1985`` (as POSIX ``strptime`` reads ``%y``)."""
+    value = year.astype(int)
+    two_digits = year.str.len() == 2
+    value = value.where(~two_digits, value + np.where(value < 69, 2000, 1900))
+    return value.astype(str)
