@@ -47,6 +47,9 @@ IMPRESSION_REQUIRED = (
     "converted",
 )
 
+_KNOWN_COLUMNS = frozenset(
+    (*ORDER_COLUMNS, *PRODUCT_REQUIRED, "margin", *PRODUCT_OPTIONAL_TEXT, *IMPRESSION_REQUIRED)
+)
 _SEPARATORS = ",;\t|"
 _NUL = "NUL character in a field"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -171,7 +174,7 @@ def _read_chunks(
     try:  # the header and the rows are decoded alike, so their decoding errors read alike
         header = _read_header(path)
         separator = _sniff_separator(header)
-        columns = [c.strip().lower() for c in next(csv.reader([header], delimiter=separator))]
+        columns = _column_names(next(csv.reader([header], delimiter=separator)))
         _check_required(name, columns, required)
         reader = pd.read_csv(
             path,
@@ -227,6 +230,17 @@ def _read_header(path: Path) -> str:
     if not header.strip():
         raise InputError(f"{name}: the file is empty (expected a header row)")
     return header
+
+
+def _column_names(header: list[str]) -> list[str]:
+    """Header names lower-cased; ``Order ID`` or ``order-id`` is ``order_id`` (a name only
+    becomes a known column, and only where the header does not already have it)."""
+    names = [name.strip().lower() for name in header]
+    canonical = [re.sub(r"[\s-]+", "_", name) for name in names]
+    return [
+        new if new in _KNOWN_COLUMNS and new not in names and canonical.count(new) == 1 else name
+        for name, new in zip(names, canonical, strict=True)
+    ]
 
 
 def _check_required(name: str, columns: list[str], required: tuple[str, ...]) -> None:

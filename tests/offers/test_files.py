@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from offers.errors import InputError
-from offers.files import iter_orders, read_impressions, read_orders, read_products
+from offers.files import ORDER_COLUMNS, iter_orders, read_impressions, read_orders, read_products
 
 HEADER = "order_id,customer_id,ordered_at,sku,quantity,price\n"
 
@@ -103,6 +103,23 @@ def test_later_chunks_keep_the_day_month_order_the_first_one_settled(write_file)
         "2026-01-13",
         "2026-01-05",
     ]
+
+
+def test_header_names_written_as_words_are_the_known_columns(write_file):
+    path = write_file(
+        "orders.csv",
+        "Order ID,Customer ID,Ordered At,SKU,Quantity,Price,Gift Wrap\n"
+        "O1,C1,2026-01-05,A,2,9.5,yes\n",
+    )
+    lines = read_orders(path).lines
+    assert list(lines.columns) == [*ORDER_COLUMNS, "gift wrap"]
+    assert (lines.loc[0, "order_id"], lines.loc[0, "quantity"]) == ("O1", 2)
+
+
+def test_a_header_with_both_spellings_keeps_the_exact_one(write_file):
+    path = write_file("orders.csv", HEADER.strip() + ",Order ID\nO1,C1,2026-01-05,A,1,1,#1001\n")
+    lines = read_orders(path).lines
+    assert (lines.loc[0, "order_id"], lines.loc[0, "order id"]) == ("O1", "#1001")
 
 
 def test_messy_rows_are_skipped_and_counted_by_reason(write_file):
