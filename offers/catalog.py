@@ -66,6 +66,21 @@ class Offer(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     status: OfferStatus = "active"
 
 
+class _YamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2's booleans, only ``true`` and ``false``: in YAML 1.1
+    ``NO`` (Norway's country code), ``yes``, ``on`` and ``off`` are booleans too."""
+
+
+_BOOL = "tag:yaml.org,2002:bool"
+_YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_YamlLoader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 def read_offers(path: str | Path) -> list[Offer]:
     """Read and validate an offers file (`.json`, or `.yaml` / `.yml`)."""
     path = Path(path)
@@ -80,7 +95,7 @@ def read_offers(path: str | Path) -> list[Offer]:
         raise InputError(f"{path.name}: {kind}, not JSON or YAML text")
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
-            data = yaml.safe_load(content)
+            data = yaml.load(content, Loader=_YamlLoader)
         except yaml.YAMLError as err:
             raise InputError(f"{path.name}: not valid YAML ({_first_line(err)})") from None
         return parse_offers(data, path.name)

@@ -29,6 +29,18 @@ def test_json_and_yaml_catalogs_read_the_same(write_file):
     assert [o.kind for o in read_offers(as_json)] == ["cross_sell", "partner"]
 
 
+def test_yaml_reads_country_codes_as_text_and_only_true_and_false_as_booleans(write_file):
+    """YAML 1.1 read NO (Norway), ON and Y as booleans; YAML 1.2 does not."""
+    as_yaml = write_file(
+        "offers.yaml",
+        "- {id: p1, kind: partner, title: Travel insurance, advertiser: Safe, value: 3,\n"
+        "   targeting: {countries: [NO, ON, Y, SE]}, attributes: {gift: true, region: no}}\n",
+    )
+    (offer,) = read_offers(as_yaml)
+    assert offer.targeting.countries == ["NO", "ON", "Y", "SE"]
+    assert offer.attributes == {"gift": True, "region": "no"}
+
+
 def test_offers_survive_a_round_trip_through_json(write_file):
     offers = parse_offers(
         [
