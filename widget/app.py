@@ -30,7 +30,7 @@ from threadpoolctl import threadpool_limits
 
 from widget import api, demo
 from widget.auth import Cors, OriginList
-from widget.errors import exception_handlers
+from widget.errors import ANSWER_HEADERS, exception_handlers
 from widget.openapi import openapi_document
 from widget.request_ids import new_request_id
 from widget.service import Service
@@ -51,6 +51,7 @@ class RequestId:
             return
         request_id = scope["encore.request_id"] = new_request_id()
         header = (b"x-request-id", request_id.encode())
+        scope.setdefault(ANSWER_HEADERS, []).append(header)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

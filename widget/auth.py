@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from offers.store import Shop, hash_secret
-from widget.errors import ApiError, error_response
+from widget.errors import ANSWER_HEADERS, ApiError, error_response
 
 
 class KeyRing:
@@ -119,6 +119,7 @@ class Cors(CORSMiddleware):
         allow = None
         if origin is not None and self.is_allowed_origin(origin.decode("latin-1")):
             allow = (b"access-control-allow-origin", origin)
+        scope.setdefault(ANSWER_HEADERS, []).extend(_with_cors((), allow))
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":

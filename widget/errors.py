@@ -16,6 +16,10 @@ from offers.errors import InputError
 
 logger = logging.getLogger("encore.widget")
 
+ANSWER_HEADERS = "encore.answer_headers"
+"""Scope key: the headers the middleware adds to every answer to this request (the request
+id, CORS). Starlette answers a 500 outside all middleware, so its handler adds them itself."""
+
 _CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -90,12 +94,9 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
     logger.exception(
         "unexpected error in %s %s (request %s)", request.method, request.url.path, request_id
     )
-    return error_response(  # this answer bypasses the middleware that adds the header
-        500,
-        "internal_error",
-        f"internal error (request {request_id})",
-        headers={"X-Request-Id": request_id},
-    )
+    response = error_response(500, "internal_error", f"internal error (request {request_id})")
+    response.raw_headers += request.scope.get(ANSWER_HEADERS, [])
+    return response
 
 
 def _default_message(request: Request, status: int) -> str:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.widget.conftest import PK, SK, TestClient, auth
+from tests.widget.conftest import ORIGIN, PK, SK, TestClient, auth
 from widget.app import create_app
 
 _OFFER = {"id": "new-offer", "kind": "partner", "title": "Hello", "advertiser": "Acme"}
@@ -123,6 +123,9 @@ def test_a_bug_is_a_json_500_naming_the_request_not_a_traceback(make_settings, m
     monkeypatch.setattr("widget.ranking.Ranker.rank", broken)
     with TestClient(create_app(make_settings()), raise_server_exceptions=False) as client:
         response = client.post("/v1/rank", json={"order": {"items": []}}, headers=auth())
+        from_the_shop = client.post(
+            "/v1/rank", json={"order": {"items": []}}, headers={**auth(), "Origin": ORIGIN}
+        )
 
     [request_id] = response.headers.get_list("x-request-id")
     assert response.status_code == 500
@@ -136,3 +139,8 @@ def test_a_bug_is_a_json_500_naming_the_request_not_a_traceback(make_settings, m
     assert "secret internals" not in response.text
     assert f"(request {request_id})" in caplog.text
     assert "RuntimeError: secret internals" in caplog.text
+    # a page's script can read the 500 (and its request id), not a CORS failure
+    assert from_the_shop.status_code == 500
+    assert from_the_shop.headers["access-control-allow-origin"] == ORIGIN
+    assert from_the_shop.headers["vary"] == "Origin"
+    assert "access-control-allow-origin" not in response.headers
