@@ -29,7 +29,8 @@ class DateOrder:
     def settle(self, first: pd.Series, second: pd.Series, separator: pd.Series) -> bool:
         """The order for these rows' first and second numbers (and every later row's)."""
         if self.day_first is None:
-            days_first, days_second = int((first > 12).sum()), int((second > 12).sum())
+            days_first = int(first.between(13, 31).sum())
+            days_second = int(second.between(13, 31).sum())
             if days_first or days_second:
                 self.day_first = days_first >= days_second
             else:

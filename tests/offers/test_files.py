@@ -79,6 +79,11 @@ def test_mixed_date_formats_become_utc(write_file, ordered_at, expected):
             ["2026-05-01", "2026-06-01"],
             id="nothing settles it: slashes read month first",
         ),
+        pytest.param(
+            ["45/01/2026", "01/13/2026", "01/05/2026"],
+            ["2026-01-05", "2026-01-13"],
+            id="a first number above 31 is no day: 01/13 settles it",
+        ),
     ],
 )
 def test_numeric_dates_are_read_day_or_month_first_for_the_whole_file(write_file, dates, expected):
