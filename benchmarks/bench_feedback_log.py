@@ -12,6 +12,7 @@ microseconds per request for both, and their ratio; medians over the rounds.
 """
 
 import argparse
+import json
 import os
 import sqlite3
 import statistics
@@ -118,7 +119,7 @@ def _plain(row: dict[str, Any], table: Any) -> tuple:
         if isinstance(value, datetime):
             value = value.isoformat(" ")
         elif isinstance(value, dict):
-            value = str(value)
+            value = json.dumps(value)
         values.append(value)
     return tuple(values)
 

@@ -64,7 +64,7 @@ class ImpressionLog:
         self.checkpoint_seconds = checkpoint_seconds
         self.n_written = 0
         self.n_found_locked = 0  # batches the loop found the SQLite file locked for
-        self.failing_since: datetime | None = None  # first failed flush of the current run
+        self.failing_since: datetime | None = None  # when writes began to fail; None if they work
         self._loop_connection: Connection | None = None
         self._checkpointed_at = time.monotonic()
         self._checkpointed_rows = 0  # n_written at the last checkpoint
