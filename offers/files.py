@@ -28,6 +28,7 @@ from offers import schema
 from offers.dates import DateOrder, parse_timestamps
 from offers.errors import InputError, binary_kind, not_utf8
 from offers.identity import customer_keys
+from offers.money import parse_margin, parse_money
 from offers.progress import progress
 
 ORDER_REQUIRED = ("order_id", "customer_id", "ordered_at", "sku")
@@ -55,7 +56,6 @@ _NUL = "NUL character in a field"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF16 = "UTF-16 text, not UTF-8 (save the file as UTF-8 CSV)"
 _CUT_GZIP = "not gzip data, or cut short (the name ends in .gz)"
-_DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
 _REVERSED_DATE = "{} with day and month the other way round from the file's"
 _MAX_QUANTITY = 2**31 - 1  # the store's integer column on PostgreSQL
 
@@ -112,8 +112,9 @@ def read_products(path: str | Path) -> pd.DataFrame:
     keep &= _drop(raw["sku"] == "", "no sku", skipped, keep)
     keep &= _fits(raw, _PRODUCT_LENGTHS, skipped, keep)
     products = raw[keep].copy()
-    products["price"] = _parse_money(products["price"])
-    products["margin"] = _parse_money(products.get("margin", pd.Series("", index=products.index)))
+    products["price"] = parse_money(products["price"])
+    margin = products.get("margin", pd.Series("", index=products.index))
+    products["margin"] = parse_margin(margin, products["price"])
     for column in PRODUCT_OPTIONAL_TEXT:
         products[column] = products.get(column, "")
     repeated = products.duplicated("sku", keep="last")
@@ -296,7 +297,7 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
     lines = raw[keep].copy()
     lines["ordered_at"] = ordered_at[keep]
     lines["quantity"] = quantity[keep].astype("int64")
-    lines["price"] = _parse_money(raw["price"][keep]) if "price" in raw else np.nan
+    lines["price"] = parse_money(raw["price"][keep]) if "price" in raw else np.nan
     for column in ORDER_OPTIONAL_TEXT:
         if column not in lines:
             lines[column] = ""
@@ -361,20 +362,6 @@ def _drop(
     if n_rejected:
         skipped[reason] += n_rejected
     return ~mask
-
-
-def _parse_money(text: pd.Series) -> pd.Series:
-    """Numbers as exports write them: ``12.5``, ``$1,299.00``, ``12,50 EUR``; blank or too
-    large for a float (``1e400``) -> NaN."""
-    number = pd.to_numeric(text, errors="coerce")
-    retry = number.isna() & (text != "")
-    if retry.any():
-        cleaned = text[retry].str.replace(r"[^\d,.\-]", "", regex=True)
-        decimal_comma = cleaned.str.fullmatch(_DECIMAL_COMMA)
-        cleaned = cleaned.where(~decimal_comma, cleaned.str.replace(",", ".", regex=False))
-        number[retry] = pd.to_numeric(cleaned.str.replace(",", "", regex=False), errors="coerce")
-    number = number.astype("float64")
-    return number.where(np.isfinite(number))
 
 
 def describe_skipped(skipped: Counter) -> str:

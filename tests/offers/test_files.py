@@ -32,6 +32,11 @@ def test_quoted_fields_with_commas_and_a_bom_are_read(write_file):
         pytest.param("12.5", 12.5, id="plain"),
         pytest.param("$1,299.00", 1299.0, id="currency-and-thousands"),
         pytest.param("12,50", 12.5, id="decimal-comma"),
+        pytest.param("1.299,00 €", 1299.0, id="dot-thousands-and-decimal-comma"),
+        pytest.param("12.345.678,90", 12345678.9, id="dot-thousands-twice"),
+        pytest.param("1.299.000", 1299000.0, id="dot-thousands-alone"),
+        pytest.param("1 299,00", 1299.0, id="space-thousands"),
+        pytest.param("1,299", 1299.0, id="comma-thousands"),
         pytest.param("19.99 EUR", 19.99, id="currency-code"),
         pytest.param("", None, id="blank"),
         pytest.param("1e400", None, id="beyond-a-float"),
@@ -253,6 +258,16 @@ def test_products_keep_the_last_row_of_a_repeated_sku(write_file):
     assert products.loc[0, "price"] == 12.0
     assert pd.isna(products.loc[0, "margin"])
     assert dict(products.attrs["skipped"]) == {"no sku": 1, "repeated sku (last row kept)": 1}
+
+
+def test_a_margin_in_percent_is_that_share_of_the_price(write_file):
+    path = write_file(
+        "products.csv",
+        'sku,title,category,price,margin\nA,Cam,Cams,"1.299,00",30%\nB,Card,Cards,20,"4,50"\n',
+    )
+    products = read_products(path).set_index("sku")
+    assert products.loc["A", "margin"] == pytest.approx(389.7)
+    assert products.loc["B", "margin"] == 4.5
 
 
 def test_impressions_with_impossible_values_are_skipped(write_file):
