@@ -134,8 +134,7 @@ def read_impressions(path: str | Path) -> pd.DataFrame:
     shown_at, reversed_date = parse_timestamps(raw["shown_at"], DateOrder())
     position = pd.to_numeric(raw["position"], errors="coerce")
     propensity = pd.to_numeric(raw["propensity"], errors="coerce")
-    clicked = pd.to_numeric(raw["clicked"], errors="coerce")
-    converted = pd.to_numeric(raw["converted"], errors="coerce")
+    clicked, converted = _flag(raw["clicked"]), _flag(raw["converted"])
     keep = _drop(_holds_nul(raw), _NUL, skipped)
     keep &= _drop(raw["offer_id"] == "", "no offer id", skipped, keep)
     keep &= _drop(reversed_date, _REVERSED_DATE.format("shown_at"), skipped, keep)
@@ -148,7 +147,7 @@ def read_impressions(path: str | Path) -> pd.DataFrame:
     )
     keep &= _drop(
         ~clicked.isin([0, 1]) | ~converted.isin([0, 1]),
-        "clicked/converted not 0 or 1",
+        "clicked/converted not 0 or 1 (or true/false)",
         skipped,
         keep,
     )
@@ -311,6 +310,12 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
         n_read=len(raw),
         skipped=+skipped,
     )
+
+
+def _flag(text: pd.Series) -> pd.Series:
+    """0/1 flags; ``true``/``false`` in any case too (what pandas writes for a bool column)."""
+    words = text.str.lower().map({"true": "1", "false": "0"})
+    return pd.to_numeric(words.fillna(text), errors="coerce")
 
 
 def _merge_repeated_lines(lines: pd.DataFrame) -> pd.DataFrame:
