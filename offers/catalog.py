@@ -1,5 +1,6 @@
 """The offer catalog: what an offer is, and reading `offers.json` / `offers.yaml`."""
 
+import codecs
 import re
 from collections import Counter
 from datetime import UTC, date, datetime
@@ -100,7 +101,7 @@ def read_offers(path: str | Path) -> list[Offer]:
             raise InputError(f"{path.name}: not valid YAML ({_first_line(err)})") from None
         return parse_offers(data, path.name)
     try:
-        data = msgspec.json.decode(content)
+        data = msgspec.json.decode(content.removeprefix(codecs.BOM_UTF8))  # as Notepad saves
     except msgspec.DecodeError as err:
         raise InputError(f"{path.name}: not valid JSON ({err})") from None
     except UnicodeDecodeError as err:  # msgspec checks UTF-8 only inside strings, as it reads

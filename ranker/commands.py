@@ -1,6 +1,7 @@
 """The `train`, `evaluate` and `recommend` subcommands."""
 
 import argparse
+import codecs
 import json
 import sys
 from collections.abc import Iterator
@@ -256,9 +257,12 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
     except IsADirectoryError:
         raise InputError(f"{path.name}: is a folder, not a file") from None
     with handle:
-        kind = binary_kind(handle.peek(8)[:8])
+        start = handle.peek(8)[:8]
+        kind = binary_kind(start)
         if kind:
             raise InputError(f"{path.name}: {kind}, not JSON lines (one /v1/rank body a line)")
+        if start.startswith(codecs.BOM_UTF8):  # as Windows tools write UTF-8
+            handle.read(len(codecs.BOM_UTF8))
         for number, line in enumerate(handle, start=1):
             if line.strip():
                 yield number, line

@@ -1,5 +1,6 @@
 """Offer files are validated with messages that name the offer and the field."""
 
+import codecs
 import json
 from datetime import UTC, datetime
 
@@ -39,6 +40,12 @@ def test_yaml_reads_country_codes_as_text_and_only_true_and_false_as_booleans(wr
     (offer,) = read_offers(as_yaml)
     assert offer.targeting.countries == ["NO", "ON", "Y", "SE"]
     assert offer.attributes == {"gift": True, "region": "no"}
+
+
+def test_a_json_catalog_saved_with_a_byte_order_mark_is_read(write_file):
+    plain = write_file("offers.json", json.dumps([CROSS_SELL, PARTNER]))
+    with_bom = write_file("bom.json", codecs.BOM_UTF8 + plain.read_bytes())
+    assert read_offers(with_bom) == read_offers(plain)
 
 
 def test_offers_survive_a_round_trip_through_json(write_file):

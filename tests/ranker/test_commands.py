@@ -1,5 +1,6 @@
 """`encore train`, `evaluate` and `recommend` end to end, and their one-line errors."""
 
+import codecs
 import json
 import shutil
 from pathlib import Path
@@ -148,6 +149,17 @@ def test_recommend_prints_one_line_per_order_never_a_basket_sku(
             set(o) == {"id", "kind", "title", "score", "probability", "reason"}
             for o in result["offers"]
         )
+
+
+def test_recommend_reads_input_saved_with_a_byte_order_mark(
+    model_dir: Path, rank_bodies: Path, tmp_path: Path, capsys
+) -> None:
+    with_bom = tmp_path / "bom.jsonl"
+    with_bom.write_bytes(codecs.BOM_UTF8 + rank_bodies.read_bytes())
+    assert main(["recommend", "--model", str(model_dir), "--input", str(rank_bodies)]) == 0
+    plain = capsys.readouterr().out
+    assert main(["recommend", "--model", str(model_dir), "--input", str(with_bom)]) == 0
+    assert capsys.readouterr().out == plain
 
 
 _INPUT_FILES = {  # placeholder in the arguments: (file name, content)
