@@ -125,7 +125,7 @@ def parse_offers(data: object, source: str) -> list[Offer]:
 def parse_offer(item: object, where: str = "offer") -> Offer:
     """Validate one decoded offer; messages name the field and what was expected."""
     try:
-        offer = msgspec.convert(_dates_as_midnight(item), Offer, strict=False)
+        offer = msgspec.convert(_schedule_bounds(item), Offer, strict=False)
     except msgspec.ValidationError as err:
         field = _field_of(err)
         raise InputError(f"{where}: {_readable(err)}", field=field) from None
@@ -134,20 +134,24 @@ def parse_offer(item: object, where: str = "offer") -> Offer:
     return offer
 
 
-def _dates_as_midnight(item: object) -> object:
-    """A schedule bound given as a date alone (``"2026-12-01"``, or a date that YAML read
-    unquoted) means midnight UTC at the start of that day."""
+def _schedule_bounds(item: object) -> object:
+    """Schedule bounds as people write ISO 8601: a date alone (``"2026-12-01"``, or a date
+    YAML read unquoted) is midnight UTC as that day begins; a time without seconds
+    (``"2026-12-01T10:00"``, what a browser's date-time field gives) is read too, which
+    RFC 3339, msgspec's format, refuses. Anything else is left to msgspec's message."""
     if not isinstance(item, dict):
         return item
     bounds = {}
     for name in ("starts_at", "ends_at"):
         value = item.get(name)
-        if isinstance(value, str) and _DATE_ONLY.fullmatch(value):
+        if isinstance(value, str):
             try:
-                value = date.fromisoformat(value)
+                value = (date if _DATE_ONLY.fullmatch(value) else datetime).fromisoformat(value)
             except ValueError:  # 2026-02-30: msgspec's own message names the field
                 continue
-        if isinstance(value, date) and not isinstance(value, datetime):
+        if isinstance(value, datetime):
+            bounds[name] = value
+        elif isinstance(value, date):
             bounds[name] = datetime(value.year, value.month, value.day, tzinfo=UTC)
     return {**item, **bounds} if bounds else item
 

@@ -48,6 +48,15 @@ def test_a_json_catalog_saved_with_a_byte_order_mark_is_read(write_file):
     assert read_offers(with_bom) == read_offers(plain)
 
 
+def test_a_schedule_time_without_seconds_reads_as_iso_8601():
+    """What a browser's date-time field gives; RFC 3339 requires the seconds."""
+    with_minutes, with_seconds = (
+        parse_offers([{**CROSS_SELL, "starts_at": moment}], "offers.json")[0].starts_at
+        for moment in ("2026-12-01T10:00+01:00", "2026-12-01T10:00:00+01:00")
+    )
+    assert with_minutes == with_seconds == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
 def test_offers_survive_a_round_trip_through_json(write_file):
     offers = parse_offers(
         [
