@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import msgspec
 import yaml
@@ -19,6 +20,11 @@ MAX_ID_LENGTH = 128
 # An offer id is a path segment of /v1/offers/{id} and a key column in the store.
 _UNSAFE_ID = re.compile(r"[/\x00-\x1f\x7f]")
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Where a click may lead (the redirect refuses anything else), and what an image may load
+_URL_RULES = {
+    "cta_url": (("http", "https"), "an http(s) URL"),
+    "image_url": (("http", "https", "data", ""), "an http(s) or data URL, or a path"),
+}
 
 
 class Targeting(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -182,6 +188,11 @@ def _rule_violations(offer: Offer) -> list[tuple[str, str]]:
     for name, value in msgspec.to_builtins(offer).items():
         if name != "id" and _holds_nul(value):  # PostgreSQL's text holds none; nor does an offer
             problems.append((f"`{name}` must not contain NUL characters", name))
+    for name, (schemes, expected) in _URL_RULES.items():
+        url = getattr(offer, name)
+        if url and urlsplit(url).scheme.lower() not in schemes:
+            shown = url if len(url) <= 40 else url[:40] + "..."
+            problems.append((f"`{name}` must be {expected}, got `{shown}`", name))
     if offer.kind == "cross_sell" and not offer.sku:
         problems.append(("a cross_sell offer needs a `sku`", "sku"))
     if offer.kind == "partner" and not offer.advertiser:

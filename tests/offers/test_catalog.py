@@ -171,6 +171,26 @@ def test_an_impossible_date_is_refused_naming_the_field():
             ]
         ),
         pytest.param(
+            [{**PARTNER, "cta_url": "javascript:alert(document.cookie)"}],
+            "offers.json: offer 1 (`p1`): `cta_url` must be an http(s) URL, "
+            "got `javascript:alert(document.cookie)`",
+            "cta_url",
+            id="script-link",
+        ),
+        pytest.param(
+            [{**PARTNER, "cta_url": "/offers/p1"}],
+            "offers.json: offer 1 (`p1`): `cta_url` must be an http(s) URL, got `/offers/p1`",
+            "cta_url",
+            id="relative-link",
+        ),
+        pytest.param(
+            [{**PARTNER, "image_url": "javascript:" + "x" * 60}],
+            "offers.json: offer 1 (`p1`): `image_url` must be an http(s) or data URL, "
+            f"or a path, got `javascript:{'x' * 29}...`",
+            "image_url",
+            id="script-image",
+        ),
+        pytest.param(
             [PARTNER, PARTNER],
             "offers.json: offer id `p1` appears more than once",
             "id",
@@ -185,6 +205,15 @@ def test_invalid_offers_are_one_clear_error(offers, message, field):
     with pytest.raises(InputError) as raised:
         parse_offers(offers, "offers.json")
     assert (str(raised.value), raised.value.field) == (message, field)
+
+
+def test_images_may_be_paths_or_data_urls_and_links_any_http_url():
+    (offer,) = parse_offers(
+        [{**PARTNER, "image_url": "/assets/p1.png", "cta_url": "HTTPS://safe.example/p1"}],
+        "offers.json",
+    )
+    (inline,) = parse_offers([{**PARTNER, "image_url": "data:image/png;base64,iVBO"}], "o.json")
+    assert (offer.image_url, inline.image_url) == ("/assets/p1.png", "data:image/png;base64,iVBO")
 
 
 def test_broken_json_names_the_file(write_file):
