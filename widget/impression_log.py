@@ -65,6 +65,7 @@ class ImpressionLog:
         self.n_written = 0
         self.n_found_locked = 0  # batches the loop found the SQLite file locked for
         self.failing_since: datetime | None = None  # when writes began to fail; None if they work
+        self._in_flight = 0  # rows of the batch being written (from a thread, PostgreSQL)
         self._loop_connection: Connection | None = None
         self._checkpointed_at = time.monotonic()
         self._checkpointed_rows = 0  # n_written at the last checkpoint
@@ -83,10 +84,11 @@ class ImpressionLog:
         return self.pending >= self.max_pending
 
     def health(self) -> dict[str, Any]:
-        """What ``/healthz`` says of the log: rows waiting and written since start, when
-        writing began to fail (None while it works), and batches that found SQLite locked."""
+        """What ``/healthz`` says of the log: rows not yet written (queued, or in the batch being
+        written), rows written since start, when writing began to fail (None while it works),
+        and batches that found the SQLite file locked."""
         return {
-            "pending": self.pending,
+            "pending": self.pending + self._in_flight,
             "written": self.n_written,
             "failing_since": None if self.failing_since is None else self.failing_since.isoformat(),
             "locked_batches": self.n_found_locked,
@@ -183,6 +185,7 @@ class ImpressionLog:
             while queue and taken < self.batch_rows:
                 rows.append(queue.popleft())
                 taken += 1
+        self._in_flight = taken
         try:
             await self._write(batch)
         except (OperationalError, InterfaceError):  # the store is away: keep everything
@@ -192,6 +195,8 @@ class ImpressionLog:
         except Exception:
             logger.exception("a feedback batch was refused; writing its rows one by one")
             await run_in_threadpool(self._write_one_by_one, batch)
+        finally:
+            self._in_flight = 0
         self.n_written += taken
 
     async def _write(self, batch: FeedbackBatch) -> None:

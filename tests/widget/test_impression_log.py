@@ -1,5 +1,6 @@
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from offers import schema
-from offers.feedback import write_feedback
+from offers.feedback import record_feedback, write_feedback
 from offers.store import Store
 from tests.widget.conftest import TestClient, auth
 from widget.app import create_app
@@ -122,6 +123,33 @@ def test_rows_are_kept_while_the_store_is_unreachable_and_written_when_it_is_bac
     assert _request_ids(store) == ["r1"]
     assert (away["pending"], away["written"]) == (1, 0) and away["failing_since"] is not None
     assert back == {"pending": 0, "written": 1, "failing_since": None, "locked_batches": 0}
+
+
+def test_rows_being_written_from_a_thread_still_count_as_pending(store, monkeypatch):
+    """As with PostgreSQL: a batch is written from a worker thread while requests go on."""
+    started, release = threading.Event(), threading.Event()
+
+    def slow(store, batch) -> None:
+        started.set()
+        release.wait(timeout=30)
+        record_feedback(store, batch)
+
+    monkeypatch.setattr("widget.impression_log.record_feedback", slow)
+    log = ImpressionLog(store, flush_interval=3600)  # not started: no connection of the loop's
+
+    async def attempt() -> tuple[dict, dict]:
+        log.add_rank(_request_row("r1"), [])
+        flushing = asyncio.create_task(log.flush())
+        await asyncio.to_thread(started.wait, 30)
+        during = log.health()
+        release.set()
+        await flushing
+        return during, log.health()
+
+    during, after = run(attempt)
+
+    assert (during["pending"], during["written"]) == (1, 0)
+    assert (after["pending"], after["written"]) == (0, 1)
 
 
 def _failing_first(times: int, written: asyncio.Event | None = None) -> Callable:
