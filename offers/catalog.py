@@ -188,9 +188,9 @@ def _rule_violations(offer: Offer) -> list[tuple[str, str]]:
     for name, value in msgspec.to_builtins(offer).items():
         if name != "id" and _holds_nul(value):  # PostgreSQL's text holds none; nor does an offer
             problems.append((f"`{name}` must not contain NUL characters", name))
-    for name, (schemes, expected) in _URL_RULES.items():
+    for name, (_schemes, expected) in _URL_RULES.items():
         url = getattr(offer, name)
-        if url and urlsplit(url).scheme.lower() not in schemes:
+        if url and not allowed_url(name, url):
             shown = url if len(url) <= 40 else url[:40] + "..."
             problems.append((f"`{name}` must be {expected}, got `{shown}`", name))
     if offer.kind == "cross_sell" and not offer.sku:
@@ -206,6 +206,11 @@ def _rule_violations(offer: Offer) -> list[tuple[str, str]]:
         if cap is not None and cap < 0:
             problems.append((f"`caps.{name}` must be >= 0", f"caps.{name}"))
     return problems
+
+
+def allowed_url(name: str, url: str) -> bool:
+    """Whether ``url`` may be an offer's ``name`` (``cta_url`` or ``image_url``)."""
+    return urlsplit(url).scheme.lower() in _URL_RULES[name][0]
 
 
 def _holds_nul(value: object) -> bool:

@@ -172,6 +172,15 @@ class Store:
             documents = connection.execute(query.order_by(schema.offers.c.id)).scalars().all()
         return [msgspec.convert(document, Offer) for document in documents]
 
+    def product_links(self, shop_id: str, skus: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """``(url, image_url)`` of each of ``skus`` that products.csv gave (empty when not)."""
+        table = schema.products
+        query = select(table.c.sku, table.c.url, table.c.image_url).where(
+            table.c.shop_id == shop_id, table.c.sku.in_(sorted(set(skus)))
+        )
+        with self.engine.connect() as connection:
+            return {sku: (url, image) for sku, url, image in connection.execute(query)}
+
     def offer(self, shop_id: str, offer_id: str) -> Offer | None:
         table = schema.offers
         query = select(table.c.document).where(table.c.shop_id == shop_id, table.c.id == offer_id)

@@ -14,7 +14,9 @@ rules compiled once (:func:`offers.targeting.target`).
 from collections import defaultdict
 from collections.abc import Iterable
 
-from offers.catalog import Offer
+import msgspec
+
+from offers.catalog import Offer, allowed_url
 from offers.store import Store
 from offers.targeting import Targeted, target
 
@@ -34,8 +36,17 @@ class CatalogCache:
         self._by_sku: dict[str, list[int]] = {}
 
     def fetch(self) -> list[Offer]:
-        """Read the catalog (blocking: run it in a worker thread)."""
-        return self.store.offers(self.shop_id)
+        """Read the catalog (blocking: run it in a worker thread). A cross-sell without a
+        ``cta_url`` or ``image_url`` takes its product's ``url`` and ``image_url`` from
+        products.csv: a click on an offer with no link would lead nowhere."""
+        offers = self.store.offers(self.shop_id)
+        unlinked = [
+            o.sku for o in offers if o.kind == "cross_sell" and not (o.cta_url and o.image_url)
+        ]
+        if not unlinked:
+            return offers
+        links = self.store.product_links(self.shop_id, unlinked)
+        return [_with_product_links(offer, links) for offer in offers]
 
     def apply(self, offers: list[Offer]) -> None:
         active = [offer for offer in offers if offer.status == "active"]
@@ -68,3 +79,13 @@ class CatalogCache:
             chosen.update(self._by_sku.get(sku, ()))
         targeted = self._targeted
         return [targeted[n] for n in sorted(chosen)]
+
+
+def _with_product_links(offer: Offer, links: dict[str, tuple[str, str]]) -> Offer:
+    url, image_url = links.get(offer.sku or "", ("", ""))
+    changes = {}
+    if not offer.cta_url and url and allowed_url("cta_url", url):
+        changes["cta_url"] = url
+    if not offer.image_url and image_url and allowed_url("image_url", image_url):
+        changes["image_url"] = image_url
+    return msgspec.structs.replace(offer, **changes) if changes else offer

@@ -2,6 +2,7 @@
 
 import re
 
+import pandas as pd
 from msgspec.structs import replace
 
 from offers import schema
@@ -262,3 +263,18 @@ def test_the_holdout_arm_comes_from_the_token_not_the_current_share(
     assert exposed.post("/v1/events", json=events, headers=auth()).status_code == 202
     [row] = stored_rows(database_url, schema.csat_answers)
     assert row["holdout"] is True
+
+
+def test_a_cross_sell_without_links_takes_its_products_page_and_image(client, shop_data):
+    product = pd.read_csv(shop_data.files / "products.csv", dtype=str).iloc[0]
+    offer = {"id": "x-bare", "kind": "cross_sell", "title": "Also this", "sku": product["sku"]}
+    assert client.post("/v1/offers", json=offer, headers=auth(SK)).status_code == 201
+    signer = client.app_state["service"].signer
+    token = signer.sign(Tracking(SHOP_ID, "r1", "x-bare", "c1", 1, "thank_you"))
+
+    click = client.get(f"/v1/click/{token}", follow_redirects=False)
+    stored = client.get("/v1/offers/x-bare", headers=auth(SK)).json()
+
+    assert (click.status_code, click.headers["location"]) == (303, product["url"])
+    assert client.app_state["service"].catalog.by_id["x-bare"].image_url == product["image_url"]
+    assert "cta_url" not in stored and "image_url" not in stored  # the offer itself is unchanged
