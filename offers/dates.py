@@ -8,7 +8,8 @@ file, from the first rows that settle it (a number from 13 to 31, first or
 second, is the day), or, while none has, from the separator: dots
 day first (``05.01.2026``, as in Germany), slashes and dashes month first. Rows
 that contradict the file's order are refused (``reversed``), not guessed.
-Anything else (RFC 2822, ``Jan 5 2026``) is parsed row by row.
+Unix times (``1736071200``, or ``1736071200123`` in milliseconds) are read as
+such. Anything else (RFC 2822, ``Jan 5 2026``) is parsed row by row.
 """
 
 import re
@@ -17,6 +18,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
+_UNIT = "datetime64[ns, UTC]"
+_EARLIEST, _LATEST = pd.Timestamp("1678-01-01", tz="UTC"), pd.Timestamp("2261-12-31", tz="UTC")
+_EPOCH = re.compile(r"\d{9,10}|\d{12,13}")  # Unix time: 1973-2286 in seconds or milliseconds
 _NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?!\d)(.*)$")
 
 
@@ -43,7 +47,7 @@ def parse_timestamps(text: pd.Series, order: DateOrder) -> tuple[pd.Series, pd.S
     because their day and month are the other way round from the file's."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+        parsed = _bounded(pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce"))
         reversed_ = pd.Series(False, index=text.index)
         retry = parsed.isna() & (text != "")
         if retry.any():
@@ -62,19 +66,36 @@ def parse_timestamps(text: pd.Series, order: DateOrder) -> tuple[pd.Series, pd.S
                     + parts[4]
                 )
                 fine = iso[month <= 12]
-                parsed[fine.index] = pd.to_datetime(
-                    fine, format="ISO8601", utc=True, errors="coerce"
+                parsed[fine.index] = _bounded(
+                    pd.to_datetime(fine, format="ISO8601", utc=True, errors="coerce")
                 )
             retry &= parsed.isna() & ~reversed_
+            epoch = retry & text.str.fullmatch(_EPOCH)
+            if epoch.any():  # seconds, or milliseconds (13 digits) as JavaScript writes them
+                digits = text[epoch]
+                in_millis = digits.str.len() >= 12
+                for unit, part in (("s", digits[~in_millis]), ("ms", digits[in_millis])):
+                    moments = pd.to_datetime(part.astype("int64"), unit=unit, utc=True)
+                    parsed[part.index] = _bounded(moments)
+                retry &= ~epoch
             if retry.any():  # RFC 2822, month names, 12-hour clocks: slower, row by row
-                parsed[retry] = pd.to_datetime(
-                    text[retry],
-                    format="mixed",
-                    dayfirst=bool(order.day_first),
-                    utc=True,
-                    errors="coerce",
+                parsed[retry] = _bounded(
+                    pd.to_datetime(
+                        text[retry],
+                        format="mixed",
+                        dayfirst=bool(order.day_first),
+                        utc=True,
+                        errors="coerce",
+                    )
                 )
-    return parsed.dt.tz_localize(None).astype("datetime64[ns]"), reversed_
+    return parsed.dt.tz_localize(None), reversed_
+
+
+def _bounded(moments: pd.Series) -> pd.Series:
+    """``moments`` in nanoseconds (pandas infers a unit from the values it read), NaT where
+    that cannot hold them: a year such as 9999, an ERP's "no date", is unreadable, not an
+    error."""
+    return moments.where(moments.between(_EARLIEST, _LATEST)).astype(_UNIT)
 
 
 def _four_digit_year(year: pd.Series) -> pd.Series:

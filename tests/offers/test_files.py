@@ -59,6 +59,9 @@ def test_prices_written_as_strings_are_numbers(write_file, price, expected):
         pytest.param("01/05/26 10:00:30", "2026-01-05 10:00:30", id="two-digit-year"),
         pytest.param("01/05/2026 10:00 PM", "2026-01-05 22:00:00", id="twelve-hour-clock"),
         pytest.param("Mon, 05 Jan 2026 10:00:00 +0000", "2026-01-05 10:00:00", id="rfc2822"),
+        pytest.param("1736071200", "2025-01-05 10:00:00", id="unix-seconds"),
+        pytest.param("1736071200123", "2025-01-05 10:00:00.123000", id="unix-milliseconds"),
+        pytest.param("973036800", "2000-11-01 00:00:00", id="unix-seconds-before-2001"),
     ],
 )
 def test_mixed_date_formats_become_utc(write_file, ordered_at, expected):
@@ -130,6 +133,14 @@ def test_a_header_with_both_spellings_keeps_the_exact_one(write_file):
     path = write_file("orders.csv", HEADER.strip() + ",Order ID\nO1,C1,2026-01-05,A,1,1,#1001\n")
     lines = read_orders(path).lines
     assert (lines.loc[0, "order_id"], lines.loc[0, "order id"]) == ("O1", "#1001")
+
+
+def test_dates_beyond_what_a_timestamp_holds_are_skipped_not_a_crash(write_file):
+    """9999-12-31 is many an ERP's "no date"; pandas' timestamps end in 2262."""
+    rows = "O1,C1,9999-12-31,A,1,1\nO2,C1,1500-01-01,A,1,1\nO3,C1,01/01/3000,A,1,1\n"
+    orders = read_orders(write_file("orders.csv", HEADER + rows + "O4,C1,2026-01-05,A,1,1\n"))
+    assert list(orders.lines["order_id"]) == ["O4"]
+    assert orders.skipped == {"unreadable ordered_at": 3}
 
 
 def test_messy_rows_are_skipped_and_counted_by_reason(write_file):
