@@ -82,6 +82,8 @@ class CatalogCache:
 
 
 def _with_product_links(offer: Offer, links: dict[str, tuple[str, str]]) -> Offer:
+    if offer.kind != "cross_sell":  # a partner's link is the advertiser's, never a product's
+        return offer
     url, image_url = links.get(offer.sku or "", ("", ""))
     changes = {}
     if not offer.cta_url and url and allowed_url("cta_url", url):
