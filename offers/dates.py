@@ -4,10 +4,11 @@ ISO 8601 (with or without an offset) is read directly. A numeric date such as
 ``05/01/2026`` is 5 January in Europe and May 1 in the US, and nothing in one
 row tells which; read row by row, a day-first file came out mixed: ``13/02``
 as 13 February but ``05/01`` as May 1. So a :class:`DateOrder` decides once per
-file, from the first rows that settle it (a number from 13 to 31, first or
-second, is the day), or, while none has, from the separator: dots
-day first (``05.01.2026``, as in Germany), slashes and dashes month first. Rows
-that contradict the file's order are refused (``reversed``), not guessed.
+file, on the first chunk of rows that holds numeric dates: a number from 13 to
+31, first or second, is the day (the majority decides); in a chunk with no such
+number, the separator does: dots day first (``05.01.2026``, as in Germany),
+slashes and dashes month first. Rows that contradict the file's order are
+refused (``reversed``), not guessed.
 Unix times (``1736071200``, or ``1736071200123`` in milliseconds) are read as
 such. Anything else (RFC 2822, ``Jan 5 2026``) is parsed row by row.
 """
