@@ -138,6 +138,28 @@ def test_products_are_updated_in_place(store):
     assert store.save_products("shop", products).updated == 1
 
 
+def test_product_links_are_found_by_sku_within_the_shop(store):
+    products = pd.DataFrame(
+        {
+            "sku": ["A", "B"],
+            "title": ["Cam", "Card"],
+            "category": ["C", "C"],
+            "price": [1.0, 2.0],
+            "image_url": ["https://x.example/a.png", ""],
+            "url": ["https://x.example/a", "https://x.example/b"],
+        }
+    )
+    store.save_products("shop", products)
+    store.save_products("other", products.assign(url="https://other.example/"))
+
+    links = store.product_links("shop", ["A", "B", "B", "missing"])
+
+    assert links == {
+        "A": ("https://x.example/a", "https://x.example/a.png"),
+        "B": ("https://x.example/b", ""),
+    }
+
+
 def test_shops_are_found_by_key_and_secret_keys_are_not_stored(store):
     store.save_shop(Shop("s1", "Shop", "pk_live_1", ("https://shop.example",)), "sk_live_1")
     assert store.shop_by_publishable_key("pk_live_1").allowed_origins == ("https://shop.example",)
