@@ -71,14 +71,14 @@ def parse_timestamps(text: pd.Series, order: DateOrder) -> tuple[pd.Series, pd.S
                     pd.to_datetime(fine, format="ISO8601", utc=True, errors="coerce")
                 )
             retry &= parsed.isna() & ~reversed_
-            epoch = retry & text.str.fullmatch(_EPOCH)
-            if epoch.any():  # seconds, or milliseconds (13 digits) as JavaScript writes them
-                digits = text[epoch]
+            left = text[retry]
+            digits = left[left.str.fullmatch(_EPOCH)]
+            if len(digits):  # seconds, or milliseconds (13 digits) as JavaScript writes them
                 in_millis = digits.str.len() >= 12
                 for unit, part in (("s", digits[~in_millis]), ("ms", digits[in_millis])):
                     moments = pd.to_datetime(part.astype("int64"), unit=unit, utc=True)
                     parsed[part.index] = _bounded(moments)
-                retry &= ~epoch
+                retry[digits.index] = False
             if retry.any():  # RFC 2822, month names, 12-hour clocks: slower, row by row
                 parsed[retry] = _bounded(
                     pd.to_datetime(

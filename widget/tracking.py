@@ -10,13 +10,13 @@ attributed by the offer's token, or by ``request_id`` and ``offer_id``.
 import hashlib
 from html import escape
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from offers.catalog import allowed_url
 from offers.csat import record_csat
 from offers.feedback import impression, record_conversion
 from offers.store import utcnow
@@ -65,7 +65,7 @@ async def click(request: Request) -> Response:
     try:
         tracking = _verify(service, token, field="token")
         offer = service.catalog.by_id.get(tracking.offer_id)
-        if offer is None or urlsplit(offer.cta_url).scheme not in ("http", "https"):
+        if offer is None or not allowed_url("cta_url", offer.cta_url):
             raise ApiError(404, "this offer is no longer available")
     except ApiError as err:
         if prefers_html(request):
