@@ -13,8 +13,9 @@ never empty the list), in rounds of four loads back to back:
 - ``POST /v1/rank`` and ``POST /v1/widget`` of the real app;
 - ``POST /v1/rank`` of the real app with no model folder, ranking with the
   popularity fallback: the service's own cost, with a model that costs little;
-- a bare Starlette app that decodes the same body (msgspec) and returns three
-  fixed offers (orjson): the floor of what any Python handler costs here.
+- a bare Starlette app that decodes the same body (with the service's msgspec
+  decoder) and returns three fixed offers (orjson): the floor of what any
+  Python handler costs here.
 
 Both servers run with the same uvicorn HTTP parser and event loop: by default
 what uvicorn picks (httptools and uvloop when installed, as with
@@ -221,7 +222,6 @@ def real_app_command() -> list[str]:
 
 def serve_bare(port: int, http: str, loop: str) -> int:
     """The baseline: parse the same body, answer three fixed offers."""
-    import msgspec
     import orjson
     import uvicorn
     from starlette.applications import Starlette
@@ -229,9 +229,8 @@ def serve_bare(port: int, http: str, loop: str) -> int:
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from widget.schemas import RankRequest
+    from offers.rank_request import rank_decoder as decoder
 
-    decoder = msgspec.json.Decoder(RankRequest)
     offer = {
         "id": "o",
         "kind": "cross_sell",

@@ -16,6 +16,7 @@ from offers.caps import OfferUsage
 from offers.catalog import Offer, read_offers
 from offers.errors import InputError, binary_kind, not_utf8
 from offers.files import describe_skipped, read_impressions, read_orders, read_products
+from offers.rank_request import RankRequest, rank_decoder
 from offers.targeting import OrderContext, eligible_offers
 from ranker.artifact import ModelError, load_model, save_model
 from ranker.baselines import BASELINES
@@ -123,13 +124,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_recommend(args: argparse.Namespace) -> int:
     _check_k(args.k)
     model = _load(args.model)
-    decoder = msgspec.json.Decoder(_RankBody)
     policies = {n: SelectionPolicy(max_offers=n) for n in range(1, MAX_OFFERS_LIMIT + 1)}
     out = sys.stdout.buffer
     with threadpool_limits(limits=1):
         for number, line in _lines(args.input):
             try:
-                body = decoder.decode(line)
+                body = rank_decoder.decode(line)
             except msgspec.DecodeError as err:
                 raise InputError(f"{args.input.name}: line {number}: {err}") from None
             except UnicodeDecodeError as err:
@@ -159,47 +159,14 @@ def format_metrics(metrics: dict) -> str:
     return "\n".join(lines)
 
 
-class _Item(msgspec.Struct):
-    sku: str
-    category: str = ""
-    price: float | None = None
-    quantity: int = 1
-
-
-class _Order(msgspec.Struct):
-    id: str = ""
-    ordered_at: datetime | None = None
-    total: float | None = None
-    country: str = ""
-    device: str = ""
-    items: list[_Item] = []
-
-
-class _Customer(msgspec.Struct):
-    id: str | None = None
-    is_returning: bool | None = None
-
-
-class _RankBody(msgspec.Struct):
-    """The fields of a /v1/rank body that ranking reads (others are ignored)."""
-
-    order: _Order
-    placement: str = "thank_you"
-    customer: _Customer = msgspec.field(default_factory=_Customer)
-    attributes: dict = {}
-    limit: int | None = None
-
-
-def _recommend(model: RelevanceModel, body: _RankBody, k: int, policies: dict) -> dict:
+def _recommend(model: RelevanceModel, body: RankRequest, k: int, policies: dict) -> dict:
     order = body.order
     total = (
-        order.total
-        if order.total is not None
-        else sum((i.price or 0.0) * i.quantity for i in order.items)
+        order.total if order.total is not None else sum(i.price * i.quantity for i in order.items)
     )
     context = RankContext(
         customer_id=body.customer.id,
-        basket=[(i.sku, i.category, i.price or 0.0, i.quantity) for i in order.items],
+        basket=[(i.sku, i.category, i.price, i.quantity) for i in order.items],
         order_total=total,
         placement=body.placement,
         country=order.country,

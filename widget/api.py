@@ -19,12 +19,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from offers.rank_request import RankRequest, rank_decoder
 from widget import offers_api, tracking
 from widget.bodies import decode, read_body
 from widget.errors import ApiError
 from widget.ranking import Ranked
 from widget.responses import json_response, prefers_html
-from widget.schemas import RankRequest, rank_decoder
 from widget.service import Service, check_capacity, describe, service_of
 from widget.tokens import Tracking
 

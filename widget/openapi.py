@@ -11,12 +11,13 @@ import msgspec
 import msgspec.inspect
 
 from offers.catalog import Offer
+from offers.rank_request import RankRequest
 from widget import schemas
 from widget.bodies import MAX_BODY_BYTES
 
 _REF = "#/components/schemas/{name}"
 _STRUCTS = (
-    schemas.RankRequest,
+    RankRequest,
     schemas.EventsRequest,
     schemas.ConversionRequest,
     schemas.RankResponse,

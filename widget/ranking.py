@@ -16,6 +16,7 @@ from typing import Any
 from offers.catalog import Offer
 from offers.holdout import in_holdout
 from offers.identity import customer_key
+from offers.rank_request import RankRequest
 from offers.store import utcnow
 from offers.targeting import OrderContext, eligible_offers, screen
 from ranker import OfferScores, RankContext, SelectionPolicy
@@ -23,7 +24,6 @@ from widget.catalog_cache import CatalogCache
 from widget.impression_log import ImpressionLog
 from widget.model_slot import ModelSlot
 from widget.recent import RecentActivity
-from widget.schemas import RankRequest
 from widget.settings import Settings
 from widget.tokens import TokenSigner, Tracking
 

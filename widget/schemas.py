@@ -1,4 +1,4 @@
-"""Request and response bodies of the HTTP API.
+"""Request and response bodies of the HTTP API (the rank body is :mod:`offers.rank_request`).
 
 Request bodies are decoded and validated in one pass by msgspec; the same
 structs generate the JSON Schemas of ``/openapi.json``, so the document cannot
@@ -11,58 +11,10 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Text = Annotated[str, msgspec.Meta(max_length=500)]
-Name = Annotated[str, msgspec.Meta(max_length=64)]
-Id = Annotated[str, msgspec.Meta(max_length=128)]
-Money = Annotated[float, msgspec.Meta(ge=0, le=1e12)]
-Attributes = Annotated[dict[str, str | int | float | bool], msgspec.Meta(max_length=50)]
+from offers.rank_request import Id, Money, settle
+
 EventType = Literal["impression", "view", "click", "dismiss", "accept", "csat"]
-MAX_ITEMS = 200
 MAX_EVENTS = 100
-
-
-class Item(msgspec.Struct, frozen=True):
-    """One line of the order being confirmed."""
-
-    sku: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-    category: Annotated[str, msgspec.Meta(max_length=200)] = ""
-    price: Money = 0.0
-    quantity: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1
-    title: Text = ""
-
-
-class Order(msgspec.Struct, frozen=True):
-    """The order on the thank-you page; ``total`` defaults to the sum of its lines."""
-
-    id: Id = ""
-    total: Money | None = None
-    currency: Annotated[str, msgspec.Meta(max_length=16)] = ""
-    country: Name = ""
-    device: Name = ""
-    ordered_at: datetime | None = None
-    items: Annotated[list[Item], msgspec.Meta(max_length=MAX_ITEMS)] = []
-
-
-class Customer(msgspec.Struct, frozen=True):
-    """Who ordered; an email as ``id`` is hashed before anything is stored."""
-
-    id: Annotated[str, msgspec.Meta(max_length=320)] | None = None
-    is_returning: bool | None = None
-
-    def __post_init__(self) -> None:
-        if self.id and "@" not in self.id and len(self.id) > 128:
-            raise ValueError("Expected `id` of length <= 128 (or an email)")
-
-
-class RankRequest(msgspec.Struct, frozen=True):
-    """Body of ``POST /v1/rank`` and ``POST /v1/widget``."""
-
-    order: Order
-    placement: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "thank_you"
-    customer: Customer = Customer()
-    attributes: Attributes = {}
-    limit: Annotated[int, msgspec.Meta(ge=1, le=5)] | None = None
-    key: Annotated[str, msgspec.Meta(max_length=128)] | None = None
 
 
 class Event(msgspec.Struct, frozen=True):
@@ -96,7 +48,10 @@ class ConversionRequest(msgspec.Struct, frozen=True):
     token: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)] | None = None
     request_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     offer_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
-    order_id: Id = ""
+    order_id: Id | None = ""
+
+    def __post_init__(self) -> None:
+        settle(self, ids=("order_id",))
 
 
 # Responses (documentation only: handlers encode dicts with orjson).
@@ -174,6 +129,6 @@ class ErrorBody(msgspec.Struct):
     error: ErrorDetail
 
 
-rank_decoder = msgspec.json.Decoder(RankRequest)
-events_decoder = msgspec.json.Decoder(EventsRequest)
-conversion_decoder = msgspec.json.Decoder(ConversionRequest)
+# Lax, as offers.rank_request explains: numeric strings are numbers.
+events_decoder = msgspec.json.Decoder(EventsRequest, strict=False)
+conversion_decoder = msgspec.json.Decoder(ConversionRequest, strict=False)

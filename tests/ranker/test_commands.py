@@ -162,6 +162,24 @@ def test_recommend_reads_input_saved_with_a_byte_order_mark(
     assert capsys.readouterr().out == plain
 
 
+def test_recommend_reads_a_line_as_a_shop_template_writes_it(
+    model_dir: Path, rank_bodies: Path, tmp_path: Path, capsys
+) -> None:
+    clean = json.loads(rank_bodies.read_text().splitlines()[0])
+    clean["order"]["id"] = "5001"
+    templated = json.loads(json.dumps(clean))
+    templated["order"]["id"] = 5001
+    for item in templated["order"]["items"]:
+        item.update(price=str(item["price"]), quantity=str(item["quantity"]), title=None)
+    lines = tmp_path / "lines.jsonl"
+    lines.write_text(json.dumps(clean) + "\n" + json.dumps(templated) + "\n")
+
+    assert main(["recommend", "--model", str(model_dir), "--input", str(lines)]) == 0
+    from_clean, from_template = capsys.readouterr().out.splitlines()
+    assert from_template == from_clean
+    assert json.loads(from_template)["order_id"] == "5001"
+
+
 _INPUT_FILES = {  # placeholder in the arguments: (file name, content)
     "bad_orders": ("bad.csv", b"order_id,customer_id,ordered_at\no1,c1,2025-01-01\n"),
     "bad_jsonl": (

@@ -53,7 +53,7 @@ def test_click_urls_follow_the_host_each_request_was_sent_to(client, rank_body):
 
 
 @pytest.mark.parametrize(
-    ("limit", "max_offers", "most"), [(1, 3, 1), (5, 3, 3), (2, 2, 2), (None, 2, 2)]
+    ("limit", "max_offers", "most"), [(1, 3, 1), (5, 3, 3), (2, 2, 2), (None, 2, 2), (10, 3, 3)]
 )
 def test_rank_never_returns_more_than_the_limit_or_the_shop_cap(
     make_client, rank_body, limit, max_offers, most
@@ -64,6 +64,37 @@ def test_rank_never_returns_more_than_the_limit_or_the_shop_cap(
     offers = client.post("/v1/rank", json=body, headers=auth()).json()["offers"]
 
     assert 1 <= len(offers) <= most
+
+
+def test_a_body_as_a_shop_template_writes_it_ranks_like_the_documented_one(
+    make_client, rank_body, database_url
+):
+    clean = rank_body(customer="1001")
+    clean["order"]["id"] = "5001"
+    templated = json.loads(json.dumps(clean))
+    templated["order"]["id"] = 5001
+    templated["customer"]["id"] = 1001
+    templated["order"]["device"] = None
+    for item in templated["order"]["items"]:
+        item.update(price=f"{item['price']:.2f}", quantity=str(item["quantity"]), title=None)
+    templated["attributes"]["coupon"] = None
+
+    # two services, so that what the first shows does not count against the customer's caps
+    first, client = make_client(), make_client()
+    expected = first.post("/v1/rank", json=clean, headers=auth()).json()["offers"]
+    response = client.post("/v1/rank", json=templated, headers=auth())
+    flush_log(client)
+
+    assert response.status_code == 200
+    offers = response.json()["offers"]
+    assert offers
+    assert [(o["id"], o["score"]) for o in offers] == [(o["id"], o["score"]) for o in expected]
+    logged = [
+        r
+        for r in stored_rows(database_url, schema.rank_requests)
+        if r["id"] == response.json()["request_id"]
+    ]
+    assert [(r["order_id"], r["customer_id"]) for r in logged] == [("5001", "1001")]
 
 
 def test_rank_shows_a_holdout_customer_nothing_and_records_the_request(

@@ -175,6 +175,19 @@ def test_conversion_by_token_is_recorded_once(client, rank_body, database_url):
     )
 
 
+def test_a_conversion_posted_with_a_numeric_order_id_and_revenue_text_is_recorded(
+    client, rank_body, database_url
+):
+    offer = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"][0]
+    conversion = {"token": offer["token"], "order_id": 1002, "revenue": "19.50"}
+
+    response = client.post("/v1/conversions", json=conversion, headers=auth(SK))
+
+    assert response.status_code == 201
+    [row] = stored_rows(database_url, schema.conversions)
+    assert (row["order_id"], row["revenue"]) == ("1002", 19.5)
+
+
 def test_conversion_by_request_and_offer(client, rank_body):
     ranked = client.post("/v1/rank", json=rank_body(), headers=auth()).json()
     flush_log(client)

@@ -1,0 +1,126 @@
+"""The order a shop sends to be ranked: the body of ``POST /v1/rank`` and ``/v1/widget``.
+
+``encore recommend`` reads the same body, one a line. :data:`rank_decoder` reads it
+the way shops' templates write it, not only the way the API documents it: a shop
+pastes ``{"id": {{ order.id }}, "price": "{{ item.price }}"}`` into its page, and a
+422 there means the widget silently shows nothing. So:
+
+- an id (``order.id``, ``customer.id``, an item's ``sku``) may be a whole number,
+  read as its digits (``1001`` and ``"1001"`` are the same order);
+- a number (``price``, ``total``, ``quantity``, ``limit``) may be a numeric string
+  such as ``"19.99"``, and ``is_returning`` may be ``"true"`` or ``"false"``
+  (msgspec's lax mode, ``strict=False``);
+- ``null`` in an optional field is the field left out, and an attribute whose
+  value is ``null`` is dropped.
+
+Anything else is refused, naming the field. After decoding, ids are ``str`` and
+no field holds a ``None`` its type does not document (the ``| None`` and ``| int``
+in the annotations are there for the JSON only).
+"""
+
+import copy
+import functools
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from msgspec.structs import force_setattr
+
+Text = Annotated[str, msgspec.Meta(max_length=500)]
+Name = Annotated[str, msgspec.Meta(max_length=64)]
+Digits = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+"""A whole-number id (at most 19 digits)."""
+Id = Annotated[str, msgspec.Meta(max_length=128)] | Digits
+Money = Annotated[float, msgspec.Meta(ge=0, le=1e12)]
+Attributes = Annotated[dict[str, str | int | float | bool | None], msgspec.Meta(max_length=50)]
+MAX_ITEMS = 200
+
+
+def settle(body: msgspec.Struct, ids: tuple[str, ...] = ()) -> None:
+    """``null`` fields back to their defaults; whole-number ``ids`` to text."""
+    cls = type(body)
+    defaults = _DEFAULTS.get(cls)
+    if defaults is None:
+        defaults = _DEFAULTS[cls] = _defaults_standing_for_null(cls)
+    for name, make_default in defaults:
+        if getattr(body, name) is None:
+            force_setattr(body, name, make_default())
+    for name in ids:
+        value = getattr(body, name)
+        if type(value) is int:
+            force_setattr(body, name, str(value))
+
+
+def _defaults_standing_for_null(cls: type[msgspec.Struct]) -> tuple[tuple[str, Callable], ...]:
+    """(field, a fresh copy of its default) for each field whose default is not None."""
+    found = []
+    for field in msgspec.structs.fields(cls):
+        if field.default_factory is not msgspec.NODEFAULT:
+            found.append((field.name, field.default_factory))
+        elif field.default is not None and field.default is not msgspec.NODEFAULT:
+            found.append((field.name, functools.partial(copy.copy, field.default)))
+    return tuple(found)
+
+
+_DEFAULTS: dict[type, tuple[tuple[str, Callable], ...]] = {}
+
+
+class Item(msgspec.Struct, frozen=True):
+    """One line of the order being confirmed."""
+
+    sku: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | Digits
+    category: Annotated[str, msgspec.Meta(max_length=200)] | None = ""
+    price: Money | None = 0.0
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = 1
+    title: Text | None = ""
+
+    def __post_init__(self) -> None:
+        settle(self, ids=("sku",))
+
+
+class Order(msgspec.Struct, frozen=True):
+    """The order on the thank-you page; ``total`` defaults to the sum of its lines."""
+
+    id: Id | None = ""
+    total: Money | None = None
+    currency: Annotated[str, msgspec.Meta(max_length=16)] | None = ""
+    country: Name | None = ""
+    device: Name | None = ""
+    ordered_at: datetime | None = None
+    items: Annotated[list[Item], msgspec.Meta(max_length=MAX_ITEMS)] | None = []
+
+    def __post_init__(self) -> None:
+        settle(self, ids=("id",))
+
+
+class Customer(msgspec.Struct, frozen=True):
+    """Who ordered; an email as ``id`` is hashed before anything is stored."""
+
+    id: Annotated[str, msgspec.Meta(max_length=320)] | Digits | None = None
+    is_returning: bool | None = None
+
+    def __post_init__(self) -> None:
+        settle(self, ids=("id",))
+        if self.id and "@" not in self.id and len(self.id) > 128:
+            raise ValueError("Expected `id` of length <= 128 (or an email)")
+
+
+class RankRequest(msgspec.Struct, frozen=True):
+    """Body of ``POST /v1/rank`` and ``POST /v1/widget``."""
+
+    order: Order
+    placement: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = "thank_you"
+    customer: Customer | None = Customer()
+    attributes: Attributes | None = {}
+    limit: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    key: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+
+    def __post_init__(self) -> None:
+        settle(self)
+        if None in self.attributes.values():
+            kept = {name: value for name, value in self.attributes.items() if value is not None}
+            force_setattr(self, "attributes", kept)
+
+
+rank_decoder = msgspec.json.Decoder(RankRequest, strict=False)

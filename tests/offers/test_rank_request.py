@@ -1,0 +1,100 @@
+"""The /v1/rank body, read as shops' templates write it (offers.rank_request)."""
+
+import json
+
+import msgspec
+import pytest
+
+from offers.rank_request import Customer, Item, Order, RankRequest, rank_decoder
+
+
+def decode(body: dict) -> RankRequest:
+    return rank_decoder.decode(json.dumps(body).encode())
+
+
+def test_whole_number_ids_are_read_as_their_digits() -> None:
+    body = decode(
+        {"order": {"id": 1001, "items": [{"sku": 4006381333931}]}, "customer": {"id": 42}}
+    )
+
+    assert (body.order.id, body.order.items[0].sku, body.customer.id) == (
+        "1001",
+        "4006381333931",
+        "42",
+    )
+
+
+def test_numbers_written_as_strings_are_read_as_numbers() -> None:
+    body = decode(
+        {
+            "order": {"total": "59.90", "items": [{"sku": "a", "price": "19.99", "quantity": "2"}]},
+            "customer": {"is_returning": "true"},
+            "limit": "2",
+        }
+    )
+
+    assert (body.order.total, body.order.items[0].price, body.order.items[0].quantity) == (
+        59.9,
+        19.99,
+        2,
+    )
+    assert (body.customer.is_returning, body.limit) == (True, 2)
+
+
+_OPTIONAL_FIELDS = [
+    (struct, field.name)
+    for struct in (Item, Order, Customer, RankRequest)
+    for field in msgspec.structs.fields(struct)
+    if field.required is False
+]
+
+
+def _body_with(struct: type, name: str, value: object) -> dict:
+    """A minimal body with ``struct``'s field ``name`` set to ``value`` (left out for ...)."""
+    body: dict = {"order": {"items": [{"sku": "a"}]}, "customer": {}}
+    part = {
+        RankRequest: body,
+        Order: body["order"],
+        Item: body["order"]["items"][0],
+        Customer: body["customer"],
+    }[struct]
+    part[name] = value
+    if value is ...:
+        del part[name]
+    return body
+
+
+@pytest.mark.parametrize(
+    ("struct", "name"), _OPTIONAL_FIELDS, ids=[f"{s.__name__}.{n}" for s, n in _OPTIONAL_FIELDS]
+)
+def test_null_in_an_optional_field_reads_as_the_field_left_out(struct: type, name: str) -> None:
+    assert decode(_body_with(struct, name, None)) == decode(_body_with(struct, name, ...))
+
+
+def test_an_attribute_set_to_null_is_dropped() -> None:
+    body = decode({"order": {}, "attributes": {"channel": "web", "coupon": None}})
+
+    assert body.attributes == {"channel": "web"}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"order": {"items": [{"sku": "a", "price": "19,99 €"}]}}, "order.items[0].price"),
+        ({"order": {"items": [{"sku": "a", "quantity": 0}]}}, "order.items[0].quantity"),
+        ({"order": {"items": [{"sku": "a", "quantity": 2.5}]}}, "order.items[0].quantity"),
+        ({"order": {"items": [{"sku": True}]}}, "order.items[0].sku"),
+        ({"order": {"id": -1}}, "order.id"),
+        ({"order": {"id": 1.5}}, "order.id"),
+        ({"order": {}, "attributes": {"tags": ["a", "b"]}}, "attributes[...]"),
+        ({"order": None}, "order"),
+        ({"order": {}, "limit": 0}, "limit"),
+    ],
+)
+def test_what_a_template_cannot_mean_is_still_refused_naming_the_field(
+    body: dict, field: str
+) -> None:
+    with pytest.raises(msgspec.ValidationError) as refused:
+        decode(body)
+
+    assert str(refused.value).endswith(f"at `$.{field}`")
