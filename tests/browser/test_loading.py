@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.browser.helpers import Shopper, host_page
+from tests.browser.helpers import Shopper, host_page, is_events_post
 
 pytestmark = pytest.mark.browser
 
@@ -171,4 +171,23 @@ def test_widget_is_styled_under_a_strict_content_security_policy(
 
     cta = shopper.page.locator(".encore-cta").first
     assert cta.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(43, 89, 195)"
+    shopper.assert_host_page_unharmed()
+
+
+def test_offers_show_and_events_arrive_on_a_page_whose_arrays_have_a_to_json(
+    shopper: Shopper, service, purchase
+) -> None:
+    # Prototype.js (old Magento shops) gives arrays a toJSON returning a string, so a plain
+    # JSON.stringify sends `"items": "[...]"`, which the API refuses.
+    prototype = (
+        "<script>Array.prototype.toJSON = function () {"
+        " return '[' + this.map(function (v) { return JSON.stringify(v); }).join(',') + ']'; };"
+        "</script>"
+    )
+    open_host_page(shopper, service, order_attributes(purchase), before_script=prototype)
+    with shopper.page.expect_request(is_events_post("impression")) as posted:
+        shopper.offers().first.wait_for()
+
+    assert posted.value.response().status == 202
+    assert shopper.page.evaluate("typeof Array.prototype.toJSON") == "function"
     shopper.assert_host_page_unharmed()

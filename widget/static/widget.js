@@ -99,6 +99,14 @@
 
   function each(list, fn) { Array.prototype.forEach.call(list, fn); }
 
+  // Prototype.js's Array#toJSON (old Magento shops) would write arrays as strings: set it aside.
+  function stringify(value) {
+    var own = Object.getOwnPropertyDescriptor(Array.prototype, 'toJSON');
+    if (!own || !own.configurable) return JSON.stringify(value);
+    delete Array.prototype.toJSON;
+    try { return JSON.stringify(value); } finally { Object.defineProperty(Array.prototype, 'toJSON', own); }
+  }
+
   // Where the offers go: a target, else #encore-offers, else right after this script tag.
   // A script in <head> may run before the body exists, so it waits for the DOM.
   function withHost(target, then) {
@@ -143,7 +151,7 @@
       limit: +(options.limit || data.limit) || 3
     };
     Promise.resolve(body).then(function () {
-      return request(base + '/v1/widget', JSON.stringify(body));
+      return request(base + '/v1/widget', stringify(body));
     }).then(function (answer) {
       if (latest.get(host) === id) render(host, root, answer);
     }).catch(function (e) {
@@ -274,7 +282,7 @@
     clearTimeout(flushTimer);
     var url = base + '/v1/events';
     while (outbox.length) {
-      var body = JSON.stringify({key: data.key, events: outbox.splice(0, 50)});
+      var body = stringify({key: data.key, events: outbox.splice(0, 50)});
       try {
         fetch(url, {method: 'POST', body: body, keepalive: true, credentials: 'omit'}).catch(function () {});
       } catch (e) {
