@@ -155,6 +155,7 @@ def _event_row(
 def _gone_page(message: str) -> str:
     return (
         "<!doctype html><html lang=en><meta charset=utf-8><title>Offer unavailable</title>"
+        "<link rel=icon href='data:,'>"
         "<body style='font-family:sans-serif;max-width:32em;margin:4em auto'>"
         f"<h1>Sorry</h1><p>{escape(message)}.</p>"
     )

@@ -26,6 +26,13 @@ def test_demo_page_shows_a_real_order_with_the_snippet(client):
     assert set(customer) == {"id", "is_returning"}
 
 
+def test_service_pages_name_an_inline_icon_so_browsers_ask_for_no_favicon(client):
+    pages = [client.get("/demo").text, client.get("/admin/login").text]
+
+    assert client.get("/favicon.ico").status_code == 404
+    assert all('<link rel="icon" href="data:,">' in page for page in pages)
+
+
 def test_demo_page_shows_the_order_asked_for(client, shop_data):
     order_id = shop_data.orders["order_id"].iloc[0]
 
