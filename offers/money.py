@@ -8,32 +8,47 @@ both 1299); a comma alone before one or two digits is a decimal comma
 (``1.299.000``). A lone dot stays a decimal point (``1.299`` is 1.299).
 """
 
+import math
 import re
 
 import numpy as np
 import pandas as pd
 
+_NOT_PART_OF_A_NUMBER = re.compile(r"[^\d,.\-]")
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
 _DOTTED_THOUSANDS = re.compile(r"-?\d{1,3}(?:\.\d{3}){2,}")
 
 
+def read_amount(text: str) -> float:
+    """One amount; NaN if unreadable or too large for a float (``1e400``)."""
+    try:
+        number = float(text)
+    except ValueError:
+        number = _read_written_amount(text)
+    return number if math.isfinite(number) else math.nan
+
+
 def parse_money(text: pd.Series) -> pd.Series:
-    """The amounts of ``text``; blank, unreadable or too large for a float (``1e400``) -> NaN."""
+    """The amounts of ``text`` (:func:`read_amount` of each, plain numbers read as a column)."""
     number = pd.to_numeric(text, errors="coerce")
     retry = number.isna() & (text != "")
     if retry.any():
-        cleaned = text[retry].str.replace(r"[^\d,.\-]", "", regex=True)
-        last_comma, last_dot = cleaned.str.rfind(","), cleaned.str.rfind(".")
-        decimal_comma = (last_comma > last_dot) & (
-            (last_dot >= 0) | cleaned.str.fullmatch(_DECIMAL_COMMA)
-        )
-        dotted_thousands = cleaned.str.fullmatch(_DOTTED_THOUSANDS)
-        european = cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-        plain = cleaned.where(~dotted_thousands, cleaned.str.replace(".", "", regex=False))
-        plain = plain.str.replace(",", "", regex=False)
-        number[retry] = pd.to_numeric(plain.where(~decimal_comma, european), errors="coerce")
+        number[retry] = text[retry].map(_read_written_amount)
     number = number.astype("float64")
     return number.where(np.isfinite(number))
+
+
+def _read_written_amount(text: str) -> float:
+    cleaned = _NOT_PART_OF_A_NUMBER.sub("", text)
+    last_comma, last_dot = cleaned.rfind(","), cleaned.rfind(".")
+    if last_comma > last_dot and (last_dot >= 0 or _DECIMAL_COMMA.fullmatch(cleaned)):
+        cleaned = cleaned.replace(".", "").replace(",", ".")
+    elif _DOTTED_THOUSANDS.fullmatch(cleaned):
+        cleaned = cleaned.replace(".", "")
+    try:
+        return float(cleaned.replace(",", ""))
+    except ValueError:
+        return math.nan
 
 
 def parse_margin(text: pd.Series, price: pd.Series) -> pd.Series:

@@ -7,9 +7,12 @@ pastes ``{"id": {{ order.id }}, "price": "{{ item.price }}"}`` into its page, an
 
 - an id (``order.id``, ``customer.id``, an item's ``sku``) may be a whole number,
   read as its digits (``1001`` and ``"1001"`` are the same order);
-- a number (``price``, ``total``, ``quantity``, ``limit``) may be a numeric string
-  such as ``"19.99"``, and ``is_returning`` may be ``"true"`` or ``"false"``
-  (msgspec's lax mode, ``strict=False``);
+- an amount (``price``, ``total``) may be text, read as amounts in files are
+  (:func:`offers.money.read_amount`: ``"19.99"``, ``"1,299.00"``, ``"19,99 €"``), as
+  Liquid's ``money_without_currency`` writes it;
+- another number (``quantity``, ``limit``) may be a numeric string such as ``"2"``,
+  and ``is_returning`` may be ``"true"`` or ``"false"`` (msgspec's lax mode,
+  ``strict=False``);
 - ``null`` in an optional field is the field left out, and an attribute whose
   value is ``null`` is dropped.
 
@@ -27,18 +30,24 @@ from typing import Annotated
 import msgspec
 from msgspec.structs import force_setattr
 
+from offers.money import read_amount
+
 Text = Annotated[str, msgspec.Meta(max_length=500)]
 Name = Annotated[str, msgspec.Meta(max_length=64)]
 Digits = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 """A whole-number id (at most 19 digits)."""
 Id = Annotated[str, msgspec.Meta(max_length=128)] | Digits
-Money = Annotated[float, msgspec.Meta(ge=0, le=1e12)]
+MAX_AMOUNT = 1e12
+Money = Annotated[float, msgspec.Meta(ge=0, le=MAX_AMOUNT)]
+Amount = Money | Annotated[str, msgspec.Meta(max_length=64)]
+"""A number, or text such as ``"1,299.00"``."""
 Attributes = Annotated[dict[str, str | int | float | bool | None], msgspec.Meta(max_length=50)]
 MAX_ITEMS = 200
 
 
-def settle(body: msgspec.Struct, ids: tuple[str, ...] = ()) -> None:
-    """``null`` fields back to their defaults; whole-number ``ids`` to text."""
+def settle(body: msgspec.Struct, ids: tuple[str, ...] = (), amounts: tuple[str, ...] = ()) -> None:
+    """``null`` fields back to their defaults; whole-number ``ids`` to text; ``amounts``
+    written as text to numbers (ValueError, which msgspec reports as invalid, if unreadable)."""
     cls = type(body)
     defaults = _DEFAULTS.get(cls)
     if defaults is None:
@@ -50,6 +59,13 @@ def settle(body: msgspec.Struct, ids: tuple[str, ...] = ()) -> None:
         value = getattr(body, name)
         if type(value) is int:
             force_setattr(body, name, str(value))
+    for name in amounts:
+        value = getattr(body, name)
+        if type(value) is str:
+            amount = read_amount(value)
+            if not 0 <= amount <= MAX_AMOUNT:  # NaN too
+                raise ValueError(f"Expected `{name}` as an amount such as 19.99, got {value!r}")
+            force_setattr(body, name, amount)
 
 
 def _defaults_standing_for_null(cls: type[msgspec.Struct]) -> tuple[tuple[str, Callable], ...]:
@@ -71,19 +87,19 @@ class Item(msgspec.Struct, frozen=True):
 
     sku: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | Digits
     category: Annotated[str, msgspec.Meta(max_length=200)] | None = ""
-    price: Money | None = 0.0
+    price: Amount | None = 0.0
     quantity: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = 1
     title: Text | None = ""
 
     def __post_init__(self) -> None:
-        settle(self, ids=("sku",))
+        settle(self, ids=("sku",), amounts=("price",))
 
 
 class Order(msgspec.Struct, frozen=True):
     """The order on the thank-you page; ``total`` defaults to the sum of its lines."""
 
     id: Id | None = ""
-    total: Money | None = None
+    total: Amount | None = None
     currency: Annotated[str, msgspec.Meta(max_length=16)] | None = ""
     country: Name | None = ""
     device: Name | None = ""
@@ -91,7 +107,7 @@ class Order(msgspec.Struct, frozen=True):
     items: Annotated[list[Item], msgspec.Meta(max_length=MAX_ITEMS)] | None = []
 
     def __post_init__(self) -> None:
-        settle(self, ids=("id",))
+        settle(self, ids=("id",), amounts=("total",))
 
 
 class Customer(msgspec.Struct, frozen=True):

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from offers.rank_request import Id, Money, settle
+from offers.rank_request import Amount, Id, settle
 
 EventType = Literal["impression", "view", "click", "dismiss", "accept", "csat"]
 MAX_EVENTS = 100
@@ -44,14 +44,14 @@ class EventsRequest(msgspec.Struct, frozen=True):
 class ConversionRequest(msgspec.Struct, frozen=True):
     """Body of ``POST /v1/conversions``: a ``token``, or ``request_id`` with ``offer_id``."""
 
-    revenue: Money
+    revenue: Amount
     token: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)] | None = None
     request_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     offer_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
     order_id: Id | None = ""
 
     def __post_init__(self) -> None:
-        settle(self, ids=("order_id",))
+        settle(self, ids=("order_id",), amounts=("revenue",))
 
 
 # Responses (documentation only: handlers encode dicts with orjson).

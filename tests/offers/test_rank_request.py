@@ -41,6 +41,16 @@ def test_numbers_written_as_strings_are_read_as_numbers() -> None:
     assert (body.customer.is_returning, body.limit) == (True, 2)
 
 
+@pytest.mark.parametrize(
+    ("written", "amount"),
+    [("19.99", 19.99), ("1,299.00", 1299.0), ("1.299,00", 1299.0), ("19,99 €", 19.99)],
+)
+def test_amounts_written_as_text_are_read_as_in_files(written: str, amount: float) -> None:
+    body = decode({"order": {"total": written, "items": [{"sku": "a", "price": written}]}})
+
+    assert (body.order.total, body.order.items[0].price) == (amount, amount)
+
+
 _OPTIONAL_FIELDS = [
     (struct, field.name)
     for struct in (Item, Order, Customer, RankRequest)
@@ -80,7 +90,8 @@ def test_an_attribute_set_to_null_is_dropped() -> None:
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"order": {"items": [{"sku": "a", "price": "19,99 €"}]}}, "order.items[0].price"),
+        ({"order": {"items": [{"sku": "a", "price": "call us"}]}}, "order.items[0]"),
+        ({"order": {"items": [{"sku": "a", "price": "-5.00"}]}}, "order.items[0]"),
         ({"order": {"items": [{"sku": "a", "quantity": 0}]}}, "order.items[0].quantity"),
         ({"order": {"items": [{"sku": "a", "quantity": 2.5}]}}, "order.items[0].quantity"),
         ({"order": {"items": [{"sku": True}]}}, "order.items[0].sku"),
