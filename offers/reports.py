@@ -2,8 +2,12 @@
 
 Definitions, as decided:
 
-- a *transaction* is one ranked request (a confirmed order that called the API),
-  holdout requests included;
+- a *transaction* is one confirmed order that called the API, holdout ones
+  included: the distinct order ids of the requests (a request without one counts
+  alone). A customer back on the order's page later (from the confirmation email,
+  say) asks again for the same order, which stays one transaction; grouped by
+  ``day``, ``placement`` or ``model_version``, an order counts in each group it
+  was ranked in;
 - everything is attributed to its transaction: an impression, event or conversion
   counts in the period (and on the day) of the request it belongs to, so a click
   the morning after a late-night order still counts with that order;
@@ -34,7 +38,7 @@ from datetime import date, datetime, time, timedelta
 from statistics import NormalDist
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, and_, case, func, select
+from sqlalchemy import ColumnElement, FromClause, and_, case, func, literal, select
 from sqlalchemy.engine import Connection
 
 from offers import schema
@@ -129,7 +133,7 @@ def _measure(
     requests, impressions = schema.rank_requests, schema.impressions
     events, conversions = schema.events, schema.conversions
     sources: list[tuple[Any, dict[str, ColumnElement]]] = [
-        (requests, {"transactions": func.count()}),
+        (requests, {"transactions": func.count(func.distinct(_transaction()))}),
         (impressions, {"impressions": func.count()}),
         (events, {name: _count_if(events.c.type == kind) for name, kind in _EVENT_COUNTS.items()}),
         (
@@ -161,6 +165,15 @@ def _measure(
     if group_by is None:
         results.setdefault(None, dict.fromkeys(COUNTS, 0) | {"revenue": 0.0})
     return results
+
+
+def _transaction() -> ColumnElement[str]:
+    """The transaction a request belongs to: its order, else the request alone."""
+    requests = schema.rank_requests
+    return case(
+        (requests.c.order_id != "", literal("order:") + requests.c.order_id),
+        else_=literal("request:") + requests.c.id,
+    )
 
 
 def _source(table: Any, group_by: str | None) -> FromClause:
@@ -230,15 +243,25 @@ def _holdout(connection: Connection, window: _Window) -> dict[str, Any]:
         .group_by(conversions.c.request_id)
         .subquery()
     )
-    revenue = func.coalesce(per_request.c.revenue, 0.0)
+    per_transaction = (
+        select(
+            requests.c.holdout,
+            func.coalesce(func.sum(per_request.c.revenue), 0.0).label("revenue"),
+            func.coalesce(func.sum(per_request.c.conversions), 0).label("conversions"),
+        )
+        .select_from(requests.outerjoin(per_request, per_request.c.request_id == requests.c.id))
+        .where(window.condition)
+        .group_by(requests.c.holdout, _transaction())
+        .subquery()
+    )
+    revenue = per_transaction.c.revenue
     money = select(
-        requests.c.holdout,
+        per_transaction.c.holdout,
         func.count().label("n"),
         func.sum(revenue).label("total"),
         func.sum(revenue * revenue).label("squares"),
-        func.coalesce(func.sum(per_request.c.conversions), 0).label("conversions"),
-    ).select_from(requests.outerjoin(per_request, per_request.c.request_id == requests.c.id))
-    money = money.where(window.condition).group_by(requests.c.holdout)
+        func.sum(per_transaction.c.conversions).label("conversions"),
+    ).group_by(per_transaction.c.holdout)
     satisfaction = (
         select(
             answers.c.holdout,

@@ -28,7 +28,9 @@ def add_request(
     holdout: bool = False,
     order_total: float = 50.0,
     n_offers: int = 0,
+    order_id: str | None = None,
 ) -> None:
+    """A rank request; its order id is ``order-<request_id>`` unless given."""
     _insert(
         store,
         schema.rank_requests,
@@ -36,7 +38,7 @@ def add_request(
         shop_id=shop_id,
         at=at,
         placement=placement,
-        order_id=f"order-{request_id}",
+        order_id=f"order-{request_id}" if order_id is None else order_id,
         customer_id=customer_id,
         order_total=order_total,
         holdout=holdout,

@@ -1,10 +1,11 @@
 import math
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
 from offers.errors import InputError
 from offers.reports import report, report_csv
+from tests.feedback import add_conversion, add_impression, add_request
 from tests.feedback import seed_known_feedback as seed
 
 SINCE, UNTIL = date(2024, 3, 1), date(2024, 3, 3)
@@ -123,6 +124,32 @@ def test_report_holdout_compares_the_arms_with_a_95_interval(store) -> None:
         round(1.0 - csat_margin, 4),
         round(1.0 + csat_margin, 4),
     ]
+
+
+def test_an_order_whose_page_is_shown_again_is_one_transaction(store) -> None:
+    # Order 1001 is confirmed on March 1, and its customer comes back to its page on March 2
+    # (from the confirmation email) and buys from the offer shown then. Two requests without
+    # an order id are two transactions.
+    day1, day2 = datetime(2024, 3, 1, 10), datetime(2024, 3, 2, 9)
+    add_request(store, "r1", day1, order_id="1001", customer_id="ann")
+    add_request(store, "r2", day2, order_id="1001", customer_id="ann")
+    add_request(store, "r3", day1, order_id="", customer_id="bob")
+    add_request(store, "r4", day1, order_id="", customer_id="cid")
+    for request_id, at in (("r1", day1), ("r2", day2)):
+        add_impression(store, request_id, "A", at, customer_id="ann")
+    add_conversion(store, "r2", "A", 30.0, day2, customer_id="ann")
+
+    result = report(store, "shop", SINCE, UNTIL, "day")
+
+    assert (result["totals"]["transactions"], result["totals"]["impressions"]) == (3, 2)
+    assert result["totals"]["rpt"] == 10_000.0
+    assert [(g["key"], g["transactions"]) for g in result["groups"]] == [
+        ("2024-03-01", 3),
+        ("2024-03-02", 1),
+    ]
+    exposed = result["holdout"]["exposed"]
+    assert (exposed["transactions"], exposed["conversions"], exposed["revenue"]) == (3, 1, 30.0)
+    assert exposed["revenue_per_transaction"] == 10.0
 
 
 def test_report_of_an_empty_period_has_zeros_and_no_ratios(store) -> None:
