@@ -16,9 +16,10 @@ pastes ``{"id": {{ order.id }}, "price": "{{ item.price }}"}`` into its page, an
 - ``null`` in an optional field is the field left out, and an attribute whose
   value is ``null`` is dropped.
 
-Anything else is refused, naming the field. After decoding, ids are ``str`` and
-no field holds a ``None`` its type does not document (the ``| None`` and ``| int``
-in the annotations are there for the JSON only).
+Anything else is refused, naming the field. After decoding, ids are ``str``,
+amounts ``float``, and no field holds a ``None`` its type does not document: the
+``| None``, ``| Digits`` and the text half of ``Amount`` in the annotations are
+there for the JSON only.
 """
 
 import copy
