@@ -15,7 +15,7 @@ fallback 686 us against 780 us, mean of three paired wrk runs).
 """
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -61,7 +61,9 @@ class RequestId:
         await self.app(scope, receive, send_with_id)
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, on_ready: Callable[[], None] | None = None) -> Starlette:
+    """The service for ``settings``; ``on_ready`` is called once it has started (model loaded
+    and compiled, catalog read), when it is about to take requests."""
     origins = OriginList(settings.allowed_origins)
     document = orjson.dumps(openapi_document())
 
@@ -77,6 +79,8 @@ def create_app(settings: Settings) -> Starlette:
             gc.freeze()
             thresholds = gc.get_threshold()
             gc.set_threshold(_YOUNG_COLLECTION_OBJECTS, *thresholds[1:])
+            if on_ready is not None:
+                on_ready()
             try:
                 yield {
                     "service": service,

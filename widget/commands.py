@@ -79,15 +79,20 @@ def run_demo(args: argparse.Namespace) -> int:
     settings = prepare_demo(args.data, port=args.port)
     _prepare(settings)
     base = f"http://127.0.0.1:{args.port}"
-    print(
-        f"\nEncore demo: open {base}/demo\n"
-        f"  publishable key: {settings.publishable_key}\n"
-        f"  secret key:      {settings.secret_key}\n"
-        f"  dashboard:       {base}/admin\n"
-        f"  data:            {args.data}\n",
-        flush=True,
-    )
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=args.port, log_level="warning")
+
+    def announce() -> None:  # once the page answers: loading the model takes seconds
+        print(
+            f"\nEncore demo: open {base}/demo\n"
+            f"  publishable key: {settings.publishable_key}\n"
+            f"  secret key:      {settings.secret_key}\n"
+            f"  dashboard:       {base}/admin\n"
+            f"  data:            {args.data}\n",
+            flush=True,
+        )
+
+    print("starting the service (loading the model)", flush=True)
+    app = create_app(settings, on_ready=announce)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
     return 0
 
 

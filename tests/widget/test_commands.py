@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
 import widget.demo_setup
 from ranker.features import FEATURES
@@ -201,8 +202,16 @@ def first_demo(tmp_path_factory) -> tuple[Path, str, list[dict]]:
     data = tmp_path_factory.mktemp("demo") / "demo"
     calls: list[dict] = []
     small = functools.partial(widget.demo_setup.prepare_demo, n_orders=400)
+
+    def serve(app: Starlette, **options: object) -> None:  # starts the app as uvicorn would
+        before_start = out.getvalue()
+        with TestClient(app) as client:
+            page = client.get("/demo")
+        calls.append({"app": app, "before_start": before_start, "page": page.status_code})
+        calls[-1].update(options)
+
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(io.StringIO()) as out:
-        patch.setattr("uvicorn.run", lambda app, **options: calls.append({"app": app, **options}))
+        patch.setattr("uvicorn.run", serve)
         patch.setattr(widget.demo_setup, "prepare_demo", small)
         assert cli.main(["demo", "--data", str(data), "--port", "8124"]) == 0
     return data, out.getvalue(), calls
@@ -220,6 +229,17 @@ def test_demo_sets_up_a_shop_and_serves_its_page(first_demo):
     assert (data / "models" / "current" / "card.json").is_file()
     assert isinstance(call["app"], Starlette)
     assert (call["host"], call["port"]) == ("127.0.0.1", 8124)
+    assert call["page"] == 200
+
+
+def test_demo_prints_its_address_only_once_the_service_has_started(first_demo):
+    _, printed, [call] = first_demo
+
+    # Loading and compiling the model takes ~10 s on a first start: an address printed
+    # before that would refuse the connection.
+    assert "starting the service" in call["before_start"]
+    assert "Encore demo: open" not in call["before_start"]
+    assert "Encore demo: open" in printed
 
 
 def test_demo_reuses_what_it_made(first_demo, served, capsys):
