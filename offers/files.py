@@ -57,6 +57,7 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF16 = "UTF-16 text, not UTF-8 (save the file as UTF-8 CSV)"
 _CUT_GZIP = "not gzip data, or cut short (the name ends in .gz)"
 _REVERSED_DATE = "{} with day and month the other way round from the file's"
+_FLOAT_ID = re.compile(r"^(\d+)\.0$")
 _MAX_QUANTITY = 2**31 - 1  # the store's integer column on PostgreSQL
 
 
@@ -154,7 +155,9 @@ def read_impressions(path: str | Path) -> pd.DataFrame:
     if not keep.any() and len(raw):
         raise InputError(f"{name}: no usable rows ({describe_skipped(skipped)})")
     impressions = raw[keep].copy()
-    impressions["customer_id"] = customer_keys(impressions["customer_id"])
+    impressions["customer_id"] = customer_keys(
+        _whole_numbers_as_written(impressions["customer_id"])
+    )
     impressions["shown_at"] = shown_at[keep]
     impressions["position"] = position[keep].astype("int64")
     impressions["propensity"] = propensity[keep].astype("float64")
@@ -279,7 +282,8 @@ def _parser_message(err: Exception) -> str:
 def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
     skipped: Counter = Counter()
     keep = _drop(raw.duplicated(), "duplicate line", skipped)
-    raw["customer_id"] = customer_keys(raw["customer_id"])  # a digest is what must fit
+    raw["order_id"] = _whole_numbers_as_written(raw["order_id"])
+    raw["customer_id"] = customer_keys(_whole_numbers_as_written(raw["customer_id"]))
     keep &= _drop(_holds_nul(raw), _NUL, skipped, keep)
     keep &= _drop(raw["order_id"] == "", "no order id", skipped, keep)
     keep &= _drop(raw["customer_id"] == "", "no customer id", skipped, keep)
@@ -310,6 +314,15 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
         n_read=len(raw),
         skipped=+skipped,
     )
+
+
+def _whole_numbers_as_written(ids: pd.Series) -> pd.Series:
+    """Ids that went through a float column (``17850.0``: pandas writes a column of numbers
+    with gaps so) as the whole numbers they were, the ids a shop's page sends."""
+    looks_float = ids.str.endswith(".0")
+    if not looks_float.any():
+        return ids
+    return ids.where(~looks_float, ids[looks_float].str.replace(_FLOAT_ID, r"\1", regex=True))
 
 
 def _flag(text: pd.Series) -> pd.Series:

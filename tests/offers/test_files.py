@@ -129,6 +129,20 @@ def test_header_names_written_as_words_are_the_known_columns(write_file):
     assert (lines.loc[0, "order_id"], lines.loc[0, "quantity"]) == ("O1", 2)
 
 
+def test_ids_written_through_a_float_column_are_the_whole_numbers_they_were(write_file):
+    # pandas writes a CustomerID column with gaps as floats: 17850.0, as in UCI's Online Retail
+    path = write_file(
+        "orders.csv",
+        "order_id,customer_id,ordered_at,sku\n"
+        "536365.0,17850.0,2026-01-05,85123A\n"
+        "536366,17850,2026-01-06,71053\n"
+        "536367,A-12.0,2026-01-07,84406B\n",
+    )
+    lines = read_orders(path).lines
+    assert lines["order_id"].tolist() == ["536365", "536366", "536367"]
+    assert lines["customer_id"].tolist() == ["17850", "17850", "A-12.0"]
+
+
 def test_a_header_with_both_spellings_keeps_the_exact_one(write_file):
     path = write_file("orders.csv", HEADER.strip() + ",Order ID\nO1,C1,2026-01-05,A,1,1,#1001\n")
     lines = read_orders(path).lines
