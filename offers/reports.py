@@ -25,7 +25,8 @@ Definitions, as decided:
 - ``holdout`` compares the exposed arm with the holdout arm: revenue per
   transaction (and RPT) with the difference and a 95% confidence interval (normal
   approximation with Welch's unequal-variance standard error), and the mean CSAT
-  answer of each arm with its difference and interval.
+  answer of each arm with its difference and interval (the first answer of each
+  transaction: a customer back on the order's page is asked again).
 
 Every figure is one SQL aggregate (SQLAlchemy Core), the same on SQLite and PostgreSQL.
 """
@@ -262,16 +263,28 @@ def _holdout(connection: Connection, window: _Window) -> dict[str, Any]:
         func.sum(revenue * revenue).label("squares"),
         func.sum(per_transaction.c.conversions).label("conversions"),
     ).group_by(per_transaction.c.holdout)
-    satisfaction = (
-        select(
-            answers.c.holdout,
-            func.count().label("n"),
-            func.sum(answers.c.score).label("total"),
-            func.sum(answers.c.score * answers.c.score).label("squares"),
-        )
+    # One answer per transaction: the first, as a customer back on the order's page is
+    # asked again.
+    first = func.row_number().over(
+        partition_by=[answers.c.holdout, _transaction()],
+        order_by=[answers.c.at, answers.c.request_id],
+    )
+    per_transaction_answer = (
+        select(answers.c.holdout, answers.c.score, first.label("nth"))
         .select_from(answers.join(requests, requests.c.id == answers.c.request_id))
         .where(window.condition, window.of(answers))
-        .group_by(answers.c.holdout)
+        .subquery()
+    )
+    score = per_transaction_answer.c.score
+    satisfaction = (
+        select(
+            per_transaction_answer.c.holdout,
+            func.count().label("n"),
+            func.sum(score).label("total"),
+            func.sum(score * score).label("squares"),
+        )
+        .where(per_transaction_answer.c.nth == 1)
+        .group_by(per_transaction_answer.c.holdout)
     )
     arms = {False: {}, True: {}}
     for row in connection.execute(money).mappings():

@@ -3,6 +3,7 @@ from datetime import date, datetime
 
 import pytest
 
+from offers.csat import record_csat
 from offers.errors import InputError
 from offers.reports import report, report_csv
 from tests.feedback import add_conversion, add_impression, add_request
@@ -128,8 +129,8 @@ def test_report_holdout_compares_the_arms_with_a_95_interval(store) -> None:
 
 def test_an_order_whose_page_is_shown_again_is_one_transaction(store) -> None:
     # Order 1001 is confirmed on March 1, and its customer comes back to its page on March 2
-    # (from the confirmation email) and buys from the offer shown then. Two requests without
-    # an order id are two transactions.
+    # (from the confirmation email), buys from the offer shown then and is asked "How was
+    # your checkout?" again. Two requests without an order id are two transactions.
     day1, day2 = datetime(2024, 3, 1, 10), datetime(2024, 3, 2, 9)
     add_request(store, "r1", day1, order_id="1001", customer_id="ann")
     add_request(store, "r2", day2, order_id="1001", customer_id="ann")
@@ -138,6 +139,8 @@ def test_an_order_whose_page_is_shown_again_is_one_transaction(store) -> None:
     for request_id, at in (("r1", day1), ("r2", day2)):
         add_impression(store, request_id, "A", at, customer_id="ann")
     add_conversion(store, "r2", "A", 30.0, day2, customer_id="ann")
+    for request_id, score, at in (("r1", 2, day1), ("r2", 5, day2), ("r3", 4, day1)):
+        record_csat(store, "shop", request_id, score, at)
 
     result = report(store, "shop", SINCE, UNTIL, "day")
 
@@ -150,6 +153,7 @@ def test_an_order_whose_page_is_shown_again_is_one_transaction(store) -> None:
     exposed = result["holdout"]["exposed"]
     assert (exposed["transactions"], exposed["conversions"], exposed["revenue"]) == (3, 1, 30.0)
     assert exposed["revenue_per_transaction"] == 10.0
+    assert (exposed["csat_answers"], exposed["csat_mean"]) == (2, 3.0)  # order 1001's first: 2
 
 
 def test_report_of_an_empty_period_has_zeros_and_no_ratios(store) -> None:
