@@ -155,9 +155,7 @@ def read_impressions(path: str | Path) -> pd.DataFrame:
     if not keep.any() and len(raw):
         raise InputError(f"{name}: no usable rows ({describe_skipped(skipped)})")
     impressions = raw[keep].copy()
-    impressions["customer_id"] = customer_keys(
-        _whole_numbers_as_written(impressions["customer_id"])
-    )
+    impressions["customer_id"] = _customer_ids(impressions["customer_id"])
     impressions["shown_at"] = shown_at[keep]
     impressions["position"] = position[keep].astype("int64")
     impressions["propensity"] = propensity[keep].astype("float64")
@@ -283,7 +281,7 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
     skipped: Counter = Counter()
     keep = _drop(raw.duplicated(), "duplicate line", skipped)
     raw["order_id"] = _whole_numbers_as_written(raw["order_id"])
-    raw["customer_id"] = customer_keys(_whole_numbers_as_written(raw["customer_id"]))
+    raw["customer_id"] = _customer_ids(raw["customer_id"])
     keep &= _drop(_holds_nul(raw), _NUL, skipped, keep)
     keep &= _drop(raw["order_id"] == "", "no order id", skipped, keep)
     keep &= _drop(raw["customer_id"] == "", "no customer id", skipped, keep)
@@ -314,6 +312,11 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
         n_read=len(raw),
         skipped=+skipped,
     )
+
+
+def _customer_ids(ids: pd.Series) -> pd.Series:
+    """Customer ids as stored: whole numbers as written, emails as digests (what must fit)."""
+    return customer_keys(_whole_numbers_as_written(ids))
 
 
 def _whole_numbers_as_written(ids: pd.Series) -> pd.Series:

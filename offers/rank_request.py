@@ -110,6 +110,13 @@ class Order(msgspec.Struct, frozen=True):
     def __post_init__(self) -> None:
         settle(self, ids=("id",), amounts=("total",))
 
+    @property
+    def grand_total(self) -> float:
+        """``total``, or the sum of the lines when the page sent none."""
+        if self.total is not None:
+            return self.total
+        return float(sum(item.price * item.quantity for item in self.items))
+
 
 class Customer(msgspec.Struct, frozen=True):
     """Who ordered; an email as ``id`` is hashed before anything is stored."""

@@ -161,13 +161,10 @@ def format_metrics(metrics: dict) -> str:
 
 def _recommend(model: RelevanceModel, body: RankRequest, k: int, policies: dict) -> dict:
     order = body.order
-    total = (
-        order.total if order.total is not None else sum(i.price * i.quantity for i in order.items)
-    )
     context = RankContext(
         customer_id=body.customer.id,
         basket=[(i.sku, i.category, i.price, i.quantity) for i in order.items],
-        order_total=total,
+        order_total=order.grand_total,
         placement=body.placement,
         country=order.country,
         device=order.device,

@@ -77,7 +77,7 @@ class Ranker:
         customer = customer_key(body.customer.id) if body.customer.id else ""
         model = self.models.model
         if in_holdout(customer or None, self.settings.holdout_share):
-            total = _order_total(body)
+            total = body.order.grand_total
             self._log(body, request_id, customer, total, at, model.version, holdout=True, rows=[])
             explained = _holdout_debug(self.catalog.offers) if debug else None
             return Ranked(request_id, model.version, customer, True, [], explained)
@@ -114,7 +114,7 @@ class Ranker:
             placement=body.placement,
             country=order.country,
             device=order.device,
-            order_total=_order_total(body),
+            order_total=body.order.grand_total,
             categories=frozenset(item.category for item in items if item.category),
             skus=frozenset(item.sku for item in items),
             customer_id=customer or None,
@@ -240,12 +240,6 @@ def _not_selected(probability: float, policy: SelectionPolicy, limit: int) -> st
     if probability < policy.relevance_floor:
         return f"relevance {probability:.4f} below the floor {policy.relevance_floor:g}"
     return f"relevance {probability:.4f}: cut by the cap of {limit} offers or the diversity rules"
-
-
-def _order_total(body: RankRequest) -> float:
-    if body.order.total is not None:
-        return body.order.total
-    return float(sum(item.price * item.quantity for item in body.order.items))
 
 
 def _context(body: RankRequest) -> dict[str, Any]:
