@@ -61,8 +61,13 @@ class Shopper:
         assert len(self.encore_lines()) <= 1, self.encore_lines()
         for message in self.console:
             from_widget = message.location.get("url", "").endswith("/widget.js")
-            if from_widget and not message.text.startswith("Failed to load resource"):
+            if from_widget and not _reported_by_the_browser(message.text):
                 assert message.text.startswith("[encore] "), message.text
+
+
+def _reported_by_the_browser(text: str) -> bool:
+    """A line the browser logs itself (a failed request, a blocked CSP action), not a throw."""
+    return text.startswith("Failed to load resource") or "violates the following Content" in text
 
 
 def is_events_post(type_: str) -> Callable[[Request], bool]:

@@ -174,6 +174,40 @@ def test_widget_is_styled_under_a_strict_content_security_policy(
     shopper.assert_host_page_unharmed()
 
 
+def test_offers_show_and_dismiss_under_an_enforced_trusted_types_policy(
+    shopper: Shopper, service, purchase
+) -> None:
+    # Such a page refuses strings for innerHTML: the snippet writes through its own policy.
+    policy = "require-trusted-types-for 'script'; trusted-types encore"
+    open_host_page(
+        shopper, service, order_attributes(purchase), headers={"Content-Security-Policy": policy}
+    )
+    shopper.offers().first.wait_for()
+    for _ in range(shopper.offers().count()):
+        with shopper.page.expect_request(is_events_post("dismiss")):
+            shopper.page.locator("[data-encore-dismiss]").first.click()
+            shopper.page.evaluate("encore.flush()")
+
+    assert shopper.page.locator(".encore-host").evaluate("el => el.shadowRoot.innerHTML") == ""
+    assert shopper.encore_lines() == []
+    shopper.assert_host_page_unharmed()
+
+
+def test_a_trusted_types_policy_without_encore_gets_a_warning_naming_it(
+    shopper: Shopper, service, purchase
+) -> None:
+    policy = "require-trusted-types-for 'script'; trusted-types shop-policy"
+    open_host_page(
+        shopper, service, order_attributes(purchase), headers={"Content-Security-Policy": policy}
+    )
+    shopper.page.wait_for_function("document.querySelector('.encore-host')")
+
+    assert shopper.offers().count() == 0
+    assert len(shopper.encore_lines()) == 1
+    assert "trusted-types" in shopper.encore_lines()[0]
+    shopper.assert_host_page_unharmed()
+
+
 def test_offers_show_and_events_arrive_on_a_page_whose_arrays_have_a_to_json(
     shopper: Shopper, service, purchase
 ) -> None:

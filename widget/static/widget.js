@@ -69,6 +69,7 @@
   var autoHost;
   var latest = new WeakMap();
   var viewTimers = new WeakMap();
+  var policy; // Trusted Types: undefined until first needed, then the policy or null
   var observer = w.IntersectionObserver && new IntersectionObserver(onVisibility, {threshold: 0.5});
   // A constructed stylesheet is not inline CSS, so a page's strict style-src CSP still lets it apply.
   var sheet;
@@ -208,13 +209,27 @@
   }
 
   function fill(root, html) {
-    root.innerHTML = (sheet ? '' : '<style>' + CSS + '</style>') + html;
+    root.innerHTML = trusted((sheet ? '' : '<style>' + CSS + '</style>') + html);
+  }
+
+  // Pages that enforce Trusted Types refuse strings for innerHTML; our policy passes the fragment
+  // (the service's own autoescaped HTML) through as it is.
+  function trusted(html) {
+    if (policy === undefined) {
+      policy = null;
+      try {
+        if (w.trustedTypes) policy = w.trustedTypes.createPolicy('encore', {createHTML: String});
+      } catch (e) {
+        throw new Error('the CSP trusted-types directive does not allow the policy encore');
+      }
+    }
+    return policy ? policy.createHTML(html) : html;
   }
 
   function collapse(host) {
     if (host.shadowRoot) {
       each(host.shadowRoot.querySelectorAll('[data-encore-token]'), forget);
-      host.shadowRoot.innerHTML = '';
+      while (host.shadowRoot.firstChild) host.shadowRoot.removeChild(host.shadowRoot.firstChild);
     }
     host.style.display = 'none';
   }
