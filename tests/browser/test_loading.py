@@ -42,6 +42,13 @@ def open_host_page(
     shopper.page.wait_for_function("window.encore && window.encore.loaded === true")
 
 
+def open_under_policy(shopper: Shopper, service, purchase, policy: str) -> None:
+    """Load a thank-you page that pastes the snippet and sends this Content-Security-Policy."""
+    open_host_page(
+        shopper, service, order_attributes(purchase), headers={"Content-Security-Policy": policy}
+    )
+
+
 def order_attributes(purchase) -> dict[str, str]:
     return {
         "data-order": json.dumps(purchase.order),
@@ -164,9 +171,7 @@ def test_widget_is_styled_under_a_strict_content_security_policy(
     # No inline style or script allowed: the snippet's constructed stylesheet still applies.
     own = service.url
     policy = f"default-src 'none'; script-src {own}; connect-src {own}; img-src *; style-src 'self'"
-    open_host_page(
-        shopper, service, order_attributes(purchase), headers={"Content-Security-Policy": policy}
-    )
+    open_under_policy(shopper, service, purchase, policy)
     shopper.offers().first.wait_for()
 
     cta = shopper.page.locator(".encore-cta").first
@@ -179,9 +184,7 @@ def test_offers_show_and_dismiss_under_an_enforced_trusted_types_policy(
 ) -> None:
     # Such a page refuses strings for innerHTML: the snippet writes through its own policy.
     policy = "require-trusted-types-for 'script'; trusted-types encore"
-    open_host_page(
-        shopper, service, order_attributes(purchase), headers={"Content-Security-Policy": policy}
-    )
+    open_under_policy(shopper, service, purchase, policy)
     shopper.offers().first.wait_for()
     for _ in range(shopper.offers().count()):
         with shopper.page.expect_request(is_events_post("dismiss")):
@@ -197,9 +200,7 @@ def test_a_trusted_types_policy_without_encore_gets_a_warning_naming_it(
     shopper: Shopper, service, purchase
 ) -> None:
     policy = "require-trusted-types-for 'script'; trusted-types shop-policy"
-    open_host_page(
-        shopper, service, order_attributes(purchase), headers={"Content-Security-Policy": policy}
-    )
+    open_under_policy(shopper, service, purchase, policy)
     shopper.page.wait_for_function("document.querySelector('.encore-host')")
 
     assert shopper.offers().count() == 0
