@@ -27,7 +27,7 @@ from sqlalchemy import String, Table
 from offers import schema
 from offers.dates import DateOrder, parse_timestamps
 from offers.errors import InputError, binary_kind, not_utf8
-from offers.identity import customer_keys
+from offers.identity import column_without_emails, customer_keys
 from offers.money import parse_margin, parse_money
 from offers.progress import progress
 
@@ -156,6 +156,8 @@ def read_impressions(path: str | Path) -> pd.DataFrame:
         raise InputError(f"{name}: no usable rows ({describe_skipped(skipped)})")
     impressions = raw[keep].copy()
     impressions["customer_id"] = _customer_ids(impressions["customer_id"])
+    for column in (c for c in impressions.columns if c.startswith("ctx_")):
+        impressions[column] = column_without_emails(impressions[column])
     impressions["shown_at"] = shown_at[keep]
     impressions["position"] = position[keep].astype("int64")
     impressions["propensity"] = propensity[keep].astype("float64")
@@ -302,7 +304,10 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
     for column in ORDER_OPTIONAL_TEXT:
         if column not in lines:
             lines[column] = ""
-    lines = lines[[*ORDER_COLUMNS, *(c for c in lines.columns if c not in ORDER_COLUMNS)]]
+    extra = [c for c in lines.columns if c not in ORDER_COLUMNS]
+    lines = lines[[*ORDER_COLUMNS, *extra]]
+    for column in extra:  # kept as attributes: an export's Email column is no customer id
+        lines[column] = column_without_emails(lines[column])
     is_return = lines["quantity"] <= 0
     purchases = _merge_repeated_lines(lines[~is_return])
     skipped["duplicate line"] += int((~is_return).sum()) - len(purchases)

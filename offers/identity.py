@@ -1,8 +1,13 @@
 """Customer identifiers as Encore keeps them: never a raw email."""
 
 import hashlib
+import re
+from collections.abc import Callable
 
 import pandas as pd
+
+# An address as exports and templates write one; the digest only needs to catch it, not validate it.
+_EMAIL = re.compile(r"[\w.%+'-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 def customer_key(customer_id: str) -> str:
@@ -15,9 +20,29 @@ def customer_key(customer_id: str) -> str:
 
 def customer_keys(customer_ids: pd.Series) -> pd.Series:
     """:func:`customer_key` over a column; ids without an ``@`` pass through untouched."""
-    emails = customer_ids.str.contains("@", regex=False)
-    if not emails.any():
-        return customer_ids
-    hashed = customer_ids.copy()
-    hashed[emails] = customer_ids[emails].map(customer_key)
-    return hashed
+    return _map_those_with_at(customer_ids, customer_key)
+
+
+def without_emails(text: str) -> str:
+    """``text`` with each email in it replaced by its :func:`customer_key` digest.
+
+    For attribute values (an export's ``Email`` column, a note, a page's context): a value
+    that is an email becomes the same digest as that customer's id.
+    """
+    if "@" not in text:
+        return text
+    return _EMAIL.sub(lambda match: customer_key(match.group()), text)
+
+
+def column_without_emails(values: pd.Series) -> pd.Series:
+    """:func:`without_emails` over a text column; values without an ``@`` pass through."""
+    return _map_those_with_at(values, without_emails)
+
+
+def _map_those_with_at(values: pd.Series, change: Callable[[str], str]) -> pd.Series:
+    with_at = values.str.contains("@", regex=False)
+    if not with_at.any():
+        return values
+    changed = values.copy()
+    changed[with_at] = values[with_at].map(change)
+    return changed

@@ -15,7 +15,7 @@ from typing import Any
 
 from offers.catalog import Offer
 from offers.holdout import in_holdout
-from offers.identity import customer_key
+from offers.identity import customer_key, without_emails
 from offers.rank_request import RankRequest
 from offers.store import utcnow
 from offers.targeting import OrderContext, eligible_offers, screen
@@ -243,7 +243,10 @@ def _not_selected(probability: float, policy: SelectionPolicy, limit: int) -> st
 
 
 def _context(body: RankRequest) -> dict[str, Any]:
-    context: dict[str, Any] = dict(body.attributes)
+    context: dict[str, Any] = {
+        name: without_emails(value) if isinstance(value, str) else value
+        for name, value in body.attributes.items()
+    }
     context.update(
         country=body.order.country,
         device=body.order.device,

@@ -220,6 +220,33 @@ def test_emails_as_customer_ids_are_hashed(write_file):
     assert "example" not in customer.lower()
 
 
+def test_emails_in_extra_columns_are_kept_only_as_digests(write_file):
+    # Shopify's order export has an Email column; notes hold addresses too.
+    path = write_file(
+        "orders.csv",
+        HEADER.strip() + ",Email,Note\n"
+        "O1,Ann@Example.com,2026-01-05,A,1,1,"
+        "ann@example.com ,Ship to ann.b+gift@mail.example.org please\n",
+    )
+    line = read_orders(path).lines.loc[0]
+
+    assert line["email"] == line["customer_id"]  # the same digest as the id: still joinable
+    assert line["note"].startswith("Ship to sha256:") and line["note"].endswith(" please")
+    assert "example" not in line["note"]
+
+
+def test_emails_in_impression_context_columns_are_kept_only_as_digests(write_file):
+    path = write_file(
+        "impressions.csv",
+        IMPRESSIONS_HEADER.strip() + ",ctx_email,ctx_device\n"
+        "R1,2026-01-05,C1,thank_you,X,1,0.5,1,0,Ann@Example.com,mobile\n",
+    )
+    row = read_impressions(path).loc[0]
+
+    assert row["ctx_email"].startswith("sha256:")
+    assert row["ctx_device"] == "mobile"
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -142,6 +142,20 @@ def test_rank_hashes_an_email_before_storing_it(client, rank_body, database_url)
     assert request["customer_id"].startswith("sha256:")
 
 
+def test_rank_stores_emails_in_attributes_only_as_digests(client, rank_body, database_url):
+    body = rank_body(customer="Ann@Example.com")
+    body["order"]["id"] = "1001"
+    body["attributes"] = {"email": "Ann@Example.com", "note": "gift from bo@example.org"}
+    client.post("/v1/rank", json=body, headers=auth())
+    flush_log(client)
+
+    [request] = stored_rows(database_url, schema.rank_requests)
+    impressions = stored_rows(database_url, schema.impressions)
+    assert impressions
+    assert {i["context"]["email"] for i in impressions} == {request["customer_id"]}
+    assert "example" not in json.dumps([request, *impressions], default=str).lower()
+
+
 def test_a_model_that_fails_on_a_request_is_replaced_by_the_fallback_for_it(
     client, rank_body, monkeypatch, caplog
 ):
