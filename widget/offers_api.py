@@ -8,6 +8,7 @@ workers pick it up on their next refresh).
 from typing import Any
 from urllib.parse import quote
 
+import msgspec
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -72,6 +73,25 @@ async def put_offer(request: Request) -> Response:
     return offer_response(offer, 200 if existed else 201)
 
 
+async def patch_offer(request: Request) -> Response:
+    """Change some fields (a JSON Merge Patch, RFC 7386: ``null`` removes a field, objects
+    such as ``targeting`` merge); the result is validated as a whole offer."""
+    service = service_of(request)
+    shop = service.keys.secret(request)
+    offer_id = offer_id_of(request)
+    patch = decode_any(await read_body(request))
+    if not isinstance(patch, dict):
+        raise ApiError(422, "expected a merge patch: a JSON object of the fields to change")
+    if patch.get("id", offer_id) != offer_id:
+        raise ApiError(422, f"`id` must be `{offer_id}` (the id in the URL)", field="id")
+    stored = await run_in_threadpool(service.store.offer, shop.id, offer_id)
+    if stored is None:
+        raise no_offer(offer_id)
+    offer = _parse_offer(_merged(msgspec.to_builtins(stored), patch))
+    await _save(service, offer)
+    return offer_response(offer)
+
+
 async def delete_offer(request: Request) -> Response:
     service = service_of(request)
     shop = service.keys.secret(request)
@@ -95,6 +115,19 @@ def no_offer(offer_id: str) -> ApiError:
     return ApiError(404, f"no offer `{offer_id}`", field="offer_id")
 
 
+def _merged(document: Any, patch: Any) -> Any:
+    """``patch`` applied to ``document`` by RFC 7386's rules."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(document) if isinstance(document, dict) else {}
+    for name, value in patch.items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = _merged(merged.get(name), value)
+    return merged
+
+
 def _parse_offer(document: Any) -> Offer:
     if not isinstance(document, dict):
         raise ApiError(422, "expected an offer: a JSON object")
@@ -115,11 +148,13 @@ async def offers_collection(request: Request) -> Response:
 
 
 async def offer_item(request: Request) -> Response:
-    handlers = {"PUT": put_offer, "DELETE": delete_offer}
+    handlers = {"PUT": put_offer, "PATCH": patch_offer, "DELETE": delete_offer}
     return await handlers.get(request.method, get_offer)(request)
 
 
 routes = [
     Route("/v1/offers", offers_collection, methods=["GET", "POST"]),
-    Route("/v1/offers/{offer_id}", offer_item, methods=["GET", "PUT", "DELETE"], name="offer"),
+    Route(
+        "/v1/offers/{offer_id}", offer_item, methods=["GET", "PUT", "PATCH", "DELETE"], name="offer"
+    ),
 ]

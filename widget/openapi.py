@@ -189,6 +189,23 @@ def _paths() -> dict[str, Any]:
                     **_errors(400, 401, 403, 413, 422),
                 },
             },
+            "patch": {
+                "summary": "Change some fields of an offer",
+                "description": "A JSON Merge Patch (RFC 7386): `null` removes a field, objects "
+                "such as `targeting` and `caps` merge. The result is validated as a whole offer.",
+                "security": _SECRET,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        media: {"schema": {"type": "object"}}
+                        for media in ("application/merge-patch+json", "application/json")
+                    },
+                },
+                "responses": {
+                    "200": _json(_ref("Offer"), "Changed."),
+                    **_errors(400, 401, 403, 404, 413, 422),
+                },
+            },
             "delete": {
                 "summary": "Delete an offer",
                 "security": _SECRET,

@@ -87,6 +87,68 @@ def test_put_takes_the_id_from_the_url(client):
     assert (response.status_code, response.json()["id"]) == (201, "from-url")
 
 
+def test_patch_pauses_an_offer_and_ranking_stops_showing_it(client, rank_body):
+    def ranked() -> list[str]:
+        body = rank_body(customer=None)
+        return [
+            o["id"] for o in client.post("/v1/rank", json=body, headers=auth()).json()["offers"]
+        ]
+
+    shown = ranked()[0]
+    before = client.get(f"/v1/offers/{shown}", headers=auth(SK)).json()
+
+    patched = client.patch(f"/v1/offers/{shown}", json={"status": "paused"}, headers=auth(SK))
+
+    assert patched.status_code == 200
+    assert patched.json() == {**before, "status": "paused"}
+    assert client.get(f"/v1/offers/{shown}", headers=auth(SK)).json() == patched.json()
+    assert shown not in ranked()
+
+
+def test_patch_merges_objects_and_null_removes_a_field(client):
+    offer = {
+        **PARTNER,
+        "body": "Any roast",
+        "targeting": {"countries": ["DE"], "min_order_total": 20},
+    }
+    client.post("/v1/offers", json=offer, headers=auth(SK))
+    patch = {
+        "body": None,
+        "targeting": {"min_order_total": None, "devices": ["mobile"]},
+        "caps": {"budget": 500},
+    }
+
+    patched = client.patch("/v1/offers/p-new", json=patch, headers=auth(SK)).json()
+
+    assert "body" not in patched
+    assert patched["targeting"] == {"countries": ["DE"], "devices": ["mobile"]}
+    assert patched["caps"] == {"budget": 500.0}
+    assert patched["title"] == PARTNER["title"]
+
+
+@pytest.mark.parametrize(
+    ("offer_id", "patch", "status", "field"),
+    [
+        pytest.param("p-new", {"advertiser": None}, 422, "advertiser", id="breaks-the-offer"),
+        pytest.param("p-new", {"caps": {"budget": "lots"}}, 422, "caps.budget", id="wrong-type"),
+        pytest.param("p-new", {"id": "other"}, 422, "id", id="another-id"),
+        pytest.param("p-new", ["status", "paused"], 422, None, id="not-an-object"),
+        pytest.param("nope", {"status": "paused"}, 404, "offer_id", id="no-such-offer"),
+    ],
+)
+def test_a_bad_patch_is_refused_and_changes_nothing(client, offer_id, patch, status, field):
+    client.post("/v1/offers", json=PARTNER, headers=auth(SK))
+
+    response = client.patch(f"/v1/offers/{offer_id}", json=patch, headers=auth(SK))
+
+    assert (response.status_code, response.json()["error"]["field"]) == (status, field)
+    assert client.get("/v1/offers/p-new", headers=auth(SK)).json() == {
+        **PARTNER,
+        "targeting": {},
+        "caps": {},
+    }
+
+
 def test_delete_an_offer(client, rank_body):
     client.post("/v1/offers", json=PARTNER, headers=auth(SK))
 
