@@ -77,3 +77,31 @@ def test_leaving_the_screen_before_one_second_cancels_the_view(
     expect(offer).to_be_in_viewport(ratio=0.5)
     with shopper.page.expect_request(is_events_post("view")):
         shopper.page.clock.run_for(1_300)
+
+
+# The page's visibility as the browser reports it when the shopper switches tabs.
+SET_VISIBILITY = """state => {
+  Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => state});
+  Object.defineProperty(document, 'hidden', {configurable: true, get: () => state === 'hidden'});
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+
+def test_time_in_a_tab_switched_away_from_does_not_count_towards_a_view(
+    shopper: Shopper, service, purchase
+) -> None:
+    open_demo_below_the_fold(shopper, service, purchase)
+    offer = shopper.offers().first
+
+    offer.scroll_into_view_if_needed()
+    expect(offer).to_be_in_viewport(ratio=0.5)
+    shopper.page.clock.run_for(500)
+    shopper.page.evaluate(SET_VISIBILITY, "hidden")
+    shopper.page.clock.run_for(5_000)
+
+    assert shopper.sent_events("view") == []
+    shopper.page.evaluate(SET_VISIBILITY, "visible")
+    shopper.page.clock.run_for(900)
+    assert shopper.sent_events("view") == []
+    with shopper.page.expect_request(is_events_post("view")):
+        shopper.page.clock.run_for(400)

@@ -69,6 +69,7 @@
   var autoHost;
   var latest = new WeakMap();
   var viewTimers = new WeakMap();
+  var onScreen = []; // offers at least half on screen, not yet viewed
   var policy; // Trusted Types: undefined until first needed, then the policy or null
   var observer = w.IntersectionObserver && new IntersectionObserver(onVisibility, {threshold: 0.5});
   // A constructed stylesheet is not inline CSS, so a page's strict style-src CSP still lets it apply.
@@ -265,23 +266,42 @@
     each(entries, guard(function (entry) {
       var offer = entry.target;
       if (entry.isIntersecting && entry.intersectionRatio >= 0.5) {
-        if (!viewTimers.has(offer)) {
-          viewTimers.set(offer, setTimeout(guard(function () {
-            forget(offer);
-            track({type: 'view', token: offer.getAttribute('data-encore-token')});
-          }), 1000));
-        }
+        if (onScreen.indexOf(offer) < 0) onScreen.push(offer);
       } else {
-        clearTimeout(viewTimers.get(offer));
-        viewTimers.delete(offer);
+        offScreen(offer);
       }
     }));
+    timeViews();
+  }
+
+  // The second runs only while the page is visible: a tab switched away from keeps its timers.
+  function timeViews() {
+    var hidden = d.visibilityState === 'hidden';
+    each(onScreen, function (offer) {
+      if (hidden) return stopTimer(offer);
+      if (!viewTimers.has(offer)) {
+        viewTimers.set(offer, setTimeout(guard(function () {
+          forget(offer);
+          track({type: 'view', token: offer.getAttribute('data-encore-token')});
+        }), 1000));
+      }
+    });
+  }
+
+  function stopTimer(offer) {
+    clearTimeout(viewTimers.get(offer));
+    viewTimers.delete(offer);
+  }
+
+  function offScreen(offer) {
+    stopTimer(offer);
+    var at = onScreen.indexOf(offer);
+    if (at >= 0) onScreen.splice(at, 1);
   }
 
   function forget(offer) {
     if (observer) observer.unobserve(offer);
-    clearTimeout(viewTimers.get(offer));
-    viewTimers.delete(offer);
+    offScreen(offer);
   }
 
   function track(event) {
@@ -333,7 +353,10 @@
 
   guard(function () {
     w.encore = api;
-    d.addEventListener('visibilitychange', function () { if (d.visibilityState === 'hidden') api.flush(); });
+    d.addEventListener('visibilitychange', guard(function () {
+      timeViews();
+      if (d.visibilityState === 'hidden') flush();
+    }));
     w.addEventListener('pagehide', api.flush);
     if (data.order) show({});
     each((stub && stub.q) || [], api.q.push);
