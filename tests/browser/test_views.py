@@ -6,7 +6,7 @@ Time is Playwright's fake clock (page.clock): the test moves it, nothing sleeps.
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 
 from tests.browser.helpers import Shopper, is_events_post
 
@@ -33,6 +33,11 @@ def open_demo_below_the_fold(shopper: Shopper, service, purchase) -> None:
         shopper.page.clock.run_for(1000)
 
 
+def bring_on_screen(offer: Locator) -> None:
+    offer.scroll_into_view_if_needed()
+    expect(offer).to_be_in_viewport(ratio=0.5)
+
+
 def test_no_view_while_the_offers_stay_below_the_fold(shopper: Shopper, service, purchase) -> None:
     open_demo_below_the_fold(shopper, service, purchase)
 
@@ -47,8 +52,7 @@ def test_a_view_is_sent_after_one_second_on_screen(shopper: Shopper, service, pu
     offer = shopper.offers().first
     offer_id = offer.get_attribute("data-encore-offer")
 
-    offer.scroll_into_view_if_needed()
-    expect(offer).to_be_in_viewport(ratio=0.5)
+    bring_on_screen(offer)
     shopper.page.clock.run_for(900)
     assert shopper.sent_events("view") == []
     with shopper.page.expect_response(lambda r: is_events_post("view")(r.request)):
@@ -65,16 +69,14 @@ def test_leaving_the_screen_before_one_second_cancels_the_view(
     open_demo_below_the_fold(shopper, service, purchase)
     offer = shopper.offers().first
 
-    offer.scroll_into_view_if_needed()
-    expect(offer).to_be_in_viewport(ratio=0.5)
+    bring_on_screen(offer)
     shopper.page.clock.run_for(700)
     shopper.page.evaluate("window.scrollTo(0, 0)")
     expect(offer).not_to_be_in_viewport()
     shopper.page.clock.run_for(5_000)
 
     assert shopper.sent_events("view") == []
-    offer.scroll_into_view_if_needed()
-    expect(offer).to_be_in_viewport(ratio=0.5)
+    bring_on_screen(offer)
     with shopper.page.expect_request(is_events_post("view")):
         shopper.page.clock.run_for(1_300)
 
@@ -93,8 +95,7 @@ def test_time_in_a_tab_switched_away_from_does_not_count_towards_a_view(
     open_demo_below_the_fold(shopper, service, purchase)
     offer = shopper.offers().first
 
-    offer.scroll_into_view_if_needed()
-    expect(offer).to_be_in_viewport(ratio=0.5)
+    bring_on_screen(offer)
     shopper.page.clock.run_for(500)
     shopper.page.evaluate(SET_VISIBILITY, "hidden")
     shopper.page.clock.run_for(5_000)
