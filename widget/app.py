@@ -32,6 +32,7 @@ from widget import api, demo
 from widget.auth import Cors, OriginList
 from widget.errors import ANSWER_HEADERS, exception_handlers
 from widget.openapi import openapi_document
+from widget.origins import AllowedOrigins
 from widget.request_ids import new_request_id
 from widget.service import Service
 from widget.settings import Settings, load_settings
@@ -70,7 +71,7 @@ def create_app(settings: Settings, on_ready: Callable[[], None] | None = None) -
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         service = await Service.start(settings)
-        origins.allowed = frozenset(service.shop.allowed_origins)
+        origins.allowed = AllowedOrigins(service.shop.allowed_origins)
         # As a context manager, so that on leaving it also gives up OpenBLAS's "controlling
         # thread": threadpoolctl lets only that thread set OpenBLAS's limit, and an app
         # started later from another thread would otherwise run with two threads.

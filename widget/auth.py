@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from offers.store import Shop, hash_secret
 from widget.errors import ANSWER_HEADERS, ApiError, error_response
+from widget.origins import AllowedOrigins
 
 
 class KeyRing:
@@ -26,7 +27,7 @@ class KeyRing:
         self.shop = shop
         self._publishable = shop.publishable_key.encode()
         self._secret_hash = secret_key_hash.encode()
-        self._origins = frozenset(shop.allowed_origins)
+        self._origins = AllowedOrigins(shop.allowed_origins)
 
     def publishable(self, request: Request, body_key: str | None = None) -> Shop:
         """The shop for a call a page may make (rank, widget, events)."""
@@ -70,7 +71,7 @@ class KeyRing:
         raise _unauthorized("unknown API key")
 
     def origin_allowed(self, origin: str, request: Request) -> bool:
-        return "*" in self._origins or origin in self._origins or origin == _own_origin(request)
+        return origin in self._origins or origin == _own_origin(request)
 
     def _check_origin(self, request: Request) -> None:
         origin = request.headers.get("origin")
@@ -100,7 +101,7 @@ class Cors(CORSMiddleware):
     def __init__(self, app: ASGIApp, origins: "OriginList") -> None:
         super().__init__(
             app,
-            allow_methods=("GET", "POST", "PUT", "DELETE"),
+            allow_methods=("GET", "POST", "PUT", "PATCH", "DELETE"),
             allow_headers=("Authorization", "Content-Type"),
             max_age=600,
         )
@@ -129,8 +130,7 @@ class Cors(CORSMiddleware):
         await self.app(scope, receive, send_with_cors)
 
     def is_allowed_origin(self, origin: str) -> bool:
-        allowed = self.origins.allowed
-        return "*" in allowed or origin in allowed
+        return origin in self.origins.allowed
 
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)
@@ -151,7 +151,7 @@ class OriginList:
     """The allowed origins, filled in when the service starts."""
 
     def __init__(self, allowed: tuple[str, ...] = ()) -> None:
-        self.allowed = frozenset(allowed)
+        self.allowed = AllowedOrigins(allowed)
 
 
 def _raw_header(scope: Scope, name: bytes) -> bytes | None:

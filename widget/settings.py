@@ -8,6 +8,7 @@ from starlette.datastructures import CommaSeparatedStrings
 
 from offers import schema
 from offers.errors import InputError
+from widget.origins import allowed_origin
 
 MAX_OFFERS_LIMIT = 5
 MAX_DISMISS_DAYS = 36_500
@@ -49,9 +50,7 @@ def load_settings(env: Environ | None = None) -> Settings:
             publishable_key=config("ENCORE_PUBLISHABLE_KEY", default=""),
             secret_key=config("ENCORE_SECRET_KEY", default=""),
             signing_secret=config("ENCORE_SIGNING_SECRET", default=""),
-            allowed_origins=tuple(
-                config("ENCORE_ALLOWED_ORIGINS", cast=CommaSeparatedStrings, default="")
-            ),
+            allowed_origins=_origins(config("ENCORE_ALLOWED_ORIGINS", default="")),
             max_offers=config("ENCORE_MAX_OFFERS", cast=int, default=defaults.max_offers),
             holdout_share=config(
                 "ENCORE_HOLDOUT_SHARE", cast=float, default=defaults.holdout_share
@@ -62,6 +61,13 @@ def load_settings(env: Environ | None = None) -> Settings:
         raise InputError(f"environment: {err}") from None
     check_settings(settings)
     return settings
+
+
+def _origins(text: str) -> tuple[str, ...]:
+    try:
+        return tuple(allowed_origin(e) for e in CommaSeparatedStrings(text) if e.strip())
+    except ValueError as err:
+        raise ValueError(f"ENCORE_ALLOWED_ORIGINS: {err}") from None
 
 
 def check_settings(settings: Settings) -> None:

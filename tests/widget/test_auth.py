@@ -163,7 +163,7 @@ def test_preflight_from_an_allowed_origin(client):
 
     assert response.status_code == 204
     assert response.headers["access-control-allow-origin"] == ORIGIN
-    assert response.headers["access-control-allow-methods"] == "GET, POST, PUT, DELETE"
+    assert response.headers["access-control-allow-methods"] == "GET, POST, PUT, PATCH, DELETE"
     assert "authorization" in response.headers["access-control-allow-headers"].lower()
     assert response.headers["access-control-max-age"] == "600"
     assert response.content == b""
@@ -185,7 +185,7 @@ def test_preflight_from_a_foreign_origin_is_a_json_403(client):
 def test_preflight_for_a_method_the_api_does_not_take_is_a_json_403(client):
     response = client.options(
         "/v1/rank",
-        headers={"Origin": ORIGIN, "Access-Control-Request-Method": "PATCH"},
+        headers={"Origin": ORIGIN, "Access-Control-Request-Method": "TRACE"},
     )
 
     assert response.status_code == 403

@@ -107,6 +107,14 @@ def environment(monkeypatch, tmp_path):
         ),
         pytest.param(
             ["serve"],
+            {**KEYS, "ENCORE_ALLOWED_ORIGINS": "https://shop.example/checkout/thanks"},
+            "encore serve: error: environment: ENCORE_ALLOWED_ORIGINS: "
+            "`https://shop.example/checkout/thanks` is a URL, not an origin: "
+            "write `https://shop.example`",
+            id="origin-with-a-path",
+        ),
+        pytest.param(
+            ["serve"],
             {"ENCORE_PUBLISHABLE_KEY": KEYS["ENCORE_PUBLISHABLE_KEY"]},
             "encore serve: error: set both ENCORE_PUBLISHABLE_KEY and ENCORE_SECRET_KEY, "
             "or neither",
