@@ -1,5 +1,7 @@
 """The snippet on the demo thank-you page in a real browser: rendering, isolation, feedback."""
 
+import re
+
 import pytest
 from playwright.sync_api import Route, expect
 
@@ -83,6 +85,29 @@ def test_offers_stack_on_narrow_screens(
     boxes = [offer.bounding_box() for offer in shopper.offers().all()]
     assert len({round(box["x"]) for box in boxes}) == (1 if stacked else len(boxes))
     assert all(box["x"] + box["width"] <= width for box in boxes)
+
+
+def test_a_long_unbroken_offer_title_wraps_inside_its_card_on_a_phone(
+    shopper: Shopper, service, purchase
+) -> None:
+    long_word = "Ultraleichtwanderstockset" * 4  # no space or hyphen to break at
+
+    def lengthen_first_title(route: Route) -> None:
+        response = route.fetch()
+        answer = response.json()
+        answer["html"] = re.sub(
+            r'(class="encore-name"[^>]*>)[^<]*', rf"\g<1>{long_word}", answer["html"], count=1
+        )
+        route.fulfill(response=response, json=answer)
+
+    shopper.page.route("**/v1/widget", lengthen_first_title)
+    shopper.page.set_viewport_size({"width": 320, "height": 800})
+    open_demo(shopper, service, purchase)
+
+    name = shopper.page.locator(".encore-name").first
+    assert name.inner_text() == long_word
+    assert name.evaluate("el => el.scrollWidth <= el.clientWidth")
+    assert shopper.page.evaluate("document.documentElement.scrollWidth") <= 320
 
 
 @pytest.mark.parametrize(

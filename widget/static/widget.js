@@ -28,7 +28,8 @@
   var CSS =
     ':host{display:block}' +
     '.encore-ph{min-height:var(--encore-min-height,150px)}' +
-    '.encore{all:initial;display:block;box-sizing:border-box;margin:24px 0;color:var(--encore-text,#1d2329);' +
+    '.encore{all:initial;display:block;box-sizing:border-box;margin:24px 0;overflow-wrap:anywhere;' +
+    'color:var(--encore-text,#1d2329);' +
     'font:15px/1.45 var(--encore-font,system-ui,-apple-system,"Segoe UI",Roboto,sans-serif)}' +
     '.encore *{box-sizing:border-box}' +
     '.encore [hidden]{display:none!important}' +
