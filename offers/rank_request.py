@@ -6,7 +6,8 @@ pastes ``{"id": {{ order.id }}, "price": "{{ item.price }}"}`` into its page, an
 422 there means the widget silently shows nothing. So:
 
 - an id (``order.id``, ``customer.id``, an item's ``sku``) may be a whole number,
-  read as its digits (``1001`` and ``"1001"`` are the same order);
+  read as its digits (``1001`` and ``"1001"`` are the same order); ids and
+  categories are trimmed, as files are (``"SKU-1 "`` is SKU-1);
 - an amount (``price``, ``total``) may be text, read as amounts in files are
   (:func:`offers.money.read_amount`: ``"19.99"``, ``"1,299.00"``, ``"19,99 €"``), as
   Liquid's ``money_without_currency`` writes it;
@@ -46,8 +47,9 @@ Attributes = Annotated[dict[str, str | int | float | bool | None], msgspec.Meta(
 MAX_ITEMS = 200
 
 
-def settle(body: msgspec.Struct, ids: tuple[str, ...] = (), amounts: tuple[str, ...] = ()) -> None:
-    """``null`` fields back to their defaults; whole-number ``ids`` to text; ``amounts``
+def settle(body: msgspec.Struct, keys: tuple[str, ...] = (), amounts: tuple[str, ...] = ()) -> None:
+    """``null`` fields back to their defaults; ``keys`` (ids, skus, categories: what is
+    matched with the store) as trimmed text, whole numbers as their digits; ``amounts``
     written as text to numbers (ValueError, which msgspec reports as invalid, if unreadable)."""
     cls = type(body)
     defaults = _DEFAULTS.get(cls)
@@ -56,10 +58,12 @@ def settle(body: msgspec.Struct, ids: tuple[str, ...] = (), amounts: tuple[str, 
     for name, make_default in defaults:
         if getattr(body, name) is None:
             force_setattr(body, name, make_default())
-    for name in ids:
+    for name in keys:
         value = getattr(body, name)
         if type(value) is int:
             force_setattr(body, name, str(value))
+        elif value and value != (trimmed := value.strip()):  # as files read it: "SKU-1 " is SKU-1
+            force_setattr(body, name, trimmed)
     for name in amounts:
         value = getattr(body, name)
         if type(value) is str:
@@ -93,7 +97,9 @@ class Item(msgspec.Struct, frozen=True):
     title: Text | None = ""
 
     def __post_init__(self) -> None:
-        settle(self, ids=("sku",), amounts=("price",))
+        settle(self, keys=("sku", "category"), amounts=("price",))
+        if not self.sku:
+            raise ValueError("Expected `sku` to hold more than spaces")
 
 
 class Order(msgspec.Struct, frozen=True):
@@ -108,7 +114,7 @@ class Order(msgspec.Struct, frozen=True):
     items: Annotated[list[Item], msgspec.Meta(max_length=MAX_ITEMS)] | None = []
 
     def __post_init__(self) -> None:
-        settle(self, ids=("id",), amounts=("total",))
+        settle(self, keys=("id",), amounts=("total",))
 
     @property
     def grand_total(self) -> float:
@@ -125,7 +131,7 @@ class Customer(msgspec.Struct, frozen=True):
     is_returning: bool | None = None
 
     def __post_init__(self) -> None:
-        settle(self, ids=("id",))
+        settle(self, keys=("id",))
         if self.id and "@" not in self.id and len(self.id) > 128:
             raise ValueError("Expected `id` of length <= 128 (or an email)")
 

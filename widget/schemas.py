@@ -51,7 +51,7 @@ class ConversionRequest(msgspec.Struct, frozen=True):
     order_id: Id | None = ""
 
     def __post_init__(self) -> None:
-        settle(self, ids=("order_id",), amounts=("revenue",))
+        settle(self, keys=("order_id",), amounts=("revenue",))
 
 
 # Responses (documentation only: handlers encode dicts with orjson).

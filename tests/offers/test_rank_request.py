@@ -24,6 +24,18 @@ def test_whole_number_ids_are_read_as_their_digits() -> None:
     )
 
 
+def test_ids_skus_and_categories_are_trimmed_as_files_are() -> None:
+    body = decode(
+        {
+            "order": {"id": " 1001 ", "items": [{"sku": "SKU-1 ", "category": " Tents"}]},
+            "customer": {"id": "c1\t"},
+        }
+    )
+
+    assert (body.order.id, body.customer.id) == ("1001", "c1")
+    assert (body.order.items[0].sku, body.order.items[0].category) == ("SKU-1", "Tents")
+
+
 def test_numbers_written_as_strings_are_read_as_numbers() -> None:
     body = decode(
         {
@@ -95,6 +107,7 @@ def test_an_attribute_set_to_null_is_dropped() -> None:
         ({"order": {"items": [{"sku": "a", "quantity": 0}]}}, "order.items[0].quantity"),
         ({"order": {"items": [{"sku": "a", "quantity": 2.5}]}}, "order.items[0].quantity"),
         ({"order": {"items": [{"sku": True}]}}, "order.items[0].sku"),
+        ({"order": {"items": [{"sku": "  "}]}}, "order.items[0]"),
         ({"order": {"id": -1}}, "order.id"),
         ({"order": {"id": 1.5}}, "order.id"),
         ({"order": {}, "attributes": {"tags": ["a", "b"]}}, "attributes[...]"),
