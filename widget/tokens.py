@@ -39,6 +39,14 @@ class Tracking(NamedTuple):
     holdout: bool = False
 
 
+class TokenExpired(ApiError):
+    """A token correctly signed, but older than tokens live: says what it was about."""
+
+    def __init__(self, tracking: Tracking) -> None:
+        super().__init__(400, "the tracking token has expired", field="token", code="invalid_token")
+        self.tracking = tracking
+
+
 class _Json:
     @staticmethod
     def dumps(obj: Any) -> str:
@@ -73,21 +81,21 @@ class TokenSigner:
         return (value + self._sep + base64_encode(mac.digest())).decode()
 
     def verify(self, token: str) -> Tracking:
-        """What the token carries; ApiError 400 if forged, altered, malformed or expired."""
+        """What the token carries; ApiError 400 if forged, altered or malformed, TokenExpired
+        (an ApiError 400 too) if expired."""
+        expired = False
         try:
             payload = self._serializer.loads(token, max_age=self.max_age_seconds)
-        except SignatureExpired:
-            raise ApiError(
-                400, "the tracking token has expired", field="token", code="invalid_token"
-            ) from None
+        except SignatureExpired as err:  # raised only once the signature has checked out
+            expired, payload = True, _payload_or_none(self._serializer, err.payload)
         except (BadData, ValueError, UnicodeError):
-            raise ApiError(
-                400, "the tracking token is not valid", field="token", code="invalid_token"
-            ) from None
+            payload = None
         if not _well_formed(payload):
             raise ApiError(
                 400, "the tracking token is not valid", field="token", code="invalid_token"
             )
+        if expired:
+            raise TokenExpired(Tracking(*payload))
         return Tracking(*payload)
 
     def _now(self) -> bytes:
@@ -103,6 +111,13 @@ def event_id(event_type: str, token: str) -> str:
 
 
 _N_BASE = len(Tracking._fields) - 1  # every field but the optional ``holdout``
+
+
+def _payload_or_none(serializer: URLSafeTimedSerializer, payload: Any) -> Any:
+    try:
+        return serializer.load_payload(payload)
+    except (BadData, ValueError, UnicodeError):
+        return None
 
 
 def _well_formed(payload: Any) -> bool:

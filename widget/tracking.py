@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from offers.catalog import allowed_url
+from offers.catalog import Offer, allowed_url
 from offers.csat import record_csat
 from offers.feedback import impression, record_conversion
 from offers.store import utcnow
@@ -25,7 +25,7 @@ from widget.errors import ApiError
 from widget.responses import json_response, prefers_html
 from widget.schemas import conversion_decoder, events_decoder
 from widget.service import Service, check_capacity, service_of
-from widget.tokens import Tracking, event_id
+from widget.tokens import TokenExpired, Tracking, event_id
 
 
 async def events(request: Request) -> Response:
@@ -63,16 +63,27 @@ async def click(request: Request) -> Response:
     service = service_of(request)
     token = request.path_params["token"]
     try:
-        tracking = _verify(service, token, field="token")
-        offer = service.catalog.by_id.get(tracking.offer_id)
-        if offer is None or not allowed_url("cta_url", offer.cta_url):
-            raise ApiError(404, "this offer is no longer available")
+        offer, tracking, counts = _clicked_offer(service, token)
     except ApiError as err:
         if prefers_html(request):
             return HTMLResponse(_gone_page(err.message), err.status)
         raise
-    service.log.add_events([_event_row(service.shop.id, "click", token, tracking, utcnow())])
+    if counts:
+        service.log.add_events([_event_row(service.shop.id, "click", token, tracking, utcnow())])
     return RedirectResponse(offer.cta_url, 303, headers={"Cache-Control": "no-store"})
+
+
+def _clicked_offer(service: Service, token: str) -> tuple[Offer, Tracking, bool]:
+    """The offer a click opens, what its token says, and whether the click counts: a token
+    past its age (a tab left open for weeks) still opens a live offer, uncounted."""
+    try:
+        tracking, counts = _verify(service, token, field="token"), True
+    except TokenExpired as err:
+        tracking, counts = _of_this_shop(service, err.tracking, field="token"), False
+    offer = service.catalog.by_id.get(tracking.offer_id)
+    if offer is None or not allowed_url("cta_url", offer.cta_url):
+        raise ApiError(404, "this offer is no longer available")
+    return offer, tracking, counts
 
 
 async def conversions(request: Request) -> Response:
@@ -133,6 +144,10 @@ def _verify(service: Service, token: str, *, field: str) -> Tracking:
     except ApiError as err:
         err.field = field
         raise
+    return _of_this_shop(service, tracking, field=field)
+
+
+def _of_this_shop(service: Service, tracking: Tracking, *, field: str) -> Tracking:
     if tracking.shop_id != service.shop.id:
         raise ApiError(403, "this token belongs to another shop", field=field)
     return tracking

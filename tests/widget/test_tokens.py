@@ -3,7 +3,7 @@ import pytest
 from itsdangerous.encoding import base64_encode
 
 from widget.errors import ApiError
-from widget.tokens import TokenSigner, Tracking, event_id
+from widget.tokens import TokenExpired, TokenSigner, Tracking, event_id
 
 TRACKING = Tracking("shop", "req-1", "offer-1", "cust-1", 2, "thank_you")
 
@@ -81,10 +81,11 @@ def test_an_expired_token_is_refused(monkeypatch):
     later = __import__("time").time() + 2 * 86_400
     monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
 
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(TokenExpired) as refused:
         signer.verify(token)
 
     assert refused.value.message == "the tracking token has expired"
+    assert refused.value.tracking == TRACKING  # what it was about, for a click to still open
 
 
 def test_a_signed_payload_of_the_wrong_shape_is_refused():

@@ -1,6 +1,7 @@
 """Events, clicks and conversions: what happens to shown offers."""
 
 import re
+import time
 
 import pandas as pd
 from msgspec.structs import replace
@@ -89,6 +90,26 @@ def test_click_records_and_redirects_to_the_offer(client, rank_body, database_ur
         offer["id"],
         "cust-test-1",
     )
+
+
+def test_a_click_on_an_expired_token_opens_the_offer_but_is_not_counted(
+    client, rank_body, database_url, monkeypatch
+):
+    # a thank-you page left open in a tab for over a month (tokens live 30 days)
+    offer = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"][0]
+    cta_url = client.get(f"/v1/offers/{offer['id']}", headers=auth(SK)).json()["cta_url"]
+    signer = client.app_state["service"].signer
+    tracking, months_ago = signer.verify(offer["token"]), time.time() - 31 * 86_400
+    with monkeypatch.context() as then:
+        then.setattr(time, "time", lambda: months_ago)
+        expired = signer.sign(tracking)
+
+    response = client.get(f"/v1/click/{expired}", follow_redirects=False)
+    flush_log(client)
+
+    assert response.status_code == 303
+    assert response.headers["location"] == cta_url
+    assert stored_rows(database_url, schema.events) == []
 
 
 def test_click_with_a_forged_token_is_a_json_400(client):
