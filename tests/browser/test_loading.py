@@ -209,6 +209,19 @@ def test_a_trusted_types_policy_without_encore_gets_a_warning_naming_it(
     shopper.assert_host_page_unharmed()
 
 
+def test_on_a_right_to_left_page_the_dismiss_button_sits_at_the_start_corner(
+    shopper: Shopper, service, purchase
+) -> None:
+    rtl = "<script>document.documentElement.dir = 'rtl';</script>"
+    open_host_page(shopper, service, order_attributes(purchase), before_script=rtl)
+    offer = shopper.offers().first
+    offer.wait_for()
+
+    card, dismiss = offer.bounding_box(), offer.locator("[data-encore-dismiss]").bounding_box()
+    assert dismiss["x"] - card["x"] < 20  # the card's left edge: where a line ends in RTL
+    shopper.assert_host_page_unharmed()
+
+
 def test_offers_show_and_events_arrive_on_a_page_whose_arrays_have_a_to_json(
     shopper: Shopper, service, purchase
 ) -> None:

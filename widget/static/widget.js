@@ -40,14 +40,14 @@
     'background:var(--encore-bg,#fff);border:1px solid rgba(0,0,0,.12);border-radius:var(--encore-radius,10px)}' +
     '.encore-img{display:block;width:100%;aspect-ratio:16/9;object-fit:cover;background:rgba(0,0,0,.05)}' +
     '.encore-body{flex:1;display:flex;flex-direction:column;gap:6px;padding:12px 14px 14px}' +
-    '.encore-name{font-size:1em;font-weight:600;margin:0;padding-right:28px}' +
+    '.encore-name{font-size:1em;font-weight:600;margin:0;padding-inline-end:28px}' +
     '.encore p{margin:0}' +
     '.encore-reason,.encore-sponsored{font-size:.8em;opacity:.72}' +
     '.encore-sponsored{text-transform:uppercase;letter-spacing:.06em}' +
     '.encore-cta{margin-top:auto;align-self:flex-start;padding:8px 14px;font-weight:600;text-decoration:none;' +
     'border-radius:var(--encore-radius,10px);background:var(--encore-accent,#2b59c3);color:var(--encore-accent-text,#fff)}' +
     '.encore-cta:hover{filter:brightness(1.1)}' +
-    '.encore-dismiss{position:absolute;top:6px;right:6px;width:30px;height:30px;padding:0;border:0;border-radius:50%;' +
+    '.encore-dismiss{position:absolute;top:6px;inset-inline-end:6px;width:30px;height:30px;padding:0;border:0;border-radius:50%;' +
     'background:rgba(255,255,255,.9);color:#1d2329;font-family:inherit;font-size:20px;line-height:1;cursor:pointer}' +
     '.encore-csat{display:flex;flex-wrap:wrap;align-items:center;gap:6px 12px;margin-top:14px}' +
     '.encore-scores{display:flex;gap:6px}' +
