@@ -145,6 +145,7 @@ class RankRequest(msgspec.Struct, frozen=True):
     attributes: Attributes | None = {}
     limit: Annotated[int, msgspec.Meta(ge=1)] | None = None
     key: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    locale: Annotated[str, msgspec.Meta(max_length=35)] | None = ""
 
     def __post_init__(self) -> None:
         settle(self)

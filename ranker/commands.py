@@ -23,6 +23,7 @@ from ranker.baselines import BASELINES
 from ranker.evaluate import METRICS, evaluate_model
 from ranker.model import RankContext, RelevanceModel
 from ranker.policy import MAX_OFFERS_LIMIT, SelectionPolicy
+from ranker.reasons import wording
 from ranker.train import train
 
 
@@ -207,7 +208,7 @@ def _offers(
             "title": eligible[s.index].title,
             "score": round(s.score, 6),
             "probability": round(s.probability, 6),
-            "reason": s.reason,
+            "reason": wording(s.reason),
         }
         for s in policy.select(eligible, scores, basket_skus=skus)
     ]

@@ -16,6 +16,7 @@ import pandas as pd
 
 from offers.catalog import Offer
 from ranker.model import PRIOR_PROBABILITY, OfferScores, RankContext
+from ranker.reasons import popular_in
 
 VERSION = "popularity-fallback"
 TOP_PROBABILITY = 0.05
@@ -65,8 +66,7 @@ class PopularityModel:
                 probability.append(PRIOR_PROBABILITY)
             else:
                 probability.append(self._probability.get(offer.sku, unknown_sku))
-            category = offer.category or self.sku_category.get(offer.sku or "", "")
-            reasons.append(f"Popular in {category}" if category else "Popular right now")
+            reasons.append(popular_in(offer.category or self.sku_category.get(offer.sku or "", "")))
         return OfferScores(
             probability=np.array(probability, dtype=np.float64),
             value=np.array([offer.value for offer in offers], dtype=np.float64),

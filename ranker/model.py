@@ -32,11 +32,21 @@ from ranker.compiled_scoring import SkuScores, compile_kernel, score_order, scor
 from ranker.features import build_features
 from ranker.feedback import FeedbackModel
 from ranker.index import ShopIndex
+from ranker.reasons import (
+    BOUGHT_WITH,
+    BUY_AGAIN,
+    GOES_WITH,
+    PICKED_FOR_ORDER,
+    POPULAR_IN,
+    TIME_TO_RESTOCK,
+    Reason,
+    popular_in,
+)
 from ranker.scorer import EstimatorScorer, Scorer
 
 _DUE_RATIO = 0.8  # a sku is "due" once this share of its usual interval has passed
 _CHUNK_QUERIES = 5_000  # queries ranked at once in batch (bounds memory)
-_DEFAULT_REASON = "Picked for your order"
+_DEFAULT_REASON: Reason = (PICKED_FOR_ORDER, "")
 
 
 class RankContext(msgspec.Struct):
@@ -64,13 +74,13 @@ class OfferScores(NamedTuple):
         for a partner offer, that the shown offer converts.
     value : ndarray of shape (n_offers,)
         Value of an acceptance: margin (else price) for a cross-sell, payout for a partner offer.
-    reasons : list of str
-        A short reason to show with each offer.
+    reasons : list of Reason
+        A short reason to show with each offer, as (message, subject).
     """
 
     probability: np.ndarray
     value: np.ndarray
-    reasons: list[str]
+    reasons: list[Reason]
 
 
 class RelevanceModel:
@@ -158,7 +168,7 @@ class RelevanceModel:
         scored = sorted({code for code in codes if code >= 0 and code not in basket})
         row_of = {code: row for row, code in enumerate(scored)}
         probability: list[float] = []
-        reason_of: list[str] = []
+        reason_of: list[Reason] = []
         if scored:
             now = _days(context.at)
             scores = score_order(
@@ -183,7 +193,7 @@ class RelevanceModel:
                 p, reason = probability[row], reason_of[row]
             else:
                 p = self.scorer.floor
-                reason = f"Popular in {offer.category}" if offer.category else _DEFAULT_REASON
+                reason = (POPULAR_IN, offer.category) if offer.category else _DEFAULT_REASON
             probabilities.append(p)
             values.append(self._value(offer, code))
             reasons.append(reason)
@@ -249,17 +259,17 @@ class RelevanceModel:
 
     def _score_partner(
         self, offer: Offer, context_logit: float, basket_categories: set[str]
-    ) -> tuple[float, str]:
+    ) -> tuple[float, Reason]:
         probability = (
             self.feedback.offer_probability(offer, context_logit)
             if self.feedback
             else PRIOR_PROBABILITY
         )
         if offer.category and offer.category in basket_categories:
-            return probability, f"Goes with your {offer.category}"
+            return probability, (GOES_WITH, offer.category)
         return probability, _DEFAULT_REASON
 
-    def _reasons(self, signals: SkuScores, now: float) -> list[str]:
+    def _reasons(self, signals: SkuScores, now: float) -> list[Reason]:
         """A short human reason for each sku of ``signals``."""
         titles, interval, category_name = self._sku_title, self._sku_interval, self._sku_category
         reasons = []
@@ -272,14 +282,13 @@ class RelevanceModel:
         ):
             bought = count > 0
             if bought and now - last >= _DUE_RATIO * interval[sku]:
-                reasons.append(f"Time to restock {titles[sku]}")
+                reasons.append((TIME_TO_RESTOCK, titles[sku]))
             elif anchor >= 0:
-                reasons.append(f"Often bought with {titles[anchor]}")
+                reasons.append((BOUGHT_WITH, titles[anchor]))
             elif bought:
-                reasons.append(f"Buy {titles[sku]} again")
+                reasons.append((BUY_AGAIN, titles[sku]))
             else:
-                category = category_name[sku]
-                reasons.append(f"Popular in {category}" if category else "Popular right now")
+                reasons.append(popular_in(category_name[sku]))
         return reasons
 
     # Per-sku lists for per-offer work in plain Python (indexing NumPy arrays one item at a

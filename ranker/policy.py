@@ -20,6 +20,7 @@ from sklearn.utils import check_random_state
 
 from offers.catalog import Offer
 from ranker.model import OfferScores
+from ranker.reasons import Reason
 
 MAX_OFFERS_LIMIT = 5
 
@@ -35,7 +36,7 @@ class Selection(NamedTuple):
         Calibrated P(accept).
     propensity : float
         Probability that the policy put this offer in this slot, given the earlier slots.
-    reason : str
+    reason : Reason
         A short human reason to show with it.
     """
 
@@ -43,7 +44,7 @@ class Selection(NamedTuple):
     score: float
     probability: float
     propensity: float
-    reason: str
+    reason: Reason
 
 
 class SelectionPolicy:

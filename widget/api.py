@@ -27,6 +27,7 @@ from widget.ranking import Ranked
 from widget.responses import json_response, prefers_html
 from widget.service import Service, check_capacity, describe, service_of
 from widget.tokens import Tracking
+from widget.translations import translator
 
 
 async def rank(request: Request) -> Response:
@@ -117,6 +118,8 @@ def render_fragment(service: Service, ranked: Ranked, *, placement: str) -> str:
         )
         csat_token = service.signer.sign(about)
     return template.render(
+        lang=ranked.language,
+        _=translator(ranked.language),
         request_id=ranked.request_id,
         placement=placement,
         model_version=ranked.model_version,

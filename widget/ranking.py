@@ -20,12 +20,14 @@ from offers.rank_request import RankRequest
 from offers.store import utcnow
 from offers.targeting import OrderContext, eligible_offers, screen
 from ranker import OfferScores, RankContext, SelectionPolicy
+from ranker.reasons import wording
 from widget.catalog_cache import CatalogCache
 from widget.impression_log import ImpressionLog
 from widget.model_slot import ModelSlot
 from widget.recent import RecentActivity
 from widget.settings import Settings
 from widget.tokens import TokenSigner, Tracking
+from widget.translations import ENGLISH, language_of, translator
 
 logger = logging.getLogger("encore.widget")
 
@@ -39,6 +41,7 @@ class Ranked:
     customer_id: str
     holdout: bool
     offers: list[dict[str, Any]]
+    language: str = ENGLISH  # of the offers' reasons, and the fragment's words
     debug: dict[str, Any] | None = None
 
 
@@ -75,12 +78,13 @@ class Ranker:
         """Rank ``body``; with ``debug``, also say why each offer of the shop was left out."""
         at = utcnow()
         customer = customer_key(body.customer.id) if body.customer.id else ""
+        language = language_of(body.locale)
         model = self.models.model
         if in_holdout(customer or None, self.settings.holdout_share):
             total = body.order.grand_total
             self._log(body, request_id, customer, total, at, model.version, holdout=True, rows=[])
             explained = _holdout_debug(self.catalog.offers) if debug else None
-            return Ranked(request_id, model.version, customer, True, [], explained)
+            return Ranked(request_id, model.version, customer, True, [], language, explained)
         order = self._order_context(body, customer, at)
         candidates = self._candidates(order, customer, at)
         limit = min(body.limit or self.settings.max_offers, self.settings.max_offers)
@@ -90,13 +94,21 @@ class Ranker:
             else ([], None)
         )
         offers, rows, context = [], [], _context(body)
+        translate = translator(language)
         for position, (offer, selection) in enumerate(chosen, start=1):
             tracking = Tracking(
                 self.catalog.shop_id, request_id, offer.id, customer, position, body.placement
             )
             token = self.signer.sign(tracking)
             offers.append(
-                _shown(offer, token, click_url(token), position, selection.score, selection.reason)
+                _shown(
+                    offer,
+                    token,
+                    click_url(token),
+                    position,
+                    selection.score,
+                    wording(selection.reason, translate),
+                )
             )
             rows.append(_impression(tracking, offer, selection, at, model.version, context))
             self.recent.shown(customer, request_id, offer.id, at)
@@ -105,7 +117,7 @@ class Ranker:
         explained = (
             self._explain(order, customer, candidates, chosen, scores, limit) if debug else None
         )
-        return Ranked(request_id, model.version, customer, False, offers, explained)
+        return Ranked(request_id, model.version, customer, False, offers, language, explained)
 
     def _order_context(self, body: RankRequest, customer: str, at: datetime) -> OrderContext:
         order, items = body.order, body.order.items

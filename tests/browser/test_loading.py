@@ -222,6 +222,26 @@ def test_on_a_right_to_left_page_the_dismiss_button_sits_at_the_start_corner(
     shopper.assert_host_page_unharmed()
 
 
+@pytest.mark.parametrize(
+    ("attributes", "heading"),
+    [
+        pytest.param({}, "Angebote für Sie", id="the-page-lang"),
+        pytest.param({"data-locale": "fr-FR"}, "Offres pour vous", id="data-locale-overrides"),
+    ],
+)
+def test_the_widget_speaks_the_page_language(
+    shopper: Shopper, service, purchase, attributes: dict[str, str], heading: str
+) -> None:
+    german_page = "<script>document.documentElement.lang = 'de-DE';</script>"
+    open_host_page(
+        shopper, service, {**order_attributes(purchase), **attributes}, before_script=german_page
+    )
+    shopper.offers().first.wait_for()
+
+    assert shopper.page.locator(".encore-heading").inner_text() == heading
+    shopper.assert_host_page_unharmed()
+
+
 def test_offers_show_and_events_arrive_on_a_page_whose_arrays_have_a_to_json(
     shopper: Shopper, service, purchase
 ) -> None:

@@ -10,6 +10,7 @@ import jinja2
 import pytest
 
 import widget
+from widget.translations import translator
 
 TEMPLATES = Path(widget.__file__).parent / "templates"
 ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
@@ -33,7 +34,14 @@ def offer(**overrides: Any) -> dict[str, Any]:
 
 
 def fragment(offers: list[dict[str, Any]], **context: Any) -> str:
-    values = {"request_id": "req1", "placement": "thank_you", "model_version": "m1", "csat": False}
+    values = {
+        "request_id": "req1",
+        "placement": "thank_you",
+        "model_version": "m1",
+        "csat": False,
+        "lang": "en",
+        "_": translator("en"),
+    }
     return ENV.get_template("fragment.html").render(**{**values, **context}, offers=offers)
 
 

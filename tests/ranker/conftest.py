@@ -101,7 +101,7 @@ def make_scores() -> Callable[..., OfferScores]:
         return OfferScores(
             probability=np.array(probability, dtype=np.float64),
             value=np.array(value, dtype=np.float64),
-            reasons=[f"reason {i}" for i in range(len(probability))],
+            reasons=[(f"reason {i}", "") for i in range(len(probability))],
         )
 
     return make

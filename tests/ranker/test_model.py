@@ -13,6 +13,7 @@ from ranker.candidates import generate
 from ranker.fallback import TOP_PROBABILITY, popularity_model
 from ranker.features import build_features
 from ranker.model import PRIOR_PROBABILITY, RankContext, RelevanceModel, rank_queries
+from ranker.reasons import MESSAGES, wording
 from ranker.scorer import LEARNERS, Scorer
 
 
@@ -62,7 +63,7 @@ def test_offer_scores_are_calibrated_probabilities_with_reasons(
     assert scores.value.shape == (len(offers),)
     assert len(scores.reasons) == len(offers)
     assert np.all((scores.probability >= 0) & (scores.probability <= 1))
-    assert all(reason and "\n" not in reason for reason in scores.reasons)
+    assert all(wording(r) and "\n" not in wording(r) for r in scores.reasons)
     partner = [i for i, o in enumerate(offers) if o.kind == "partner"]
     assert scores.value[partner].tolist() == [offers[i].value for i in partner]
 
@@ -76,9 +77,8 @@ def test_restock_reason_names_a_due_sku(
 
     candidates = generate(trained_model.index, queries, trained_model.budget)
     reasons = trained_model._reasons(candidates, float(queries.time[0]))
-    prefixes = {reason.split(" ")[0] for reason in reasons}
-    assert prefixes <= {"Time", "Often", "Buy", "Popular"}
-    assert any(reason.startswith("Time to restock ") for reason in reasons)
+    assert {message for message, _ in reasons} <= set(MESSAGES)
+    assert any(wording(r).startswith("Time to restock ") and r[1] for r in reasons)
 
 
 def test_a_cross_sell_of_an_unknown_sku_gets_the_lowest_probability(
@@ -88,7 +88,7 @@ def test_a_cross_sell_of_an_unknown_sku_gets_the_lowest_probability(
     scores = trained_model.score_offers(RankContext(customer_id=None, basket=[]), [offer])
     assert scores.probability.tolist() == [trained_model.scorer.floor]
     assert scores.value.tolist() == [3.0]
-    assert scores.reasons == ["Picked for your order"]
+    assert [wording(r) for r in scores.reasons] == ["Picked for your order"]
 
 
 def test_popularity_fallback_from_order_lines(make_lines) -> None:
@@ -111,7 +111,11 @@ def test_popularity_fallback_from_order_lines(make_lines) -> None:
     assert model.version == "popularity-fallback"
     assert model.recommend_skus(context, 2) == ["A", "B"]
     assert scores.probability.tolist() == [TOP_PROBABILITY, TOP_PROBABILITY / 2, PRIOR_PROBABILITY]
-    assert scores.reasons == ["Popular in Cameras", "Popular in Bags", "Popular right now"]
+    assert [wording(r) for r in scores.reasons] == [
+        "Popular in Cameras",
+        "Popular in Bags",
+        "Popular right now",
+    ]
 
 
 @pytest.mark.parametrize(

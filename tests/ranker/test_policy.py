@@ -74,7 +74,7 @@ def test_cap_keeps_the_best_offers_in_order(make_offer, make_scores) -> None:
     chosen = SelectionPolicy(max_offers=3, value_weight=0.0).select(offers, scores)
     assert [s.index for s in chosen] == [1, 3, 2]
     assert chosen[0] == Selection(
-        index=1, score=0.5, probability=0.5, propensity=1.0, reason="reason 1"
+        index=1, score=0.5, probability=0.5, propensity=1.0, reason=("reason 1", "")
     )
 
 

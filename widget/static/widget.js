@@ -15,7 +15,8 @@
  *        data-order='{"id":"1001","total":59.9,"items":[...]}' data-customer='{"id":"c1"}'></script>
  * Options: data-target (CSS selector; default #encore-offers, else right after this tag),
  * data-endpoint (default: this script's origin), data-timeout (ms, default 3000), data-limit,
- * data-attributes (JSON), data-consent="pending" (wait for encore.consent(true)) or "false".
+ * data-attributes (JSON), data-locale (default: the page's <html lang>),
+ * data-consent="pending" (wait for encore.consent(true)) or "false".
  * Calls before load: window.encore = window.encore || {q: [], show: function (o) { this.q.push(['show', o]) },
  *   consent: function (v) { this.q.push(['consent', v]) }};  or push ['show', {...}] onto encore.q.
  * Never throws into the host page: every failure renders nothing and logs at most one "[encore]" warning.
@@ -151,7 +152,8 @@
       order: options.order || parse('order'),
       customer: options.customer || parse('customer') || {},
       attributes: options.attributes || parse('attributes') || {},
-      limit: +(options.limit || data.limit) || 3
+      limit: +(options.limit || data.limit) || 3,
+      locale: options.locale || data.locale || d.documentElement.lang || ''
     };
     Promise.resolve(body).then(function () {
       return request(base + '/v1/widget', stringify(body));
