@@ -20,6 +20,7 @@ from ranker.reasons import popular_in
 
 VERSION = "popularity-fallback"
 TOP_PROBABILITY = 0.05
+LIKELY_SKUS = 60  # about what the relevance model's stage 1 puts forward per order
 
 
 class PopularityModel:
@@ -56,6 +57,10 @@ class PopularityModel:
         ranked = [sku for sku in self._ranked if sku not in basket]
         ranked.sort(key=lambda sku: self.sku_category.get(sku) not in categories)  # stable
         return ranked[:k]
+
+    def likely_skus(self, context: RankContext) -> frozenset[str]:
+        """The most-bought skus (those of the basket's categories first): stage 1 here."""
+        return frozenset(self.recommend_skus(context, LIKELY_SKUS))
 
     def score_offers(self, context: RankContext, offers: Sequence[Offer]) -> OfferScores:
         """Popularity prior of each offer; see :meth:`RelevanceModel.score_offers`."""

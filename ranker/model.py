@@ -142,6 +142,13 @@ class RelevanceModel:
         skus = self.index.skus
         return [skus[code] for code in _top_k(candidates.sku, score, self.index.popular, known, k)]
 
+    def likely_skus(self, context: RankContext) -> frozenset[str]:
+        """Stage 1 for this order: the skus its candidate sources put forward (co-purchase,
+        the next order, the customer's history, popular in its categories and overall)."""
+        candidates = generate_one(self.index, self.queries_of(context), self.budget)
+        skus = self.index.skus
+        return frozenset(skus[code] for code in candidates.sku.tolist())
+
     def score_offers(self, context: RankContext, offers: Sequence[Offer]) -> OfferScores:
         """Calibrated P(accept), value and reason of each offer for this order.
 

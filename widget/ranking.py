@@ -1,6 +1,7 @@
 """One ranking: from a validated request body to the offers to show, logged.
 
-parse (done) -> holdout -> the shop's active offers -> targeting and caps ->
+parse (done) -> holdout -> the shop's active offers (of a large catalog, only the
+cross-sells of the order's likely skus, stage 1) -> targeting and caps ->
 minus what the customer dismissed lately -> model scores -> selection policy
 (at most ``min(limit, max_offers)``) -> signed tracking tokens. Everything it
 reads is in memory (catalog, recent activity, model), so it runs inline on the
@@ -30,6 +31,12 @@ from widget.tokens import TokenSigner, Tracking
 from widget.translations import ENGLISH, language_of, translator
 
 logger = logging.getLogger("encore.widget")
+
+# Each offer scored costs ~4 us of Python, so a shop that makes every product a cross-sell
+# (thousands) would spend milliseconds per order. Beyond this many candidates, only the
+# cross-sells whose sku is among the order's likely skus (stage 1: co-purchase, history,
+# popular in its categories and overall) go on; partner offers always do.
+MAX_SCORED_OFFERS = 200
 
 
 @dataclass(frozen=True)
@@ -86,10 +93,11 @@ class Ranker:
             explained = _holdout_debug(self.catalog.offers) if debug else None
             return Ranked(request_id, model.version, customer, True, [], language, explained)
         order = self._order_context(body, customer, at)
-        candidates = self._candidates(order, customer, at)
+        context = _rank_context(body, order)
+        candidates = self._candidates(model, context, order, request_id)
         limit = min(body.limit or self.settings.max_offers, self.settings.max_offers)
         chosen, scores = (
-            self._select(model, body, order, candidates, request_id, limit)
+            self._select(model, context, candidates, request_id, limit)
             if candidates
             else ([], None)
         )
@@ -134,47 +142,47 @@ class Ranker:
             at=at,
         )
 
-    def _candidates(self, context: OrderContext, customer: str, at: datetime) -> list[Offer]:
-        offers = self.catalog.candidates(context.categories, context.skus)
-        eligible = screen(offers, context, self.recent.usage(customer, at))
+    def _candidates(
+        self, model: Any, context: RankContext, order: OrderContext, request_id: str
+    ) -> list[Offer]:
+        offers = self.catalog.candidates(order.categories, order.skus)
+        if len(offers) > MAX_SCORED_OFFERS:
+            likely = self._ask(model, "likely_skus", context, request_id)
+            offers = [t for t in offers if t.offer.kind == "partner" or t.offer.sku in likely]
+        customer, at = order.customer_id or "", order.at
+        eligible = screen(offers, order, self.recent.usage(customer, at))
         dismissed = self.recent.dismissed_offer_ids(customer, at)
         return [offer for offer in eligible if offer.id not in dismissed] if dismissed else eligible
 
     def _select(
         self,
         model: Any,
-        body: RankRequest,
-        order: OrderContext,
+        context: RankContext,
         candidates: list[Offer],
         request_id: str,
         limit: int,
     ) -> tuple[list[tuple[Offer, Any]], OfferScores]:
-        items = body.order.items
-        context = RankContext(
-            customer_id=order.customer_id,
-            basket=[(item.sku, item.category, item.price, item.quantity) for item in items],
-            order_total=order.order_total,
-            placement=order.placement,
-            country=order.country,
-            device=order.device,
-            is_returning=order.is_returning,
-            at=order.at,
-            attributes=dict(body.attributes),
-        )
-        try:
-            scores = model.score_offers(context, candidates)
-        except Exception:
-            logger.exception(
-                "model %s failed on request %s; scoring with the fallback",
-                model.version,
-                request_id,
-            )
-            scores = self.models.fallback().score_offers(context, candidates)
+        scores = self._ask(model, "score_offers", context, request_id, candidates)
         selections = self._policies[limit].select(
-            candidates, scores, basket_skus=[item.sku for item in items]
+            candidates, scores, basket_skus=[sku for sku, _, _, _ in context.basket]
         )
         chosen = [(candidates[selection.index], selection) for selection in selections]
         return chosen, scores
+
+    def _ask(
+        self, model: Any, question: str, context: RankContext, request_id: str, *args: Any
+    ) -> Any:
+        """``model.<question>(context, *args)``; the popularity fallback's answer if it fails."""
+        try:
+            return getattr(model, question)(context, *args)
+        except Exception:
+            logger.exception(
+                "model %s failed on request %s; the fallback answers %s",
+                model.version,
+                request_id,
+                question,
+            )
+            return getattr(self.models.fallback(), question)(context, *args)
 
     def _explain(
         self,
@@ -202,6 +210,9 @@ class Ranker:
         for n, offer in enumerate(candidates):
             if offer.id not in shown and scores is not None:
                 excluded[offer.id] = _not_selected(float(scores.probability[n]), policy, limit)
+        for offer in self.catalog.offers:  # what is left was cut from a large catalog
+            if offer.id not in shown:
+                excluded.setdefault(offer.id, "not among this order's likely skus (stage 1)")
         return {
             "candidates": len(candidates),
             "shown": [offer.id for offer, _selection in chosen],
@@ -252,6 +263,21 @@ def _not_selected(probability: float, policy: SelectionPolicy, limit: int) -> st
     if probability < policy.relevance_floor:
         return f"relevance {probability:.4f} below the floor {policy.relevance_floor:g}"
     return f"relevance {probability:.4f}: cut by the cap of {limit} offers or the diversity rules"
+
+
+def _rank_context(body: RankRequest, order: OrderContext) -> RankContext:
+    """What the model reads of this order."""
+    return RankContext(
+        customer_id=order.customer_id,
+        basket=[(i.sku, i.category, i.price, i.quantity) for i in body.order.items],
+        order_total=order.order_total,
+        placement=order.placement,
+        country=order.country,
+        device=order.device,
+        is_returning=order.is_returning,
+        at=order.at,
+        attributes=dict(body.attributes),
+    )
 
 
 def _context(body: RankRequest) -> dict[str, Any]:

@@ -30,6 +30,16 @@ def _returning_context(model: RelevanceModel, order_lines: pd.DataFrame) -> Rank
     )
 
 
+def test_likely_skus_hold_the_best_recommendations_and_never_the_basket(
+    trained_model: RelevanceModel, order_lines: pd.DataFrame
+) -> None:
+    context = _returning_context(trained_model, order_lines)
+    likely = trained_model.likely_skus(context)
+
+    assert set(trained_model.recommend_skus(context, 3)) <= likely
+    assert not likely & {sku for sku, _, _, _ in context.basket}
+
+
 def test_recommendations_never_repeat_the_basket(
     trained_model: RelevanceModel, order_lines: pd.DataFrame
 ) -> None:
@@ -110,6 +120,7 @@ def test_popularity_fallback_from_order_lines(make_lines) -> None:
     scores = model.score_offers(context, offers)
     assert model.version == "popularity-fallback"
     assert model.recommend_skus(context, 2) == ["A", "B"]
+    assert model.likely_skus(context) == {"A", "B"}  # never the basket's C
     assert scores.probability.tolist() == [TOP_PROBABILITY, TOP_PROBABILITY / 2, PRIOR_PROBABILITY]
     assert [wording(r) for r in scores.reasons] == [
         "Popular in Cameras",

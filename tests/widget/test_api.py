@@ -176,7 +176,7 @@ def test_a_model_that_fails_on_a_request_is_replaced_by_the_fallback_for_it(
     assert response.status_code == 200
     assert 1 <= len(response.json()["offers"]) <= 3
     assert "failed on request" in caplog.text
-    assert "scoring with the fallback" in caplog.text
+    assert "the fallback answers score_offers" in caplog.text
 
 
 def test_rank_leaves_out_offers_the_customer_dismissed(client, rank_body):

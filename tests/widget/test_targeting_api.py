@@ -169,3 +169,32 @@ def test_debug_explains_the_widget_and_the_holdout(make_client, rank_body) -> No
     debug = response.json()["debug"]
     assert debug["holdout"] is True and debug["shown"] == []
     assert set(debug["excluded"].values()) == {"customer in the holdout group (shown no offers)"}
+
+
+def test_a_large_catalog_scores_only_the_cross_sells_of_the_order_s_likely_skus(
+    client, rank_body, monkeypatch
+) -> None:
+    # As if every product were a cross-sell: beyond the bound, stage 1 picks what is scored.
+    monkeypatch.setattr("widget.ranking.MAX_SCORED_OFFERS", 5)
+    model = client.app_state["service"].models.model
+    asked: list[tuple[frozenset[str], list[Offer]]] = []
+
+    def likely_skus(context):
+        likely = type(model).likely_skus(model, context)
+        asked.append((likely, []))
+        return likely
+
+    def score_offers(context, offers):
+        asked[-1][1].extend(offers)
+        return type(model).score_offers(model, context, offers)
+
+    monkeypatch.setattr(model, "likely_skus", likely_skus)
+    monkeypatch.setattr(model, "score_offers", score_offers)
+    answer = debug_rank(client, rank_body("big-catalog"))
+
+    [(likely, scored)] = asked
+    assert answer["offers"]
+    assert {o.sku for o in scored if o.kind == "cross_sell"} <= likely
+    left_out = [k for k, v in answer["debug"]["excluded"].items() if "likely skus" in v]
+    assert left_out
+    assert not {o.id for o in scored} & set(left_out)
