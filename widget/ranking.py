@@ -28,7 +28,7 @@ from widget.model_slot import ModelSlot
 from widget.recent import RecentActivity
 from widget.settings import Settings
 from widget.tokens import TokenSigner, Tracking
-from widget.translations import ENGLISH, language_of, translator
+from widget.translations import language_of, translator
 
 logger = logging.getLogger("encore.widget")
 
@@ -48,7 +48,7 @@ class Ranked:
     customer_id: str
     holdout: bool
     offers: list[dict[str, Any]]
-    language: str = ENGLISH  # of the offers' reasons, and the fragment's words
+    language: str  # of the offers' reasons, and the fragment's words
     debug: dict[str, Any] | None = None
 
 
