@@ -24,6 +24,7 @@ from ranker.evaluate import METRICS, evaluate_model
 from ranker.model import RankContext, RelevanceModel
 from ranker.policy import MAX_OFFERS_LIMIT, SelectionPolicy
 from ranker.reasons import wording
+from ranker.stage_one import MAX_SCORED_OFFERS, worth_scoring
 from ranker.train import train
 
 
@@ -196,7 +197,11 @@ def _offers(
         is_returning=context.is_returning,
         at=context.at or datetime.now(UTC),
     )
-    eligible: list[Offer] = eligible_offers(model.offers, order, OfferUsage())[0]
+    offers = model.offers
+    if len(offers) > MAX_SCORED_OFFERS:
+        likely = model.likely_skus(context)
+        offers = [offer for offer in offers if worth_scoring(offer, likely)]
+    eligible: list[Offer] = eligible_offers(offers, order, OfferUsage())[0]
     if not eligible:
         return []
     scores = model.score_offers(context, eligible)

@@ -22,6 +22,7 @@ from offers.store import utcnow
 from offers.targeting import OrderContext, eligible_offers, screen
 from ranker import OfferScores, RankContext, SelectionPolicy
 from ranker.reasons import wording
+from ranker.stage_one import MAX_SCORED_OFFERS, worth_scoring
 from widget.catalog_cache import CatalogCache
 from widget.impression_log import ImpressionLog
 from widget.model_slot import ModelSlot
@@ -31,12 +32,6 @@ from widget.tokens import TokenSigner, Tracking
 from widget.translations import language_of, translator
 
 logger = logging.getLogger("encore.widget")
-
-# Each offer scored costs ~4 us of Python, so a shop that makes every product a cross-sell
-# (thousands) would spend milliseconds per order. Beyond this many candidates, only the
-# cross-sells whose sku is among the order's likely skus (stage 1: co-purchase, history,
-# popular in its categories and overall) go on; partner offers always do.
-MAX_SCORED_OFFERS = 200
 
 
 @dataclass(frozen=True)
@@ -148,7 +143,7 @@ class Ranker:
         offers = self.catalog.candidates(order.categories, order.skus)
         if len(offers) > MAX_SCORED_OFFERS:
             likely = self._ask(model, "likely_skus", context, request_id)
-            offers = [t for t in offers if t.offer.kind == "partner" or t.offer.sku in likely]
+            offers = [targeted for targeted in offers if worth_scoring(targeted.offer, likely)]
         customer, at = order.customer_id or "", order.at
         eligible = screen(offers, order, self.recent.usage(customer, at))
         dismissed = self.recent.dismissed_offer_ids(customer, at)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ranker.model import RelevanceModel
 from widget.cli import main
 
 
@@ -149,6 +150,21 @@ def test_recommend_prints_one_line_per_order_never_a_basket_sku(
             set(o) == {"id", "kind", "title", "score", "probability", "reason"}
             for o in result["offers"]
         )
+
+
+def test_recommend_scores_a_large_catalog_s_cross_sells_only_among_likely_skus(
+    model_dir: Path, rank_bodies: Path, monkeypatch, capsys
+) -> None:
+    # Past the bound, as in the service: no likely sku leaves the partner offers alone.
+    monkeypatch.setattr("ranker.commands.MAX_SCORED_OFFERS", 0)
+    monkeypatch.setattr(RelevanceModel, "likely_skus", lambda self, context: frozenset())
+
+    assert main(["recommend", "--model", str(model_dir), "--input", str(rank_bodies)]) == 0
+    offers = [
+        o for line in capsys.readouterr().out.splitlines() for o in json.loads(line)["offers"]
+    ]
+    assert offers
+    assert {o["kind"] for o in offers} == {"partner"}
 
 
 def test_recommend_reads_input_saved_with_a_byte_order_mark(
