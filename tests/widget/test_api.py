@@ -344,3 +344,13 @@ def test_widget_js_goes_gzipped_to_browsers_that_accept_it(client):
     assert int(plain.headers["content-length"]) == len(source)
     assert gzipped.headers["etag"] != plain.headers["etag"]
     assert gzipped.headers["vary"] == plain.headers["vary"] == "Accept-Encoding, Origin"
+
+
+def test_click_urls_follow_the_scheme_and_host_a_request_arrived_with(client, rank_body):
+    # Behind a TLS proxy, uvicorn's proxy headers (FORWARDED_ALLOW_IPS) make the scope https.
+    url = "https://encore.example/v1/rank"
+
+    offers = client.post(url, json=rank_body(), headers=auth()).json()["offers"]
+
+    assert offers
+    assert all(o["click_url"].startswith("https://encore.example/v1/click/") for o in offers)
