@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import msgspec
 import yaml
 
-from offers.errors import InputError, binary_kind, not_utf8
+from offers.errors import TOO_DEEP, InputError, binary_kind, not_utf8
 
 OfferKind = Literal["cross_sell", "partner"]
 OfferStatus = Literal["active", "paused", "archived"]
@@ -105,6 +105,8 @@ def read_offers(path: str | Path) -> list[Offer]:
             data = yaml.load(content, Loader=_YamlLoader)
         except yaml.YAMLError as err:
             raise InputError(f"{path.name}: not valid YAML ({_first_line(err)})") from None
+        except RecursionError:
+            raise InputError(f"{path.name}: not valid YAML ({TOO_DEEP})") from None
         return parse_offers(data, path.name)
     try:
         data = msgspec.json.decode(content.removeprefix(codecs.BOM_UTF8))  # as Notepad saves
@@ -112,6 +114,8 @@ def read_offers(path: str | Path) -> list[Offer]:
         raise InputError(f"{path.name}: not valid JSON ({err})") from None
     except UnicodeDecodeError as err:  # msgspec checks UTF-8 only inside strings, as it reads
         raise InputError(f"{path.name}: {not_utf8(err)}") from None
+    except RecursionError:
+        raise InputError(f"{path.name}: not valid JSON ({TOO_DEEP})") from None
     return parse_offers(data, path.name)
 
 

@@ -23,6 +23,11 @@ class InputError(ValueError):
         self.field = field
 
 
+# JSON or YAML nested so deep that reading it exhausts Python's recursion limit (~1,000 levels
+# for msgspec and PyYAML, about 2 KB of brackets); no real order or offer nests past a few.
+TOO_DEEP = "nested too deeply (arrays or objects over ~1,000 levels)"
+
+
 def not_utf8(err: UnicodeDecodeError) -> str:
     """How messages say that text is not UTF-8: by its first bad byte."""
     return f"not UTF-8 text (byte {err.object[err.start]:#04x})"

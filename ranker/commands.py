@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 
 from offers.caps import OfferUsage
 from offers.catalog import Offer, read_offers
-from offers.errors import InputError, binary_kind, not_utf8
+from offers.errors import TOO_DEEP, InputError, binary_kind, not_utf8
 from offers.files import describe_skipped, read_impressions, read_orders, read_products
 from offers.rank_request import RankRequest, rank_decoder
 from offers.targeting import OrderContext, eligible_offers
@@ -136,6 +136,8 @@ def run_recommend(args: argparse.Namespace) -> int:
                 raise InputError(f"{args.input.name}: line {number}: {err}") from None
             except UnicodeDecodeError as err:
                 raise InputError(f"{args.input.name}: line {number}: {not_utf8(err)}") from None
+            except RecursionError:
+                raise InputError(f"{args.input.name}: line {number}: {TOO_DEEP}") from None
             out.write(orjson.dumps(_recommend(model, body, args.k, policies)) + b"\n")
     out.flush()
     return 0

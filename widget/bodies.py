@@ -5,7 +5,7 @@ from typing import Any, TypeVar
 import msgspec
 from starlette.requests import ClientDisconnect, Request
 
-from offers.errors import not_utf8
+from offers.errors import TOO_DEEP, not_utf8
 from widget.errors import ApiError, from_validation
 
 MAX_BODY_BYTES = 1_048_576
@@ -48,6 +48,8 @@ def decode(decoder: "msgspec.json.Decoder[T]", body: bytes) -> T:
         raise from_validation(err) from None
     except UnicodeDecodeError as err:  # msgspec checks UTF-8 only inside strings, as it reads
         raise _not_utf8(err) from None
+    except RecursionError:
+        raise _too_deep() from None
 
 
 def decode_any(body: bytes) -> Any:
@@ -59,6 +61,8 @@ def decode_any(body: bytes) -> Any:
         raise from_validation(err) from None
     except UnicodeDecodeError as err:
         raise _not_utf8(err) from None
+    except RecursionError:
+        raise _too_deep() from None
 
 
 def _check_text(body: bytes) -> None:
@@ -72,6 +76,10 @@ def _check_text(body: bytes) -> None:
 
 def _not_utf8(err: UnicodeDecodeError) -> ApiError:
     return ApiError(400, f"the body is not valid JSON: {not_utf8(err)}")
+
+
+def _too_deep() -> ApiError:
+    return ApiError(400, f"the body is not valid JSON: {TOO_DEEP}")
 
 
 def _too_large() -> ApiError:

@@ -221,6 +221,18 @@ def test_broken_json_names_the_file(write_file):
         read_offers(write_file("offers.json", "[{"))
 
 
+@pytest.mark.parametrize(
+    ("name", "kind"), [("offers.json", "JSON"), ("offers.yaml", "YAML"), ("offers.yml", "YAML")]
+)
+def test_an_offers_file_nested_thousands_deep_is_one_clear_error(write_file, name, kind):
+    path = write_file(name, '[{"id": "p", "attributes": ' + "[" * 5000 + "]" * 5000 + "}]")
+    with pytest.raises(InputError) as raised:
+        read_offers(path)
+    assert str(raised.value) == (
+        f"{name}: not valid {kind} (nested too deeply (arrays or objects over ~1,000 levels))"
+    )
+
+
 @pytest.mark.parametrize("name", ["offers.json", "offers.yaml"])
 def test_an_offers_file_that_is_a_workbook_is_named_for_what_it_is(write_file, name):
     path = write_file(name, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))

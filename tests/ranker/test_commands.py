@@ -212,6 +212,7 @@ _INPUT_FILES = {  # placeholder in the arguments: (file name, content)
         b"order_id,customer_id,ordered_at,sku\no1,c1,2025-01-01,s1\no2,c1,2025-01-05,s2\n",
     ),
     "not_utf8_jsonl": ("not_utf8.jsonl", b'{"order": {"id": "\xff", "items": []}}\n'),
+    "deep_jsonl": ("deep.jsonl", b'{"x": ' + b"[" * 5000 + b"]" * 5000 + b"}\n"),
     "zipped_jsonl": ("orders.jsonl.zip", b"PK\x03\x04\x14\x00\x00\x00\x08\x00"),
     "header_only": ("header_only.csv", b"order_id,customer_id,ordered_at,sku\n"),
     "bad_impressions": (
@@ -301,6 +302,12 @@ _ALL_AT_ONE_MOMENT = (
             ["recommend", "--model", "{model}", "--input", "{not_utf8_jsonl}"],
             "encore recommend: error: not_utf8.jsonl: line 1: not UTF-8 text (byte 0xff)",
             id="recommend-not-utf8",
+        ),
+        pytest.param(
+            ["recommend", "--model", "{model}", "--input", "{deep_jsonl}"],
+            "encore recommend: error: deep.jsonl: line 1: "
+            "nested too deeply (arrays or objects over ~1,000 levels)",
+            id="recommend-deep",
         ),
         pytest.param(
             ["recommend", "--model", "{model}", "--input", "{zipped_jsonl}"],

@@ -116,6 +116,30 @@ def test_nul_characters_are_refused(client, rank_body):
     assert response.json()["error"]["message"] == "text must not contain NUL characters (\\u0000)"
 
 
+_DEEP = b'{"placement": "thank_you", "x": ' + b"[" * 2000 + b"]" * 2000 + b"}"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "key"),
+    [
+        ("POST", "/v1/rank", PK),
+        ("POST", "/v1/widget", PK),
+        ("POST", "/v1/events", PK),
+        ("POST", "/v1/conversions", SK),
+        ("POST", "/v1/offers", SK),
+        ("PUT", "/v1/offers/xs-sku-00014", SK),
+        ("PATCH", "/v1/offers/xs-sku-00014", SK),
+    ],
+)
+def test_json_nested_thousands_deep_is_a_400_not_a_500(client, method, path, key):
+    response = client.request(method, path, content=_DEEP, headers=auth(key))
+
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == (
+        "the body is not valid JSON: nested too deeply (arrays or objects over ~1,000 levels)"
+    )
+
+
 def test_a_bug_is_a_json_500_naming_the_request_not_a_traceback(make_settings, monkeypatch, caplog):
     def broken(*_args, **_kwargs):
         raise RuntimeError("secret internals")
