@@ -362,4 +362,14 @@ def _difference(
 
 
 def _csv_value(value: Any) -> Any:
-    return "" if value is None else value
+    """``value`` for a CSV cell. Keys are text anyone may send (a placement, an offer id), and
+    a spreadsheet runs a cell starting ``=``, ``+``, ``-`` or ``@`` as a formula: such text
+    gets a leading ``'`` (OWASP's advice), which spreadsheets show as text."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -1,3 +1,5 @@
+import csv
+import io
 import math
 from datetime import date, datetime
 
@@ -5,7 +7,7 @@ import pytest
 
 from offers.csat import record_csat
 from offers.errors import InputError
-from offers.reports import report, report_csv
+from offers.reports import FIELDS, report, report_csv
 from tests.feedback import add_conversion, add_impression, add_request
 from tests.feedback import seed_known_feedback as seed
 
@@ -192,6 +194,25 @@ def test_report_csv_has_a_row_per_group_and_a_total(store) -> None:
         "2024-03-03,1,0,0,0,0,0,0.0,,,0.0",
         "total,5,5,4,3,1,4,70.5,0.6,1.333333,14100.0",
     ]
+
+
+def test_report_csv_writes_text_a_spreadsheet_would_run_as_a_formula_as_text() -> None:
+    groups = [
+        {"key": key, **dict.fromkeys(FIELDS, -1.5)}
+        for key in ('=HYPERLINK("http://evil.example","x")', "+1", "-2+3", "@SUM(A1)", "\tx", "ok")
+    ]
+    totals = dict.fromkeys(FIELDS, 0)
+    rows = list(csv.reader(io.StringIO(report_csv({"groups": groups, "totals": totals}))))
+    assert [row[0] for row in rows[1:]] == [
+        '\'=HYPERLINK("http://evil.example","x")',
+        "'+1",
+        "'-2+3",
+        "'@SUM(A1)",
+        "'\tx",
+        "ok",
+        "total",
+    ]
+    assert rows[1][1:] == ["-1.5"] * len(FIELDS)  # numbers stay numbers
 
 
 def _variance(values: list[float]) -> float:
