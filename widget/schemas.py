@@ -41,8 +41,12 @@ class EventsRequest(msgspec.Struct, frozen=True):
     key: Annotated[str, msgspec.Meta(max_length=128)] | None = None
 
 
-class ConversionRequest(msgspec.Struct, frozen=True):
-    """Body of ``POST /v1/conversions``: a ``token``, or ``request_id`` with ``offer_id``."""
+class ConversionRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Body of ``POST /v1/conversions``: a ``token``, or ``request_id`` with ``offer_id``.
+
+    An unknown field is refused: a server that sends ``orderId`` for ``order_id`` would
+    otherwise record every order of an offer as the first one, and lose the others.
+    """
 
     revenue: Amount
     token: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)] | None = None

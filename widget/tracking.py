@@ -7,6 +7,7 @@ Conversions (``POST /v1/conversions``, secret key) are written at once and
 attributed by the offer's token, or by ``request_id`` and ``offer_id``.
 """
 
+import contextlib
 import hashlib
 from html import escape
 from typing import Any
@@ -23,7 +24,7 @@ from offers.store import utcnow
 from widget.bodies import decode, read_body
 from widget.errors import ApiError
 from widget.responses import json_response, prefers_html
-from widget.schemas import conversion_decoder, events_decoder
+from widget.schemas import ConversionRequest, conversion_decoder, events_decoder
 from widget.service import Service, check_capacity, service_of
 from widget.tokens import TokenExpired, Tracking, event_id
 
@@ -68,7 +69,7 @@ async def click(request: Request) -> Response:
         if prefers_html(request):
             return HTMLResponse(_gone_page(err.message), err.status)
         raise
-    if counts:
+    if counts and request.method == "GET":  # a HEAD is a link checker or an unfurler, not a click
         service.log.add_events([_event_row(service.shop.id, "click", token, tracking, utcnow())])
     return RedirectResponse(offer.cta_url, 303, headers={"Cache-Control": "no-store"})
 
@@ -99,9 +100,10 @@ async def conversions(request: Request) -> Response:
         )
         if not offer_id:
             raise ApiError(422, "this token is not about an offer", field="token")
+        _check_agrees(body, tracking)
     elif body.request_id is not None and body.offer_id is not None:
         request_id, offer_id = body.request_id, body.offer_id
-        shown = await run_in_threadpool(impression, service.store, shop.id, request_id, offer_id)
+        shown = await _impression(service, shop.id, request_id, offer_id)
         if shown is None:
             raise ApiError(
                 404,
@@ -136,6 +138,28 @@ async def conversions(request: Request) -> Response:
         "recorded": recorded,
     }
     return json_response(answer, 201 if recorded else 200)
+
+
+def _check_agrees(body: ConversionRequest, tracking: Tracking) -> None:
+    for field in ("request_id", "offer_id"):
+        sent = getattr(body, field)
+        if sent is not None and sent != getattr(tracking, field):
+            raise ApiError(
+                422, f"`{field}` is not the token's (`{getattr(tracking, field)}`)", field=field
+            )
+
+
+async def _impression(
+    service: Service, shop_id: str, request_id: str, offer_id: str
+) -> dict[str, Any] | None:
+    """The stored impression; one still in this worker's log queue (an offer ranked a moment
+    ago, whose conversion a server posts at once) is written first, then looked for."""
+    shown = await run_in_threadpool(impression, service.store, shop_id, request_id, offer_id)
+    if shown is None and service.log.pending:
+        with contextlib.suppress(Exception):  # the log keeps its rows and retries by itself
+            await service.log.flush()
+        shown = await run_in_threadpool(impression, service.store, shop_id, request_id, offer_id)
+    return shown
 
 
 def _verify(service: Service, token: str, *, field: str) -> Tracking:

@@ -92,6 +92,18 @@ def test_click_records_and_redirects_to_the_offer(client, rank_body, database_ur
     )
 
 
+def test_a_head_request_on_a_click_link_redirects_but_is_not_a_click(
+    client, rank_body, database_url
+):
+    offer = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"][0]
+
+    response = client.head(f"/v1/click/{offer['token']}", follow_redirects=False)
+    flush_log(client)
+
+    assert response.status_code == 303
+    assert stored_rows(database_url, schema.events) == []
+
+
 def test_a_click_on_an_expired_token_opens_the_offer_but_is_not_counted(
     client, rank_body, database_url, monkeypatch
 ):
@@ -222,6 +234,42 @@ def test_conversion_by_request_and_offer(client, rank_body):
 
     assert response.status_code == 201
     assert response.json()["offer_id"] == ranked["offers"][0]["id"]
+
+
+def test_a_conversion_posted_the_moment_an_offer_is_ranked_finds_it(client, rank_body):
+    ranked = client.post("/v1/rank", json=rank_body(), headers=auth()).json()
+    conversion = {
+        "request_id": ranked["request_id"],
+        "offer_id": ranked["offers"][0]["id"],
+        "revenue": 5,
+    }
+
+    response = client.post("/v1/conversions", json=conversion, headers=auth(SK))
+
+    assert response.status_code == 201
+
+
+def test_a_conversion_with_an_unknown_field_is_refused_not_half_read(
+    client, rank_body, database_url
+):
+    offer = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"][0]
+    conversion = {"token": offer["token"], "orderId": "5001", "revenue": 30}
+
+    response = client.post("/v1/conversions", json=conversion, headers=auth(SK))
+
+    assert response.status_code == 422
+    assert "`orderId`" in response.json()["error"]["message"]
+    assert stored_rows(database_url, schema.conversions) == []
+
+
+def test_a_conversion_whose_ids_are_not_its_token_s_is_refused(client, rank_body):
+    first, second = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"][:2]
+    conversion = {"token": first["token"], "offer_id": second["id"], "revenue": 30}
+
+    response = client.post("/v1/conversions", json=conversion, headers=auth(SK))
+
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "offer_id"
 
 
 def test_conversion_of_an_offer_never_shown_is_404(client):
