@@ -1,9 +1,11 @@
 """The offer catalog: what an offer is, and reading `offers.json` / `offers.yaml`."""
 
 import codecs
+import math
 import re
 from collections import Counter
 from datetime import UTC, date, datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -20,6 +22,7 @@ MAX_ID_LENGTH = 128
 # An offer id is a path segment of /v1/offers/{id} and a key column in the store.
 _UNSAFE_ID = re.compile(r"[/\x00-\x1f\x7f]")
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NOT_IN_URL = re.compile(r"[\\\x00-\x1f\x7f]")
 # Where a click may lead (the redirect refuses anything else), and what an image may load
 _URL_RULES = {
     "cta_url": (("http", "https"), "an http(s) URL"),
@@ -148,7 +151,9 @@ def _schedule_bounds(item: object) -> object:
     """Schedule bounds as people write ISO 8601: a date alone (``"2026-12-01"``, or a date
     YAML read unquoted) is midnight UTC as that day begins; a time without seconds
     (``"2026-12-01T10:00"``, what a browser's date-time field gives) is read too, which
-    RFC 3339, msgspec's format, refuses. Anything else is left to msgspec's message."""
+    RFC 3339, msgspec's format, refuses. A time without a zone is UTC, so that bounds
+    written one with a zone and one without compare. Anything else is left to msgspec's
+    message."""
     if not isinstance(item, dict):
         return item
     bounds = {}
@@ -160,7 +165,7 @@ def _schedule_bounds(item: object) -> object:
             except ValueError:  # 2026-02-30: msgspec's own message names the field
                 continue
         if isinstance(value, datetime):
-            bounds[name] = value
+            bounds[name] = value if value.tzinfo else value.replace(tzinfo=UTC)
         elif isinstance(value, date):
             bounds[name] = datetime(value.year, value.month, value.day, tzinfo=UTC)
     return {**item, **bounds} if bounds else item
@@ -173,8 +178,14 @@ def offers_to_json(offers: list[Offer]) -> bytes:
 
 def is_offer_id(text: str) -> bool:
     """Whether an offer may have ``text`` as its id: 1-128 characters, not all blank, with
-    no `/` or control characters."""
-    return bool(text.strip()) and len(text) <= MAX_ID_LENGTH and not _UNSAFE_ID.search(text)
+    no `/` or control characters, and not `.` or `..` (clients resolve those in a URL's
+    path, so /v1/offers/.. could never be reached)."""
+    return (
+        bool(text.strip())
+        and len(text) <= MAX_ID_LENGTH
+        and not _UNSAFE_ID.search(text)
+        and text not in (".", "..")
+    )
 
 
 def _rule_violations(offer: Offer) -> list[tuple[str, str]]:
@@ -185,10 +196,16 @@ def _rule_violations(offer: Offer) -> list[tuple[str, str]]:
         problems.append(
             (
                 f"`id` must be at most {MAX_ID_LENGTH} characters, "
-                "without `/` or control characters",
+                "without `/` or control characters, and not `.` or `..`",
                 "id",
             )
         )
+    if not offer.title.strip():
+        problems.append(("`title` must not be empty: it is what the shopper reads", "title"))
+    for name in ("value", "targeting.min_order_total", "targeting.max_order_total", "caps.budget"):
+        number = attrgetter(name)(offer)
+        if number is not None and not math.isfinite(number):
+            problems.append((f"`{name}` must be a finite number, got {number}", name))
     for name, value in msgspec.to_builtins(offer).items():
         if name != "id" and _holds_nul(value):  # PostgreSQL's text holds none; nor does an offer
             problems.append((f"`{name}` must not contain NUL characters", name))
@@ -213,8 +230,16 @@ def _rule_violations(offer: Offer) -> list[tuple[str, str]]:
 
 
 def allowed_url(name: str, url: str) -> bool:
-    """Whether ``url`` may be an offer's ``name`` (``cta_url`` or ``image_url``)."""
-    return urlsplit(url).scheme.lower() in _URL_RULES[name][0]
+    """Whether ``url`` may be an offer's ``name`` (``cta_url`` or ``image_url``): of an allowed
+    scheme, and an http(s) URL with a host (``https:/shop.example`` or ``https:\\shop.example``
+    leads a browser nowhere, or somewhere else), without spaces or control characters."""
+    if _NOT_IN_URL.search(url):
+        return False
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        return bool(parts.hostname)
+    return scheme in _URL_RULES[name][0]
 
 
 def _holds_nul(value: object) -> bool:

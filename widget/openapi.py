@@ -301,6 +301,7 @@ def _offer_rules(components: dict[str, Any]) -> None:
     offer = components["Offer"]
     properties = offer["properties"]
     properties["id"].update(minLength=1, maxLength=128, pattern=r"\S")
+    properties["title"].update(pattern=r"\S")
     properties["value"]["minimum"] = 0
     for cap in components["Caps"]["properties"].values():
         cap["anyOf"][0]["minimum"] = 0

@@ -146,16 +146,46 @@ def test_an_impossible_date_is_refused_naming_the_field():
         pytest.param(
             [{**PARTNER, "id": "a/b"}],
             "offers.json: offer 1 (`a/b`): `id` must be at most 128 characters, "
-            "without `/` or control characters",
+            "without `/` or control characters, and not `.` or `..`",
             "id",
             id="id-with-a-slash",
         ),
         pytest.param(
             [{**PARTNER, "id": "x" * 129}],
             f"offers.json: offer 1 (`{'x' * 129}`): `id` must be at most 128 characters, "
-            "without `/` or control characters",
+            "without `/` or control characters, and not `.` or `..`",
             "id",
             id="id-too-long",
+        ),
+        pytest.param(
+            [{**PARTNER, "id": ".."}],
+            "offers.json: offer 1 (`..`): `id` must be at most 128 characters, "
+            "without `/` or control characters, and not `.` or `..`",
+            "id",
+            id="id-a-url-cannot-reach",
+        ),
+        pytest.param(
+            [{**PARTNER, "title": "  "}],
+            "offers.json: offer 1 (`p1`): `title` must not be empty: it is what the shopper reads",
+            "title",
+            id="blank-title",
+        ),
+        *(
+            pytest.param(
+                [{**PARTNER, **offer}],
+                f"offers.json: offer 1 (`p1`): `{field}` must be a finite number, got {shown}",
+                field,
+                id=f"{shown}-{field}",
+            )
+            for offer, field, shown in [
+                ({"value": float("nan")}, "value", "nan"),
+                (
+                    {"targeting": {"min_order_total": float("inf")}},
+                    "targeting.min_order_total",
+                    "inf",
+                ),
+                ({"caps": {"budget": float("nan")}}, "caps.budget", "nan"),
+            ]
         ),
         *(
             pytest.param(
@@ -176,6 +206,19 @@ def test_an_impossible_date_is_refused_naming_the_field():
             "got `javascript:alert(document.cookie)`",
             "cta_url",
             id="script-link",
+        ),
+        *(
+            pytest.param(
+                [{**PARTNER, "cta_url": url}],
+                f"offers.json: offer 1 (`p1`): `cta_url` must be an http(s) URL, got `{url}`",
+                "cta_url",
+                id=name,
+            )
+            for name, url in [
+                ("link-without-a-host", "https:/shop.example"),
+                ("link-with-backslashes", "https:\\\\shop.example"),
+                ("link-with-a-line-break", "https://shop.example/\r\nSet-Cookie: a=b"),
+            ]
         ),
         pytest.param(
             [{**PARTNER, "cta_url": "/offers/p1"}],
@@ -205,6 +248,19 @@ def test_invalid_offers_are_one_clear_error(offers, message, field):
     with pytest.raises(InputError) as raised:
         parse_offers(offers, "offers.json")
     assert (str(raised.value), raised.value.field) == (message, field)
+
+
+def test_schedule_bounds_with_and_without_a_zone_compare_as_utc():
+    (offer,) = parse_offers(
+        [{**PARTNER, "starts_at": "2026-12-01 10:00:00", "ends_at": "2026-12-24T18:00+01:00"}],
+        "offers.json",
+    )
+    assert (offer.starts_at.isoformat(), offer.ends_at.isoformat()) == (
+        "2026-12-01T10:00:00+00:00",
+        "2026-12-24T18:00:00+01:00",
+    )
+    with pytest.raises(InputError, match="`ends_at` must be after `starts_at`"):
+        parse_offers([{**PARTNER, "starts_at": "2026-12-24T10:00", "ends_at": "2026-12-24"}], "o")
 
 
 def test_images_may_be_paths_or_data_urls_and_links_any_http_url():

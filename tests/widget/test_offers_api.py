@@ -37,6 +37,18 @@ def test_a_date_alone_is_stored_as_midnight_utc(client):
     )
 
 
+def test_a_time_without_a_zone_beside_a_date_is_utc_not_a_500(client):
+    offer = {**PARTNER, "starts_at": "2026-12-01T10:00:00", "ends_at": "2026-12-24"}
+    created = client.post("/v1/offers", json=offer, headers=auth(SK))
+
+    assert created.status_code == 201
+    stored = client.get("/v1/offers/p-new", headers=auth(SK)).json()
+    assert (stored["starts_at"], stored["ends_at"]) == (
+        "2026-12-01T10:00:00Z",
+        "2026-12-24T00:00:00Z",
+    )
+
+
 def test_catalog_writes_reach_ranking_at_once(client, rank_body):
     def ranked() -> list[dict]:
         body = rank_body(customer=None)
@@ -198,7 +210,7 @@ def test_delete_an_offer(client, rank_body):
             {**PARTNER, "id": "x" * 129},
             "id",
             f"offer (`{'x' * 129}`): `id` must be at most 128 characters, "
-            "without `/` or control characters",
+            "without `/` or control characters, and not `.` or `..`",
             id="long-id",
         ),
         pytest.param([PARTNER], None, "expected an offer: a JSON object", id="not-an-object"),
