@@ -6,7 +6,7 @@ serves both. The schema is created and migrated (Alembic) on first use.
 """
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import repeat
@@ -187,6 +187,34 @@ class Store:
         with self.engine.connect() as connection:
             document = connection.execute(query).scalar_one_or_none()
         return None if document is None else msgspec.convert(document, Offer)
+
+    def change_offer(
+        self, shop_id: str, offer_id: str, change: Callable[[Offer], Offer]
+    ) -> Offer | None:
+        """Read an offer, ``change`` it and write the result, in one transaction; None if
+        there is no such offer. Two changes at once (two PATCHes, two workers) apply one
+        after the other, so neither is lost. An exception from ``change`` changes nothing."""
+        table = schema.offers
+        this = (table.c.shop_id == shop_id, table.c.id == offer_id)
+        with self.engine.begin() as connection:
+            # A write before the read takes the row's lock (SQLite: the file's write lock),
+            # so a second change waits here and then reads what the first one wrote.
+            locked = connection.execute(table.update().where(*this).values(id=table.c.id))
+            if not locked.rowcount:
+                return None
+            document = connection.execute(select(table.c.document).where(*this)).scalar_one()
+            offer = change(msgspec.convert(document, Offer))
+            connection.execute(
+                table.update()
+                .where(*this)
+                .values(
+                    kind=offer.kind,
+                    status=offer.status,
+                    document=msgspec.to_builtins(offer),
+                    updated_at=utcnow(),
+                )
+            )
+        return offer
 
     def delete_offer(self, shop_id: str, offer_id: str) -> bool:
         table = schema.offers

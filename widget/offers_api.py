@@ -84,11 +84,14 @@ async def patch_offer(request: Request) -> Response:
         raise ApiError(422, "expected a merge patch: a JSON object of the fields to change")
     if patch.get("id", offer_id) != offer_id:
         raise ApiError(422, f"`id` must be `{offer_id}` (the id in the URL)", field="id")
-    stored = await run_in_threadpool(service.store.offer, shop.id, offer_id)
-    if stored is None:
+
+    def patched(stored: Offer) -> Offer:
+        return _parse_offer(_merged(msgspec.to_builtins(stored), patch))
+
+    offer = await run_in_threadpool(service.store.change_offer, shop.id, offer_id, patched)
+    if offer is None:
         raise no_offer(offer_id)
-    offer = _parse_offer(_merged(msgspec.to_builtins(stored), patch))
-    await _save(service, offer)
+    await service.offers_changed()
     return offer_response(offer)
 
 

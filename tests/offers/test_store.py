@@ -1,7 +1,10 @@
 """The store keeps what it is given, the same on SQLite and PostgreSQL."""
 
+import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
+import msgspec
 import pandas as pd
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -103,6 +106,39 @@ def test_saving_offers_counts_new_updated_and_unchanged(store):
     count = store.save_offers("shop", [a, Offer(id="b", kind="cross_sell", title="B2", sku="B")])
     assert (count.new, count.updated, count.unchanged) == (0, 1, 1)
     assert store.offer("shop", "b").title == "B2"
+
+
+def test_changes_to_one_offer_at_once_are_all_kept(store):
+    store.save_offers("shop", [Offer(id="a", kind="cross_sell", title="A", sku="A")])
+    start = threading.Barrier(12)
+
+    def add_attribute(n: int) -> None:
+        start.wait()
+        store.change_offer(
+            "shop",
+            "a",
+            lambda offer: msgspec.structs.replace(
+                offer, attributes={**offer.attributes, f"k{n}": n}
+            ),
+        )
+
+    with ThreadPoolExecutor(12) as pool:
+        list(pool.map(add_attribute, range(12)))
+
+    assert store.offer("shop", "a").attributes == {f"k{n}": n for n in range(12)}
+
+
+def test_a_change_that_fails_changes_nothing_and_a_missing_offer_is_none(store):
+    offer = Offer(id="a", kind="cross_sell", title="A", sku="A")
+    store.save_offers("shop", [offer])
+
+    def refuse(_offer: Offer) -> Offer:
+        raise ValueError("no")
+
+    with pytest.raises(ValueError):
+        store.change_offer("shop", "a", refuse)
+    assert store.offer("shop", "a") == offer
+    assert store.change_offer("shop", "none", lambda o: o) is None
 
 
 def test_offers_are_listed_by_status_and_deleted(store):

@@ -1,5 +1,8 @@
 """/v1/offers: the catalog over HTTP, validated by the catalog's own rules."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from tests.widget.conftest import SK, auth
@@ -115,6 +118,23 @@ def test_patch_pauses_an_offer_and_ranking_stops_showing_it(client, rank_body):
     assert patched.json() == {**before, "status": "paused"}
     assert client.get(f"/v1/offers/{shown}", headers=auth(SK)).json() == patched.json()
     assert shown not in ranked()
+
+
+def test_patches_sent_at_once_are_all_kept(client):
+    client.post("/v1/offers", json=PARTNER, headers=auth(SK))
+    start = threading.Barrier(12)
+
+    def patch(n: int) -> int:
+        start.wait()
+        change = {"attributes": {f"k{n}": n}}
+        return client.patch("/v1/offers/p-new", json=change, headers=auth(SK)).status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        statuses = list(pool.map(patch, range(12)))
+
+    assert statuses == [200] * 12
+    stored = client.get("/v1/offers/p-new", headers=auth(SK)).json()
+    assert stored["attributes"] == {f"k{n}": n for n in range(12)}
 
 
 def test_patch_merges_objects_and_null_removes_a_field(client):
