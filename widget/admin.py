@@ -3,8 +3,11 @@
 The report answers the secret key (``Authorization: Bearer sk_...``). The
 dashboard asks for that key once (``/admin/login``) and then keeps a session in
 a cookie signed with itsdangerous (the deployment's signing secret, under its
-own salt), which also holds the CSRF token every form posts back. Both read the
-running :class:`widget.service.Service` from ``request.state.service``.
+own salt), which also holds the CSRF token every form posts back. Signing out
+counts up a session generation kept in the shop's settings in the store, so the
+sessions signed before it stop working in every worker. The dashboard's forms
+are answered with pages, not the API's JSON errors. Both read the running
+:class:`widget.service.Service` from ``request.state.service``.
 """
 
 import base64
@@ -15,19 +18,22 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import msgspec
 import orjson
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select, update
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from offers import schema
+from offers.catalog import Offer, is_offer_id
 from offers.reports import GROUP_BY, report, report_csv
 from offers.store import Shop, Store
 from widget.errors import ApiError
-from widget.offers_api import no_offer, offer_id_of
 from widget.shop import SIGNING_SECRET
 
 if TYPE_CHECKING:
@@ -37,11 +43,25 @@ DEFAULT_DAYS = 30
 SESSION_COOKIE = "encore_admin"
 SESSION_MAX_AGE = 8 * 3600
 _SESSION_SALT = "encore.admin.session.v1"
+_SESSION_GENERATION = "admin_session_generation"  # in the shop's settings
+_LOGIN_NOTICES = {
+    "expired": "Your session has expired or was signed out: sign in again.",
+    "unsaved": (
+        "Your session has expired or was signed out, so that change was not saved: "
+        "sign in again and redo it."
+    ),
+}
+_STALE_FORM = (
+    "This page was out of date (the dashboard was signed out or in again elsewhere), "
+    "so nothing was changed. Go back to the dashboard and try again."
+)
+_DONE = {"paused": "Paused", "resumed": "Resumed"}  # ?paused=<offer id> after a change
 _FORMATS = ("json", "csv")
 _HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": (
         "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -138,7 +158,7 @@ def _serializer(service: "Service") -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt=_SESSION_SALT)
 
 
-def _session(request: Request) -> Session | None:
+async def _session(request: Request) -> Session | None:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
@@ -149,12 +169,41 @@ def _session(request: Request) -> Session | None:
         return None
     if not isinstance(data, dict) or data.get("shop") != service.shop.id or "csrf" not in data:
         return None
+    # Read at every request: another worker may have signed the shop out.
+    generation = await run_in_threadpool(_session_generation, service.store, service.shop.id)
+    if data.get("generation", 0) != generation:
+        return None
     return Session(service.shop.id, str(data["csrf"]))
+
+
+def _session_generation(store: Store, shop_id: str) -> int:
+    shops = schema.shops
+    with store.engine.connect() as connection:
+        settings = connection.execute(
+            select(shops.c.settings).where(shops.c.id == shop_id)
+        ).scalar_one()
+    return int(settings.get(_SESSION_GENERATION, 0))
+
+
+def _end_sessions(store: Store, shop_id: str) -> None:
+    """Count up the shop's session generation: every session signed before is refused."""
+    shops = schema.shops
+    where = shops.c.id == shop_id
+    with store.engine.begin() as connection:
+        settings = connection.execute(
+            select(shops.c.settings).where(where).with_for_update()
+        ).scalar_one()
+        settings = {**settings, _SESSION_GENERATION: int(settings.get(_SESSION_GENERATION, 0)) + 1}
+        connection.execute(update(shops).where(where).values(settings=settings))
 
 
 def _set_session(request: Request, response: Response, shop: Shop) -> None:
     value = _serializer(_service(request)).dumps(
-        {"shop": shop.id, "csrf": secrets.token_urlsafe(24)}
+        {
+            "shop": shop.id,
+            "csrf": secrets.token_urlsafe(24),
+            "generation": int(shop.settings.get(_SESSION_GENERATION, 0)),
+        }
     )
     response.set_cookie(
         SESSION_COOKIE,
@@ -167,27 +216,45 @@ def _set_session(request: Request, response: Response, shop: Shop) -> None:
     )
 
 
-async def _form_with_csrf(request: Request, session: Session) -> dict[str, str]:
-    form = await request.form()
-    token = str(form.get("csrf", ""))
-    if not hmac.compare_digest(token.encode(), session.csrf.encode()):
-        raise ApiError(
-            403, "the form is out of date (CSRF check failed): reload the page", field="csrf"
-        )
-    return {key: str(value) for key, value in form.items()}
+async def _form(request: Request) -> dict[str, str]:
+    return {key: str(value) for key, value in (await request.form()).items()}
 
 
-def _to_login() -> Response:
-    return RedirectResponse("/admin/login", status_code=303, headers=_HEADERS)
+def _csrf_ok(form: dict[str, str], session: Session) -> bool:
+    """Whether the form came from a page of this session (not from a stale tab, or a forgery)."""
+    return hmac.compare_digest(form.get("csrf", "").encode(), session.csrf.encode())
+
+
+def _to_login(request: Request | None = None, notice: str = "expired") -> Response:
+    """To the login form; saying why when the request came with a session no longer valid."""
+    stale = request is not None and SESSION_COOKIE in request.cookies
+    target = f"/admin/login?notice={notice}" if stale else "/admin/login"
+    return RedirectResponse(target, status_code=303, headers=_HEADERS)
+
+
+def _refused(request: Request, status_code: int, message: str, back: str = "/admin") -> Response:
+    """A dashboard form's answer when nothing was changed: a page saying why."""
+    context = {"message": message, "back": back}
+    return _render(request, "admin_refused.html", context, status_code=status_code)
+
+
+def _days(values: Any) -> int:
+    """The dashboard's period from ``values["days"]``: 1 to 366 days, 30 unless a number."""
+    try:
+        days = int(values.get("days") or DEFAULT_DAYS)
+    except ValueError:
+        return DEFAULT_DAYS
+    return min(max(days, 1), 366)
 
 
 # /admin: pages
 
 
 async def login_page(request: Request) -> Response:
-    if _session(request) is not None:
+    if await _session(request) is not None:
         return RedirectResponse("/admin", status_code=303, headers=_HEADERS)
-    return _render(request, "admin_login.html", {"error": None})
+    notice = _LOGIN_NOTICES.get(request.query_params.get("notice", ""))
+    return _render(request, "admin_login.html", {"error": notice})
 
 
 async def login(request: Request) -> Response:
@@ -204,55 +271,69 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    session = _session(request)
+    session = await _session(request)
     if session is not None:
-        await _form_with_csrf(request, session)
+        if not _csrf_ok(await _form(request), session):
+            return _refused(request, 403, _STALE_FORM)
+        service = _service(request)
+        await run_in_threadpool(_end_sessions, service.store, service.shop.id)
     response = _to_login()
     response.delete_cookie(SESSION_COOKIE, path="/admin")
     return response
 
 
 async def dashboard(request: Request) -> Response:
-    session = _session(request)
+    session = await _session(request)
     if session is None:
-        return _to_login()
-    try:
-        days = int(request.query_params.get("days") or DEFAULT_DAYS)
-    except ValueError:
-        days = DEFAULT_DAYS
-    days = min(max(days, 1), 366)
-    context = await run_in_threadpool(_dashboard_context, _service(request), days)
+        return _to_login(request)
+    params = request.query_params
+    context = await run_in_threadpool(_dashboard_context, _service(request), _days(params))
     context["csrf"] = session.csrf
+    # After a pause or resume: say so, and give that row's button the focus back.
+    titles = {row["offer"].id: row["offer"].title for row in context["offers"]}
+    for key, verb in _DONE.items():
+        if params.get(key) in titles:
+            context["changed"] = params[key]
+            context["notice"] = f"{verb} {titles[params[key]]}"
     return _render(request, "admin.html", context)
 
 
 async def set_offer_status(request: Request) -> Response:
-    session = _session(request)
+    session = await _session(request)
     if session is None:
-        return _to_login()
-    form = await _form_with_csrf(request, session)
+        return _to_login(request, "unsaved")
+    form = await _form(request)
+    back = f"/admin?days={_days(form)}"
+    if not _csrf_ok(form, session):
+        return _refused(request, 403, _STALE_FORM, back)
     status = form.get("status", "")
     if status not in ("active", "paused"):
-        raise ApiError(422, "`status` must be active or paused", field="status")
-    offer_id = offer_id_of(request)
+        return _refused(request, 422, "The dashboard can only pause or resume an offer.", back)
+    offer_id = request.path_params["offer_id"]
     service = _service(request)
-    changed = await run_in_threadpool(
-        _save_status, service.store, service.shop.id, offer_id, status
-    )
-    if not changed:
-        raise no_offer(offer_id)
+    offer = await run_in_threadpool(_save_status, service.store, service.shop.id, offer_id, status)
+    if offer is None:
+        message = f"There is no offer “{offer_id}” any more, so nothing was changed."
+        return _refused(request, 404, message, back)
+    if offer.status == "archived":
+        message = f"“{offer.title}” is archived: it cannot be paused or resumed any more."
+        return _refused(request, 409, message, back)
     await service.offers_changed()  # this worker at once; others on their next refresh
-    days = form.get("days", "")
-    target = f"/admin?days={int(days)}#offers" if days.isdigit() else "/admin#offers"
+    done = "paused" if status == "paused" else "resumed"
+    target = f"{back}&{done}={quote(offer_id, safe='')}"
     return RedirectResponse(target, status_code=303, headers=_HEADERS)
 
 
-def _save_status(store: Store, shop_id: str, offer_id: str, status: str) -> bool:
-    offer = store.offer(shop_id, offer_id)
-    if offer is None:
-        return False
-    store.save_offers(shop_id, [msgspec.structs.replace(offer, status=status)])
-    return True
+def _save_status(store: Store, shop_id: str, offer_id: str, status: str) -> Offer | None:
+    """The offer with ``status``, unless it is archived (that is for good); read and written
+    in one transaction, so an offer archived meanwhile stays archived."""
+
+    def with_status(offer: Offer) -> Offer:
+        if offer.status == "archived":
+            return offer
+        return msgspec.structs.replace(offer, status=status)
+
+    return store.change_offer(shop_id, offer_id, with_status) if is_offer_id(offer_id) else None
 
 
 def _dashboard_context(service: "Service", days: int) -> dict[str, Any]:
@@ -268,6 +349,8 @@ def _dashboard_context(service: "Service", days: int) -> dict[str, Any]:
     ]
     series = _daily_series(period, daily["groups"])
     return {
+        "rpt_figures": list(zip(series["days"], series["rpt"], strict=True)),
+        "ctr_figures": list(zip(series["days"], series["ctr"], strict=True)),
         "period": period,
         "days": days,
         "totals": daily["totals"],
@@ -309,7 +392,7 @@ def line_chart_svg(
     axes.set_ylim(bottom=0)
     axes.set_xlim(-0.5, len(days) - 0.5)  # the whole period, days without data included
     axes.xaxis.set_major_locator(MaxNLocator(6, integer=True))
-    axes.xaxis.set_major_formatter(lambda x, _pos: days[int(x)][5:] if 0 <= x < len(days) else "")
+    axes.xaxis.set_major_formatter(lambda x, _pos: days[int(x)] if 0 <= x < len(days) else "")
     if percent:
         axes.yaxis.set_major_formatter(PercentFormatter(1.0))
     if all(v is None for v in values):

@@ -8,6 +8,7 @@ import msgspec
 import pytest
 from playwright.sync_api import Page, expect
 
+from offers.catalog import Offer
 from offers.reports import report
 from tests.browser.conftest import SECRET_KEY
 from tests.browser.helpers import keep_offline
@@ -78,3 +79,64 @@ def test_dashboard_pauses_and_resumes_an_offer(admin_page, service) -> None:
         service.store.save_offers(
             service.shop_id, [msgspec.structs.replace(offer, status="active")]
         )
+
+
+def test_keyboard_focus_stays_on_the_offer_after_pause_and_resume(admin_page, service) -> None:
+    page, problems = admin_page
+    offer = service.store.offers(service.shop_id, status="active")[-1]
+    row = page.locator(f'tr[data-offer="{offer.id}"]')
+    try:
+        sign_in(page, service.url)
+        row.get_by_role("button", name=f"Pause {offer.title}").focus()
+        page.keyboard.press("Enter")
+        expect(row.get_by_role("button", name=f"Resume {offer.title}")).to_be_focused()
+        expect(page.get_by_role("status")).to_have_text(f"Paused {offer.title}")
+        page.keyboard.press("Enter")
+        expect(row.get_by_role("button", name=f"Pause {offer.title}")).to_be_focused()
+        expect(page.get_by_role("status")).to_have_text(f"Resumed {offer.title}")
+        assert problems == []
+    finally:
+        service.store.save_offers(
+            service.shop_id, [msgspec.structs.replace(offer, status="active")]
+        )
+
+
+def page_width(page: Page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth")
+
+
+def test_dashboard_fits_a_320px_screen_and_only_the_table_scrolls(admin_page, service) -> None:
+    page, problems = admin_page
+    page.set_viewport_size({"width": 320, "height": 640})
+    sign_in(page, service.url)
+    assert page_width(page) <= 320
+    title = page.get_by_role("heading", level=1)
+    assert title.bounding_box()["height"] < 3 * 1.1 * 15 * 1.45  # wraps, not a word a line
+    offers = page.get_by_role("region", name="Offers")
+    assert offers.evaluate("box => box.scrollWidth > box.clientWidth") is True
+    button = offers.get_by_role("button").first
+    button.scroll_into_view_if_needed()
+    expect(button).to_be_in_viewport()
+    assert page_width(page) <= 320
+    assert problems == []
+
+
+@pytest.mark.parametrize("width", [320, 1280])
+def test_a_long_unbroken_offer_title_does_not_widen_the_page(admin_page, service, width) -> None:
+    page, problems = admin_page
+    offer = msgspec.convert(
+        {"id": "long-title", "kind": "partner", "title": "W" * 490, "advertiser": "x"}, Offer
+    )
+    service.store.save_offers(  # paused: never shown to the shoppers of the other tests
+        service.shop_id, [msgspec.structs.replace(offer, status="paused")]
+    )
+    try:
+        page.set_viewport_size({"width": width, "height": 900})
+        sign_in(page, service.url)
+        expect(page.locator('tr[data-offer="long-title"]')).to_be_visible()
+        assert page_width(page) <= width
+        table = page.locator('tr[data-offer="long-title"] >> xpath=ancestor::table')
+        assert table.evaluate("table => table.offsetWidth") < 2000
+        assert problems == []
+    finally:
+        service.store.delete_offer(service.shop_id, offer.id)

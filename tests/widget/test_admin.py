@@ -1,10 +1,12 @@
 """GET /v1/report and the /admin dashboard, through the app (Starlette's TestClient)."""
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import msgspec
 import pytest
+from itsdangerous.timed import TimestampSigner
 
 from offers.catalog import Offer
 from offers.reports import report
@@ -17,6 +19,7 @@ from tests.feedback import (
     seed_known_feedback,
 )
 from tests.widget.conftest import PK, SHOP_ID, SK, auth
+from widget.admin import SESSION_MAX_AGE, line_chart_svg
 
 PERIOD = "since=2024-03-01&until=2024-03-03"
 
@@ -159,6 +162,18 @@ def csrf_of(page: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
 
 
+def alert_of(page: str) -> str:
+    return re.search(r'role="alert">([^<]*)<', page).group(1)
+
+
+def set_status(client, offer_id: str, status: str, csrf: str, days: str = "7"):
+    return client.post(
+        f"/admin/offers/{offer_id}/status",
+        data={"csrf": csrf, "status": status, "days": days},
+        follow_redirects=False,
+    )
+
+
 def seed_recent(store: Store) -> None:
     """Yesterday: two transactions, three impressions, one click and a 25.00 conversion."""
     at = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=1)
@@ -219,6 +234,7 @@ def test_dashboard_shows_tiles_charts_offers_and_model(client, shop_store) -> No
     response = client.get("/admin")
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
     page = response.text
     tiles = dict(re.findall(r'data-kpi="(\w+)"><dt>[^<]*</dt><dd>([^<]*)</dd>', page))
     assert tiles["transactions"] == "2"
@@ -255,7 +271,10 @@ def test_pause_and_resume_an_offer(client, shop_store) -> None:
     paused = client.post(
         url, data={"csrf": csrf, "status": "paused", "days": "7"}, follow_redirects=False
     )
-    assert (paused.status_code, paused.headers["location"]) == (303, "/admin?days=7#offers")
+    assert (paused.status_code, paused.headers["location"]) == (
+        303,
+        f"/admin?days=7&paused={offer_id}",
+    )
     assert shop_store.offer(SHOP_ID, offer_id).status == "paused"
     service = client.app_state["service"]
     assert offer_id not in {offer.id for offer in service.catalog.active}
@@ -266,36 +285,108 @@ def test_pause_and_resume_an_offer(client, shop_store) -> None:
     assert offer_id in {offer.id for offer in service.catalog.active}
 
 
+def test_after_pause_and_resume_the_page_says_so_and_focuses_that_row(client, shop_store):
+    login(client)
+    offer = shop_store.offers(SHOP_ID, status="active")[0]
+    csrf = csrf_of(client.get("/admin").text)
+    for status, said, button in [("paused", "Paused", "Resume"), ("active", "Resumed", "Pause")]:
+        page = client.get(set_status(client, offer.id, status, csrf).headers["location"]).text
+        assert f'<p class="notice" role="status">{said} {offer.title}</p>' in page
+        assert page.count(" autofocus>") == 1
+        assert f'aria-label="{button} {offer.title}" autofocus>' in page
+
+
+def test_after_a_pause_a_crafted_link_names_no_other_offer(client) -> None:
+    login(client)
+    page = client.get("/admin?paused=nope").text
+    assert 'role="status"' not in page and " autofocus>" not in page
+
+
+def archive(store: Store) -> str:
+    offer = store.offers(SHOP_ID, status="active")[0]
+    store.save_offers(SHOP_ID, [msgspec.structs.replace(offer, status="archived")])
+    return offer.id
+
+
 @pytest.mark.parametrize(
-    ("form", "status"),
+    ("offer", "form", "status", "message"),
     [
-        pytest.param({"status": "paused"}, 403, id="no csrf"),
-        pytest.param({"status": "paused", "csrf": "forged"}, 403, id="forged csrf"),
-        pytest.param({"status": "archived", "csrf": None}, 422, id="bad status"),
+        pytest.param(
+            "active",
+            {"status": "paused"},
+            403,
+            "This page was out of date (the dashboard was signed out or in again elsewhere), "
+            "so nothing was changed. Go back to the dashboard and try again.",
+            id="no csrf",
+        ),
+        pytest.param(
+            "active",
+            {"status": "paused", "csrf": "forged"},
+            403,
+            "This page was out of date (the dashboard was signed out or in again elsewhere), "
+            "so nothing was changed. Go back to the dashboard and try again.",
+            id="forged csrf",
+        ),
+        pytest.param(
+            "active",
+            {"status": "archived", "csrf": None},
+            422,
+            "The dashboard can only pause or resume an offer.",
+            id="bad status",
+        ),
+        pytest.param(
+            "nope",
+            {"status": "paused", "csrf": None},
+            404,
+            "There is no offer “nope” any more, so nothing was changed.",
+            id="deleted offer",
+        ),
+        pytest.param(
+            "archived",
+            {"status": "active", "csrf": None},
+            409,
+            "“{title}” is archived: it cannot be paused or resumed any more.",
+            id="archived offer",
+        ),
     ],
 )
-def test_offer_status_change_needs_the_csrf_token_and_a_status(
-    client, shop_store, form: dict, status: int
+def test_refused_offer_changes_answer_a_page_saying_why(
+    client, shop_store, offer: str, form: dict, status: int, message: str
 ) -> None:
     login(client)
-    offer_id = shop_store.offers(SHOP_ID, status="active")[0].id
+    offer_id = {
+        "active": lambda: shop_store.offers(SHOP_ID, status="active")[0].id,
+        "archived": lambda: archive(shop_store),
+        "nope": lambda: "nope",
+    }[offer]()
+    before = shop_store.offer(SHOP_ID, offer_id)
     if form.get("csrf", "") is None:
         form = {**form, "csrf": csrf_of(client.get("/admin").text)}
-    response = client.post(f"/admin/offers/{offer_id}/status", data=form, follow_redirects=False)
+    response = client.post(
+        f"/admin/offers/{offer_id}/status", data={**form, "days": "7"}, follow_redirects=False
+    )
     assert response.status_code == status
-    assert shop_store.offer(SHOP_ID, offer_id).status == "active"
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    title = before.title if before else ""
+    assert alert_of(response.text) == message.format(title=title)
+    assert '<a class="button" href="/admin?days=7">Back to the dashboard</a>' in response.text
+    assert shop_store.offer(SHOP_ID, offer_id) == before
 
 
-def test_offer_status_of_an_unknown_offer_is_404(client) -> None:
+def test_a_stale_tab_can_neither_change_an_offer_nor_sign_out(client, shop_store) -> None:
     login(client)
-    csrf = csrf_of(client.get("/admin").text)
-    response = client.post("/admin/offers/nope/status", data={"csrf": csrf, "status": "paused"})
-    assert response.status_code == 404
-    assert response.json()["error"] == {
-        "code": "not_found",
-        "message": "no offer `nope`",
-        "field": "offer_id",
-    }
+    stale = csrf_of(client.get("/admin").text)
+    client.post("/admin/logout", data={"csrf": stale})
+    login(client)  # signed out and in again in another tab
+    offer_id = shop_store.offers(SHOP_ID, status="active")[0].id
+    for response in (
+        set_status(client, offer_id, "paused", stale),
+        client.post("/admin/logout", data={"csrf": stale}, follow_redirects=False),
+    ):
+        assert response.status_code == 403
+        assert alert_of(response.text).startswith("This page was out of date")
+    assert shop_store.offer(SHOP_ID, offer_id).status == "active"
+    assert client.get("/admin", follow_redirects=False).status_code == 200
 
 
 def test_offer_status_without_a_session_goes_to_login(client, shop_store) -> None:
@@ -305,6 +396,78 @@ def test_offer_status_without_a_session_goes_to_login(client, shop_store) -> Non
     )
     assert (response.status_code, response.headers["location"]) == (303, "/admin/login")
     assert shop_store.offer(SHOP_ID, offer_id).status == "active"
+
+
+def test_an_expired_session_asks_to_sign_in_again_and_changes_nothing(
+    client, shop_store, monkeypatch
+) -> None:
+    signed_long_ago = int(time.time()) - SESSION_MAX_AGE - 60
+    with monkeypatch.context() as patch:
+        patch.setattr(TimestampSigner, "get_timestamp", lambda _self: signed_long_ago)
+        login(client)
+    offer_id = shop_store.offers(SHOP_ID, status="active")[0].id
+    response = set_status(client, offer_id, "paused", "any")
+    assert (response.status_code, response.headers["location"]) == (
+        303,
+        "/admin/login?notice=unsaved",
+    )
+    assert alert_of(client.get(response.headers["location"]).text) == (
+        "Your session has expired or was signed out, so that change was not saved: "
+        "sign in again and redo it."
+    )
+    assert shop_store.offer(SHOP_ID, offer_id).status == "active"
+    opened = client.get("/admin", follow_redirects=False)
+    assert opened.headers["location"] == "/admin/login?notice=expired"
+    assert alert_of(client.get(opened.headers["location"]).text) == (
+        "Your session has expired or was signed out: sign in again."
+    )
+
+
+def test_signing_out_ends_the_session_for_every_worker(make_client) -> None:
+    worker, other_worker = make_client(), make_client()  # two apps over one store
+    login(worker)
+    copied = worker.cookies["encore_admin"]
+    other_worker.cookies.set("encore_admin", copied, path="/admin")
+    assert other_worker.get("/admin", follow_redirects=False).status_code == 200
+    csrf = csrf_of(worker.get("/admin").text)
+    worker.post("/admin/logout", data={"csrf": csrf})
+    refused = other_worker.get("/admin", follow_redirects=False)
+    assert (refused.status_code, refused.headers["location"]) == (
+        303,
+        "/admin/login?notice=expired",
+    )
+    login(worker)
+    assert worker.get("/admin", follow_redirects=False).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("days", "heading"),
+    [
+        pytest.param("1", "Last day", id="1"),
+        pytest.param("0", "Last day", id="0"),
+        pytest.param("-5", "Last day", id="negative"),
+        pytest.param("7", "Last 7 days", id="7"),
+        pytest.param("9" * 5000, "Last 30 days", id="too many digits"),
+        pytest.param("9999", "Last 366 days", id="over a year"),
+    ],
+)
+def test_dashboard_names_its_period(client, days: str, heading: str) -> None:
+    login(client)
+    page = client.get(f"/admin?days={days}").text
+    assert f'<h2 id="kpis">{heading}</h2>' in page
+
+
+def test_charts_have_their_figures_as_tables_with_full_dates(client, shop_store) -> None:
+    seed_recent(shop_store)
+    login(client)
+    page = client.get("/admin?days=7").text
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    assert page.count("<summary>") == 2
+    assert f'<th scope="row">{yesterday}</th><td class="n">12,500.00</td>' in page
+    assert f'<th scope="row">{yesterday}</th><td class="n">33.33%</td>' in page
+    assert page.count('<tr><th scope="row">') == 2 * 7
+    svg = line_chart_svg(["2024-12-30", "2024-12-31", "2025-01-01"], [1.0, None, 2.0], "RPT")
+    assert "<!-- 2024-12-31 -->" in svg and "<!-- 12-31 -->" not in svg
 
 
 def test_logout_ends_the_session(client) -> None:
