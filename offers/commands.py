@@ -42,6 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_generate(args: argparse.Namespace) -> int:
     if args.orders < 1:
         raise InputError(f"--orders must be at least 1, got {args.orders}")
+    if args.seed < 0:
+        raise InputError(f"--seed must be at least 0, got {args.seed}")
     if args.out.exists() and not args.out.is_dir():
         raise InputError(f"--out {args.out}: exists and is not a folder")
     summary = generate_shop(args.out, n_orders=args.orders, seed=args.seed, progress=True)

@@ -64,6 +64,7 @@ converts with probability ``sigmoid(gamma[offer] + 0.5 * A[segment, offer] +
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -494,12 +495,14 @@ def generate_shop(
     ----------
     out_dir : str or Path
         Folder to write ``products.csv``, ``orders.csv``, ``offers.json`` and
-        ``impressions.csv`` into; created if missing, files overwritten.
+        ``impressions.csv`` into; created if missing, files overwritten. On a
+        failure the files there are left as they were and a folder created for
+        this call is removed.
     n_orders : int, default=20_000
-        Exact number of orders (about 2.5 lines each). The catalog grows gently
-        with it, from 300 to 2,000 products.
+        Exact number of orders (about 2.5 lines each), at least 1. The catalog
+        grows gently with it, from 300 to 2,000 products.
     seed : int, default=0
-        The same seed gives byte-identical files.
+        At least 0. The same seed gives byte-identical files.
     progress : bool, default=False
         Show a progress bar over the phases (on a terminal only).
 
@@ -509,12 +512,28 @@ def generate_shop(
     """
     if n_orders < 1:
         raise ValueError(f"n_orders must be at least 1, got {n_orders}")
+    if seed < 0:
+        raise ValueError(f"seed must be at least 0, got {seed}")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    created = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()]
+    out_dir.mkdir(parents=True, exist_ok=True)  # before the work, so a bad path fails at once
     paths = {
         name: out_dir / f"{name}.{'json' if name == 'offers' else 'csv'}"
         for name in ("products", "orders", "offers", "impressions")
     }
+    partial = {name: path.with_name(f".{path.name}.partial") for name, path in paths.items()}
+    try:
+        counts = _generate(partial, n_orders, seed, progress)
+        for name, path in partial.items():
+            path.replace(paths[name])
+    except BaseException:  # Ctrl-C too: no half-written shop, no folder left empty
+        _remove(partial.values(), created)
+        raise
+    return ShopSummary(**counts, paths=paths)
+
+
+def _generate(paths: dict[str, Path], n_orders: int, seed: int, progress: bool) -> dict[str, int]:
+    """Write the four files to ``paths`` and return the counts of :class:`ShopSummary`."""
     rng_catalog, rng_orders, rng_offers, rng_log = np.random.default_rng(seed).spawn(4)
     with progress_bar(total=5, desc="generating shop", unit="step", enabled=progress) as bar:
         bar.set_postfix_str("catalog")
@@ -537,15 +556,25 @@ def generate_shop(
         paths["offers"].write_text(json.dumps(offer_docs, indent=2) + "\n", encoding="utf-8")
         n_impressions = _write_csv(paths["impressions"], impressions)
         bar.update()
-    return ShopSummary(
-        n_products=catalog.n_products,
-        n_customers=len(shop.customer_ids),
-        n_orders=len(shop.order_ids),
-        n_order_lines=n_order_lines,
-        n_offers=len(offer_docs),
-        n_impressions=n_impressions,
-        paths=paths,
-    )
+    return {
+        "n_products": catalog.n_products,
+        "n_customers": len(shop.customer_ids),
+        "n_orders": len(shop.order_ids),
+        "n_order_lines": n_order_lines,
+        "n_offers": len(offer_docs),
+        "n_impressions": n_impressions,
+    }
+
+
+def _remove(files: Iterable[Path], folders: list[Path]) -> None:
+    """Delete the files, then the folders (deepest first) that are left empty."""
+    for path in files:
+        path.unlink(missing_ok=True)
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (something else wrote there) or already gone
+            return
 
 
 # ---------------------------------------------------------------- catalog
@@ -1178,9 +1207,10 @@ def _finish_orders(rng: np.random.Generator, catalog: _Catalog, history: _Histor
 def _ids(prefix: str, n: int, min_digits: int) -> np.ndarray:
     """``prefix`` + 1-based zero-padded numbers, as a bytes array."""
     digits = max(min_digits, len(str(n)))
-    return np.strings.add(
-        prefix.encode(), np.strings.zfill(np.arange(1, n + 1).astype("S"), digits)
-    )
+    numbers = np.arange(1, n + 1).astype("S")
+    if n == 0:  # np.strings.zfill fails on an empty array
+        return numbers
+    return np.strings.add(prefix.encode(), np.strings.zfill(numbers, digits))
 
 
 # ---------------------------------------------------------------- offers
@@ -1549,6 +1579,9 @@ def _log_policy(
             )
         )
         start = stop
+    if not parts:  # a tiny shop: no request, or none that any offer is eligible for
+        nothing = np.zeros(0, dtype=np.intp)
+        return nothing, nothing, nothing, np.zeros(0)
     request, offer, position, propensity = (np.concatenate(c) for c in zip(*parts, strict=True))
     in_order = np.lexsort((position, request))
     return request[in_order], offer[in_order], position[in_order], propensity[in_order]

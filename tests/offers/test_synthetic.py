@@ -1,5 +1,6 @@
 """The synthetic shop: DESIGN.md formats, determinism, and structure a model can learn."""
 
+import errno
 import itertools
 import json
 from pathlib import Path
@@ -8,9 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from offers import synthetic
 from offers.catalog import read_offers
 from offers.files import read_impressions, read_orders, read_products
 from offers.synthetic import ShopSummary, _draw_slates, _position_marginals, generate_shop
+from widget import cli
 
 N_ORDERS = 2_000
 SEED = 7
@@ -142,6 +145,94 @@ def test_writes_exactly_the_orders_asked_for(tmp_path, n_orders):
     summary = generate_shop(tmp_path, n_orders=n_orders, seed=1)
     orders = pd.read_csv(tmp_path / "orders.csv")
     assert summary.n_orders == orders["order_id"].nunique() == n_orders
+
+
+@pytest.mark.parametrize(
+    ("n_orders", "seed"), itertools.product(range(1, 7), [0, 2, 3, 4, 5]), ids=str
+)
+def test_a_shop_of_a_few_orders_gives_readable_files(tmp_path, n_orders, seed):
+    summary = generate_shop(tmp_path, n_orders=n_orders, seed=seed)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES)
+    assert read_orders(tmp_path / "orders.csv").lines["order_id"].nunique() == n_orders
+    assert len(read_products(tmp_path / "products.csv")) == summary.n_products
+    assert len(read_offers(tmp_path / "offers.json")) == summary.n_offers
+    assert len(read_impressions(tmp_path / "impressions.csv")) == summary.n_impressions
+
+
+def test_a_shop_where_no_order_opens_an_offer_request_logs_just_the_header(tmp_path):
+    summary = generate_shop(tmp_path, n_orders=1, seed=0)
+
+    assert summary.n_impressions == 0
+    header = ",".join([*IMPRESSION_COLUMNS, "ctx_order_id"]) + "\n"
+    assert (tmp_path / "impressions.csv").read_text() == header
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        pytest.param(["--seed", "-1"], "--seed must be at least 0, got -1", id="negative-seed"),
+        pytest.param(["--orders", "0"], "--orders must be at least 1, got 0", id="no-orders"),
+    ],
+)
+def test_a_bad_generate_argument_is_one_line_and_exit_2_and_creates_nothing(
+    tmp_path, capsys, options, message
+):
+    status = cli.main(["generate", "--out", str(tmp_path / "new" / "shop"), *options])
+
+    assert status == 2
+    assert capsys.readouterr().err == f"encore generate: error: {message}\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("n_orders", "seed"), [(0, 1), (1, -1)], ids=["no-orders", "negative-seed"]
+)
+def test_generate_shop_refuses_bad_arguments_before_creating_the_folder(tmp_path, n_orders, seed):
+    with pytest.raises(ValueError, match="must be at least"):
+        generate_shop(tmp_path / "shop", n_orders=n_orders, seed=seed)
+
+    assert not (tmp_path / "shop").exists()
+
+
+def _fail_writing_impressions(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
+    """Writing impressions.csv raises ``error``, after products.csv and orders.csv were written."""
+    write_csv = synthetic._write_csv
+
+    def failing(path: Path, columns: dict, *args: object) -> int:
+        if "impressions" in path.name:
+            raise error
+        return write_csv(path, columns, *args)
+
+    monkeypatch.setattr(synthetic, "_write_csv", failing)
+
+
+def test_a_failed_generate_leaves_no_new_folder_behind(tmp_path, capsys, monkeypatch):
+    shop = tmp_path / "new" / "shop"
+    _fail_writing_impressions(
+        monkeypatch, OSError(errno.ENOSPC, "No space left on device", str(shop / "x"))
+    )
+
+    status = cli.main(["generate", "--out", str(shop), "--orders", "50"])
+
+    assert status == 2
+    assert capsys.readouterr().err == (
+        f"encore generate: error: {shop / 'x'}: No space left on device\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_generate_leaves_the_shop_already_there_as_it_was(tmp_path, monkeypatch):
+    generate_shop(tmp_path, n_orders=50, seed=1)
+    before = {name: (tmp_path / name).read_bytes() for name in FILES}
+    (tmp_path / "notes.txt").write_text("mine")
+    _fail_writing_impressions(monkeypatch, KeyboardInterrupt())
+
+    with pytest.raises(KeyboardInterrupt):
+        generate_shop(tmp_path, n_orders=60, seed=2)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*FILES, "notes.txt"])
+    assert {name: (tmp_path / name).read_bytes() for name in FILES} == before
 
 
 def test_anchors_bring_their_complements_in_the_same_or_the_next_order(purchases):
