@@ -12,6 +12,7 @@ import msgspec.inspect
 
 from offers.catalog import Offer
 from offers.rank_request import RankRequest
+from offers.reports import GROUP_BY
 from widget import schemas
 from widget.bodies import MAX_BODY_BYTES
 
@@ -56,6 +57,26 @@ def _errors(*statuses: int) -> dict[str, Any]:
 
 def _body(name: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+_REPORT = {
+    "type": "object",
+    "properties": {
+        "since": {"type": "string", "format": "date"},
+        "until": {"type": "string", "format": "date"},
+        "totals": {"type": "object"},
+        "groups": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"key": {"type": "string"}}},
+        },
+        "holdout": {"type": "object"},
+    },
+    "required": ["since", "until", "totals", "groups", "holdout"],
+}
 
 
 def _offer_id() -> list[dict[str, Any]]:
@@ -112,7 +133,7 @@ def _paths() -> dict[str, Any]:
                 "requestBody": _body("EventsRequest"),
                 "responses": {
                     "202": _json(_ref("EventsResponse"), "Accepted."),
-                    **_errors(400, 401, 403, 413, 422),
+                    **_errors(400, 401, 403, 413, 422, 429),
                 },
             }
         },
@@ -211,6 +232,32 @@ def _paths() -> dict[str, Any]:
                 "security": _SECRET,
                 "responses": {"204": {"description": "Deleted."}, **_errors(401, 403, 404)},
             },
+        },
+        "/v1/report": {
+            "get": {
+                "summary": "Online performance over a period, grouped",
+                "description": "Days `since` to `until` (ISO dates, both included; by default "
+                "the last 30 days). `format=csv` answers one row per group and a `total` row.",
+                "security": _SECRET,
+                "parameters": [
+                    _query("since", {"type": "string", "format": "date"}),
+                    _query("until", {"type": "string", "format": "date"}),
+                    _query("group_by", {"enum": list(GROUP_BY)}),
+                    _query("format", {"enum": ["json", "csv"]}),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "`{since, until, totals, groups: [{key, ...}], holdout}`; "
+                        "totals and each group hold transactions, impressions, views, clicks, "
+                        "dismissals, conversions, revenue, ctr, conversion_rate and rpt.",
+                        "content": {
+                            "application/json": {"schema": _REPORT},
+                            "text/csv": {"schema": {"type": "string"}},
+                        },
+                    },
+                    **_errors(401, 403, 422),
+                },
+            }
         },
         "/healthz": {
             "get": {
