@@ -1,17 +1,23 @@
-"""Customer identifiers as Encore keeps them: never a raw email."""
+"""Customer identifiers as Encore keeps them: never a raw email, nor a percent-encoded one."""
 
 import hashlib
 import re
 from collections.abc import Callable
+from urllib.parse import unquote
 
 import pandas as pd
 
-# An address as exports and templates write one; the digest only needs to catch it, not validate it.
-_EMAIL = re.compile(r"[\w.%+'-]+@[\w-]+(?:\.[\w-]+)+")
+# An address as exports and templates write one, or percent-encoded as a URL carries it
+# (``jane%40shop.example``); the digest only needs to catch it, not validate it.
+_EMAIL = re.compile(r"[\w.%+'-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+")
+_AT = re.compile("@|%40")
 
 
 def customer_key(customer_id: str) -> str:
-    """The id to store and log: an email is replaced by a SHA-256 digest of its normal form."""
+    """The id to store and log: an email is replaced by a SHA-256 digest of its normal form
+    (percent-decoded, trimmed, lower case)."""
+    if "%40" in customer_id:
+        customer_id = unquote(customer_id)
     if "@" not in customer_id:
         return customer_id
     digest = hashlib.sha256(customer_id.strip().lower().encode()).hexdigest()
@@ -29,7 +35,7 @@ def without_emails(text: str) -> str:
     For attribute values (an export's ``Email`` column, a note, a page's context): a value
     that is an email becomes the same digest as that customer's id.
     """
-    if "@" not in text:
+    if "@" not in text and "%40" not in text:
         return text
     return _EMAIL.sub(lambda match: customer_key(match.group()), text)
 
@@ -40,7 +46,7 @@ def column_without_emails(values: pd.Series) -> pd.Series:
 
 
 def _map_those_with_at(values: pd.Series, change: Callable[[str], str]) -> pd.Series:
-    with_at = values.str.contains("@", regex=False)
+    with_at = values.str.contains(_AT)
     if not with_at.any():
         return values
     changed = values.copy()

@@ -148,18 +148,26 @@ def test_rank_hashes_an_email_before_storing_it(client, rank_body, database_url)
     assert request["customer_id"].startswith("sha256:")
 
 
-def test_rank_stores_emails_in_attributes_only_as_digests(client, rank_body, database_url):
-    body = rank_body(customer="Ann@Example.com")
-    body["order"]["id"] = "1001"
-    body["attributes"] = {"email": "Ann@Example.com", "note": "gift from bo@example.org"}
-    client.post("/v1/rank", json=body, headers=auth())
+@pytest.mark.parametrize("email", ["Ann@Example.com", "ann%40example.com"])
+def test_rank_stores_emails_in_ids_and_attributes_only_as_digests(
+    client, rank_body, database_url, email
+):
+    body = rank_body(customer=email)
+    body["order"]["id"] = "Ann@Example.com"  # some shops number orders by email
+    body["attributes"] = {"email": email, "note": "gift from bo@example.org"}
+    offer = client.post("/v1/rank", json=body, headers=auth()).json()["offers"][0]
+    conversion = {"token": offer["token"], "order_id": "ann@example.com-1002", "revenue": 1}
+    client.post("/v1/conversions", json=conversion, headers=auth(SK))
     flush_log(client)
 
     [request] = stored_rows(database_url, schema.rank_requests)
     impressions = stored_rows(database_url, schema.impressions)
+    conversions = stored_rows(database_url, schema.conversions)
     assert impressions
     assert {i["context"]["email"] for i in impressions} == {request["customer_id"]}
-    assert "example" not in json.dumps([request, *impressions], default=str).lower()
+    assert request["order_id"] == request["customer_id"]
+    stored = json.dumps([request, *impressions, *conversions], default=str).lower()
+    assert "example" not in stored
 
 
 def test_a_model_that_fails_on_a_request_is_replaced_by_the_fallback_for_it(
