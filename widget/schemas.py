@@ -94,7 +94,10 @@ class WidgetResponse(msgspec.Struct):
 
 
 class EventsResponse(msgspec.Struct):
+    """``refused``: the events of the batch whose token was refused (only when some were)."""
+
     accepted: int
+    refused: list["ErrorDetail"] = []
 
 
 class ConversionResponse(msgspec.Struct):

@@ -36,9 +36,13 @@ async def events(request: Request) -> Response:
     shop = service.keys.publishable(request, body.key)
     check_capacity(service)
     at = utcnow()
-    rows, answers = [], []
+    rows, answers, refused = [], [], []
     for n, event in enumerate(body.events):
-        tracking = _verify(service, event.token, field=f"events[{n}].token")
+        try:
+            tracking = _verify(service, event.token, field=f"events[{n}].token")
+        except ApiError as err:  # the batch's other events still count
+            refused.append(err)
+            continue
         if event.type == "csat":
             answers.append((tracking, event.score))
             continue
@@ -58,7 +62,14 @@ async def events(request: Request) -> Response:
             customer_id=tracking.customer_id,
             holdout=tracking.holdout,
         )
-    return json_response({"accepted": len(body.events)}, 202)
+    if len(refused) == len(body.events):
+        raise refused[0]
+    answer: dict[str, Any] = {"accepted": len(body.events) - len(refused)}
+    if refused:
+        answer["refused"] = [
+            {"code": err.code, "message": err.message, "field": err.field} for err in refused
+        ]
+    return json_response(answer, 202)
 
 
 async def click(request: Request) -> Response:

@@ -32,6 +32,28 @@ def test_events_are_idempotent(client, rank_body, database_url):
     )
 
 
+def test_one_bad_token_in_a_batch_does_not_lose_the_other_events(client, rank_body, database_url):
+    good = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"][0]["token"]
+    batch = [{"type": "view", "token": "not.a.token"}, {"type": "view", "token": good}]
+
+    response = client.post("/v1/events", json={"events": batch}, headers=auth())
+    flush_log(client)
+
+    assert response.status_code == 202
+    assert response.json() == {
+        "accepted": 1,
+        "refused": [
+            {
+                "code": "invalid_token",
+                "message": "the tracking token is not valid",
+                "field": "events[0].token",
+            }
+        ],
+    }
+    [row] = stored_rows(database_url, schema.events)
+    assert row["type"] == "view"
+
+
 def test_events_refuse_a_forged_token(client, rank_body):
     token = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"][0]["token"]
     forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
