@@ -24,7 +24,7 @@ from widget import offers_api, tracking
 from widget.bodies import decode, read_body
 from widget.errors import ApiError
 from widget.ranking import Ranked
-from widget.responses import json_response, prefers_html
+from widget.responses import accept_weights, json_response, prefers_html
 from widget.service import Service, check_capacity, describe, service_of
 from widget.tokens import Tracking
 from widget.translations import translator
@@ -158,17 +158,7 @@ async def widget_js(request: Request) -> Response:
 def accepts_gzip(accept_encoding: str) -> bool:
     """Whether an ``Accept-Encoding`` value admits gzip: named (or, when it is not, ``*``)
     with a weight above 0; ``gzip;q=0`` refuses it (RFC 9110, section 12.5.3)."""
-    weights = {}
-    for entry in accept_encoding.lower().split(","):
-        coding, *parameters = (part.strip() for part in entry.split(";"))
-        weight = 1.0
-        for name, _, value in (parameter.partition("=") for parameter in parameters):
-            if name.strip() == "q":
-                try:
-                    weight = float(value)
-                except ValueError:
-                    weight = 0.0
-        weights[coding] = weight
+    weights = accept_weights(accept_encoding)
     named = weights.get("gzip", weights.get("x-gzip"))
     return (weights.get("*", 0.0) if named is None else named) > 0
 

@@ -23,8 +23,32 @@ def offer_response(
 
 
 def prefers_html(request: Request) -> bool:
-    """``Accept`` names text/html before (or without) application/json: a browser, or a caller
-    asking for markup."""
-    accept = request.headers.get("accept", "")
-    html, json = accept.find("text/html"), accept.find("application/json")
-    return html >= 0 and (json < 0 or html < json)
+    """``Accept`` names text/html and weighs it above application/json (or the same, named
+    first): a browser, or a caller asking for markup. ``*/*`` alone (what fetch sends) is JSON."""
+    weights = accept_weights(request.headers.get("accept", ""))
+    html = weights.get("text/html", 0.0)
+    json = weights.get("application/json", weights.get("application/*", weights.get("*/*", 0.0)))
+    if html <= 0 or html < json:
+        return False
+    if html > json or "application/json" not in weights:
+        return True
+    named = list(weights)
+    return named.index("text/html") < named.index("application/json")
+
+
+def accept_weights(header: str) -> dict[str, float]:
+    """Each name of an ``Accept`` or ``Accept-Encoding`` value with its weight ``q`` (1 when
+    not given, 0 when unreadable), lower case, in the order written (RFC 9110, 12.4.2)."""
+    weights = {}
+    for entry in header.lower().split(","):
+        name, *parameters = (part.strip() for part in entry.split(";"))
+        weight = 1.0
+        for key, _, value in (parameter.partition("=") for parameter in parameters):
+            if key.strip() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if name:
+            weights.setdefault(name, weight)
+    return weights

@@ -229,6 +229,28 @@ def test_widget_answers_html_when_asked(client, rank_body):
     assert response.headers["x-encore-model-version"]
 
 
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        ("text/html", "text/html"),
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "text/html"),
+        ("text/html, application/json", "text/html"),
+        ("application/json;q=0, text/html;q=0.1", "text/html"),
+        ("*/*", "application/json"),
+        ("", "application/json"),
+        ("application/json, text/html", "application/json"),
+        ("text/html;q=0.1, application/json", "application/json"),
+        ("text/html;q=0", "application/json"),
+    ],
+)
+def test_widget_answers_the_media_type_the_accept_header_weighs_highest(
+    client, rank_body, accept, media_type
+):
+    response = client.post("/v1/widget", json=rank_body(), headers={**auth(), "Accept": accept})
+
+    assert response.headers["content-type"].startswith(media_type)
+
+
 def test_widget_renders_nothing_for_no_offers_when_csat_is_off(make_client, rank_body):
     client = make_client(holdout_share=0.5)
     service = client.app_state["service"]
