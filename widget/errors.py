@@ -64,9 +64,9 @@ def from_validation(err: msgspec.ValidationError | msgspec.DecodeError) -> ApiEr
     if " - at `$" in text:
         text, location = text.split(" - at `$", 1)
         field = location.rstrip("`").lstrip(".") or None
-    if text.startswith("Object missing required field `"):
-        missing = text.split("`")[1]
-        field = f"{field}.{missing}" if field else missing
+    if text.startswith(("Object missing required field `", "Object contains unknown field `")):
+        named = text.split("`")[1]
+        field = f"{field}.{named}" if field else named
     message = text[0].lower() + text[1:]
     return ApiError(422, f"`{field}`: {message}" if field else message, field=field)
 

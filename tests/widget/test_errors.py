@@ -125,7 +125,6 @@ _DEEP = b'{"placement": "thank_you", "x": ' + b"[" * 2000 + b"]" * 2000 + b"}"
         ("POST", "/v1/rank", PK),
         ("POST", "/v1/widget", PK),
         ("POST", "/v1/events", PK),
-        ("POST", "/v1/conversions", SK),
         ("POST", "/v1/offers", SK),
         ("PUT", "/v1/offers/xs-sku-00014", SK),
         ("PATCH", "/v1/offers/xs-sku-00014", SK),
@@ -138,6 +137,13 @@ def test_json_nested_thousands_deep_is_a_400_not_a_500(client, method, path, key
     assert response.json()["error"]["message"] == (
         "the body is not valid JSON: nested too deeply (arrays or objects over ~1,000 levels)"
     )
+
+
+def test_a_conversion_nested_thousands_deep_is_refused_at_its_unknown_field(client):
+    response = client.post("/v1/conversions", content=_DEEP, headers=auth(SK))
+
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "placement"
 
 
 def test_a_bug_is_a_json_500_naming_the_request_not_a_traceback(make_settings, monkeypatch, caplog):

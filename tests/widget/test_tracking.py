@@ -280,6 +280,7 @@ def test_a_conversion_with_an_unknown_field_is_refused_not_half_read(
     response = client.post("/v1/conversions", json=conversion, headers=auth(SK))
 
     assert response.status_code == 422
+    assert response.json()["error"]["field"] == "orderId"
     assert "`orderId`" in response.json()["error"]["message"]
     assert stored_rows(database_url, schema.conversions) == []
 
