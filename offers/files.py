@@ -1,9 +1,10 @@
 """Reading and validating the CSV files of DESIGN.md: orders, products, impressions.
 
 This is the one place that parses those formats. Real exports are messy, so the
-readers take gzipped files (``.csv.gz``), quoted fields, a UTF-8 byte order mark,
-`;`, tab or `|` separators, prices written as strings ("$1,299.00", "12,50"),
-mixed date formats and time zones. Rows that cannot be used are skipped and counted by reason, among
+readers take gzipped files (known by their first bytes, whatever the name), quoted
+fields, a UTF-8 byte order mark, `;`, tab or `|` separators, a trailing empty field
+beyond the header, prices written as strings ("$1,299.00", "12,50"), mixed date
+formats and time zones. Rows that cannot be used are skipped and counted by reason, among
 them rows the store could not hold (PostgreSQL refuses a NUL character, and a
 field longer than its column), so `encore train` reads a file as `encore
 import` stores it, on SQLite or PostgreSQL. A file that cannot be used at all
@@ -15,6 +16,7 @@ import csv
 import gzip
 import io
 import re
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -48,6 +50,9 @@ IMPRESSION_REQUIRED = (
     "converted",
 )
 
+# Rows of one order line, purchase or return, summed into its first row (not skipped).
+MERGED = "merged with another row of its line"
+
 _KNOWN_COLUMNS = frozenset(
     (*ORDER_COLUMNS, *PRODUCT_REQUIRED, "margin", *PRODUCT_OPTIONAL_TEXT, *IMPRESSION_REQUIRED)
 )
@@ -55,7 +60,9 @@ _SEPARATORS = ",;\t|"
 _NUL = "NUL character in a field"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF16 = "UTF-16 text, not UTF-8 (save the file as UTF-8 CSV)"
-_CUT_GZIP = "not gzip data, or cut short (the name ends in .gz)"
+_GZIP_MAGIC = b"\x1f\x8b"
+_NOT_GZIP = "not gzip data (the name ends in .gz)"
+_CUT_GZIP = "gzip data, cut short or damaged"
 _REVERSED_DATE = "{} with day and month the other way round from the file's"
 _FLOAT_ID = re.compile(r"^(\d+)\.0$")
 _MAX_QUANTITY = 2**31 - 1  # the store's integer column on PostgreSQL
@@ -88,9 +95,10 @@ def read_orders(path: str | Path, *, progress: bool = False) -> OrderLines:
     """Read a whole orders file: purchases sorted by time, returns apart, skips counted."""
     chunks = list(iter_orders(path, progress=progress))
     lines = _merge_repeated_lines(pd.concat([c.lines for c in chunks], ignore_index=True))
-    returns = pd.concat([c.returns for c in chunks], ignore_index=True)
+    returns = _merge_repeated_lines(pd.concat([c.returns for c in chunks], ignore_index=True))
     skipped = sum((c.skipped for c in chunks), Counter())
-    skipped["duplicate line"] += sum(len(c.lines) for c in chunks) - len(lines)
+    skipped[MERGED] += sum(len(c.lines) + len(c.returns) for c in chunks)
+    skipped[MERGED] -= len(lines) + len(returns)
     skipped = +skipped
     lines = lines.sort_values(["ordered_at", "order_id"], kind="stable", ignore_index=True)
     return OrderLines(lines, returns, sum(c.n_read for c in chunks), skipped)
@@ -99,10 +107,22 @@ def read_orders(path: str | Path, *, progress: bool = False) -> OrderLines:
 def iter_orders(
     path: str | Path, *, chunksize: int = 250_000, progress: bool = False
 ) -> Iterator[OrderLines]:
-    """Stream an orders file in chunks of cleaned lines (for large imports)."""
+    """Stream an orders file in chunks of cleaned lines (for large imports).
+
+    The rows of a chunk's last order wait for the next chunk, so an order line split
+    over rows that a chunk boundary falls between is still merged into one.
+    """
     date_order = DateOrder()  # one for the file: every chunk reads 05/01 the same way
+    held = None
     for raw in _read_chunks(path, ORDER_REQUIRED, chunksize, progress):
-        yield _clean_orders(raw, date_order)
+        if held is not None:
+            raw = pd.concat([held, raw])
+        last_order = raw["order_id"] == (raw["order_id"].iloc[-1] if len(raw) else "")
+        held = raw[last_order]
+        if not last_order.all():
+            yield _clean_orders(raw[~last_order], date_order)
+    if held is not None:
+        yield _clean_orders(held, date_order)
 
 
 def read_products(path: str | Path) -> pd.DataFrame:
@@ -174,18 +194,28 @@ def _read_chunks(
     path = Path(path)
     name = path.name
     rows_before = 0
+    n_fields = 0
     try:  # the header and the rows are decoded alike, so their decoding errors read alike
-        header = _read_header(path)
+        header, gzipped = _read_header(path)
         separator = _sniff_separator(header)
         columns = _column_names(next(csv.reader([header], delimiter=separator)))
-        _check_required(name, columns, required)
+        n_fields = len(columns)
+        _check_columns(name, columns, required)
+        named = [bool(column) for column in columns]  # an unnamed column holds nothing we read
         reader = pd.read_csv(
             path,
             sep=separator,
+            # Names given for one field more than the header has: pandas would otherwise
+            # take the first field of a longer row as its index and shift every column.
+            names=range(n_fields + 1),
+            header=None,
+            skiprows=1,
+            index_col=False,
             dtype=str,
             keep_default_na=False,
             na_filter=False,
             encoding="utf-8-sig",
+            compression="gzip" if gzipped else None,
             chunksize=chunksize,
             skipinitialspace=True,
         )
@@ -194,24 +224,31 @@ def _read_chunks(
         )
         with reader, bar:
             for chunk in reader:
-                chunk.columns = columns
                 chunk.index = pd.RangeIndex(rows_before, rows_before + len(chunk))
                 rows_before += len(chunk)
-                yield chunk.apply(lambda column: column.str.strip())
+                chunk = chunk.apply(lambda column: column.str.strip())
+                _check_no_extra_field(name, chunk.pop(n_fields), n_fields)
+                chunk.columns = columns
+                yield chunk.loc[:, named]
                 bar.update(_bytes_read(reader, bar.n))
     except pd.errors.ParserError as err:
-        raise InputError(f"{name}: malformed CSV: {_parser_message(err)}") from None
+        raise InputError(f"{name}: malformed CSV: {_parser_message(err, n_fields)}") from None
     except UnicodeDecodeError as err:
         utf16 = err.object.startswith(_UTF16_BOMS)
         raise InputError(f"{name}: {_UTF16 if utf16 else not_utf8(err)}") from None
-    except (gzip.BadGzipFile, EOFError):
+    except (gzip.BadGzipFile, EOFError, zlib.error):
         raise InputError(f"{name}: {_CUT_GZIP}") from None
 
 
-def _read_header(path: Path) -> str:
+def _read_header(path: Path) -> tuple[str, bool]:
+    """The header line, and whether the file is gzip data (by its first bytes, not its name)."""
     name = path.name
-    opener = gzip.open if path.suffix == ".gz" else open
     try:
+        with open(path, "rb") as handle:
+            gzipped = handle.read(2) == _GZIP_MAGIC
+        if not gzipped and name.lower().endswith(".gz"):
+            raise InputError(f"{name}: {_NOT_GZIP}")
+        opener = gzip.open if gzipped else open
         with opener(path, "rb") as handle:
             kind = binary_kind(handle.peek(8)[:8])
             if kind:
@@ -232,7 +269,7 @@ def _read_header(path: Path) -> str:
         raise InputError(f"{name}: {_UTF16 if utf16 else 'not CSV text (it holds NUL bytes)'}")
     if not header.strip():
         raise InputError(f"{name}: the file is empty (expected a header row)")
-    return header
+    return header, gzipped
 
 
 def _column_names(header: list[str]) -> list[str]:
@@ -246,7 +283,13 @@ def _column_names(header: list[str]) -> list[str]:
     ]
 
 
-def _check_required(name: str, columns: list[str], required: tuple[str, ...]) -> None:
+def _check_columns(name: str, columns: list[str], required: tuple[str, ...]) -> None:
+    """Every named column once (which of two would we read?), and the required ones there."""
+    counts = Counter(column for column in columns if column)
+    repeated = next((column for column, n in counts.items() if n > 1), None)
+    if repeated is not None:
+        times = "twice" if counts[repeated] == 2 else f"{counts[repeated]} times"
+        raise InputError(f"{name}: column `{repeated}` appears {times}", field=repeated)
     missing = [c for c in required if c not in columns]
     if missing:
         listed = ", ".join(f"`{c}`" for c in missing)
@@ -270,12 +313,24 @@ def _bytes_read(reader: object, already: int) -> int:
         return 0
 
 
-def _parser_message(err: Exception) -> str:
+def _check_no_extra_field(name: str, extra: pd.Series, n_fields: int) -> None:
+    """A row may end in one empty field more than the header (many exports end rows with
+    a comma), never in one that holds something: its columns would not be the header's."""
+    holding = extra[extra != ""]
+    if len(holding):
+        row = holding.index[0] + 1
+        message = f"malformed CSV: row {row}: expected {n_fields} fields, saw {n_fields + 1}"
+        raise InputError(f"{name}: {message}")
+
+
+def _parser_message(err: Exception, n_fields: int) -> str:
+    """pandas' message for a row too long, as the header's count of fields (pandas counts
+    one more: the empty trailing field a row may have)."""
     text = str(err).strip().splitlines()[-1]
-    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    match = re.search(r"Expected \d+ fields in line (\d+), saw (\d+)", text)
     if match:
-        expected, line, saw = match.groups()
-        return f"row {int(line) - 1}: expected {expected} fields, saw {saw}"
+        line, saw = match.groups()
+        return f"row {int(line) - 1}: expected {n_fields} fields, saw {saw}"
     return text
 
 
@@ -310,10 +365,11 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
         lines[column] = column_without_emails(lines[column])
     is_return = lines["quantity"] <= 0
     purchases = _merge_repeated_lines(lines[~is_return])
-    skipped["duplicate line"] += int((~is_return).sum()) - len(purchases)
+    returns = _merge_repeated_lines(lines[is_return])  # partial refunds of a line add up
+    skipped[MERGED] += len(lines) - len(purchases) - len(returns)
     return OrderLines(
         lines=purchases.reset_index(drop=True),
-        returns=lines[is_return].reset_index(drop=True),
+        returns=returns.reset_index(drop=True),
         n_read=len(raw),
         skipped=+skipped,
     )
@@ -340,7 +396,8 @@ def _flag(text: pd.Series) -> pd.Series:
 
 
 def _merge_repeated_lines(lines: pd.DataFrame) -> pd.DataFrame:
-    """One row per (order_id, sku): an export that splits a line in two sums its quantities."""
+    """One row per (order_id, sku): an export that splits a line in two sums its quantities,
+    as do two partial refunds of a line (the store keeps one return per line)."""
     repeated = lines.duplicated(["order_id", "sku"], keep=False)
     if not repeated.any():
         return lines

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from offers.catalog import read_offers
-from offers.files import describe_skipped, iter_orders, read_products
+from offers.files import MERGED, describe_skipped, iter_orders, read_products
 from offers.store import Store, WriteCount
 
 
@@ -29,17 +29,26 @@ class FileReport:
             parts.append(f"{self.returns.new} returns imported")
         if self.returns.unchanged:
             parts.append(f"{self.returns.unchanged} returns already in the store")
-        skipped = sum(self.skipped.values())
-        line = f"{self.path.name}: " + ", ".join(parts) + f", {skipped} skipped"
+        skipped = Counter(self.skipped)
+        if merged := skipped.pop(MERGED, 0):  # their quantities were imported: not skipped
+            parts.append(f"{merged} {MERGED}")
+        line = f"{self.path.name}: " + ", ".join(parts) + f", {skipped.total()} skipped"
         if skipped:
-            line += f" ({describe_skipped(self.skipped)})"
+            line += f" ({describe_skipped(skipped)})"
         return line
 
 
-def import_orders(store: Store, shop_id: str, path: Path, *, progress: bool = False) -> FileReport:
+def import_orders(
+    store: Store,
+    shop_id: str,
+    path: Path,
+    *,
+    progress: bool = False,
+    chunksize: int = 250_000,
+) -> FileReport:
     """Stream an orders file into the store in chunks; lines already stored are kept as they are."""
     report = FileReport(Path(path))
-    for chunk in iter_orders(path, progress=progress):
+    for chunk in iter_orders(path, chunksize=chunksize, progress=progress):
         purchases, returns = store.save_order_lines(shop_id, chunk)
         report.n_read += chunk.n_read
         report.written += purchases

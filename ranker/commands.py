@@ -4,6 +4,7 @@ import argparse
 import codecs
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from threadpoolctl import threadpool_limits
 from offers.caps import OfferUsage
 from offers.catalog import Offer, read_offers
 from offers.errors import TOO_DEEP, InputError, binary_kind, not_utf8
-from offers.files import describe_skipped, read_impressions, read_orders, read_products
+from offers.files import MERGED, describe_skipped, read_impressions, read_orders, read_products
 from offers.rank_request import RankRequest, rank_decoder
 from offers.targeting import OrderContext, eligible_offers
 from ranker.artifact import ModelError, load_model, save_model
@@ -95,10 +96,13 @@ def run_train(args: argparse.Namespace) -> int:
     save_model(model, args.out)
     card = model.card
     data = card["data"]
-    skipped = describe_skipped(orders.skipped) or "none"
+    skipped = Counter(orders.skipped)
+    merged = skipped.pop(MERGED, 0)  # their quantities were read: not skipped
     print(
         f"read {orders.n_read} rows: {data['rows']} order lines, {data['orders']} orders, "
-        f"{data['customers']} customers, {data['skus']} skus (skipped: {skipped})"
+        f"{data['customers']} customers, {data['skus']} skus, {len(orders.returns)} returns"
+        + (f", {merged} {MERGED}" if merged else "")
+        + f" (skipped: {describe_skipped(skipped) or 'none'})"
     )
     for path, table in ((args.products, products), (args.impressions, impressions)):
         if table is not None:

@@ -10,9 +10,19 @@ import pandas as pd
 import pytest
 
 from offers.errors import InputError
-from offers.files import ORDER_COLUMNS, iter_orders, read_impressions, read_orders, read_products
+from offers.files import (
+    MERGED,
+    ORDER_COLUMNS,
+    iter_orders,
+    read_impressions,
+    read_orders,
+    read_products,
+)
 
 HEADER = "order_id,customer_id,ordered_at,sku,quantity,price\n"
+IMPRESSIONS_HEADER = (
+    "request_id,shown_at,customer_id,placement,offer_id,position,propensity,clicked,converted\n"
+)
 
 
 def test_quoted_fields_with_commas_and_a_bom_are_read(write_file):
@@ -198,6 +208,25 @@ def test_a_line_split_in_two_is_merged_with_summed_quantity(write_file):
     assert list(lines["quantity"]) == [3]
 
 
+def test_partial_refunds_of_one_line_add_up(write_file):
+    path = write_file(
+        "orders.csv",
+        HEADER + "O1,C1,2026-01-05,A,3,10\nO1,C1,2026-01-10,A,-1,10\nO1,C1,2026-01-20,A,-1,10\n",
+    )
+    result = read_orders(path)
+    assert result.returns[["order_id", "sku", "quantity"]].values.tolist() == [["O1", "A", -2]]
+    assert result.returns.loc[0, "ordered_at"] == pd.Timestamp("2026-01-10")
+    assert result.skipped == {MERGED: 1}
+
+
+def test_a_line_split_across_a_chunk_boundary_is_merged(write_file):
+    rows = "O1,C1,2026-01-05,A,1,1\nO2,C1,2026-01-06,A,1,1\nO2,C1,2026-01-06,A,2,1\n"
+    chunks = list(iter_orders(write_file("orders.csv", HEADER + rows), chunksize=2))
+    lines = pd.concat([chunk.lines for chunk in chunks], ignore_index=True)
+    assert lines[["order_id", "quantity"]].values.tolist() == [["O1", 1], ["O2", 3]]
+    assert sum(chunk.n_read for chunk in chunks) == 3
+
+
 def test_missing_quantity_means_one(write_file):
     path = write_file("orders.csv", "order_id,customer_id,ordered_at,sku\nO1,C1,2026-01-05,A\n")
     assert read_orders(path).lines.loc[0, "quantity"] == 1
@@ -295,6 +324,121 @@ def test_unusable_orders_files_are_one_clear_error(write_file, content, message)
     assert str(raised.value) == message
 
 
+def test_a_row_ending_in_one_empty_field_more_than_the_header_is_read_as_written(write_file):
+    # Many exports end every row with a separator; pandas took the first field as an index.
+    path = write_file(
+        "orders.csv",
+        "order_id,customer_id,ordered_at,sku,quantity\n"
+        "O1,C1,2026-01-05T10:00:00Z,00123,1,\nO2,C1,2026-01-05T10:00:00Z,00123,2,\n",
+    )
+    result = read_orders(path)
+    assert result.lines[["order_id", "sku", "quantity"]].values.tolist() == [
+        ["O1", "00123", 1],
+        ["O2", "00123", 2],
+    ]
+    assert result.skipped == {}
+
+
+PRODUCTS_HEADER = "sku,title,category,price\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        pytest.param(
+            "orders.csv",
+            "order_id,customer_id,ordered_at,sku,quantity\n"
+            "O1,C1,2026-01-05T10:00:00Z,00123,1\nO2,C1,2026-01-05T10:00:00Z,00123,1,7\n",
+            "orders.csv: malformed CSV: row 2: expected 5 fields, saw 6",
+            id="orders",
+        ),
+        pytest.param(
+            "orders.csv",
+            HEADER.strip() + ",,\nO1,C1,2026-01-05,A,1,1,,\nO2,C1,2026-01-05,A,1,1,,,x\n",
+            "orders.csv: malformed CSV: row 2: expected 8 fields, saw 9",
+            id="orders-with-unnamed-columns",
+        ),
+        pytest.param(
+            "products.csv",
+            PRODUCTS_HEADER + "A,Cam,Cams,10,extra\n",
+            "products.csv: malformed CSV: row 1: expected 4 fields, saw 5",
+            id="products",
+        ),
+        pytest.param(
+            "impressions.csv",
+            IMPRESSIONS_HEADER + "R1,2026-01-05,C1,thank_you,X,1,0.5,1,0,extra\n",
+            "impressions.csv: malformed CSV: row 1: expected 9 fields, saw 10",
+            id="impressions",
+        ),
+    ],
+)
+def test_a_row_with_a_field_more_than_the_header_is_one_clear_error(
+    write_file, name, content, message
+):
+    reader = {"orders": read_orders, "products": read_products}.get(name[:-4], read_impressions)
+    with pytest.raises(InputError) as raised:
+        reader(write_file(name, content))
+    assert str(raised.value) == message
+
+
+def test_header_columns_with_no_name_are_ignored(write_file):
+    orders = read_orders(
+        write_file("orders.csv", HEADER.strip() + ",,\nO1,C1,2026-01-05,A,2,1,,\n")
+    )
+    products = read_products(
+        write_file("products.csv", ",sku,title,category,price,,\n0,A,Cam,Cams,10,,\n")
+    )
+    impressions = read_impressions(
+        write_file(
+            "impressions.csv",
+            IMPRESSIONS_HEADER.strip() + ",,\nR1,2026-01-05,C1,thank_you,X,1,0.5,1,0,,\n",
+        )
+    )
+    assert orders.lines[["order_id", "quantity"]].values.tolist() == [["O1", 2]]
+    assert "" not in orders.lines.columns
+    assert products[["sku", "price"]].values.tolist() == [["A", 10.0]]
+    assert "" not in products.columns
+    assert list(impressions["offer_id"]) == ["X"]
+    assert "" not in impressions.columns
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        pytest.param(
+            "orders.csv",
+            HEADER.strip() + ",Note,Note\nO1,C1,2026-01-05,A,1,1,a,b\n",
+            "orders.csv: column `note` appears twice",
+            id="orders-extra",
+        ),
+        pytest.param(
+            "orders.csv",
+            HEADER.strip() + ",SKU,sku\nO1,C1,2026-01-05,A,1,1,B,C\n",
+            "orders.csv: column `sku` appears 3 times",
+            id="orders-required",
+        ),
+        pytest.param(
+            "products.csv",
+            PRODUCTS_HEADER.strip() + ",Brand,brand\nA,Cam,Cams,10,X,Y\n",
+            "products.csv: column `brand` appears twice",
+            id="products-in-two-cases",
+        ),
+        pytest.param(
+            "impressions.csv",
+            IMPRESSIONS_HEADER.strip()
+            + ",ctx_x,ctx_x\nR1,2026-01-05,C1,thank_you,X,1,0.5,1,0,a,b\n",
+            "impressions.csv: column `ctx_x` appears twice",
+            id="impressions",
+        ),
+    ],
+)
+def test_a_column_named_twice_is_one_clear_error(write_file, name, content, message):
+    reader = {"orders": read_orders, "products": read_products}.get(name[:-4], read_impressions)
+    with pytest.raises(InputError) as raised:
+        reader(write_file(name, content))
+    assert str(raised.value) == message
+
+
 def test_a_missing_file_is_named(tmp_path):
     with pytest.raises(InputError, match=r"^nope\.csv: no such file$"):
         read_orders(tmp_path / "nope.csv")
@@ -345,11 +489,6 @@ def test_impressions_with_impossible_values_are_skipped(write_file):
         "propensity not in (0, 1]": 1,
         "clicked/converted not 0 or 1 (or true/false)": 1,
     }
-
-
-IMPRESSIONS_HEADER = (
-    "request_id,shown_at,customer_id,placement,offer_id,position,propensity,clicked,converted\n"
-)
 
 
 @pytest.mark.parametrize(
@@ -427,22 +566,52 @@ def test_a_gzipped_file_reads_as_the_plain_one(write_file):
     assert (gzipped.n_read, gzipped.skipped) == (3, {"no customer id": 1})
 
 
+_GZIPPED_ORDERS = gzip.compress(
+    (HEADER + "".join(f"O{n},C{n},2026-01-05,A,1,1\n" for n in range(5000))).encode()
+)
+
+
 @pytest.mark.parametrize(
-    "content",
+    ("name", "content", "message"),
     [
-        pytest.param(b"order_id,customer_id,ordered_at,sku\n", id="not-gzip"),
         pytest.param(
-            gzip.compress(
-                (HEADER + "".join(f"O{n},C{n},2026-01-05,A,1,1\n" for n in range(5000))).encode()
-            )[:5000],
+            "orders.csv.gz",
+            b"order_id,customer_id,ordered_at,sku\n",
+            "orders.csv.gz: not gzip data (the name ends in .gz)",
+            id="not-gzip",
+        ),
+        pytest.param(
+            "orders.csv.gz",
+            _GZIPPED_ORDERS[:5000],
+            "orders.csv.gz: gzip data, cut short or damaged",
             id="cut-short",
+        ),
+        pytest.param(
+            "orders.csv",
+            _GZIPPED_ORDERS[:5000],
+            "orders.csv: gzip data, cut short or damaged",
+            id="cut-short-without-gz-name",
+        ),
+        pytest.param(
+            "ORDERS.CSV.GZ",
+            _GZIPPED_ORDERS[:10] + b"\xff" * 200,
+            "ORDERS.CSV.GZ: gzip data, cut short or damaged",
+            id="damaged",
         ),
     ],
 )
-def test_a_gz_file_that_is_not_whole_gzip_is_one_clear_error(write_file, content):
+def test_a_gz_file_that_is_not_whole_gzip_is_one_clear_error(write_file, name, content, message):
     with pytest.raises(InputError) as raised:
-        read_orders(write_file("orders.csv.gz", content))
-    assert str(raised.value) == "orders.csv.gz: not gzip data, or cut short (the name ends in .gz)"
+        read_orders(write_file(name, content))
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize("name", ["ONE.CSV.GZ", "orders.Csv.Gz", "orders.csv", "orders.txt"])
+def test_gzipped_files_are_read_whatever_their_name(write_file, name):
+    content = HEADER + "O1,C1,2026-01-05,A,1,9.5\n"
+    plain = read_orders(write_file("plain.csv", content))
+    gzipped = read_orders(write_file(name, gzip.compress(content.encode())))
+    assert gzipped.lines.equals(plain.lines)
 
 
 def _zipped(member: str, content: bytes) -> bytes:

@@ -3,8 +3,10 @@
 import json
 
 import pytest
+from sqlalchemy import select
 
 from offers import schema
+from offers.importer import import_orders
 from offers.store import Store
 from widget.cli import main
 
@@ -47,6 +49,60 @@ def test_importing_the_same_file_twice_changes_nothing(write_file, database, cap
     store.close()
 
 
+REFUNDS = (
+    "order_id,customer_id,ordered_at,sku,quantity,price\n"
+    "O1,C1,2026-01-05T10:00:00Z,A,3,10.00\n"
+    "O1,C1,2026-01-10T10:00:00Z,A,-1,10.00\n"
+    "O1,C1,2026-01-20T10:00:00Z,A,-1,10.00\n"
+)
+
+
+def _returned(database: str) -> list[tuple]:
+    store = Store.open(database)
+    table = schema.order_returns
+    with store.engine.connect() as connection:
+        rows = connection.execute(select(table.c.order_id, table.c.sku, table.c.quantity)).all()
+    store.close()
+    return [tuple(row) for row in rows]
+
+
+def test_partial_refunds_of_one_line_are_all_imported(write_file, database, capsys):
+    path = write_file("orders.csv", REFUNDS)
+    assert main(["import", "--orders", str(path)]) == 0
+    assert capsys.readouterr().out == (
+        "orders.csv: 3 rows read, 1 imported, 1 returns imported, "
+        "1 merged with another row of its line, 0 skipped\n"
+    )
+    assert _returned(database) == [("O1", "A", -2)]
+
+
+def test_importing_partial_refunds_twice_changes_nothing(write_file, database, capsys):
+    path = write_file("orders.csv", REFUNDS)
+    main(["import", "--orders", str(path)])
+    capsys.readouterr()
+    assert main(["import", "--orders", str(path)]) == 0
+    assert "1 returns already in the store" in capsys.readouterr().out
+    assert _returned(database) == [("O1", "A", -2)]
+
+
+def test_a_line_split_across_import_chunks_is_imported_whole(write_file, database):
+    path = write_file(
+        "orders.csv",
+        "order_id,customer_id,ordered_at,sku,quantity,price\n"
+        "O1,C1,2026-01-05T10:00:00Z,A,1,10\n"
+        "O2,C1,2026-01-06T10:00:00Z,A,1,10\n"
+        "O2,C1,2026-01-06T10:00:00Z,A,2,10\n",
+    )
+    store = Store.open(database)
+    report = import_orders(store, "default", path, chunksize=2)
+    lines = store.order_lines("default")
+    store.close()
+    assert report.summary() == (
+        "orders.csv: 3 rows read, 2 imported, 1 merged with another row of its line, 0 skipped"
+    )
+    assert lines[["order_id", "quantity"]].values.tolist() == [["O1", 1], ["O2", 3]]
+
+
 def test_importing_a_catalog_and_offers(write_file, database, capsys):
     products = write_file("products.csv", "sku,title,category,price\nCAM,Camera,Cameras,499\n")
     offers = write_file(
@@ -79,6 +135,16 @@ def test_the_shop_flag_keeps_shops_apart(write_file, database):
             "encore import: error: orders.csv: "
             "missing required columns `customer_id`, `ordered_at`",
             id="missing-columns",
+        ),
+        pytest.param(
+            {"orders.csv": "order_id,customer_id,ordered_at,sku,Note,Note\nO1,C1,2026-01-05,A,,\n"},
+            "encore import: error: orders.csv: column `note` appears twice",
+            id="column-named-twice",
+        ),
+        pytest.param(
+            {"orders.csv": "order_id,customer_id,ordered_at,sku\nO1,C1,2026-01-05,A,x\n"},
+            "encore import: error: orders.csv: malformed CSV: row 1: expected 4 fields, saw 5",
+            id="field-beyond-the-header",
         ),
         pytest.param(
             {"offers.json": '[{"id": 1}]'},

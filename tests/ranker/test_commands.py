@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from offers.files import read_orders
 from ranker.model import RelevanceModel
 from widget.cli import main
 
@@ -59,6 +60,9 @@ def test_train_writes_an_artifact_and_prints_the_comparison(
     assert sorted(p.name for p in out.iterdir()) == ["card.json", "model.joblib"]
     for row in ("model", "popularity", "co_occurrence", "history", "model vs best baseline"):
         assert row in printed
+    n_returns = len(read_orders(shop_dir / "orders.csv").returns)
+    (summary,) = [line for line in printed.splitlines() if line.startswith("read ")]
+    assert f"skus, {n_returns} returns" in summary and n_returns > 0
     assert (
         f"wrote {out} (version {json.loads((out / 'card.json').read_text())['version']})" in printed
     )
