@@ -1,3 +1,6 @@
+import gzip
+import json
+import zlib
 from collections.abc import Iterator
 
 import pytest
@@ -42,6 +45,47 @@ def test_a_body_of_exactly_1_mb_is_read(client, rank_body):
 
     assert len(body) == ONE_MB
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("encoding", "compress"),
+    [("gzip", gzip.compress), ("deflate", zlib.compress), ("identity", bytes)],
+)
+def test_a_compressed_body_is_read(client, rank_body, encoding, compress):
+    body = json.dumps(rank_body()).encode()
+
+    response = client.post(
+        "/v1/rank", content=compress(body), headers={**auth(), "Content-Encoding": encoding}
+    )
+
+    assert response.status_code == 200
+    assert response.json()["offers"]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "content", "status", "message"),
+    [
+        ("br", b"{}", 400, "Content-Encoding `br` is not supported: send gzip, deflate or none"),
+        ("gzip", b"{}", 400, "the body is not valid gzip data"),
+        ("gzip", gzip.compress(b"{}")[:-12], 400, "the body is not valid gzip data (cut short)"),
+        (
+            "gzip",
+            gzip.compress(b" " * (ONE_MB + 1)),
+            413,
+            "the body is larger than 1048576 bytes (1 MB)",
+        ),
+    ],
+    ids=["unsupported", "not-gzip", "cut-short", "bomb"],
+)
+def test_a_body_that_cannot_be_decompressed_is_a_clear_4xx(
+    client, encoding, content, status, message
+):
+    response = client.post(
+        "/v1/rank", content=content, headers={**auth(), "Content-Encoding": encoding}
+    )
+
+    assert response.status_code == status
+    assert response.json()["error"]["message"] == message
 
 
 def test_a_bad_content_length_is_400(client):
