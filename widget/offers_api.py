@@ -25,6 +25,14 @@ from widget.service import Service, service_of
 async def list_offers(request: Request) -> Response:
     service = service_of(request)
     shop = service.keys.secret(request)
+    unknown = sorted(set(request.query_params) - {"status"})
+    if unknown:  # a `limit` or `page` silently ignored would look like a short catalog
+        raise ApiError(
+            422,
+            f"`{unknown[0]}` is not a parameter here: the list holds every offer, "
+            "filtered by `status` alone",
+            field=unknown[0],
+        )
     status = request.query_params.get("status")
     if status is not None and status not in ("active", "paused", "archived"):
         raise ApiError(422, "`status` must be one of active, paused, archived", field="status")

@@ -254,6 +254,13 @@ def test_put_with_another_id_in_the_body_is_422(client):
     }
 
 
+def test_a_paging_parameter_the_list_does_not_know_is_422_not_ignored(client):
+    response = client.get("/v1/offers", params={"limit": 2, "page": 2}, headers=auth(SK))
+
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "limit"
+
+
 def test_an_unknown_status_filter_is_422(client):
     response = client.get("/v1/offers", params={"status": "gone"}, headers=auth(SK))
 
