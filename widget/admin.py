@@ -343,10 +343,10 @@ def _dashboard_context(service: "Service", days: int) -> dict[str, Any]:
     daily = report(store, shop_id, period.since, period.until, "day")
     per_offer = report(store, shop_id, period.since, period.until, "offer")
     by_offer = {group["key"]: group for group in per_offer["groups"]}
-    offers = [
-        {"offer": offer, "figures": by_offer.get(offer.id, _NO_FIGURES)}
-        for offer in store.offers(shop_id)
-    ]
+    listed = store.offers(shop_id)
+    offers = [{"offer": offer, "figures": by_offer.get(offer.id, _NO_FIGURES)} for offer in listed]
+    ids = {offer.id for offer in listed}
+    deleted = [group for key, group in by_offer.items() if key not in ids]
     series = _daily_series(period, daily["groups"])
     return {
         "rpt_figures": list(zip(series["days"], series["rpt"], strict=True)),
@@ -356,12 +356,27 @@ def _dashboard_context(service: "Service", days: int) -> dict[str, Any]:
         "totals": daily["totals"],
         "holdout": daily["holdout"],
         "offers": offers,
+        "deleted": _summed(deleted) if deleted else None,
+        "n_deleted": len(deleted),
         "rpt_chart": _svg_data_uri(line_chart_svg(series["days"], series["rpt"], "RPT per day")),
         "ctr_chart": _svg_data_uri(
             line_chart_svg(series["days"], series["ctr"], "CTR per day", percent=True)
         ),
         "model": _model_card(service.models.model, service.models.reason),
     }
+
+
+def _summed(groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures of offers deleted since they were shown, as one row: the tiles count them,
+    so the table must too. A per-offer ``rpt`` is over all the period's transactions, so
+    the rows' ``rpt`` add up."""
+    figures = {
+        name: sum(group[name] for group in groups)
+        for name in ("impressions", "clicks", "conversions", "revenue", "rpt")
+    }
+    clicks, impressions = figures["clicks"], figures["impressions"]
+    figures["ctr"] = clicks / impressions if impressions else None
+    return figures
 
 
 def _daily_series(period: Period, groups: list[dict[str, Any]]) -> dict[str, list[Any]]:

@@ -251,6 +251,21 @@ def test_dashboard_shows_tiles_charts_offers_and_model(client, shop_store) -> No
     assert f'data-model="{model["model"]["version"]}"' in page
 
 
+def test_offers_deleted_since_they_were_shown_keep_a_row_so_the_table_adds_up(
+    client, shop_store
+) -> None:
+    seed_recent(shop_store)
+    shown = shop_store.offers(SHOP_ID, status="active")[0].id  # 2 impressions, the click
+    shop_store.delete_offer(SHOP_ID, shown)
+    login(client)
+
+    page = client.get("/admin").text
+
+    (row,) = re.findall(r"<tr data-offer-deleted>(.*?)</tr>", page, re.S)
+    figures = re.findall(r'<td class="n">([^<]*)</td>', row)
+    assert figures == ["2", "1", "50.00%", "1", "25.00", "12,500.00"]
+
+
 def test_dashboard_escapes_offer_text(client, shop_store) -> None:
     offer = msgspec.convert(
         {"id": "xss", "kind": "partner", "title": "<script>alert(1)</script>", "advertiser": "x"},
