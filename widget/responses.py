@@ -7,6 +7,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from offers.catalog import Offer
+
 
 def json_response(
     content: Any, status: int = 200, headers: dict[str, str] | None = None
@@ -15,11 +17,23 @@ def json_response(
 
 
 def offer_response(
-    content: Any, status: int = 200, headers: dict[str, str] | None = None
+    content: Offer | dict[str, list[Offer]],
+    status: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> Response:
-    # msgspec encodes the Offer structs directly, and integers beyond 64 bits that orjson refuses
+    """An offer, or ``{"offers": [...]}``, as JSON. Each names its ``status``, which offers
+    files leave out when it is the default: a client reading ``offer["status"]`` finds it."""
+    if isinstance(content, Offer):
+        content = _with_status(content)
+    else:
+        content = {"offers": [_with_status(offer) for offer in content["offers"]]}
+    # msgspec: integers beyond 64 bits, which orjson refuses
     body = msgspec.json.encode(content)
     return Response(body, status, headers=headers, media_type="application/json")
+
+
+def _with_status(offer: Offer) -> dict[str, Any]:
+    return {**msgspec.to_builtins(offer), "status": offer.status}
 
 
 def prefers_html(request: Request) -> bool:

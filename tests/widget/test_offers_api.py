@@ -23,7 +23,7 @@ def test_create_then_read_an_offer(client):
 
     assert created.status_code == 201
     assert created.headers["location"] == "http://testserver/v1/offers/p-new"
-    assert created.json() == {**PARTNER, "targeting": {}, "caps": {}}
+    assert created.json() == {**PARTNER, "targeting": {}, "caps": {}, "status": "active"}
     assert read.status_code == 200
     assert read.json() == created.json()
 
@@ -80,6 +80,7 @@ def test_list_offers_by_status(client):
     assert "p-new" in [o["id"] for o in everything]
     assert "p-new" in [o["id"] for o in paused]
     assert {o["status"] for o in paused} == {"paused"}
+    assert {o["status"] for o in everything} == {"active", "paused"}  # active ones say so too
     assert len(paused) < len(everything)
 
 
@@ -178,6 +179,7 @@ def test_a_bad_patch_is_refused_and_changes_nothing(client, offer_id, patch, sta
         **PARTNER,
         "targeting": {},
         "caps": {},
+        "status": "active",
     }
 
 
