@@ -177,11 +177,13 @@ def offers_to_json(offers: list[Offer]) -> bytes:
 
 
 def is_offer_id(text: str) -> bool:
-    """Whether an offer may have ``text`` as its id: 1-128 characters, not all blank, with
+    """Whether an offer may have ``text`` as its id: 1-128 characters, not blank and with no
+    space at either end (``a`` and ``a `` would be two offers that look the same), with
     no `/` or control characters, and not `.` or `..` (clients resolve those in a URL's
     path, so /v1/offers/.. could never be reached)."""
     return (
-        bool(text.strip())
+        bool(text)
+        and text == text.strip()
         and len(text) <= MAX_ID_LENGTH
         and not _UNSAFE_ID.search(text)
         and text not in (".", "..")
@@ -196,7 +198,7 @@ def _rule_violations(offer: Offer) -> list[tuple[str, str]]:
         problems.append(
             (
                 f"`id` must be at most {MAX_ID_LENGTH} characters, "
-                "without `/` or control characters, and not `.` or `..`",
+                "without `/`, control characters or a space at either end, and not `.` or `..`",
                 "id",
             )
         )

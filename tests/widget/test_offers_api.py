@@ -232,7 +232,7 @@ def test_delete_an_offer(client, rank_body):
             {**PARTNER, "id": "x" * 129},
             "id",
             f"offer (`{'x' * 129}`): `id` must be at most 128 characters, "
-            "without `/` or control characters, and not `.` or `..`",
+            "without `/`, control characters or a space at either end, and not `.` or `..`",
             id="long-id",
         ),
         pytest.param([PARTNER], None, "expected an offer: a JSON object", id="not-an-object"),
