@@ -347,7 +347,7 @@ def _offer_rules(components: dict[str, Any]) -> None:
     """The rules :func:`offers.catalog.parse_offer` checks beyond the struct's types."""
     offer = components["Offer"]
     properties = offer["properties"]
-    properties["id"].update(minLength=1, maxLength=128, pattern=r"\S")
+    properties["id"].update(minLength=1, maxLength=128, pattern=r"^\S(.*\S)?$")
     properties["title"].update(pattern=r"\S")
     properties["value"]["minimum"] = 0
     for cap in components["Caps"]["properties"].values():
