@@ -148,7 +148,7 @@ def test_writes_exactly_the_orders_asked_for(tmp_path, n_orders):
 
 
 @pytest.mark.parametrize(
-    ("n_orders", "seed"), itertools.product(range(1, 7), [0, 2, 3, 4, 5]), ids=str
+    ("n_orders", "seed"), list(itertools.product(range(1, 7), [0, 2, 3, 4, 5])), ids=str
 )
 def test_a_shop_of_a_few_orders_gives_readable_files(tmp_path, n_orders, seed):
     summary = generate_shop(tmp_path, n_orders=n_orders, seed=seed)
