@@ -177,17 +177,22 @@ def offers_to_json(offers: list[Offer]) -> bytes:
 
 
 def is_offer_id(text: str) -> bool:
-    """Whether an offer may have ``text`` as its id: 1-128 characters, not blank and with no
-    space at either end (``a`` and ``a `` would be two offers that look the same), with
-    no `/` or control characters, and not `.` or `..` (clients resolve those in a URL's
-    path, so /v1/offers/.. could never be reached)."""
-    return (
-        bool(text)
-        and text == text.strip()
-        and len(text) <= MAX_ID_LENGTH
-        and not _UNSAFE_ID.search(text)
-        and text not in (".", "..")
-    )
+    """Whether ``text`` could name a stored offer: 1-128 characters, not all blank, with no
+    `/` or control characters (what a URL's id is checked against before the store is
+    asked). A new offer's id must also pass :func:`_new_id_problem`."""
+    return bool(text.strip()) and len(text) <= MAX_ID_LENGTH and not _UNSAFE_ID.search(text)
+
+
+def _new_id_problem(text: str) -> str | None:
+    """What a new offer's id breaks beyond :func:`is_offer_id`: a space at either end (``a``
+    and ``a `` would be two offers that look the same), or `.` / `..` (clients resolve those
+    in a URL's path, so /v1/offers/.. could never be reached). Offers stored before these
+    rules stay reachable."""
+    if text != text.strip():
+        return "`id` must not start or end with a space"
+    if text in (".", ".."):
+        return f"`id` must not be `{text}`: /v1/offers/{text} could not reach it"
+    return None
 
 
 def _rule_violations(offer: Offer) -> list[tuple[str, str]]:
@@ -198,10 +203,12 @@ def _rule_violations(offer: Offer) -> list[tuple[str, str]]:
         problems.append(
             (
                 f"`id` must be at most {MAX_ID_LENGTH} characters, "
-                "without `/`, control characters or a space at either end, and not `.` or `..`",
+                "without `/` or control characters",
                 "id",
             )
         )
+    elif problem := _new_id_problem(offer.id):
+        problems.append((problem, "id"))
     if not offer.title.strip():
         problems.append(("`title` must not be empty: it is what the shopper reads", "title"))
     for name in ("value", "targeting.min_order_total", "targeting.max_order_total", "caps.budget"):
@@ -234,7 +241,7 @@ def _rule_violations(offer: Offer) -> list[tuple[str, str]]:
 def allowed_url(name: str, url: str) -> bool:
     """Whether ``url`` may be an offer's ``name`` (``cta_url`` or ``image_url``): of an allowed
     scheme, and an http(s) URL with a host (``https:/shop.example`` or ``https:\\shop.example``
-    leads a browser nowhere, or somewhere else), without spaces or control characters."""
+    leads a browser nowhere, or somewhere else), without backslashes or control characters."""
     if _NOT_IN_URL.search(url):
         return False
     parts = urlsplit(url)

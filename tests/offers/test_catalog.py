@@ -146,28 +146,26 @@ def test_an_impossible_date_is_refused_naming_the_field():
         pytest.param(
             [{**PARTNER, "id": "a/b"}],
             "offers.json: offer 1 (`a/b`): `id` must be at most 128 characters, "
-            "without `/`, control characters or a space at either end, and not `.` or `..`",
+            "without `/` or control characters",
             "id",
             id="id-with-a-slash",
         ),
         pytest.param(
             [{**PARTNER, "id": "x" * 129}],
             f"offers.json: offer 1 (`{'x' * 129}`): `id` must be at most 128 characters, "
-            "without `/`, control characters or a space at either end, and not `.` or `..`",
+            "without `/` or control characters",
             "id",
             id="id-too-long",
         ),
         pytest.param(
             [{**PARTNER, "id": "p1 "}],
-            "offers.json: offer 1 (`p1 `): `id` must be at most 128 characters, "
-            "without `/`, control characters or a space at either end, and not `.` or `..`",
+            "offers.json: offer 1 (`p1 `): `id` must not start or end with a space",
             "id",
             id="id-ending-in-a-space",
         ),
         pytest.param(
             [{**PARTNER, "id": ".."}],
-            "offers.json: offer 1 (`..`): `id` must be at most 128 characters, "
-            "without `/`, control characters or a space at either end, and not `.` or `..`",
+            "offers.json: offer 1 (`..`): `id` must not be `..`: /v1/offers/.. could not reach it",
             "id",
             id="id-a-url-cannot-reach",
         ),

@@ -3,8 +3,10 @@
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import msgspec
 import pytest
 
+from offers.catalog import Offer
 from tests.widget.conftest import SK, auth
 
 PARTNER = {
@@ -232,7 +234,7 @@ def test_delete_an_offer(client, rank_body):
             {**PARTNER, "id": "x" * 129},
             "id",
             f"offer (`{'x' * 129}`): `id` must be at most 128 characters, "
-            "without `/`, control characters or a space at either end, and not `.` or `..`",
+            "without `/` or control characters",
             id="long-id",
         ),
         pytest.param([PARTNER], None, "expected an offer: a JSON object", id="not-an-object"),
@@ -254,6 +256,18 @@ def test_put_with_another_id_in_the_body_is_422(client):
         "message": "`id` must be `p-new` (the id in the URL)",
         "field": "id",
     }
+
+
+def test_an_offer_stored_before_the_id_rules_can_still_be_read_and_deleted(client):
+    service = client.app_state["service"]
+    legacy = msgspec.convert({**PARTNER, "id": "p1 "}, Offer)  # as an older version stored it
+    service.store.save_offers(service.shop.id, [legacy])
+
+    read = client.get("/v1/offers/p1%20", headers=auth(SK))
+    deleted = client.delete("/v1/offers/p1%20", headers=auth(SK))
+
+    assert (read.status_code, read.json()["id"]) == (200, "p1 ")
+    assert deleted.status_code == 204
 
 
 def test_a_paging_parameter_the_list_does_not_know_is_422_not_ignored(client):
