@@ -16,7 +16,7 @@ _AT = re.compile("@|%40")
 def customer_key(customer_id: str) -> str:
     """The id to store and log: an email is replaced by a SHA-256 digest of its normal form
     (percent-decoded, trimmed, lower case)."""
-    if "%40" in customer_id:
+    if "%40" in customer_id and _EMAIL.fullmatch(unquote(customer_id).strip()):
         customer_id = unquote(customer_id)
     if "@" not in customer_id:
         return customer_id

@@ -234,7 +234,7 @@ class Ranker:
             "shop_id": self.catalog.shop_id,
             "at": at,
             "placement": body.placement,
-            "order_id": without_emails(body.order.id),  # some shops number orders by email
+            "order_id": customer_key(body.order.id),  # some shops number orders by email
             "customer_id": customer,
             "order_total": total,
             "holdout": holdout,

@@ -20,7 +20,7 @@ from starlette.routing import Route
 from offers.catalog import Offer, allowed_url
 from offers.csat import record_csat
 from offers.feedback import impression, record_conversion
-from offers.identity import without_emails
+from offers.identity import customer_key
 from offers.store import utcnow
 from widget.bodies import decode, read_body
 from widget.errors import ApiError
@@ -136,7 +136,7 @@ async def conversions(request: Request) -> Response:
         "request_id": request_id,
         "offer_id": offer_id,
         "customer_id": customer,
-        "order_id": without_emails(body.order_id),
+        "order_id": customer_key(body.order_id),
         "revenue": body.revenue,
         "at": utcnow(),
     }

@@ -170,6 +170,19 @@ def test_rank_stores_emails_in_ids_and_attributes_only_as_digests(
     assert "example" not in stored
 
 
+def test_an_order_id_full_of_emails_is_stored_as_one_digest_and_a_bare_40_is_no_email(
+    client, rank_body, database_url
+):
+    body = rank_body(customer="cust%401")
+    body["order"]["id"] = "a@x.io;" * 18
+    client.post("/v1/rank", json=body, headers=auth())
+    flush_log(client)
+
+    [request] = stored_rows(database_url, schema.rank_requests)
+    assert request["order_id"].startswith("sha256:") and len(request["order_id"]) == 39
+    assert request["customer_id"] == "cust%401"
+
+
 def test_a_model_that_fails_on_a_request_is_replaced_by_the_fallback_for_it(
     client, rank_body, monkeypatch, caplog
 ):
