@@ -52,21 +52,38 @@ def _decoded(body: bytes, encoding: str) -> bytes:
         raise ApiError(
             400, f"Content-Encoding `{encoding}` is not supported: send gzip, deflate or none"
         )
-    decompressor = zlib.decompressobj(_ZLIB_WINDOWS[coding])
-    try:
-        plain = decompressor.decompress(body, MAX_BODY_BYTES + 1)
-    except zlib.error:
-        raise ApiError(400, f"the body is not valid {coding} data") from None
-    if len(plain) > MAX_BODY_BYTES or decompressor.unconsumed_tail:
-        raise _too_large()
-    if not decompressor.eof:
-        raise ApiError(400, f"the body is not valid {coding} data (cut short)")
-    return plain
+    parts, size = [], 0
+    while body:  # gzip data may be several members, one after the other
+        decompressor = zlib.decompressobj(_window(coding, body))
+        try:
+            part = decompressor.decompress(body, MAX_BODY_BYTES + 1 - size)
+        except zlib.error:
+            raise ApiError(400, f"the body is not valid {coding} data") from None
+        size += len(part)
+        if size > MAX_BODY_BYTES or decompressor.unconsumed_tail:
+            raise _too_large()
+        if not decompressor.eof:
+            raise ApiError(400, f"the body is not valid {coding} data (cut short)")
+        parts.append(part)
+        body = decompressor.unused_data
+        if body and coding == "deflate":
+            raise ApiError(400, "the body has bytes after its deflate data")
+    return b"".join(parts)
 
 
 # zlib's window bits: gzip's header and trailer, or zlib's (what HTTP calls deflate)
 _GZIP_WINDOW = 16 + zlib.MAX_WBITS
 _ZLIB_WINDOWS = {"gzip": _GZIP_WINDOW, "x-gzip": _GZIP_WINDOW, "deflate": zlib.MAX_WBITS}
+
+
+def _window(coding: str, body: bytes) -> int:
+    """zlib's window bits for ``body``: HTTP's deflate is zlib data, but some clients send
+    raw deflate, without zlib's two-byte header (method 8, a multiple of 31)."""
+    if coding == "deflate" and not (
+        len(body) >= 2 and body[0] & 0x0F == 8 and int.from_bytes(body[:2]) % 31 == 0
+    ):
+        return -zlib.MAX_WBITS
+    return _ZLIB_WINDOWS[coding]
 
 
 def decode(decoder: "msgspec.json.Decoder[T]", body: bytes) -> T:

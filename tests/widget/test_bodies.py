@@ -47,9 +47,21 @@ def test_a_body_of_exactly_1_mb_is_read(client, rank_body):
     assert response.status_code == 200
 
 
+def _raw_deflate(body: bytes) -> bytes:
+    compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return compressor.compress(body) + compressor.flush()
+
+
 @pytest.mark.parametrize(
     ("encoding", "compress"),
-    [("gzip", gzip.compress), ("deflate", zlib.compress), ("identity", bytes)],
+    [
+        ("gzip", gzip.compress),
+        ("gzip", lambda body: gzip.compress(body[:9]) + gzip.compress(body[9:])),  # 2 members
+        ("deflate", zlib.compress),
+        ("deflate", _raw_deflate),
+        ("identity", bytes),
+    ],
+    ids=["gzip", "gzip-members", "deflate", "raw-deflate", "identity"],
 )
 def test_a_compressed_body_is_read(client, rank_body, encoding, compress):
     body = json.dumps(rank_body()).encode()
@@ -67,6 +79,7 @@ def test_a_compressed_body_is_read(client, rank_body, encoding, compress):
     [
         ("br", b"{}", 400, "Content-Encoding `br` is not supported: send gzip, deflate or none"),
         ("gzip", b"{}", 400, "the body is not valid gzip data"),
+        ("gzip", gzip.compress(b"{}") + b"junk", 400, "the body is not valid gzip data"),
         ("gzip", gzip.compress(b"{}")[:-12], 400, "the body is not valid gzip data (cut short)"),
         (
             "gzip",
@@ -75,7 +88,7 @@ def test_a_compressed_body_is_read(client, rank_body, encoding, compress):
             "the body is larger than 1048576 bytes (1 MB)",
         ),
     ],
-    ids=["unsupported", "not-gzip", "cut-short", "bomb"],
+    ids=["unsupported", "not-gzip", "trailing-bytes", "cut-short", "bomb"],
 )
 def test_a_body_that_cannot_be_decompressed_is_a_clear_4xx(
     client, encoding, content, status, message
