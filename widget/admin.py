@@ -190,9 +190,10 @@ def _end_sessions(store: Store, shop_id: str) -> None:
     shops = schema.shops
     where = shops.c.id == shop_id
     with store.engine.begin() as connection:
-        settings = connection.execute(
-            select(shops.c.settings).where(where).with_for_update()
-        ).scalar_one()
+        # A write first takes the row's lock (SQLite's ignores FOR UPDATE), so two sign-outs
+        # at once count up twice and a sign-in between read and write cannot survive.
+        connection.execute(update(shops).where(where).values(id=shops.c.id))
+        settings = connection.execute(select(shops.c.settings).where(where)).scalar_one()
         settings = {**settings, _SESSION_GENERATION: int(settings.get(_SESSION_GENERATION, 0)) + 1}
         connection.execute(update(shops).where(where).values(settings=settings))
 
