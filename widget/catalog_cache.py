@@ -11,6 +11,7 @@ the basket can meet, which targeting would have excluded anyway, each with its
 rules compiled once (:func:`offers.targeting.target`).
 """
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -19,6 +20,8 @@ import msgspec
 from offers.catalog import Offer, allowed_url
 from offers.store import Store
 from offers.targeting import Targeted, target
+
+logger = logging.getLogger("encore.widget")
 
 
 class CatalogCache:
@@ -34,6 +37,7 @@ class CatalogCache:
         self._unconditional: list[int] = []
         self._by_category: dict[str, list[int]] = {}
         self._by_sku: dict[str, list[int]] = {}
+        self._unclickable: set[str] = set()
 
     def fetch(self) -> list[Offer]:
         """Read the catalog (blocking: run it in a worker thread). A cross-sell without a
@@ -49,7 +53,14 @@ class CatalogCache:
         return [_with_product_links(offer, links) for offer in offers]
 
     def apply(self, offers: list[Offer]) -> None:
-        active = [offer for offer in offers if offer.status == "active"]
+        active = [offer for offer in offers if offer.status == "active" and _clickable(offer)]
+        unclickable = {o.id for o in offers if o.status == "active" and not _clickable(o)}
+        if unclickable - self._unclickable:  # once, not at every refresh
+            logger.warning(
+                "active offers not shown, their cta_url is not an http(s) URL with a host: %s",
+                ", ".join(sorted(unclickable - self._unclickable)),
+            )
+        self._unclickable = unclickable
         unconditional, by_category, by_sku = [], defaultdict(list), defaultdict(list)
         for n, offer in enumerate(active):
             rules = offer.targeting
@@ -79,6 +90,12 @@ class CatalogCache:
             chosen.update(self._by_sku.get(sku, ()))
         targeted = self._targeted
         return [targeted[n] for n in sorted(chosen)]
+
+
+def _clickable(offer: Offer) -> bool:
+    """Whether a click can open the offer: a link stored before today's rules (no host, a
+    backslash) would show an offer whose click answers "no longer available"."""
+    return not offer.cta_url or allowed_url("cta_url", offer.cta_url)
 
 
 def _with_product_links(offer: Offer, links: dict[str, tuple[str, str]]) -> Offer:
