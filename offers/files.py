@@ -175,7 +175,7 @@ def read_impressions(path: str | Path) -> pd.DataFrame:
     if not keep.any() and len(raw):
         raise InputError(f"{name}: no usable rows ({describe_skipped(skipped)})")
     impressions = raw[keep].copy()
-    impressions["customer_id"] = _customer_ids(impressions["customer_id"])
+    impressions["customer_id"] = _stored_ids(impressions["customer_id"])
     for column in (c for c in impressions.columns if c.startswith("ctx_")):
         impressions[column] = column_without_emails(impressions[column])
     impressions["shown_at"] = shown_at[keep]
@@ -337,8 +337,8 @@ def _parser_message(err: Exception, n_fields: int) -> str:
 def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
     skipped: Counter = Counter()
     keep = _drop(raw.duplicated(), "duplicate line", skipped)
-    raw["order_id"] = _whole_numbers_as_written(raw["order_id"])
-    raw["customer_id"] = _customer_ids(raw["customer_id"])
+    raw["order_id"] = _stored_ids(raw["order_id"])  # some shops number orders by email
+    raw["customer_id"] = _stored_ids(raw["customer_id"])
     keep &= _drop(_holds_nul(raw), _NUL, skipped, keep)
     keep &= _drop(raw["order_id"] == "", "no order id", skipped, keep)
     keep &= _drop(raw["customer_id"] == "", "no customer id", skipped, keep)
@@ -375,8 +375,9 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
     )
 
 
-def _customer_ids(ids: pd.Series) -> pd.Series:
-    """Customer ids as stored: whole numbers as written, emails as digests (what must fit)."""
+def _stored_ids(ids: pd.Series) -> pd.Series:
+    """Customer or order ids as stored: whole numbers as written, an id holding an email as
+    one digest, as the API stores it (what must fit its column)."""
     return customer_keys(_whole_numbers_as_written(ids))
 
 

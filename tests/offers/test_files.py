@@ -18,6 +18,7 @@ from offers.files import (
     read_orders,
     read_products,
 )
+from offers.identity import customer_key
 
 HEADER = "order_id,customer_id,ordered_at,sku,quantity,price\n"
 IMPRESSIONS_HEADER = (
@@ -247,6 +248,13 @@ def test_emails_as_customer_ids_are_hashed(write_file):
     customer = read_orders(path).lines.loc[0, "customer_id"]
     assert customer.startswith("sha256:")
     assert "example" not in customer.lower()
+
+
+def test_an_order_id_holding_an_email_is_stored_as_the_api_stores_it(write_file):
+    path = write_file("orders.csv", HEADER + "Ann@Example.com-1001,C1,2026-01-05,A,1,1\n")
+    order_id = read_orders(path).lines.loc[0, "order_id"]
+    assert order_id == customer_key("Ann@Example.com-1001")
+    assert order_id.startswith("sha256:")
 
 
 def test_emails_in_extra_columns_are_kept_only_as_digests(write_file):
