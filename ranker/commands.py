@@ -152,8 +152,9 @@ def format_metrics(metrics: dict) -> str:
     k = metrics["k"]
     if not metrics["n_queries"]:
         return (
-            f"next-order metrics: none. No customer ordered both before and after the split "
-            f"({metrics['split_at']}), so there is nothing to score"
+            f"next-order metrics: none. No customer who ordered before the split "
+            f"({metrics['split_at']}) bought a product after it that their last order before "
+            "it did not hold, so there is nothing to score"
         )
     header = f"{'':15}" + "".join(f"{name.replace('_at_k', f'@{k}'):>14}" for name in METRICS)
     rows = [("model", metrics), *((name, metrics[name]) for name in BASELINES)]

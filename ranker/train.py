@@ -220,7 +220,8 @@ def fit_scorer(
     if len(np.unique(y)) < 2:
         raise InputError(
             "the order history is too short to learn from: before the held-out period, "
-            "no customer ordered again after an earlier order"
+            "no customer's later orders hold a product, among those it could suggest, "
+            "that their earlier order did not"
         )
     cv = cross_validate_learners(X, y, group, k=k, random_state=random_state)
     best = max(LEARNERS, key=lambda name: cv["cv_hit_rate_at_k"][name])  # ties: the first

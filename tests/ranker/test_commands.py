@@ -112,8 +112,9 @@ def test_evaluate_says_there_is_nothing_to_score_when_no_customer_returns(
 
     assert status == 0
     assert capsys.readouterr().out == (
-        "next-order metrics: none. No customer ordered both before and after the split "
-        "(2025-01-16T04:48:00Z), so there is nothing to score\n"
+        "next-order metrics: none. No customer who ordered before the split "
+        "(2025-01-16T04:48:00Z) bought a product after it that their last order before it "
+        "did not hold, so there is nothing to score\n"
     )
 
 
@@ -279,7 +280,8 @@ _ALL_AT_ONE_MOMENT = (
         pytest.param(
             ["train", "--orders", "{two_orders}", "--out", "{tmp}/m"],
             "encore train: error: the order history is too short to learn from: before the "
-            "held-out period, no customer ordered again after an earlier order",
+            "held-out period, no customer's later orders hold a product, among those it "
+            "could suggest, that their earlier order did not",
             id="train-two-orders",
         ),
         pytest.param(

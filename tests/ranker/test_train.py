@@ -69,7 +69,8 @@ def test_a_history_with_no_repeat_customer_is_refused(make_lines) -> None:
         train(lines)
     assert str(caught.value) == (
         "the order history is too short to learn from: before the held-out period, "
-        "no customer ordered again after an earlier order"
+        "no customer's later orders hold a product, among those it could suggest, "
+        "that their earlier order did not"
     )
 
 
