@@ -220,6 +220,21 @@ def test_keyboard_reaches_cta_and_dismiss_and_enter_dismisses(
         assert shopper.deep_focus() == "encore-cta"
 
 
+def test_dismissing_the_last_offer_from_the_keyboard_moves_focus_on_past_the_widget(
+    shopper: Shopper, service, purchase
+) -> None:
+    n_offers = open_demo(shopper, service, purchase)
+    shopper.offers().first.locator(".encore-dismiss").focus()
+
+    for left in range(n_offers - 1, -1, -1):
+        shopper.page.keyboard.press("Enter")  # each dismiss moves focus to the next offer
+        expect(shopper.offers()).to_have_count(left)
+        if left:
+            shopper.page.keyboard.press("Tab")  # from its link to its dismiss button
+
+    assert shopper.deep_focus() == "order-status"
+
+
 def test_csat_tap_sends_the_score_and_thanks_the_shopper(
     shopper: Shopper, service, purchase
 ) -> None:

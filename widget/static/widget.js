@@ -246,10 +246,16 @@
       var offer = dismiss.closest('[data-encore-token]');
       var item = offer.closest('li') || offer;
       var next = item.nextElementSibling || item.previousElementSibling;
+      var keyboard = dismiss.matches(':focus-visible');
       track({type: 'dismiss', token: offer.getAttribute('data-encore-token')});
       forget(offer);
       item.parentNode.removeChild(item);
-      if (!root.querySelector('[data-encore-token]')) return collapse(host);
+      if (!root.querySelector('[data-encore-token]')) {
+        // keyboard: focus moves on past the widget
+        var after = keyboard && following(host);
+        collapse(host);
+        return after && after.focus();
+      }
       var focusable = next && next.querySelector('a[href],button');
       if (focusable) focusable.focus();
     } else if (score) {
@@ -261,6 +267,13 @@
         thanks.hidden = false;
         thanks.focus();
       }
+    }
+  }
+
+  function following(host) {
+    var all = d.querySelectorAll('a[href],button,input,select,textarea,[tabindex]');
+    for (var i = 0; i < all.length; i++) {
+      if (host.compareDocumentPosition(all[i]) === 4 && all[i].tabIndex >= 0) return all[i];
     }
   }
 
