@@ -197,10 +197,7 @@ class Store:
         table = schema.offers
         this = (table.c.shop_id == shop_id, table.c.id == offer_id)
         with self.engine.begin() as connection:
-            # A write before the read takes the row's lock (SQLite: the file's write lock),
-            # so a second change waits here and then reads what the first one wrote.
-            locked = connection.execute(table.update().where(*this).values(id=table.c.id))
-            if not locked.rowcount:
+            if not _lock_row(connection, table, *this):
                 return None
             document = connection.execute(select(table.c.document).where(*this)).scalar_one()
             offer = change(msgspec.convert(document, Offer))
@@ -215,6 +212,24 @@ class Store:
                 )
             )
         return offer
+
+    def shop_settings(self, shop_id: str) -> dict[str, Any]:
+        table = schema.shops
+        with self.engine.connect() as connection:
+            query = select(table.c.settings).where(table.c.id == shop_id)
+            return dict(connection.execute(query).scalar_one())
+
+    def change_shop_settings(
+        self, shop_id: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> None:
+        """Read the shop's settings, ``change`` them and write the result, in one transaction
+        (as :meth:`change_offer`)."""
+        table = schema.shops
+        this = table.c.id == shop_id
+        with self.engine.begin() as connection:
+            _lock_row(connection, table, this)
+            settings = connection.execute(select(table.c.settings).where(this)).scalar_one()
+            connection.execute(table.update().where(this).values(settings=change(dict(settings))))
 
     def delete_offer(self, shop_id: str, offer_id: str) -> bool:
         table = schema.offers
@@ -380,6 +395,15 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _lock_row(connection: Connection, table: Table, *where: Any) -> bool:
+    """Lock the row ``where`` selects until the transaction ends; False if there is none.
+
+    A write before the read takes the row's lock (SQLite, which ignores FOR UPDATE: the
+    file's write lock), so a second change waits here and then reads what the first wrote.
+    """
+    return bool(connection.execute(table.update().where(*where).values(id=table.c.id)).rowcount)
 
 
 def dialect_insert(connection: Connection, table: Table) -> Any:

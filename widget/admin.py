@@ -23,13 +23,11 @@ from urllib.parse import quote
 import msgspec
 import orjson
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select, update
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from offers import schema
 from offers.catalog import Offer, is_offer_id
 from offers.reports import GROUP_BY, report, report_csv
 from offers.store import Shop, Store
@@ -177,25 +175,18 @@ async def _session(request: Request) -> Session | None:
 
 
 def _session_generation(store: Store, shop_id: str) -> int:
-    shops = schema.shops
-    with store.engine.connect() as connection:
-        settings = connection.execute(
-            select(shops.c.settings).where(shops.c.id == shop_id)
-        ).scalar_one()
-    return int(settings.get(_SESSION_GENERATION, 0))
+    return int(store.shop_settings(shop_id).get(_SESSION_GENERATION, 0))
 
 
 def _end_sessions(store: Store, shop_id: str) -> None:
     """Count up the shop's session generation: every session signed before is refused."""
-    shops = schema.shops
-    where = shops.c.id == shop_id
-    with store.engine.begin() as connection:
-        # A write first takes the row's lock (SQLite's ignores FOR UPDATE), so two sign-outs
-        # at once count up twice and a sign-in between read and write cannot survive.
-        connection.execute(update(shops).where(where).values(id=shops.c.id))
-        settings = connection.execute(select(shops.c.settings).where(where)).scalar_one()
-        settings = {**settings, _SESSION_GENERATION: int(settings.get(_SESSION_GENERATION, 0)) + 1}
-        connection.execute(update(shops).where(where).values(settings=settings))
+    store.change_shop_settings(
+        shop_id,
+        lambda settings: {
+            **settings,
+            _SESSION_GENERATION: int(settings.get(_SESSION_GENERATION, 0)) + 1,
+        },
+    )
 
 
 def _set_session(request: Request, response: Response, shop: Shop) -> None:

@@ -53,8 +53,13 @@ class CatalogCache:
         return [_with_product_links(offer, links) for offer in offers]
 
     def apply(self, offers: list[Offer]) -> None:
-        active = [offer for offer in offers if offer.status == "active" and _clickable(offer)]
-        unclickable = {o.id for o in offers if o.status == "active" and not _clickable(o)}
+        active: list[Offer] = []
+        unclickable: set[str] = set()
+        for offer in (o for o in offers if o.status == "active"):
+            if _clickable(offer):
+                active.append(offer)
+            else:
+                unclickable.add(offer.id)
         if unclickable - self._unclickable:  # once, not at every refresh
             logger.warning(
                 "active offers not shown, their cta_url is not an http(s) URL with a host: %s",

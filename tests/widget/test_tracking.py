@@ -243,14 +243,14 @@ def test_a_conversion_posted_with_a_numeric_order_id_and_revenue_text_is_recorde
     assert (row["order_id"], row["revenue"]) == ("1002", 19.5)
 
 
+def _conversion_of_the_first_offer(ranked: dict) -> dict:
+    return {"request_id": ranked["request_id"], "offer_id": ranked["offers"][0]["id"], "revenue": 5}
+
+
 def test_conversion_by_request_and_offer(client, rank_body):
     ranked = client.post("/v1/rank", json=rank_body(), headers=auth()).json()
     flush_log(client)
-    conversion = {
-        "request_id": ranked["request_id"],
-        "offer_id": ranked["offers"][0]["id"],
-        "revenue": 5,
-    }
+    conversion = _conversion_of_the_first_offer(ranked)
 
     response = client.post("/v1/conversions", json=conversion, headers=auth(SK))
 
@@ -260,11 +260,7 @@ def test_conversion_by_request_and_offer(client, rank_body):
 
 def test_a_conversion_posted_the_moment_an_offer_is_ranked_finds_it(client, rank_body):
     ranked = client.post("/v1/rank", json=rank_body(), headers=auth()).json()
-    conversion = {
-        "request_id": ranked["request_id"],
-        "offer_id": ranked["offers"][0]["id"],
-        "revenue": 5,
-    }
+    conversion = _conversion_of_the_first_offer(ranked)
 
     response = client.post("/v1/conversions", json=conversion, headers=auth(SK))
 
