@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import rjsmin
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
@@ -40,7 +41,10 @@ PACKAGE = Path(__file__).parent
 
 @dataclass(frozen=True)
 class Asset:
-    """A static file served from memory, as is and gzipped, with its validator."""
+    """A static file served from memory, as is and gzipped, with its validator.
+
+    A script is served minified (comments and layout dropped, the ``/*!`` banner kept): it
+    ships to every thank-you page, and its source keeps the comments that explain it."""
 
     content: bytes
     gzipped: bytes
@@ -52,6 +56,8 @@ class Asset:
             content = path.read_bytes()
         except OSError:
             return None
+        if path.suffix == ".js":
+            content = rjsmin.jsmin(content, keep_bang_comments=True)
         etag = hashlib.sha256(content).hexdigest()[:20]
         return cls(content, gzip.compress(content, compresslevel=9, mtime=0), etag)
 

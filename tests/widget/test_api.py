@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+import rjsmin
 
 import widget
 from offers import schema
@@ -11,6 +12,10 @@ from offers.holdout import in_holdout
 from tests.widget.conftest import ORIGIN, PK, SK, auth, flush_log, stored_rows
 from widget.api import accepts_gzip
 from widget.service import Asset
+
+SERVED_SCRIPT = rjsmin.jsmin(
+    (Path(widget.__file__).parent / "static" / "widget.js").read_bytes(), keep_bang_comments=True
+)
 
 
 def test_rank_returns_offers_with_every_field(client, rank_body):
@@ -335,7 +340,7 @@ def test_widget_js_is_served_as_cacheable_javascript(client):
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/javascript; charset=utf-8"
     assert response.headers["cache-control"] == "public, max-age=300"
-    assert response.content == (Path(widget.__file__).parent / "static" / "widget.js").read_bytes()
+    assert response.content == SERVED_SCRIPT
     assert (again.status_code, again.content) == (304, b"")
 
 
@@ -374,7 +379,7 @@ def test_gzip_is_sent_only_where_accept_encoding_admits_it(accept_encoding, gzip
 
 
 def test_widget_js_goes_gzipped_to_browsers_that_accept_it(client):
-    source = (Path(widget.__file__).parent / "static" / "widget.js").read_bytes()
+    source = SERVED_SCRIPT
     gzipped = client.get("/widget.js", headers={"Accept-Encoding": "gzip, deflate, br"})
     plain = client.get("/widget.js", headers={"Accept-Encoding": "identity"})
     refused = client.get("/widget.js", headers={"Accept-Encoding": "gzip;q=0, br"})
