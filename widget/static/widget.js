@@ -70,6 +70,9 @@
   var flushTimer;
   var autoHost;
   var latest = new WeakMap();
+  var memory = new WeakMap(); // host: what it shows, as kept for a revisit
+  var STORE = 'encore:';
+  var KEEP_MS = 3600000; // a revisit within the hour shows the same offers
   var viewTimers = new WeakMap();
   var onScreen = []; // offers at least half on screen, not yet viewed
   var policy; // Trusted Types: undefined until first needed, then the policy or null
@@ -146,7 +149,7 @@
     latest.set(host, id);
     host.style.display = '';
     fill(root, '<div class="encore-ph" aria-hidden="true"></div>');
-    var body = {
+    var body = stringify({
       key: data.key,
       placement: options.placement || data.placement || 'thank_you',
       order: options.order || parse('order'),
@@ -154,15 +157,41 @@
       attributes: options.attributes || parse('attributes') || {},
       limit: +(options.limit || data.limit) || 3,
       locale: options.locale || data.locale || d.documentElement.lang || ''
-    };
+    });
+    var kept = recall(body);
     Promise.resolve(body).then(function () {
-      return request(base + '/v1/widget', stringify(body));
+      return kept ? kept.answer : request(base + '/v1/widget', body);
     }).then(function (answer) {
-      if (latest.get(host) === id) render(host, root, answer);
+      if (latest.get(host) !== id) return;
+      kept = kept || {at: Date.now(), answer: answer, gone: [], csat: false};
+      memory.set(host, {key: body, kept: kept});
+      keep(body, kept);
+      render(host, root, kept);
     }).catch(function (e) {
       if (latest.get(host) === id) collapse(host);
       warn('no offers: ' + ((e && e.message) || e));
     });
+  }
+
+  // A revisit of the same order in this tab (a reload, the back button) shows what the first
+  // visit showed, minus what was dismissed and without asking the CSAT question again, instead of
+  // ranking anew; its tokens are the first visit's, so its events count once.
+  function recall(body) {
+    try {
+      var kept = JSON.parse(w.sessionStorage.getItem(STORE + body));
+      return kept && Date.now() - kept.at < KEEP_MS ? kept : null;
+    } catch (e) { return null; }
+  }
+
+  function keep(body, kept) {
+    try { w.sessionStorage.setItem(STORE + body, stringify(kept)); } catch (e) { /* storage off or full */ }
+  }
+
+  function update(host, change) {
+    var memo = memory.get(host);
+    if (!memo) return;
+    change(memo.kept);
+    keep(memo.key, memo.kept);
   }
 
   function attach(host) {
@@ -196,7 +225,8 @@
     return Promise.race([answer, timeout]);
   }
 
-  function render(host, root, answer) {
+  function render(host, root, kept) {
+    var answer = kept.answer;
     if (!answer || typeof answer.html !== 'string') throw new Error('/v1/widget answered no html');
     fill(root, answer.html);
     // The fragment's links point at the Encore service, not at the shop that shows them.
@@ -204,6 +234,10 @@
       var name = el.hasAttribute('href') ? 'href' : 'src';
       el.setAttribute(name, new URL(el.getAttribute(name), base + '/').href);
     });
+    each(root.querySelectorAll('[data-encore-token]'), function (offer) {
+      if (kept.gone.indexOf(offer.getAttribute('data-encore-token')) >= 0) (offer.closest('li') || offer).remove();
+    });
+    if (kept.csat) each(root.querySelectorAll('[data-encore-csat]'), function (box) { box.remove(); });
     var offers = root.querySelectorAll('[data-encore-token]');
     if (!offers.length && !root.querySelector('[data-encore-csat]')) return collapse(host);
     each(offers, function (offer) {
@@ -247,7 +281,9 @@
       var item = offer.closest('li') || offer;
       var next = item.nextElementSibling || item.previousElementSibling;
       var keyboard = dismiss.matches(':focus-visible');
-      track({type: 'dismiss', token: offer.getAttribute('data-encore-token')});
+      var token = offer.getAttribute('data-encore-token');
+      track({type: 'dismiss', token: token});
+      update(host, function (kept) { kept.gone.push(token); });
       forget(offer);
       item.parentNode.removeChild(item);
       if (!root.querySelector('[data-encore-token]')) {
@@ -261,6 +297,7 @@
     } else if (score) {
       var box = score.closest('[data-encore-csat]');
       track({type: 'csat', score: +score.getAttribute('data-encore-score'), token: box.getAttribute('data-encore-csat')});
+      update(host, function (kept) { kept.csat = true; });
       each(box.querySelectorAll('[data-encore-csat-ask]'), function (el) { el.hidden = true; });
       var thanks = box.querySelector('[data-encore-csat-thanks]');
       if (thanks) {
