@@ -1,11 +1,12 @@
 """The snippet on the demo thank-you page in a real browser: rendering, isolation, feedback."""
 
+import json
 import re
 
 import pytest
 from playwright.sync_api import Route, expect
 
-from tests.browser.helpers import Shopper, is_events_post
+from tests.browser.helpers import Shopper, host_page, is_events_post
 
 pytestmark = pytest.mark.browser
 
@@ -251,3 +252,31 @@ def test_csat_tap_sends_the_score_and_thanks_the_shopper(
     expect(question.get_by_role("button")).to_have_count(0)
     assert shopper.deep_focus() == "encore-csat-thanks"
     assert service.csat_scores(purchase.customer["id"]) == [4]
+
+
+def test_keyboard_dismissal_of_the_last_offer_on_a_page_ending_with_the_widget_focuses_back(
+    shopper: Shopper, service, purchase
+) -> None:
+    snippet = {
+        "data-key": service.publishable_key,
+        "data-order": json.dumps(purchase.order),
+        "data-customer": json.dumps(purchase.customer),
+    }
+    page = host_page(script_src=service.url + "/widget.js", attributes=snippet)
+    shopper.page.route(
+        service.url + "/test/ends-with-widget",
+        lambda route: route.fulfill(content_type="text/html", body=page),
+    )
+    shopper.page.goto(service.url + "/test/ends-with-widget")
+    shopper.offers().first.wait_for()
+    n_offers = shopper.offers().count()
+    shopper.offers().first.locator(".encore-dismiss").focus()
+
+    for left in range(n_offers - 1, -1, -1):
+        shopper.page.keyboard.press("Enter")
+        expect(shopper.offers()).to_have_count(left)
+        if left:
+            shopper.page.keyboard.press("Tab")
+
+    # nothing focusable follows the widget on this page: its "Back to the shop" link precedes it
+    assert shopper.page.evaluate("document.activeElement.textContent") == "Back to the shop"

@@ -287,7 +287,7 @@
       forget(offer);
       item.parentNode.removeChild(item);
       if (!root.querySelector('[data-encore-token]')) {
-        // keyboard: focus moves on past the widget
+        // keyboard: focus moves on past the widget (or back before it)
         var after = keyboard && following(host);
         collapse(host);
         return after && after.focus();
@@ -307,11 +307,18 @@
     }
   }
 
+  // The first thing the keyboard reaches after the widget; on a page with nothing after it,
+  // the last thing before it (never the page's top).
   function following(host) {
     var all = d.querySelectorAll('a[href],button,input,select,textarea,[tabindex]');
+    var before;
     for (var i = 0; i < all.length; i++) {
-      if (host.compareDocumentPosition(all[i]) === 4 && all[i].tabIndex >= 0) return all[i];
+      if (all[i].tabIndex < 0) continue;
+      var where = host.compareDocumentPosition(all[i]);
+      if (where === 4) return all[i];
+      if (where === 2) before = all[i];
     }
+    return before;
   }
 
   // A view: at least half of an offer on screen for one continuous second.
