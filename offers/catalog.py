@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import msgspec
 import yaml
 
-from offers.errors import TOO_DEEP, InputError, binary_kind, not_utf8
+from offers.errors import TOO_DEEP, InputError, binary_kind, utf8_problem
 
 OfferKind = Literal["cross_sell", "partner"]
 OfferStatus = Literal["active", "paused", "archived"]
@@ -113,10 +113,9 @@ def read_offers(path: str | Path) -> list[Offer]:
         return parse_offers(data, path.name)
     try:
         data = msgspec.json.decode(content.removeprefix(codecs.BOM_UTF8))  # as Notepad saves
-    except msgspec.DecodeError as err:
-        raise InputError(f"{path.name}: not valid JSON ({err})") from None
-    except UnicodeDecodeError as err:  # msgspec checks UTF-8 only inside strings, as it reads
-        raise InputError(f"{path.name}: {not_utf8(err)}") from None
+    except (msgspec.DecodeError, UnicodeDecodeError) as err:
+        problem = utf8_problem(content) or f"not valid JSON ({err})"
+        raise InputError(f"{path.name}: {problem}") from None
     except RecursionError:
         raise InputError(f"{path.name}: not valid JSON ({TOO_DEEP})") from None
     return parse_offers(data, path.name)

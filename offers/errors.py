@@ -33,6 +33,19 @@ def not_utf8(err: UnicodeDecodeError) -> str:
     return f"not UTF-8 text (byte {err.object[err.start]:#04x})"
 
 
+def utf8_problem(text: bytes) -> str | None:
+    """:func:`not_utf8`'s message for ``text`` when it is not UTF-8, else None.
+
+    For JSON that msgspec refused: it reports bad UTF-8 in a string as a UnicodeDecodeError
+    up to 0.22 and as a DecodeError without the byte ("Invalid UTF-8 encoded string") since.
+    """
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return not_utf8(err)
+    return None
+
+
 def binary_kind(start: bytes) -> str | None:
     """What a file that starts with ``start`` is, when it is a workbook or an archive rather
     than text (``"bzip2 data"``); else None. Eight bytes are enough."""

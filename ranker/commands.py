@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from offers.caps import OfferUsage
 from offers.catalog import Offer, read_offers
-from offers.errors import TOO_DEEP, InputError, binary_kind, not_utf8
+from offers.errors import TOO_DEEP, InputError, binary_kind, utf8_problem
 from offers.files import MERGED, describe_skipped, read_impressions, read_orders, read_products
 from offers.rank_request import RankRequest, rank_decoder
 from offers.targeting import OrderContext, eligible_offers
@@ -136,10 +136,9 @@ def run_recommend(args: argparse.Namespace) -> int:
         for number, line in _lines(args.input):
             try:
                 body = rank_decoder.decode(line)
-            except msgspec.DecodeError as err:
-                raise InputError(f"{args.input.name}: line {number}: {err}") from None
-            except UnicodeDecodeError as err:
-                raise InputError(f"{args.input.name}: line {number}: {not_utf8(err)}") from None
+            except (msgspec.DecodeError, UnicodeDecodeError) as err:
+                problem = utf8_problem(line) or str(err)
+                raise InputError(f"{args.input.name}: line {number}: {problem}") from None
             except RecursionError:
                 raise InputError(f"{args.input.name}: line {number}: {TOO_DEEP}") from None
             out.write(orjson.dumps(_recommend(model, body, args.k, policies)) + b"\n")

@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 import msgspec
 from starlette.requests import ClientDisconnect, Request
 
-from offers.errors import TOO_DEEP, not_utf8
+from offers.errors import TOO_DEEP, utf8_problem
 from widget.errors import ApiError, from_validation
 
 MAX_BODY_BYTES = 1_048_576
@@ -91,10 +91,8 @@ def decode(decoder: "msgspec.json.Decoder[T]", body: bytes) -> T:
     _check_text(body)
     try:
         return decoder.decode(body)
-    except (msgspec.ValidationError, msgspec.DecodeError) as err:
-        raise from_validation(err) from None
-    except UnicodeDecodeError as err:  # msgspec checks UTF-8 only inside strings, as it reads
-        raise _not_utf8(err) from None
+    except (msgspec.DecodeError, UnicodeDecodeError) as err:
+        raise _refused(body, err) from None
     except RecursionError:
         raise _too_deep() from None
 
@@ -104,10 +102,8 @@ def decode_any(body: bytes) -> Any:
     _check_text(body)
     try:
         return msgspec.json.decode(body)
-    except msgspec.DecodeError as err:
-        raise from_validation(err) from None
-    except UnicodeDecodeError as err:
-        raise _not_utf8(err) from None
+    except (msgspec.DecodeError, UnicodeDecodeError) as err:
+        raise _refused(body, err) from None
     except RecursionError:
         raise _too_deep() from None
 
@@ -121,8 +117,12 @@ def _check_text(body: bytes) -> None:
         raise ApiError(422, "text must not contain NUL characters (\\u0000)")
 
 
-def _not_utf8(err: UnicodeDecodeError) -> ApiError:
-    return ApiError(400, f"the body is not valid JSON: {not_utf8(err)}")
+def _refused(body: bytes, err: msgspec.DecodeError | UnicodeDecodeError) -> ApiError:
+    """400 for a body that is not UTF-8 (by its first bad byte), else what msgspec said."""
+    problem = utf8_problem(body)
+    if problem is not None or isinstance(err, UnicodeDecodeError):
+        return ApiError(400, f"the body is not valid JSON: {problem or err}")
+    return from_validation(err)
 
 
 def _too_deep() -> ApiError:
