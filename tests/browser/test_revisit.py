@@ -111,3 +111,21 @@ def test_offers_show_where_the_page_refuses_storage(shopper: Shopper, service, p
     assert len(shopper.widget_requests()) == 2  # nothing kept: each visit ranks
     assert shopper.encore_lines() == []
     shopper.assert_host_page_unharmed()
+
+
+def test_an_answer_that_could_not_be_shown_is_not_kept_for_the_reload(
+    shopper: Shopper, service, purchase
+) -> None:
+    shopper.page.route(
+        "**/v1/widget",
+        lambda route: route.fulfill(status=200, content_type="application/json", body="{}"),
+    )
+    with shopper.page.expect_request("**/v1/widget"):
+        shopper.page.goto(service.url + purchase.demo_path)
+    expect(shopper.page.locator(".encore-host")).to_be_hidden()
+    shopper.page.unroute("**/v1/widget")
+
+    reload(shopper)
+
+    assert len(shopper.widget_requests()) == 2
+    assert shopper.offers().count() >= 1

@@ -164,9 +164,9 @@
     }).then(function (answer) {
       if (latest.get(host) !== id) return;
       kept = kept || {at: Date.now(), answer: answer, gone: [], csat: false};
+      render(host, root, kept); // throws on an answer it cannot show: that is not kept
       memory.set(host, {key: body, kept: kept});
       keep(body, kept);
-      render(host, root, kept);
     }).catch(function (e) {
       if (latest.get(host) === id) collapse(host);
       warn('no offers: ' + ((e && e.message) || e));
