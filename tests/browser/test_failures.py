@@ -113,3 +113,22 @@ def test_a_service_that_is_down_leaves_the_page_intact(
     assert shopper.offers().count() == 0
     assert shopper.page.get_by_text("Footer of the shop").is_visible()
     shopper.assert_host_page_unharmed()
+
+
+def test_an_order_that_cannot_be_written_as_json_renders_nothing(shopper: Shopper, service) -> None:
+    page = host_page(
+        script_src=service.url + "/widget.js",
+        attributes={"data-key": service.publishable_key},
+        before_script=(
+            "<script>var order = {id: 'O1', items: []}; order.self = order;"
+            " window.encore = {q: [['show', {order: order}]]};</script>"
+        ),
+    )
+    serve_host_page(shopper, service.url + "/test/circular", page)
+
+    shopper.page.goto(service.url + "/test/circular")
+
+    expect(shopper.page.locator(".encore-host")).to_be_hidden()
+    assert shopper.widget_requests() == []
+    assert len(shopper.encore_lines()) == 1
+    shopper.assert_host_page_unharmed()

@@ -1,12 +1,14 @@
 """A revisit of the same thank-you page in the tab (a reload, the back button) shows what the
 first visit showed, without ranking again."""
 
+import json
+
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from offers import schema
-from tests.browser.helpers import Shopper, is_events_post
+from tests.browser.helpers import Shopper, host_page, is_events_post
 
 pytestmark = pytest.mark.browser
 
@@ -63,6 +65,21 @@ def test_an_offer_dismissed_stays_dismissed_after_a_reload(
     assert len(shopper.widget_requests()) == 1
 
 
+def test_a_widget_closed_by_dismissing_every_offer_stays_closed_after_a_reload(
+    shopper: Shopper, service, purchase
+) -> None:
+    for _ in open_demo(shopper, service, purchase):
+        with shopper.page.expect_request(is_events_post("dismiss")):
+            shopper.page.locator(".encore-dismiss").first.click()
+
+    shopper.page.reload()
+    shopper.page.wait_for_load_state("load")
+
+    expect(shopper.page.locator(".encore-host")).to_be_hidden()
+    assert shopper.offers().count() == 0
+    assert len(shopper.widget_requests()) == 1
+
+
 def test_an_answered_csat_question_is_not_asked_again_after_a_reload(
     shopper: Shopper, service, purchase
 ) -> None:
@@ -88,10 +105,10 @@ def test_another_order_in_the_same_tab_is_ranked_afresh(shopper: Shopper, servic
     assert rank_requests_of(service, second.customer["id"]) == 1
 
 
-def test_a_reload_an_hour_later_ranks_again(shopper: Shopper, service, purchase) -> None:
+def test_a_reload_15_minutes_later_ranks_again(shopper: Shopper, service, purchase) -> None:
     shopper.page.clock.install()
     first = open_demo(shopper, service, purchase)
-    shopper.page.clock.fast_forward("01:00:01")
+    shopper.page.clock.fast_forward("15:01")
 
     reload(shopper)
 
@@ -129,3 +146,43 @@ def test_an_answer_that_could_not_be_shown_is_not_kept_for_the_reload(
 
     assert len(shopper.widget_requests()) == 2
     assert shopper.offers().count() >= 1
+
+
+def test_two_widgets_of_one_order_keep_their_own_offers_after_a_reload(
+    shopper: Shopper, service, purchase
+) -> None:
+    show = {"order": purchase.order, "customer": purchase.customer}
+    queue = [["show", {**show, "target": f"#{slot}"}] for slot in ("first", "second")]
+    page = host_page(
+        script_src=service.url + "/widget.js",
+        attributes={"data-key": service.publishable_key},
+        slot="<div id='first'></div><div id='second'></div>",
+        before_script=f"<script>window.encore = {{q: {json.dumps(queue)}}};</script>",
+    )
+    url = service.url + "/test/two-widgets"
+    shopper.page.route(url, lambda route: route.fulfill(content_type="text/html", body=page))
+    shopper.page.goto(url)
+    expect(shopper.page.locator("#second [data-encore-token]").first).to_be_visible()
+    shown = {slot: slot_tokens(shopper, slot) for slot in ("first", "second")}
+
+    shopper.page.reload()
+    expect(shopper.page.locator("#second [data-encore-token]").first).to_be_visible()
+
+    assert {slot: slot_tokens(shopper, slot) for slot in ("first", "second")} == shown
+    assert len(shopper.widget_requests()) == 2
+
+
+def slot_tokens(shopper: Shopper, slot: str) -> list[str]:
+    offers = shopper.page.locator(f"#{slot} [data-encore-token]").all()
+    return [offer.get_attribute("data-encore-token") for offer in offers]
+
+
+def test_revoking_consent_forgets_what_was_kept(shopper: Shopper, service, purchase) -> None:
+    open_demo(shopper, service, purchase)
+    kept = "Object.keys(sessionStorage).filter(k => k.startsWith('encore:')).length"
+    assert shopper.page.evaluate(kept) == 1
+
+    shopper.page.evaluate("encore.consent(false)")
+
+    assert shopper.page.evaluate(kept) == 0
+    expect(shopper.page.locator(".encore-host")).to_be_hidden()

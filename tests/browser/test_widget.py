@@ -262,7 +262,8 @@ def test_keyboard_dismissal_of_the_last_offer_on_a_page_ending_with_the_widget_f
         "data-order": json.dumps(purchase.order),
         "data-customer": json.dumps(purchase.customer),
     }
-    page = host_page(script_src=service.url + "/widget.js", attributes=snippet)
+    unfocusable = "<button disabled>Disabled</button> <a href='#gone' hidden>Hidden</a>"
+    page = host_page(script_src=service.url + "/widget.js", attributes=snippet, slot=unfocusable)
     shopper.page.route(
         service.url + "/test/ends-with-widget",
         lambda route: route.fulfill(content_type="text/html", body=page),
@@ -278,5 +279,6 @@ def test_keyboard_dismissal_of_the_last_offer_on_a_page_ending_with_the_widget_f
         if left:
             shopper.page.keyboard.press("Tab")
 
-    # nothing focusable follows the widget on this page: its "Back to the shop" link precedes it
+    # nothing focusable follows the widget on this page; before it, past a disabled button and
+    # a hidden link, its "Back to the shop" link
     assert shopper.page.evaluate("document.activeElement.textContent") == "Back to the shop"

@@ -72,7 +72,7 @@
   var latest = new WeakMap();
   var memory = new WeakMap(); // host: what it shows, as kept for a revisit
   var STORE = 'encore:';
-  var KEEP_MS = 3600000; // a revisit within the hour shows the same offers
+  var KEEP_MS = 900000; // a revisit within 15 minutes shows the same offers
   var viewTimers = new WeakMap();
   var onScreen = []; // offers at least half on screen, not yet viewed
   var policy; // Trusted Types: undefined until first needed, then the policy or null
@@ -146,27 +146,30 @@
   function load(host, options) {
     var root = host.shadowRoot || attach(host);
     var id = {};
+    var target = options.target || data.target;
+    var slot = STORE + (target && target.nodeType ? target.id : target || '');
+    var body, kept;
     latest.set(host, id);
     host.style.display = '';
     fill(root, '<div class="encore-ph" aria-hidden="true"></div>');
-    var body = stringify({
-      key: data.key,
-      placement: options.placement || data.placement || 'thank_you',
-      order: options.order || parse('order'),
-      customer: options.customer || parse('customer') || {},
-      attributes: options.attributes || parse('attributes') || {},
-      limit: +(options.limit || data.limit) || 3,
-      locale: options.locale || data.locale || d.documentElement.lang || ''
-    });
-    var kept = recall(body);
-    Promise.resolve(body).then(function () {
+    Promise.resolve().then(function () {
+      body = stringify({
+        key: data.key,
+        placement: options.placement || data.placement || 'thank_you',
+        order: options.order || parse('order'),
+        customer: options.customer || parse('customer') || {},
+        attributes: options.attributes || parse('attributes') || {},
+        limit: +(options.limit || data.limit) || 3,
+        locale: options.locale || data.locale || d.documentElement.lang || ''
+      });
+      kept = recall(slot, body);
       return kept ? kept.answer : request(base + '/v1/widget', body);
     }).then(function (answer) {
       if (latest.get(host) !== id) return;
-      kept = kept || {at: Date.now(), answer: answer, gone: [], csat: false};
+      kept = kept || {body: body, at: Date.now(), answer: answer, gone: [], csat: false};
       render(host, root, kept); // throws on an answer it cannot show: that is not kept
-      memory.set(host, {key: body, kept: kept});
-      keep(body, kept);
+      memory.set(host, {slot: slot, kept: kept});
+      keep(slot, kept);
     }).catch(function (e) {
       if (latest.get(host) === id) collapse(host);
       warn('no offers: ' + ((e && e.message) || e));
@@ -175,23 +178,33 @@
 
   // A revisit of the same order in this tab (a reload, the back button) shows what the first
   // visit showed, minus what was dismissed and without asking the CSAT question again, instead of
-  // ranking anew; its tokens are the first visit's, so its events count once.
-  function recall(body) {
+  // ranking anew; its tokens are the first visit's, so its events count once. One entry per
+  // widget slot of the page (its target), replaced by the next order shown there.
+  function recall(slot, body) {
     try {
-      var kept = JSON.parse(w.sessionStorage.getItem(STORE + body));
-      return kept && Date.now() - kept.at < KEEP_MS ? kept : null;
+      var kept = JSON.parse(w.sessionStorage.getItem(slot));
+      return kept && kept.body === body && Date.now() - kept.at < KEEP_MS ? kept : null;
     } catch (e) { return null; }
   }
 
-  function keep(body, kept) {
-    try { w.sessionStorage.setItem(STORE + body, stringify(kept)); } catch (e) { /* storage off or full */ }
+  function keep(slot, kept) {
+    try { w.sessionStorage.setItem(slot, stringify(kept)); } catch (e) { /* storage off or full */ }
   }
 
   function update(host, change) {
     var memo = memory.get(host);
     if (!memo) return;
     change(memo.kept);
-    keep(memo.key, memo.kept);
+    keep(memo.slot, memo.kept);
+  }
+
+  function forgetAll() {
+    try {
+      for (var i = w.sessionStorage.length - 1; i >= 0; i--) {
+        var name = w.sessionStorage.key(i);
+        if (name.indexOf(STORE) === 0) w.sessionStorage.removeItem(name);
+      }
+    } catch (e) { /* storage off */ }
   }
 
   function attach(host) {
@@ -234,12 +247,14 @@
       var name = el.hasAttribute('href') ? 'href' : 'src';
       el.setAttribute(name, new URL(el.getAttribute(name), base + '/').href);
     });
-    each(root.querySelectorAll('[data-encore-token]'), function (offer) {
+    var answered = root.querySelectorAll('[data-encore-token]');
+    each(answered, function (offer) {
       if (kept.gone.indexOf(offer.getAttribute('data-encore-token')) >= 0) (offer.closest('li') || offer).remove();
     });
     if (kept.csat) each(root.querySelectorAll('[data-encore-csat]'), function (box) { box.remove(); });
     var offers = root.querySelectorAll('[data-encore-token]');
-    if (!offers.length && !root.querySelector('[data-encore-csat]')) return collapse(host);
+    // closed as it was left: every offer dismissed, or nothing to show or ask
+    if (!offers.length && (answered.length || !root.querySelector('[data-encore-csat]'))) return collapse(host);
     each(offers, function (offer) {
       track({type: 'impression', token: offer.getAttribute('data-encore-token')});
       if (observer) observer.observe(offer);
@@ -313,7 +328,7 @@
     var all = d.querySelectorAll('a[href],button,input,select,textarea,[tabindex]');
     var before;
     for (var i = 0; i < all.length; i++) {
-      if (all[i].tabIndex < 0) continue;
+      if (all[i].tabIndex < 0 || all[i].disabled || !all[i].getClientRects().length) continue;
       var where = host.compareDocumentPosition(all[i]);
       if (where === 4) return all[i];
       if (where === 2) before = all[i];
@@ -391,6 +406,7 @@
     var held = waiting.splice(0, waiting.length);
     if (consent) return each(held, show);
     outbox.length = 0;
+    forgetAll();
     each(shown, collapse);
   }
 
