@@ -127,3 +127,19 @@ def host_page(
 <script async src="{html.escape(script_src)}" {attrs}></script>
 <footer>Footer of the shop</footer>
 </body></html>"""
+
+
+def serve_host_page(shopper: Shopper, url: str, page: str) -> None:
+    """Answer ``url`` in this tab with the host page ``page``."""
+    shopper.page.route(url, lambda route: route.fulfill(content_type="text/html", body=page))
+
+
+def snippet(service: Any, purchase: Any, **extra: str) -> dict[str, str]:
+    """The snippet's data-* attributes for this purchase on the service's shop."""
+    return {
+        "data-key": service.publishable_key,
+        "data-placement": "thank_you",
+        "data-order": json.dumps(purchase.order),
+        "data-customer": json.dumps(purchase.customer),
+        **extra,
+    }

@@ -1,13 +1,12 @@
 """However the service fails, the shop's page stays intact and the widget shows nothing."""
 
-import json
 import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Route, expect
 
-from tests.browser.helpers import Shopper, host_page
+from tests.browser.helpers import Shopper, host_page, serve_host_page, snippet
 
 pytestmark = pytest.mark.browser
 
@@ -17,20 +16,6 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def serve_host_page(shopper: Shopper, url: str, page: str) -> None:
-    shopper.page.route(url, lambda route: route.fulfill(content_type="text/html", body=page))
-
-
-def snippet(service, purchase, **extra: str) -> dict[str, str]:
-    return {
-        "data-key": service.publishable_key,
-        "data-placement": "thank_you",
-        "data-order": json.dumps(purchase.order),
-        "data-customer": json.dumps(purchase.customer),
-        **extra,
-    }
 
 
 def answer_500(route: Route) -> None:

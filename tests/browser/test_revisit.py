@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from offers import schema
-from tests.browser.helpers import Shopper, host_page, is_events_post
+from tests.browser.helpers import Shopper, host_page, is_events_post, serve_host_page
 
 pytestmark = pytest.mark.browser
 
@@ -160,7 +160,7 @@ def test_two_widgets_of_one_order_keep_their_own_offers_after_a_reload(
         before_script=f"<script>window.encore = {{q: {json.dumps(queue)}}};</script>",
     )
     url = service.url + "/test/two-widgets"
-    shopper.page.route(url, lambda route: route.fulfill(content_type="text/html", body=page))
+    serve_host_page(shopper, url, page)
     shopper.page.goto(url)
     expect(shopper.page.locator("#second [data-encore-token]").first).to_be_visible()
     shown = {slot: slot_tokens(shopper, slot) for slot in ("first", "second")}

@@ -1,12 +1,11 @@
 """The snippet on the demo thank-you page in a real browser: rendering, isolation, feedback."""
 
-import json
 import re
 
 import pytest
 from playwright.sync_api import Route, expect
 
-from tests.browser.helpers import Shopper, host_page, is_events_post
+from tests.browser.helpers import Shopper, host_page, is_events_post, serve_host_page, snippet
 
 pytestmark = pytest.mark.browser
 
@@ -257,17 +256,10 @@ def test_csat_tap_sends_the_score_and_thanks_the_shopper(
 def test_keyboard_dismissal_of_the_last_offer_on_a_page_ending_with_the_widget_focuses_back(
     shopper: Shopper, service, purchase
 ) -> None:
-    snippet = {
-        "data-key": service.publishable_key,
-        "data-order": json.dumps(purchase.order),
-        "data-customer": json.dumps(purchase.customer),
-    }
     unfocusable = "<button disabled>Disabled</button> <a href='#gone' hidden>Hidden</a>"
-    page = host_page(script_src=service.url + "/widget.js", attributes=snippet, slot=unfocusable)
-    shopper.page.route(
-        service.url + "/test/ends-with-widget",
-        lambda route: route.fulfill(content_type="text/html", body=page),
-    )
+    attributes = snippet(service, purchase)
+    page = host_page(script_src=service.url + "/widget.js", attributes=attributes, slot=unfocusable)
+    serve_host_page(shopper, service.url + "/test/ends-with-widget", page)
     shopper.page.goto(service.url + "/test/ends-with-widget")
     shopper.offers().first.wait_for()
     n_offers = shopper.offers().count()
