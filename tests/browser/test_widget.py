@@ -87,6 +87,21 @@ def test_offers_stack_on_narrow_screens(
     assert all(box["x"] + box["width"] <= width for box in boxes)
 
 
+def test_the_demo_page_around_the_widget_fits_a_phone(shopper: Shopper, service, purchase) -> None:
+    shopper.page.set_viewport_size({"width": 360, "height": 800})
+    open_demo(shopper, service, purchase)
+
+    page = shopper.page
+    table = page.locator("table.order-summary").bounding_box()
+    for last_cell in page.locator("table.order-summary tr > :last-child").all():
+        box = last_cell.bounding_box()
+        assert round(box["x"] + box["width"]) == round(table["x"] + table["width"])
+    header = page.locator(".shop-header").bounding_box()
+    link = page.locator(".shop-header a").bounding_box()
+    assert link["y"] + link["height"] <= header["y"] + header["height"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
 def test_a_long_unbroken_offer_title_wraps_inside_its_card_on_a_phone(
     shopper: Shopper, service, purchase
 ) -> None:
