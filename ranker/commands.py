@@ -16,7 +16,14 @@ from threadpoolctl import threadpool_limits
 from offers.caps import OfferUsage
 from offers.catalog import Offer, read_offers
 from offers.errors import TOO_DEEP, InputError, binary_kind, utf8_problem
-from offers.files import MERGED, describe_skipped, read_impressions, read_orders, read_products
+from offers.files import (
+    MERGED,
+    OrderLines,
+    describe_skipped,
+    read_impressions,
+    read_orders,
+    read_products,
+)
 from offers.rank_request import RankRequest, rank_decoder
 from offers.targeting import OrderContext, eligible_offers
 from ranker.artifact import ModelError, load_model, save_model
@@ -82,8 +89,7 @@ def run_train(args: argparse.Namespace) -> int:
         raise InputError(f"--out {args.out}: exists and is not a folder")
     args.out.mkdir(parents=True, exist_ok=True)  # now, not after training: a bad path fails fast
     orders = read_orders(args.orders, progress=True)
-    if orders.lines.empty:
-        raise InputError(f"{args.orders.name}: no usable order lines")
+    _require_purchases(args.orders, orders)
     products = read_products(args.products) if args.products else None
     impressions = read_impressions(args.impressions) if args.impressions else None
     model = train(
@@ -119,12 +125,23 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     _check_k(args.k)
     model = _load(args.model)
-    lines = read_orders(args.orders, progress=True).lines
-    if lines.empty:
-        raise InputError(f"{args.orders.name}: no usable order lines")
-    metrics = evaluate_model(model, lines, k=args.k)
+    orders = read_orders(args.orders, progress=True)
+    _require_purchases(args.orders, orders)
+    metrics = evaluate_model(model, orders.lines, k=args.k)
     print(json.dumps(metrics, indent=2) if args.json else format_metrics(metrics))
     return 0
+
+
+def _require_purchases(path: Path, orders: OrderLines) -> None:
+    """Refuse an orders file with no purchase line, saying what its rows were instead."""
+    if not orders.lines.empty:
+        return
+    found = Counter(orders.skipped)
+    found.pop(MERGED, None)
+    if len(orders.returns):
+        found["returns"] = len(orders.returns)
+    detail = f" ({describe_skipped(found)})" if found else ""
+    raise InputError(f"{path.name}: no usable order lines{detail}")
 
 
 def run_recommend(args: argparse.Namespace) -> int:

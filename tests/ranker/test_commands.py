@@ -220,6 +220,11 @@ _INPUT_FILES = {  # placeholder in the arguments: (file name, content)
     "deep_jsonl": ("deep.jsonl", b'{"x": ' + b"[" * 5000 + b"]" * 5000 + b"}\n"),
     "zipped_jsonl": ("orders.jsonl.zip", b"PK\x03\x04\x14\x00\x00\x00\x08\x00"),
     "header_only": ("header_only.csv", b"order_id,customer_id,ordered_at,sku\n"),
+    "no_purchase": (
+        "no_purchase.csv",
+        b"order_id,customer_id,ordered_at,sku,quantity\n"
+        b"o1,c1,2025-01-01,s1,-1\no2,c1,2025-01-02,s2,0\no3,c2,someday,s3,1\n",
+    ),
     "bad_impressions": (
         "impressions.csv",
         b"request_id,shown_at,customer_id,placement,offer_id,position,propensity,clicked,converted\n"
@@ -261,6 +266,18 @@ _ALL_AT_ONE_MOMENT = (
             + ["--out", "{tmp}/m"],
             "encore train: error: impressions.csv: no usable rows (unreadable shown_at: 1)",
             id="train-impressions-unusable",
+        ),
+        pytest.param(
+            ["train", "--orders", "{no_purchase}", "--out", "{tmp}/m"],
+            "encore train: error: no_purchase.csv: no usable order lines "
+            "(returns: 2, unreadable ordered_at: 1)",
+            id="train-no-purchase-says-what-the-rows-were",
+        ),
+        pytest.param(
+            ["evaluate", "--model", "{model}", "--orders", "{no_purchase}"],
+            "encore evaluate: error: no_purchase.csv: no usable order lines "
+            "(returns: 2, unreadable ordered_at: 1)",
+            id="evaluate-no-purchase-says-what-the-rows-were",
         ),
         pytest.param(
             ["evaluate", "--model", "{model}", "--orders", "{header_only}"],
