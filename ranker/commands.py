@@ -26,6 +26,7 @@ from offers.files import (
 )
 from offers.rank_request import RankRequest, rank_decoder
 from offers.targeting import OrderContext, eligible_offers
+from offers.translations import language_of, translator
 from ranker.artifact import ModelError, load_model, save_model
 from ranker.baselines import BASELINES
 from ranker.evaluate import METRICS, evaluate_model
@@ -200,12 +201,16 @@ def _recommend(model: RelevanceModel, body: RankRequest, k: int, policies: dict)
     return {
         "order_id": order.id,
         "skus": model.recommend_skus(context, k),
-        "offers": _offers(model, context, body.limit, policies) if model.offers else [],
+        "offers": (
+            _offers(model, context, body.limit, policies, language_of(body.locale))
+            if model.offers
+            else []
+        ),
     }
 
 
 def _offers(
-    model: RelevanceModel, context: RankContext, limit: int | None, policies: dict
+    model: RelevanceModel, context: RankContext, limit: int | None, policies: dict, language: str
 ) -> list[dict]:
     skus = frozenset(sku for sku, _, _, _ in context.basket)
     order = OrderContext(
@@ -229,6 +234,7 @@ def _offers(
         return []
     scores = model.score_offers(context, eligible)
     policy = policies[min(max(limit or 3, 1), MAX_OFFERS_LIMIT)]
+    translate = translator(language)
     return [
         {
             "id": eligible[s.index].id,
@@ -236,7 +242,7 @@ def _offers(
             "title": eligible[s.index].title,
             "score": round(s.score, 6),
             "probability": round(s.probability, 6),
-            "reason": wording(s.reason),
+            "reason": wording(s.reason, translate),
         }
         for s in policy.select(eligible, scores, basket_skus=skus)
     ]

@@ -3,7 +3,7 @@
 A reason is kept as ``(message, subject)``: the English pattern and what goes in
 its ``{}`` (a product title, a category). Only the few offers shown are worded,
 in English (:func:`wording`) or, for a page in another language, through a
-translation of the message (:mod:`widget.translations`).
+translation of the message (:mod:`offers.translations`).
 """
 
 from collections.abc import Callable

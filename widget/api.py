@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from offers.rank_request import RankRequest, rank_decoder
+from offers.translations import translator
 from widget import offers_api, tracking
 from widget.bodies import decode, read_body
 from widget.errors import ApiError
@@ -27,7 +28,6 @@ from widget.ranking import Ranked
 from widget.responses import accept_weights, json_response, prefers_html
 from widget.service import Service, check_capacity, describe, service_of
 from widget.tokens import Tracking
-from widget.translations import translator
 
 
 async def rank(request: Request) -> Response:

@@ -20,6 +20,7 @@ from offers.identity import customer_key, without_emails
 from offers.rank_request import RankRequest
 from offers.store import utcnow
 from offers.targeting import OrderContext, eligible_offers, screen
+from offers.translations import language_of, translator
 from ranker import OfferScores, RankContext, SelectionPolicy
 from ranker.reasons import wording
 from ranker.stage_one import MAX_SCORED_OFFERS, worth_scoring
@@ -29,7 +30,6 @@ from widget.model_slot import ModelSlot
 from widget.recent import RecentActivity
 from widget.settings import Settings
 from widget.tokens import TokenSigner, Tracking
-from widget.translations import language_of, translator
 
 logger = logging.getLogger("encore.widget")
 

@@ -10,7 +10,7 @@ import jinja2
 import pytest
 
 import widget
-from widget.translations import translator
+from offers.translations import translator
 
 TEMPLATES = Path(widget.__file__).parent / "templates"
 ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)

@@ -2,6 +2,7 @@
 
 import codecs
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,9 @@ import pandas as pd
 import pytest
 
 from offers.files import read_orders
+from offers.translations import translator
 from ranker.model import RelevanceModel
+from ranker.reasons import MESSAGES
 from widget.cli import main
 
 
@@ -155,6 +158,33 @@ def test_recommend_prints_one_line_per_order_never_a_basket_sku(
             set(o) == {"id", "kind", "title", "score", "probability", "reason"}
             for o in result["offers"]
         )
+
+
+def test_recommend_words_reasons_in_the_body_s_locale_as_the_api_does(
+    model_dir: Path, rank_bodies: Path, tmp_path: Path, capsys
+) -> None:
+    bodies = [json.loads(line) for line in rank_bodies.read_text().splitlines()]
+    german = tmp_path / "de.jsonl"
+    german.write_text("".join(json.dumps({**body, "locale": "de-AT"}) + "\n" for body in bodies))
+    translate = translator("de")
+
+    assert main(["recommend", "--model", str(model_dir), "--input", str(rank_bodies)]) == 0
+    english = [json.loads(line)["offers"] for line in capsys.readouterr().out.splitlines()]
+    assert main(["recommend", "--model", str(model_dir), "--input", str(german)]) == 0
+    in_german = [json.loads(line)["offers"] for line in capsys.readouterr().out.splitlines()]
+
+    german_reason = re.compile(
+        "|".join(re.escape(translate(m)).replace(r"\{\}", ".+") for m in MESSAGES)
+    )
+    pairs = [
+        (e, g)
+        for offers, translated in zip(english, in_german, strict=True)
+        for e, g in zip(offers, translated, strict=True)
+    ]
+    assert pairs
+    assert all(e["id"] == g["id"] for e, g in pairs)
+    assert all(german_reason.fullmatch(g["reason"]) for _, g in pairs)
+    assert all(e["reason"] != g["reason"] for e, g in pairs)
 
 
 def test_recommend_scores_a_large_catalog_s_cross_sells_only_among_likely_skus(

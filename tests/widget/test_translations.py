@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 import widget
+from offers.translations import CATALOGS, language_of
 from ranker.reasons import MESSAGES
 from tests.widget.conftest import auth
-from widget.translations import CATALOGS, language_of
 
 FRAGMENT = Path(widget.__file__).parent / "templates" / "fragment.html"
 

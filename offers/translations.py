@@ -1,10 +1,11 @@
-"""The widget's words in the shop's language.
+"""What shoppers read, in the shop's language: the widget's words and the offers' reasons.
 
 A rank body may name a ``locale`` (BCP 47: ``de``, ``de-AT``, ``pt_BR``); the snippet
 sends the page's ``<html lang>`` unless told otherwise. Its language, when one of
 these catalogs has it, words the fragment (heading, labels, the CSAT question) and
-each offer's reason; any other locale, or none, gets English. Offer text (title,
-body, CTA label) is the shop's own and shown as written.
+each offer's reason (in ``/v1/rank``, ``/v1/widget`` and ``encore recommend``); any
+other locale, or none, gets English. Offer text (title, body, CTA label) is the
+shop's own and shown as written.
 
 Catalogs are keyed by the English message, gettext-style, and a test holds each
 one to exactly the messages the fragment and :mod:`ranker.reasons` use.
