@@ -45,7 +45,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    _check_address(args.host, args.port)
     if args.workers < 1:
         raise InputError(f"--workers must be at least 1, got {args.workers}")
     for flag, variable in _FLAG_VARIABLES.items():
@@ -54,7 +53,8 @@ def run_serve(args: argparse.Namespace) -> int:
                 args, flag
             )  # the workers read their settings from the environment
     settings = load_settings()
-    _prepare(settings)
+    _prepare(settings)  # a mistake in the settings or the store is named before a taken port
+    _check_address(args.host, args.port)
     for variable in _THREAD_VARIABLES:  # every thread of every worker, not only the lifespan's
         os.environ.setdefault(variable, "1")
     uvicorn.run(
@@ -107,8 +107,8 @@ def _prepare(settings: Settings) -> None:
 
 
 def _check_address(host: str, port: int) -> None:
-    """Refuse, before anything loads, a port out of range or one that cannot be listened on
-    (uvicorn would report it only after starting the app, and exit with status 3)."""
+    """Refuse a port out of range or one that cannot be listened on before the service
+    starts (uvicorn would report it only after starting the app, and exit with status 3)."""
     if not 0 < port < 65536:
         raise InputError(f"--port must be between 1 and 65535, got {port}")
     try:

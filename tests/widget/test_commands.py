@@ -170,6 +170,20 @@ def test_a_port_already_in_use_is_one_line_before_anything_starts(environment, s
     assert served == []
 
 
+def test_a_settings_mistake_is_named_first_even_when_the_port_is_taken(environment, served, capsys):
+    for name, value in {**KEYS, "ENCORE_DATABASE_URL": "mysql://shop"}.items():
+        environment.setenv(name, value)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+
+        status = cli.main(["serve", "--port", str(taken.getsockname()[1])])
+
+    assert status == 2
+    assert "database URL must start with" in capsys.readouterr().err
+    assert served == []
+
+
 def test_a_folder_that_cannot_be_created_is_one_line_and_exit_2(tmp_path, capsys):
     a_file = tmp_path / "a_file"
     a_file.write_text("")
