@@ -105,9 +105,15 @@ class TokenSigner:
         return self._timestamp
 
 
-def event_id(event_type: str, token: str) -> str:
-    """Deterministic, so the same event sent twice is stored once."""
-    return hashlib.sha256(f"{event_type}\0{token}".encode()).hexdigest()[:32]
+def event_id(event_type: str, tracking: Tracking) -> str:
+    """Deterministic, so the same event sent twice is stored once.
+
+    Made of what the verified token says, not of its text: itsdangerous' base64
+    decoding skips characters it does not expect, so altered copies of one token
+    (an ``=`` appended, say) still verify, and each would otherwise count again.
+    """
+    about = "\0".join((event_type, tracking.shop_id, tracking.request_id, tracking.offer_id))
+    return hashlib.sha256(about.encode()).hexdigest()[:32]
 
 
 _N_BASE = len(Tracking._fields) - 1  # every field but the optional ``holdout``

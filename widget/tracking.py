@@ -46,7 +46,7 @@ async def events(request: Request) -> Response:
         if event.type == "csat":
             answers.append((tracking, event.score))
             continue
-        rows.append(_event_row(shop.id, event.type, event.token, tracking, at))
+        rows.append(_event_row(shop.id, event.type, tracking, at))
     service.log.add_events(rows)
     for row in rows:
         if row["type"] == "dismiss":
@@ -82,7 +82,7 @@ async def click(request: Request) -> Response:
             return HTMLResponse(_gone_page(err.message), err.status)
         raise
     if counts and request.method == "GET":  # a HEAD is a link checker or an unfurler, not a click
-        service.log.add_events([_event_row(service.shop.id, "click", token, tracking, utcnow())])
+        service.log.add_events([_event_row(service.shop.id, "click", tracking, utcnow())])
     return RedirectResponse(offer.cta_url, 303, headers={"Cache-Control": "no-store"})
 
 
@@ -189,11 +189,9 @@ def _of_this_shop(service: Service, tracking: Tracking, *, field: str) -> Tracki
     return tracking
 
 
-def _event_row(
-    shop_id: str, event_type: str, token: str, tracking: Tracking, at: Any
-) -> dict[str, Any]:
+def _event_row(shop_id: str, event_type: str, tracking: Tracking, at: Any) -> dict[str, Any]:
     return {
-        "id": event_id(event_type, token),
+        "id": event_id(event_type, tracking),
         "shop_id": shop_id,
         "request_id": tracking.request_id,
         "offer_id": tracking.offer_id,

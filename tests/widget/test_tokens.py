@@ -96,9 +96,11 @@ def test_a_signed_payload_of_the_wrong_shape_is_refused():
         signer.verify(token)
 
 
-def test_event_ids_are_deterministic_per_type_and_token():
-    assert event_id("view", "t1") == event_id("view", "t1")
-    assert len({event_id("view", "t1"), event_id("click", "t1"), event_id("view", "t2")}) == 3
+def test_event_ids_are_one_per_type_and_impression():
+    other_offer = TRACKING._replace(offer_id="other")
+    assert event_id("view", TRACKING) == event_id("view", TRACKING._replace(position=9))
+    assert len({event_id("view", TRACKING), event_id("click", TRACKING)}) == 2
+    assert event_id("view", TRACKING) != event_id("view", other_offer)
 
 
 def test_the_holdout_arm_travels_in_the_token_only_when_true():
