@@ -90,7 +90,7 @@ def report(
 def report_csv(result: Mapping[str, Any]) -> str:
     """The groups of a :func:`report`, one CSV row each, then a ``total`` row."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")  # so a cell holding either is quoted
     writer.writerow(["key", *FIELDS])
     for row in [*result["groups"], {"key": "total", **result["totals"]}]:
         writer.writerow([_csv_value(row["key"]), *(_csv_value(row[name]) for name in FIELDS)])

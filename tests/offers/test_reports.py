@@ -215,6 +215,16 @@ def test_report_csv_writes_text_a_spreadsheet_would_run_as_a_formula_as_text() -
     assert rows[1][1:] == ["-1.5"] * len(FIELDS)  # numbers stay numbers
 
 
+def test_report_csv_keeps_a_carriage_return_inside_its_cell() -> None:
+    # read with universal newlines, an unquoted CR would start a row with the formula
+    groups = [{"key": "\r=cmd|' /C calc'!A0", **dict.fromkeys(FIELDS, 1)}]
+    text = report_csv({"groups": groups, "totals": dict.fromkeys(FIELDS, 1)})
+
+    rows = list(csv.reader(io.StringIO(text, newline=None)))
+
+    assert [row[0] for row in rows] == ["key", "'\n=cmd|' /C calc'!A0", "total"]
+
+
 def _variance(values: list[float]) -> float:
     mean = sum(values) / len(values)
     return sum((v - mean) ** 2 for v in values) / (len(values) - 1)
