@@ -7,17 +7,28 @@ from urllib.parse import unquote
 
 import pandas as pd
 
-# An address as exports and templates write one, or percent-encoded as a URL carries it
-# (``jane%40shop.example``); the digest only needs to catch it, not validate it.
-_EMAIL = re.compile(r"[\w.%+'-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+")
-_AT = re.compile("@|%40")
+# An address as exports and templates write one (``jane@shop.example``, ``jane@shop``,
+# ``jane@[192.0.2.1]``), or percent-encoded, once or more, as URLs carry it
+# (``jane%40shop.example``, ``jane%2540shop.example``: then with a dotted domain, so that
+# an id such as ``cust%401`` is no email). The digest only needs to catch it, not validate it.
+_LOCAL = r"[\w.!#$%&'*+/=?^`{|}~-]+"
+_LABEL = r"[\w-]+"
+_ENCODED_AT = r"%(?:25)*40"
+_EMAIL = re.compile(
+    rf"{_LOCAL}(?:@(?:\[[^\]\s]+\]|{_LABEL}(?:\.{_LABEL})*)"
+    rf"|{_ENCODED_AT}{_LABEL}(?:\.{_LABEL})+)"
+)
+_AT = re.compile(f"@|{_ENCODED_AT}")
+_MAX_DECODES = 3
 
 
 def customer_key(customer_id: str) -> str:
     """The id to store and log: an email is replaced by a SHA-256 digest of its normal form
     (percent-decoded, trimmed, lower case)."""
-    if "%40" in customer_id and _EMAIL.fullmatch(unquote(customer_id).strip()):
-        customer_id = unquote(customer_id)
+    if "%" in customer_id:
+        decoded = _percent_decoded(customer_id)
+        if "@" in decoded and _EMAIL.fullmatch(customer_id.strip()):
+            customer_id = decoded
     if "@" not in customer_id:
         return customer_id
     digest = hashlib.sha256(customer_id.strip().lower().encode()).hexdigest()
@@ -35,14 +46,28 @@ def without_emails(text: str) -> str:
     For attribute values (an export's ``Email`` column, a note, a page's context): a value
     that is an email becomes the same digest as that customer's id.
     """
-    if "@" not in text and "%40" not in text:
+    if not _AT.search(text):
         return text
     return _EMAIL.sub(lambda match: customer_key(match.group()), text)
+
+
+def has_email(text: str) -> bool:
+    """Whether ``text`` holds something :func:`without_emails` would replace."""
+    return bool(_AT.search(text)) and _EMAIL.search(text) is not None
 
 
 def column_without_emails(values: pd.Series) -> pd.Series:
     """:func:`without_emails` over a text column; values without an ``@`` pass through."""
     return _map_those_with_at(values, without_emails)
+
+
+def _percent_decoded(text: str) -> str:
+    for _ in range(_MAX_DECODES):
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
 
 
 def _map_those_with_at(values: pd.Series, change: Callable[[str], str]) -> pd.Series:

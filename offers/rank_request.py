@@ -32,6 +32,7 @@ from typing import Annotated
 import msgspec
 from msgspec.structs import force_setattr
 
+from offers.identity import has_email
 from offers.money import read_amount
 
 Text = Annotated[str, msgspec.Meta(max_length=500)]
@@ -149,6 +150,11 @@ class RankRequest(msgspec.Struct, frozen=True):
 
     def __post_init__(self) -> None:
         settle(self)
+        if not self.placement.isprintable() or has_email(self.placement):
+            raise ValueError(
+                "Expected `placement` to name a place on the page (such as thank_you), "
+                "without control characters or an email"
+            )
         if None in self.attributes.values():
             kept = {name: value for name, value in self.attributes.items() if value is not None}
             force_setattr(self, "attributes", kept)

@@ -277,7 +277,7 @@ def _rank_context(body: RankRequest, order: OrderContext) -> RankContext:
 
 def _context(body: RankRequest) -> dict[str, Any]:
     context: dict[str, Any] = {
-        name: without_emails(value) if isinstance(value, str) else value
+        without_emails(name): without_emails(value) if isinstance(value, str) else value
         for name, value in body.attributes.items()
     }
     context.update(

@@ -175,6 +175,39 @@ def test_rank_stores_emails_in_ids_and_attributes_only_as_digests(
     assert "example" not in stored
 
 
+@pytest.mark.parametrize(
+    ("customer", "attributes"),
+    [
+        pytest.param("jane.doe%2540shop.example", {}, id="customer-id-encoded-twice"),
+        pytest.param("c1", {"jane.doe@shop.example": "newsletter"}, id="attribute-name"),
+        pytest.param("c2", {"email": "jane.doe@shop"}, id="domain-without-a-dot"),
+        pytest.param("c3", {"email": "jane.doe@[192.0.2.1]"}, id="address-literal"),
+    ],
+)
+def test_rank_stores_no_email_however_it_is_written(
+    client, rank_body, database_url, customer, attributes
+):
+    body = rank_body(customer, attributes=attributes)
+    assert client.post("/v1/rank", json=body, headers=auth()).json()["offers"]
+    flush_log(client)
+
+    stored = stored_rows(database_url, schema.rank_requests)
+    stored += stored_rows(database_url, schema.impressions)
+    assert "jane.doe" not in json.dumps(stored, default=str)
+
+
+@pytest.mark.parametrize("placement", ["jane.doe@shop.example", "thank_you\r=1"])
+def test_a_placement_holding_an_email_or_a_control_character_is_refused(
+    client, rank_body, database_url, placement
+):
+    response = client.post("/v1/rank", json=rank_body(placement=placement), headers=auth())
+    flush_log(client)
+
+    assert response.status_code == 422
+    assert "`placement`" in response.json()["error"]["message"]
+    assert stored_rows(database_url, schema.rank_requests) == []
+
+
 def test_an_order_id_full_of_emails_is_stored_as_one_digest_and_a_bare_40_is_no_email(
     client, rank_body, database_url
 ):
