@@ -165,7 +165,12 @@ async def _session(request: Request) -> Session | None:
         data = _serializer(service).loads(cookie, max_age=SESSION_MAX_AGE)
     except BadSignature:
         return None
-    if not isinstance(data, dict) or data.get("shop") != service.shop.id or "csrf" not in data:
+    if (
+        not isinstance(data, dict)
+        or data.get("shop") != service.shop.id
+        or data.get("key") != service.keys.secret_fingerprint  # opened with a replaced key
+        or "csrf" not in data
+    ):
         return None
     # Read at every request: another worker may have signed the shop out.
     generation = await run_in_threadpool(_session_generation, service.store, service.shop.id)
@@ -193,6 +198,7 @@ def _set_session(request: Request, response: Response, shop: Shop) -> None:
     value = _serializer(_service(request)).dumps(
         {
             "shop": shop.id,
+            "key": _service(request).keys.secret_fingerprint,
             "csrf": secrets.token_urlsafe(24),
             "generation": int(shop.settings.get(_SESSION_GENERATION, 0)),
         }

@@ -6,6 +6,7 @@ without an ``Origin`` header is server-to-server and is not origin-checked. The
 secret key (``sk_``) may do everything, but only in the ``Authorization`` header.
 """
 
+import hashlib
 import hmac
 from collections.abc import Iterable
 
@@ -49,6 +50,12 @@ class KeyRing:
                 )
             return self.shop
         raise _unauthorized("unknown API key")
+
+    @property
+    def secret_fingerprint(self) -> str:
+        """Names the current secret key without revealing it: a dashboard session keeps it,
+        so that a session opened with a key since replaced ends."""
+        return hashlib.sha256(self._secret_hash).hexdigest()[:16]
 
     def sent_secret(self, request: Request) -> bool:
         """True when the request carries the secret key in its header (a server, not a page)."""

@@ -455,6 +455,21 @@ def test_signing_out_ends_the_session_for_every_worker(make_client) -> None:
     assert worker.get("/admin", follow_redirects=False).status_code == 200
 
 
+def test_a_session_opened_with_a_secret_key_since_replaced_ends(make_client) -> None:
+    before = make_client()
+    login(before)
+    cookie = before.cookies["encore_admin"]
+    after = make_client(secret_key="sk_replaced_after_a_leak")  # restarted with a new key
+    after.cookies.set("encore_admin", cookie, path="/admin")
+
+    refused = after.get("/admin", follow_redirects=False)
+
+    assert (refused.status_code, refused.headers["location"]) == (
+        303,
+        "/admin/login?notice=expired",
+    )
+
+
 @pytest.mark.parametrize(
     ("days", "heading"),
     [
