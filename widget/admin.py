@@ -18,7 +18,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 import msgspec
 import orjson
@@ -31,6 +31,7 @@ from starlette.routing import Route
 from offers.catalog import Offer, is_offer_id
 from offers.reports import GROUP_BY, report, report_csv
 from offers.store import Shop, Store
+from widget.bodies import read_body
 from widget.errors import ApiError
 from widget.shop import SIGNING_SECRET
 
@@ -42,6 +43,7 @@ SESSION_COOKIE = "encore_admin"
 SESSION_MAX_AGE = 8 * 3600
 _SESSION_SALT = "encore.admin.session.v1"
 _SESSION_GENERATION = "admin_session_generation"  # in the shop's settings
+_MAX_FORM_BYTES = 8_192
 _LOGIN_NOTICES = {
     "expired": "Your session has expired or was signed out: sign in again.",
     "unsaved": (
@@ -215,7 +217,10 @@ def _set_session(request: Request, response: Response, shop: Shop) -> None:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    return {key: str(value) for key, value in (await request.form()).items()}
+    """The fields of a dashboard form (URL-encoded, as its pages send them); a body over
+    8 KB, which no form of the dashboard comes near, is refused (413) unread."""
+    body = await read_body(request, limit=_MAX_FORM_BYTES)
+    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
 
 
 def _csrf_ok(form: dict[str, str], session: Session) -> bool:
@@ -256,8 +261,8 @@ async def login_page(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    form = await request.form()
-    key = str(form.get("secret_key", "")).strip()
+    form = await _form(request)
+    key = form.get("secret_key", "").strip()
     service = _service(request)
     shop = await run_in_threadpool(service.store.shop_by_secret_key, key) if key else None
     if shop is None or shop.id != service.shop.id:

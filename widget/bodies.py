@@ -14,8 +14,9 @@ MAX_BODY_BYTES = 1_048_576
 T = TypeVar("T")
 
 
-async def read_body(request: Request) -> bytes:
-    """The body, refusing more than 1 MB whether or not ``Content-Length`` says so.
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body, refusing more than ``limit`` bytes (1 MB) whether or not
+    ``Content-Length`` says so.
 
     Reads the ASGI messages itself: ``Request.stream()`` is an async generator, which
     asyncio hooks and tracks in a WeakSet on every request (more than reading costs).
@@ -24,8 +25,8 @@ async def read_body(request: Request) -> bytes:
     if length is not None:
         if not length.isdigit():
             raise ApiError(400, "Content-Length must be a number of bytes")
-        if int(length) > MAX_BODY_BYTES:
-            raise _too_large()
+        if int(length) > limit:
+            raise _too_large(limit)
     chunks, size = [], 0
     while True:
         message = await request.receive()
@@ -33,18 +34,19 @@ async def read_body(request: Request) -> bytes:
             raise ClientDisconnect()
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise _too_large()
+        if size > limit:
+            raise _too_large(limit)
         chunks.append(chunk)
         if not message.get("more_body", False):
             body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             encoding = request.headers.get("content-encoding")
-            return body if encoding is None else _decoded(body, encoding)
+            return body if encoding is None else _decoded(body, encoding, limit)
 
 
-def _decoded(body: bytes, encoding: str) -> bytes:
+def _decoded(body: bytes, encoding: str, limit: int) -> bytes:
     """A body sent compressed (``Content-Encoding: gzip`` or ``deflate``, as PHP and Node
-    clients may), at most 1 MB once decompressed: a small bomb must not fill the memory."""
+    clients may), at most ``limit`` bytes once decompressed: a small bomb must not fill the
+    memory."""
     coding = encoding.strip().lower()
     if coding in ("", "identity"):
         return body
@@ -56,12 +58,12 @@ def _decoded(body: bytes, encoding: str) -> bytes:
     while body:  # gzip data may be several members, one after the other
         decompressor = zlib.decompressobj(_window(coding, body))
         try:
-            part = decompressor.decompress(body, MAX_BODY_BYTES + 1 - size)
+            part = decompressor.decompress(body, limit + 1 - size)
         except zlib.error:
             raise ApiError(400, f"the body is not valid {coding} data") from None
         size += len(part)
-        if size > MAX_BODY_BYTES or decompressor.unconsumed_tail:
-            raise _too_large()
+        if size > limit or decompressor.unconsumed_tail:
+            raise _too_large(limit)
         if not decompressor.eof:
             raise ApiError(400, f"the body is not valid {coding} data (cut short)")
         parts.append(part)
@@ -129,5 +131,6 @@ def _too_deep() -> ApiError:
     return ApiError(400, f"the body is not valid JSON: {TOO_DEEP}")
 
 
-def _too_large() -> ApiError:
-    return ApiError(413, f"the body is larger than {MAX_BODY_BYTES} bytes (1 MB)")
+def _too_large(limit: int) -> ApiError:
+    size = " (1 MB)" if limit == MAX_BODY_BYTES else ""
+    return ApiError(413, f"the body is larger than {limit} bytes{size}")

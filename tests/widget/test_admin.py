@@ -500,6 +500,32 @@ def test_charts_have_their_figures_as_tables_with_full_dates(client, shop_store)
     assert "<!-- 2024-12-31 -->" in svg and "<!-- 12-31 -->" not in svg
 
 
+@pytest.mark.parametrize("path", ["/admin/login", "/admin/logout"])
+def test_a_dashboard_form_far_larger_than_any_it_sends_is_refused_unread(client, path) -> None:
+    login(client)
+    padding = "&pad=" + "A" * 2_000_000
+    response = client.post(
+        path,
+        content=f"secret_key={SK}{padding}",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+
+    assert response.status_code == 413
+    assert response.json()["error"]["message"] == "the body is larger than 8192 bytes"
+
+
+def test_signing_in_reads_the_key_from_the_form_as_a_browser_encodes_it(client) -> None:
+    response = client.post(
+        "/admin/login",
+        content=f"secret_key=+{SK.replace('_', '%5F')}+&other=",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+
+    assert (response.status_code, response.headers["location"]) == (303, "/admin")
+
+
 def test_logout_ends_the_session(client) -> None:
     login(client)
     csrf = csrf_of(client.get("/admin").text)
