@@ -22,6 +22,7 @@ from offers.csat import record_csat
 from offers.feedback import impression, record_conversion
 from offers.identity import customer_key
 from offers.store import utcnow
+from offers.targeting import utc_naive
 from widget.bodies import decode, read_body
 from widget.errors import ApiError
 from widget.responses import json_response, prefers_html
@@ -88,15 +89,23 @@ async def click(request: Request) -> Response:
 
 def _clicked_offer(service: Service, token: str) -> tuple[Offer, Tracking, bool]:
     """The offer a click opens, what its token says, and whether the click counts: a token
-    past its age (a tab left open for weeks) still opens a live offer, uncounted."""
+    past its age (a tab left open for weeks) still opens a live offer, uncounted. An offer
+    deleted, paused, archived or past its ``ends_at`` since it was shown opens nothing: the
+    shop stopped sending shoppers there."""
     try:
         tracking, counts = _verify(service, token, field="token"), True
     except TokenExpired as err:
         tracking, counts = _of_this_shop(service, err.tracking, field="token"), False
     offer = service.catalog.by_id.get(tracking.offer_id)
-    if offer is None or not allowed_url("cta_url", offer.cta_url):
+    if offer is None or not _live(offer) or not allowed_url("cta_url", offer.cta_url):
         raise ApiError(404, "this offer is no longer available")
     return offer, tracking, counts
+
+
+def _live(offer: Offer) -> bool:
+    return offer.status == "active" and (
+        offer.ends_at is None or utcnow() < utc_naive(offer.ends_at)
+    )
 
 
 async def conversions(request: Request) -> Response:

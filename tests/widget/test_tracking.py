@@ -4,6 +4,7 @@ import re
 import time
 
 import pandas as pd
+import pytest
 from msgspec.structs import replace
 
 from offers import schema
@@ -197,6 +198,29 @@ def test_a_click_on_an_offer_deleted_since_it_was_shown_says_so_and_records_noth
     assert page.status_code == 404
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert "this offer is no longer available" in page.text
+    assert answer.status_code == 404
+    assert answer.json()["error"]["message"] == "this offer is no longer available"
+    assert stored_rows(database_url, schema.events) == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"status": "paused"}, id="paused"),
+        pytest.param({"status": "archived"}, id="archived"),
+        pytest.param({"starts_at": None, "ends_at": "2020-01-01T00:00:00Z"}, id="ended"),
+    ],
+)
+def test_a_click_on_an_offer_stopped_since_it_was_shown_opens_nothing(
+    client, rank_body, database_url, change
+):
+    offer = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"][0]
+    patched = client.patch(f"/v1/offers/{offer['id']}", json=change, headers=auth(SK))
+    assert patched.status_code == 200, patched.text
+
+    answer = client.get(f"/v1/click/{offer['token']}", follow_redirects=False)
+    flush_log(client)
+
     assert answer.status_code == 404
     assert answer.json()["error"]["message"] == "this offer is no longer available"
     assert stored_rows(database_url, schema.events) == []
