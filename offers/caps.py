@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
 
-from sqlalchemy import and_, func, literal, select, union_all
+from sqlalchemy import and_, func, literal, select, true, union_all
 
 from offers import schema
 from offers.catalog import Offer
@@ -91,15 +91,25 @@ def load_lifetime_usage(store: Store, shop_id: str, offers: Iterable[Offer]) -> 
 def _lifetime_counts(
     store: Store, shop_id: str, shown_ids: list[str], converted_ids: list[str]
 ) -> tuple[dict[str, int], dict[str, int]]:
+    requests, conversions = schema.rank_requests, schema.conversions
+    held_out = (  # a holdout customer's purchase was not brought by the offer: it costs nothing
+        select(requests.c.id)
+        .where(
+            requests.c.shop_id == conversions.c.shop_id,
+            requests.c.id == conversions.c.request_id,
+            requests.c.holdout.is_(True),
+        )
+        .exists()
+    )
     parts = []
-    for label, table, ids in (
-        ("shown", schema.impressions, shown_ids),
-        ("converted", schema.conversions, converted_ids),
+    for label, table, ids, also in (
+        ("shown", schema.impressions, shown_ids, true()),
+        ("converted", conversions, converted_ids, ~held_out),
     ):
         if ids:
             parts.append(
                 select(literal(label).label("what"), table.c.offer_id, func.count().label("n"))
-                .where(and_(table.c.shop_id == shop_id, table.c.offer_id.in_(ids)))
+                .where(and_(table.c.shop_id == shop_id, table.c.offer_id.in_(ids), also))
                 .group_by(table.c.offer_id)
             )
     if not parts:

@@ -9,8 +9,9 @@ attributed by the offer's token, or by ``request_id`` and ``offer_id``.
 
 import contextlib
 import hashlib
+from collections.abc import Callable
 from html import escape
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -19,7 +20,7 @@ from starlette.routing import Route
 
 from offers.catalog import Offer, allowed_url
 from offers.csat import record_csat
-from offers.feedback import impression, record_conversion
+from offers.feedback import holdout_customer, impression, record_conversion
 from offers.identity import customer_key
 from offers.store import utcnow
 from offers.targeting import utc_naive
@@ -29,6 +30,8 @@ from widget.responses import json_response, prefers_html
 from widget.schemas import ConversionRequest, conversion_decoder, events_decoder
 from widget.service import Service, check_capacity, service_of
 from widget.tokens import TokenExpired, Tracking, event_id
+
+T = TypeVar("T")
 
 
 async def events(request: Request) -> Response:
@@ -122,16 +125,23 @@ async def conversions(request: Request) -> Response:
         if not offer_id:
             raise ApiError(422, "this token is not about an offer", field="token")
         _check_agrees(body, tracking)
+        exposed = True
     elif body.request_id is not None and body.offer_id is not None:
         request_id, offer_id = body.request_id, body.offer_id
-        shown = await _impression(service, shop.id, request_id, offer_id)
-        if shown is None:
+        customer, exposed = await _attributed(service, shop.id, request_id, offer_id), True
+        if customer is None and offer_id in service.catalog.by_id:
+            # a holdout customer who bought the offered product anyway: the holdout arm's revenue
+            customer = await _stored(
+                service, lambda: holdout_customer(service.store, shop.id, request_id)
+            )
+            exposed = False
+        if customer is None:
             raise ApiError(
                 404,
-                f"offer `{offer_id}` was not shown in request `{request_id}`",
+                f"offer `{offer_id}` was not shown in request `{request_id}`, "
+                "which is no holdout request",
                 field="request_id",
             )
-        customer = shown["customer_id"]
     else:
         raise ApiError(
             422, "give the offer's `token`, or `request_id` and `offer_id`", field="token"
@@ -150,7 +160,7 @@ async def conversions(request: Request) -> Response:
         "at": utcnow(),
     }
     recorded = await run_in_threadpool(record_conversion, service.store, row)
-    if recorded:
+    if recorded and exposed:  # a holdout conversion costs a partner's budget nothing
         service.recent.converted(offer_id)
     answer = {
         "id": conversion_id,
@@ -170,17 +180,21 @@ def _check_agrees(body: ConversionRequest, tracking: Tracking) -> None:
             )
 
 
-async def _impression(
-    service: Service, shop_id: str, request_id: str, offer_id: str
-) -> dict[str, Any] | None:
-    """The stored impression; one still in this worker's log queue (an offer ranked a moment
-    ago, whose conversion a server posts at once) is written first, then looked for."""
-    shown = await run_in_threadpool(impression, service.store, shop_id, request_id, offer_id)
-    if shown is None and service.log.pending:
+async def _attributed(service: Service, shop_id: str, request_id: str, offer_id: str) -> str | None:
+    """The customer the impression of ``offer_id`` in ``request_id`` was shown to, if any."""
+    shown = await _stored(service, lambda: impression(service.store, shop_id, request_id, offer_id))
+    return None if shown is None else shown["customer_id"]
+
+
+async def _stored(service: Service, find: Callable[[], T | None]) -> T | None:
+    """What ``find`` reads in the store; a row still in this worker's log queue (an offer
+    ranked a moment ago, whose conversion a server posts at once) is written first."""
+    found = await run_in_threadpool(find)
+    if found is None and service.log.pending:
         with contextlib.suppress(Exception):  # the log keeps its rows and retries by itself
             await service.log.flush()
-        shown = await run_in_threadpool(impression, service.store, shop_id, request_id, offer_id)
-    return shown
+        found = await run_in_threadpool(find)
+    return found
 
 
 def _verify(service: Service, token: str, *, field: str) -> Tracking:

@@ -8,8 +8,9 @@ import pytest
 from msgspec.structs import replace
 
 from offers import schema
+from offers.caps import load_lifetime_usage
 from offers.holdout import in_holdout
-from offers.store import Store
+from offers.store import Store, utcnow
 from tests.widget.conftest import SHOP_ID, SK, auth, flush_log, stored_rows
 from widget.tokens import Tracking
 
@@ -407,6 +408,59 @@ def test_the_holdout_arm_comes_from_the_token_not_the_current_share(
     assert exposed.post("/v1/events", json=events, headers=auth()).status_code == 202
     [row] = stored_rows(database_url, schema.csat_answers)
     assert row["holdout"] is True
+
+
+def test_a_holdout_customer_who_buys_anyway_counts_in_the_holdout_arm(make_client, rank_body):
+    client = make_client(holdout_share=0.5)
+    shown = client.post("/v1/rank", json=rank_body("exposed-1"), headers=auth()).json()
+    offer = shown["offers"][0]
+    held = client.post("/v1/rank", json=rank_body(holdout_customer(0.5)), headers=auth()).json()
+    assert held["offers"] == []
+
+    bought = [
+        {"token": offer["token"], "order_id": "x1", "revenue": 10},
+        {
+            "request_id": held["request_id"],
+            "offer_id": offer["id"],
+            "order_id": "x2",
+            "revenue": 10,
+        },
+    ]
+    answers = [client.post("/v1/conversions", json=b, headers=auth(SK)) for b in bought]
+    today = utcnow().date().isoformat()
+    arms = client.get(f"/v1/report?since={today}&until={today}", headers=auth(SK)).json()
+
+    assert [a.status_code for a in answers] == [201, 201]
+    assert arms["holdout"]["holdout"]["revenue"] == 10.0
+    assert arms["holdout"]["exposed"]["revenue"] == 10.0
+    assert arms["holdout"]["difference"]["rpt"] == 0.0
+
+
+@pytest.mark.parametrize("holdout", [False, True], ids=["exposed-request", "holdout-request"])
+def test_a_conversion_of_an_offer_a_request_did_not_show_is_404(make_client, rank_body, holdout):
+    client = make_client(holdout_share=0.5)
+    customer = holdout_customer(0.5) if holdout else "exposed-1"
+    answer = client.post("/v1/rank", json=rank_body(customer), headers=auth()).json()
+    offer_id = "not-shown" if holdout else "no-such-offer"
+    body = {"request_id": answer["request_id"], "offer_id": offer_id, "order_id": "x", "revenue": 1}
+
+    response = client.post("/v1/conversions", json=body, headers=auth(SK))
+
+    assert response.status_code == 404
+
+
+def test_a_holdout_customer_s_purchase_spends_no_partner_budget(make_client, rank_body):
+    client = make_client(holdout_share=0.5)
+    service = client.app_state["service"]
+    partner = next(o for o in service.catalog.offers if o.kind == "partner")
+    held = client.post("/v1/rank", json=rank_body(holdout_customer(0.5)), headers=auth()).json()
+    body = {"request_id": held["request_id"], "offer_id": partner.id, "order_id": "x", "revenue": 5}
+
+    assert client.post("/v1/conversions", json=body, headers=auth(SK)).status_code == 201
+    flush_log(client)
+
+    assert load_lifetime_usage(service.store, SHOP_ID, [partner]).conversions == {}
+    assert service.recent.usage(None, utcnow()).conversions.get(partner.id, 0) == 0
 
 
 def test_a_cross_sell_without_links_takes_its_products_page_and_image(client, shop_data):
