@@ -203,8 +203,9 @@ def _once_per_value(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def _sqlite_datetime(value: Any) -> Any:
-    # what the sqlite3 module's default adapter stores, done here once per shared value
-    return value.isoformat(" ") if isinstance(value, datetime) else value
+    # SQLAlchemy's text for a time on SQLite, done here once per shared value: always with
+    # the fraction, which isoformat leaves out when it is zero (SQLite compares the text)
+    return value.isoformat(" ", timespec="microseconds") if isinstance(value, datetime) else value
 
 
 def _json_text(value: Any) -> str:

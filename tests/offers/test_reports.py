@@ -7,6 +7,7 @@ import pytest
 
 from offers.csat import record_csat
 from offers.errors import InputError
+from offers.feedback import FeedbackBatch, record_feedback
 from offers.reports import FIELDS, report, report_csv
 from tests.feedback import add_conversion, add_impression, add_request
 from tests.feedback import seed_known_feedback as seed
@@ -223,6 +224,29 @@ def test_report_csv_keeps_a_carriage_return_inside_its_cell() -> None:
     rows = list(csv.reader(io.StringIO(text, newline=None)))
 
     assert [row[0] for row in rows] == ["key", "'\n=cmd|' /C calc'!A0", "total"]
+
+
+def test_a_request_logged_at_midnight_counts_on_its_own_day(store) -> None:
+    midnight = datetime(2024, 3, 4)
+    request = {
+        "id": "r-midnight",
+        "shop_id": "shop",
+        "at": midnight,
+        "placement": "thank_you",
+        "order_id": "o-midnight",
+        "customer_id": "c1",
+        "order_total": 10.0,
+        "holdout": False,
+        "model_version": "v1",
+        "n_offers": 0,
+    }
+    record_feedback(store, FeedbackBatch(rank_requests=[request]))  # as the service's log writes
+
+    day_before = report(store, "shop", date(2024, 3, 3), date(2024, 3, 3), "day")
+    its_day = report(store, "shop", date(2024, 3, 4), date(2024, 3, 4), "day")
+
+    assert day_before["totals"]["transactions"] == 0
+    assert its_day["totals"]["transactions"] == 1
 
 
 def _variance(values: list[float]) -> float:

@@ -58,6 +58,25 @@ def test_the_migrations_build_exactly_the_tables_and_indexes_schema_py_declares(
     assert differences == []
 
 
+def test_migrating_gives_log_times_written_without_a_fraction_their_microseconds(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    store = Store.open(url)
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO rank_requests VALUES "
+            "('r1', 'shop', '2024-03-04 00:00:00', 'thank_you', 'o1', 'c1', 1.0, 0, 'v1', 0)"
+        )
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0003'")
+    store.close()
+
+    store = Store.open(url)  # as an earlier version left it: migrates on open
+    with store.engine.connect() as connection:
+        at = connection.exec_driver_sql("SELECT at FROM rank_requests").scalar_one()
+    store.close()
+
+    assert at == "2024-03-04 00:00:00.000000"
+
+
 def test_order_lines_round_trip(store):
     store.save_order_lines("shop", LINES)
     stored = store.order_lines("shop")
