@@ -114,7 +114,7 @@ class Ranker:
                 )
             )
             rows.append(_impression(tracking, offer, selection, at, model.version, context))
-            self.recent.shown(customer, request_id, offer.id, at)
+            self.recent.shown(customer, request_id, offer, at)
         total = order.order_total
         self._log(body, request_id, customer, total, at, model.version, holdout=False, rows=rows)
         explained = (

@@ -85,10 +85,12 @@ class RecentActivity:
 
     # what this worker just did
 
-    def shown(self, customer_id: str, request_id: str, offer_id: str, at: datetime) -> None:
-        self._total_shown[offer_id] = self._total_shown.get(offer_id, 0) + 1
-        if customer_id and offer_id in self._tracked:
-            self._shown.setdefault(customer_id, {})[(request_id, offer_id)] = at
+    def shown(self, customer_id: str, request_id: str, offer: Offer, at: datetime) -> None:
+        """Count an impression this worker served (``offer`` as it was ranked: a cap it got
+        a moment ago counts at once, before the next refresh tracks it)."""
+        self._total_shown[offer.id] = self._total_shown.get(offer.id, 0) + 1
+        if customer_id and _capped_per_customer(offer):
+            self._shown.setdefault(customer_id, {})[(request_id, offer.id)] = at
 
     def converted(self, offer_id: str) -> None:
         self._conversions[offer_id] = self._conversions.get(offer_id, 0) + 1
@@ -102,11 +104,7 @@ class RecentActivity:
 
     def fetch(self, offers: Sequence[Offer], now: datetime) -> Fetched:
         """Read what changed (blocking: run it in a worker thread)."""
-        tracked = frozenset(
-            o.id
-            for o in offers
-            if o.caps.per_customer_per_day is not None or o.caps.per_customer_per_week is not None
-        )
+        tracked = frozenset(o.id for o in offers if _capped_per_customer(o))
         full = self._watermark is None or tracked != self._tracked
         shown_since = now - WEEK if full else self._watermark - _OVERLAP
         # once loaded, this worker's own impressions are recorded as they are served
@@ -128,7 +126,7 @@ class RecentActivity:
     def apply(self, fetched: Fetched) -> None:
         """Merge a fetch (in the event loop, so readers never see a half-made update)."""
         if fetched.full:
-            self._shown = {}
+            self._shown = self._own_since(fetched.at - WEEK, fetched.tracked)
         self._tracked = fetched.tracked
         for request_id, offer_id, customer_id, shown_at in fetched.impressions:
             self._shown.setdefault(customer_id, {})[(request_id, offer_id)] = shown_at
@@ -138,6 +136,21 @@ class RecentActivity:
         self._watermark = fetched.at
         if self._pruned_at is None or fetched.at - self._pruned_at > _PRUNE_EVERY:
             self._prune(fetched.at)
+
+    def _own_since(self, since: datetime, offer_ids: frozenset[str]) -> dict:
+        """This worker's impressions of ``offer_ids`` after ``since``: a full reload keeps
+        them, as the store may not hold them yet (the log writes every fraction of a second,
+        and requests go on while the reload reads) and later refreshes skip this worker's."""
+        own = worker_tag()
+        kept = {
+            customer_id: {
+                key: at
+                for key, at in shown.items()
+                if key[0].startswith(own) and key[1] in offer_ids and at > since
+            }
+            for customer_id, shown in self._shown.items()
+        }
+        return {customer_id: shown for customer_id, shown in kept.items() if shown}
 
     def _set_lifetime(self, lifetime: OfferUsage) -> None:
         """The lifetime counts as read; this worker's impressions and conversions are added as
@@ -163,3 +176,8 @@ class RecentActivity:
                 self._dismissed[customer_id] = kept_offers
             else:
                 del self._dismissed[customer_id]
+
+
+def _capped_per_customer(offer: Offer) -> bool:
+    caps = offer.caps
+    return caps.per_customer_per_day is not None or caps.per_customer_per_week is not None

@@ -89,7 +89,7 @@ def test_this_workers_impressions_count_at_once(history):
     recent = RecentActivity(history, "shop", dismiss_days=30)
     recent.apply(recent.fetch([CAPPED, FREE], NOW))
 
-    recent.shown("carl", "r9", "capped", NOW)
+    recent.shown("carl", "r9", CAPPED, NOW)
     usage = recent.usage("carl", NOW + timedelta(minutes=1))
 
     assert (usage.customer_day["capped"], usage.customer_week["capped"]) == (1, 1)
@@ -126,7 +126,7 @@ def test_a_refresh_merges_what_other_workers_wrote(history):
 def test_a_guest_has_no_per_customer_usage(history):
     recent = RecentActivity(history, "shop", dismiss_days=30)
     recent.apply(recent.fetch([CAPPED, FREE], NOW))
-    recent.shown("", "r9", "capped", NOW)
+    recent.shown("", "r9", CAPPED, NOW)
 
     assert recent.usage(None, NOW).customer_day == {}
 
@@ -136,7 +136,7 @@ def test_a_refresh_reads_other_workers_impressions_but_not_this_ones(history):
     recent.apply(recent.fetch([CAPPED, FREE], NOW))
     later = NOW + timedelta(seconds=5)
     own, other = worker_tag() + "0" * 16, "f" * 24
-    recent.shown("erin", own, "capped", later)  # served and logged by this worker
+    recent.shown("erin", own, CAPPED, later)  # served and logged by this worker
     impressions = [
         _impression(own, "capped", "erin", later),
         _impression(other, "capped", "fay", later),
@@ -159,6 +159,30 @@ def test_a_full_reload_reads_this_workers_impressions_too(history):
     recent.apply(recent.fetch([CAPPED, FREE], NOW))
 
     assert recent.usage("gus", NOW).customer_day == {"capped": 1}
+
+
+def test_a_full_reload_keeps_this_workers_impressions_the_store_does_not_hold_yet(history):
+    recent = RecentActivity(history, "shop", dismiss_days=30)
+    recent.apply(recent.fetch([CAPPED, FREE], NOW))
+    own = worker_tag() + "0" * 16
+    recent.shown("hal", own, CAPPED, NOW)  # served; its row still in the log's queue
+    newly_capped = Offer(id="new", kind="partner", title="N", caps=Caps(per_customer_per_day=1))
+
+    later = NOW + timedelta(seconds=5)
+    recent.apply(recent.fetch([CAPPED, FREE, newly_capped], later))  # tracked set changed: full
+    record_feedback(history, FeedbackBatch(impressions=[_impression(own, "capped", "hal", NOW)]))
+    recent.apply(recent.fetch([CAPPED, FREE, newly_capped], later))
+
+    assert recent.usage("hal", later).customer_day == {"capped": 1}
+
+
+def test_an_offer_capped_since_the_last_refresh_counts_at_once(history):
+    recent = RecentActivity(history, "shop", dismiss_days=30)
+    recent.apply(recent.fetch([FREE], NOW))  # "capped" not yet in the catalog
+
+    recent.shown("ida", worker_tag() + "1" * 16, CAPPED, NOW)
+
+    assert recent.usage("ida", NOW).customer_day == {"capped": 1}
 
 
 def test_customers_whose_impressions_and_dismissals_expired_are_let_go(history):
