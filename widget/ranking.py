@@ -77,14 +77,18 @@ class Ranker:
         *,
         debug: bool = False,
     ) -> Ranked:
-        """Rank ``body``; with ``debug``, also say why each offer of the shop was left out."""
+        """Rank ``body``; with ``debug``, also say why each offer of the shop was left out, and
+        record nothing (no transaction, impression or cap spent)."""
         at = utcnow()
         customer = customer_key(body.customer.id) if body.customer.id else ""
         language = language_of(body.locale)
         model = self.models.model
         if in_holdout(customer or None, self.settings.holdout_share):
-            total = body.order.grand_total
-            self._log(body, request_id, customer, total, at, model.version, holdout=True, rows=[])
+            if not debug:
+                total = body.order.grand_total
+                self._log(
+                    body, request_id, customer, total, at, model.version, holdout=True, rows=[]
+                )
             explained = _holdout_debug(self.catalog.offers) if debug else None
             return Ranked(request_id, model.version, customer, True, [], language, explained)
         order = self._order_context(body, customer, at)
@@ -114,9 +118,13 @@ class Ranker:
                 )
             )
             rows.append(_impression(tracking, offer, selection, at, model.version, context))
-            self.recent.shown(customer, request_id, offer, at)
-        total = order.order_total
-        self._log(body, request_id, customer, total, at, model.version, holdout=False, rows=rows)
+        if not debug:  # a merchant's look at a ranking must not change what it looks at
+            for offer, _selection in chosen:
+                self.recent.shown(customer, request_id, offer, at)
+            total = order.order_total
+            self._log(
+                body, request_id, customer, total, at, model.version, holdout=False, rows=rows
+            )
         explained = (
             self._explain(order, customer, candidates, chosen, scores, limit) if debug else None
         )

@@ -18,9 +18,10 @@ import msgspec
 import pytest
 from starlette.testclient import TestClient
 
+from offers import schema
 from offers.catalog import Caps, Offer, Targeting
 from offers.store import utcnow
-from tests.widget.conftest import PK, SK, auth
+from tests.widget.conftest import PK, SK, auth, flush_log, stored_rows
 
 _customers = itertools.count()
 NOW = utcnow().replace(microsecond=0)  # the pinned clock of the rank path
@@ -52,6 +53,12 @@ def rank(
     response = client.post(url, json=body, headers=auth(key))
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def served(client: TestClient, body: dict[str, Any], offer_id: str) -> bool:
+    """Whether a ranking as a page asks for it (recorded, spending caps) shows ``offer_id``;
+    a ``debug=1`` ranking records nothing."""
+    return offer_id in [offer["id"] for offer in rank(client, body, debug=False)["offers"]]
 
 
 def verdict(answer: dict[str, Any], offer_id: str) -> str | None:
@@ -349,15 +356,15 @@ def test_per_customer_per_day_cap_shows_n_times_then_not(
 ) -> None:
     _capped(client, partner, per_customer_per_day=2)
     for _ in range(2):
-        assert verdict(rank(client, rank_body("day-capped")), partner.id) is None
+        assert served(client, rank_body("day-capped"), partner.id)
     capped = "shown 2 times to this customer in 24 h (cap 2)"
     assert verdict(rank(client, rank_body("day-capped")), partner.id) == capped
-    assert verdict(rank(client, rank_body("day-other")), partner.id) is None
+    assert served(client, rank_body("day-other"), partner.id)
     # rolling window (at - 24 h, at]: the two impressions at NOW count until NOW + 24 h
     clock(NOW + timedelta(days=1) - timedelta(microseconds=1))
     assert verdict(rank(client, rank_body("day-capped")), partner.id) == capped
     clock(NOW + timedelta(days=1))
-    assert verdict(rank(client, rank_body("day-capped")), partner.id) is None
+    assert served(client, rank_body("day-capped"), partner.id)
 
 
 def test_per_customer_per_week_cap_shows_n_times_then_not(
@@ -367,24 +374,39 @@ def test_per_customer_per_week_cap_shows_n_times_then_not(
     clock,
 ) -> None:
     _capped(client, partner, per_customer_per_week=2)
-    assert verdict(rank(client, rank_body("week-capped")), partner.id) is None
+    assert served(client, rank_body("week-capped"), partner.id)
     clock(NOW + timedelta(days=3))  # days apart: the 24 h window alone would not stop it
-    assert verdict(rank(client, rank_body("week-capped")), partner.id) is None
+    assert served(client, rank_body("week-capped"), partner.id)
     clock(NOW + timedelta(days=6))
     capped = "shown 2 times to this customer in 7 days (cap 2)"
     assert verdict(rank(client, rank_body("week-capped")), partner.id) == capped
-    assert verdict(rank(client, rank_body("week-other")), partner.id) is None
+    assert served(client, rank_body("week-other"), partner.id)
     clock(NOW + timedelta(days=7))  # the first impression leaves the window (at - 7 d, at]
-    assert verdict(rank(client, rank_body("week-capped")), partner.id) is None
+    assert served(client, rank_body("week-capped"), partner.id)
 
 
 def test_total_impressions_cap_counts_every_customer(client, rank_body, partner) -> None:
     # the fixture's probe request already showed the offer once (the cap counts it)
     _capped(client, partner, total_impressions=3)
     for n in range(2):
-        assert verdict(rank(client, rank_body(f"total-{n}")), partner.id) is None
+        assert served(client, rank_body(f"total-{n}"), partner.id)
     assert verdict(rank(client, rank_body("total-2")), partner.id) == "3 impressions (cap 3)"
     assert verdict(rank(client, rank_body("total-0")), partner.id) == "3 impressions (cap 3)"
+
+
+def test_a_debug_ranking_records_nothing_and_spends_no_cap(
+    client, rank_body, partner, database_url
+) -> None:
+    _capped(client, partner, per_customer_per_day=1)
+    flush_log(client)
+    before = [len(stored_rows(database_url, t)) for t in (schema.rank_requests, schema.impressions)]
+    for _ in range(3):
+        assert verdict(rank(client, rank_body("looked-at")), partner.id) is None
+    flush_log(client)
+
+    after = [len(stored_rows(database_url, t)) for t in (schema.rank_requests, schema.impressions)]
+    assert after == before
+    assert served(client, rank_body("looked-at"), partner.id)
 
 
 def test_a_cap_of_zero_never_shows(client, rank_body, partner) -> None:
@@ -441,7 +463,7 @@ def test_a_per_customer_cap_added_through_the_api_applies_at_once(
     put_offer(client, msgspec.structs.replace(offer, caps=Caps()))
     client.portal.call(client.app_state["service"].refresh)  # as the periodic refresh does
     put_offer(client, msgspec.structs.replace(offer, caps=Caps(per_customer_per_day=1)))
-    assert verdict(rank(client, rank_body("late-cap")), offer_id) is None
+    assert served(client, rank_body("late-cap"), offer_id)
     assert verdict(rank(client, rank_body("late-cap")), offer_id) == (
         "shown 1 times to this customer in 24 h (cap 1)"
     )
