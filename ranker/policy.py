@@ -6,7 +6,9 @@ greedily under diversity rules. Offers under the relevance floor are never
 shown, so an order with nothing relevant gets fewer offers or none. With an
 exploration rate, each slot is, with that probability, given to a uniformly
 drawn admissible offer instead, and the propensity of every choice is returned
-so the feedback log can be debiased later.
+so the feedback log can be debiased later: the probability that the policy puts
+that offer in that position (what ``impressions.csv``'s ``propensity`` means),
+summed exactly over every way the earlier slots could have been filled.
 """
 
 import sys
@@ -35,7 +37,8 @@ class Selection(NamedTuple):
     probability : float
         Calibrated P(accept).
     propensity : float
-        Probability that the policy put this offer in this slot, given the earlier slots.
+        Probability that the policy puts this offer in this position (1.0 without
+        exploration).
     reason : Reason
         A short human reason to show with it.
     """
@@ -64,7 +67,9 @@ class SelectionPolicy:
     max_partner_offers : int or None, default=1
         Partner offers at most; None for no limit.
     exploration_rate : float, default=0.0
-        Probability that a slot goes to a uniformly drawn admissible offer.
+        Probability that a slot goes to a uniformly drawn admissible offer. The
+        propensities then sum over the sets of offers the earlier slots may hold: with
+        ``m`` admissible offers that is up to C(m, max_offers - 1) sets per call.
     random_state : int, Generator, RandomState or None, default=None
         Seed of the exploration draws.
     """
@@ -135,34 +140,75 @@ class SelectionPolicy:
             i: probability[i] * (keep + weight * (value[i] / top_value if top_value > 0 else 0.0))
             for i in admissible
         }
-        ranked = sorted(admissible, key=lambda i: -blended[i])
-        chosen: list[Selection] = []
-        taken = _Taken()
+        # ties (equal blends, or no value at all with value_weight 1) go to the more relevant
+        ranked = sorted(admissible, key=lambda i: (-blended[i], -probability[i]))
+        picks: list[int] = []
         for _ in range(self.max_offers):
-            allowed = [i for i in ranked if taken.allows(offers[i], self)]
+            allowed = self._allowed(offers, ranked, picks)
             if not allowed:
                 break
-            pick, propensity = self._draw(allowed)
-            taken.add(offers[pick])
-            ranked.remove(pick)
-            chosen.append(
-                Selection(pick, blended[pick], probability[pick], propensity, scores.reasons[pick])
+            picks.append(self._draw(allowed))
+        propensity = (
+            self._propensities(offers, ranked, len(picks)) if self.exploration_rate > 0 else {}
+        )
+        return [
+            Selection(
+                pick,
+                blended[pick],
+                probability[pick],
+                propensity.get((position, pick), 1.0),
+                scores.reasons[pick],
             )
-        return chosen
+            for position, pick in enumerate(picks)
+        ]
 
-    def _draw(self, allowed: list[int]) -> tuple[int, float]:
-        """Epsilon-greedy choice among ``allowed`` (best first) and its propensity."""
-        epsilon = self.exploration_rate
-        if epsilon == 0.0:
-            return allowed[0], 1.0
+    def _allowed(
+        self, offers: Sequence[Offer], ranked: list[int], picks: Collection[int]
+    ) -> list[int]:
+        """The offers, best first, that may fill the next slot after ``picks``."""
+        taken = _Taken()
+        for pick in picks:
+            taken.add(offers[pick])
+        return [i for i in ranked if i not in picks and taken.allows(offers[i], self)]
+
+    def _draw(self, allowed: list[int]) -> int:
+        """Epsilon-greedy choice among ``allowed`` (best first)."""
+        if self.exploration_rate == 0.0:
+            return allowed[0]
         if not hasattr(self, "_rng"):
             self._rng = check_random_state(self.random_state)
-        pick = (
-            allowed[self._rng.randint(len(allowed))]
-            if self._rng.random_sample() < epsilon
-            else allowed[0]
-        )
-        return pick, (1.0 - epsilon) * (pick == allowed[0]) + epsilon / len(allowed)
+        if self._rng.random_sample() < self.exploration_rate:
+            return allowed[self._rng.randint(len(allowed))]
+        return allowed[0]
+
+    def _choices(self, allowed: list[int]) -> list[tuple[int, float]]:
+        """Each offer :meth:`_draw` may pick from ``allowed``, with its probability."""
+        epsilon = self.exploration_rate
+        uniform = epsilon / len(allowed)
+        return [(allowed[0], 1.0 - epsilon + uniform)] + [(i, uniform) for i in allowed[1:]]
+
+    def _propensities(
+        self, offers: Sequence[Offer], ranked: list[int], n_slots: int
+    ) -> dict[tuple[int, int], float]:
+        """P(offer in position) for every (position, offer) of the first ``n_slots``.
+
+        Which offers a slot allows depends on the set the earlier slots hold, not on
+        their order, so the probability of each set is carried forward slot by slot.
+        """
+        reached: dict[frozenset[int], float] = {frozenset(): 1.0}
+        propensity: dict[tuple[int, int], float] = {}
+        for position in range(n_slots):
+            following: dict[frozenset[int], float] = {}
+            for held, p_held in reached.items():
+                allowed = self._allowed(offers, ranked, held)
+                if not allowed:
+                    continue
+                for pick, p_pick in self._choices(allowed):
+                    p = p_held * p_pick
+                    propensity[position, pick] = propensity.get((position, pick), 0.0) + p
+                    following[held | {pick}] = following.get(held | {pick}, 0.0) + p
+            reached = following
+        return propensity
 
     def __repr__(self) -> str:
         params = ", ".join(f"{name}={getattr(self, name)!r}" for name in _PARAMS)

@@ -195,6 +195,42 @@ def test_exploration_returns_the_propensity_of_each_choice(make_offer, make_scor
     assert share_best == pytest.approx(0.85, abs=0.03)
 
 
+@pytest.mark.parametrize(
+    "categories",
+    [
+        pytest.param(["c0", "c1", "c2", "c3", "c4"], id="five-candidates"),
+        pytest.param(["c0", "c1"], id="fewer-candidates-than-slots"),
+        pytest.param(["shared", "shared", "c2", "c3"], id="diversity-rules"),
+    ],
+)
+def test_propensities_are_how_often_an_offer_lands_in_its_position(
+    make_offer, make_scores, categories
+) -> None:
+    offers = [make_offer(f"o{i}", category=c) for i, c in enumerate(categories)]
+    scores = make_scores([0.5 - 0.1 * i for i in range(len(offers))])
+    policy = SelectionPolicy(max_offers=3, exploration_rate=0.3, random_state=0)
+    runs = 20_000
+    landed: dict[tuple[int, int], int] = {}
+    returned: dict[tuple[int, int], float] = {}
+    for _ in range(runs):
+        for position, s in enumerate(policy.select(offers, scores)):
+            landed[position, s.index] = landed.get((position, s.index), 0) + 1
+            returned.setdefault((position, s.index), s.propensity)
+    assert returned.keys() == landed.keys()
+    for key, propensity in returned.items():
+        assert landed[key] / runs == pytest.approx(propensity, abs=0.015), key
+
+
+def test_with_no_value_anywhere_value_weight_one_still_ranks_by_relevance(
+    make_offer, make_scores
+) -> None:
+    offers = [make_offer("low", category="a"), make_offer("high", category="b")]
+    chosen = SelectionPolicy(max_offers=1, value_weight=1.0).select(
+        offers, make_scores([0.03, 0.9], value=[0.0, 0.0])
+    )
+    assert [s.index for s in chosen] == [1]
+
+
 def test_exploration_is_reproducible_with_a_seed(make_offer, make_scores) -> None:
     offers = [make_offer(f"o{i}", category=f"c{i}") for i in range(6)]
     scores = make_scores([0.6, 0.5, 0.4, 0.3, 0.2, 0.1])
