@@ -15,7 +15,11 @@ features (the ``ctx_*`` columns with few distinct values: country, device,
 segment..., not ids or amounts). It is exported to a dict of weights, so
 scoring an offer at request time is a few dict lookups. A context value is read
 from the request's ``attributes`` first, then from the RankContext field of the
-same name; booleans are written ``1`` / ``0`` as in the log.
+same name; booleans are written ``1`` / ``0`` as in the log. A value the request
+lacks, or one the log never had (an unseen offer too), counts as the log's
+average value: the mean weight of that feature's values over the logged
+impressions. With the regression's penalty the weights of one feature need not
+average zero, and leaving such a feature out would move every offer's rate.
 """
 
 import math
@@ -50,6 +54,9 @@ class FeedbackModel:
         P(convert | click) of an offer never clicked.
     context_names : tuple of str
         Context attributes the model reads (``ctx_`` stripped).
+    mean_weights : dict of str to float or None
+        Per feature (``offer`` and each context name), the mean weight of its values over
+        the logged impressions: what a missing or unseen value counts as.
     """
 
     intercept: float
@@ -57,6 +64,7 @@ class FeedbackModel:
     conversion_rate: dict
     default_conversion_rate: float
     context_names: tuple[str, ...]
+    mean_weights: dict | None = None  # None in models trained before it was kept
 
     def probability(self, offer: Offer, context: object) -> float:
         """P(the offer converts) if shown first in ``context`` (a RankContext)."""
@@ -64,14 +72,19 @@ class FeedbackModel:
 
     def context_logit(self, context: object) -> float:
         """The part of the click log-odds that ``context`` gives every offer."""
-        logit = self.intercept
-        for name, value in _context_values(context, self.context_names).items():
-            logit += self.weights.get(f"{name}={value}", 0.0)
+        logit, means = self.intercept, self.mean_weights or {}
+        values = _context_values(context, self.context_names)
+        for name in self.context_names:
+            weight = self.weights.get(f"{name}={values.get(name)}")
+            logit += means.get(name, 0.0) if weight is None else weight
         return logit
 
     def offer_probability(self, offer: Offer, context_logit: float) -> float:
         """P(the offer converts) if shown first, given :meth:`context_logit` of the request."""
-        logit = context_logit + self.weights.get(f"offer={offer.id}", 0.0)
+        weight = self.weights.get(f"offer={offer.id}")
+        if weight is None:
+            weight = (self.mean_weights or {}).get("offer", 0.0)
+        logit = context_logit + weight
         click = 1.0 / (1.0 + math.exp(-logit))
         return click * self.conversion_rate.get(offer.id, self.default_conversion_rate)
 
@@ -94,7 +107,8 @@ def fit_feedback(impressions: pd.DataFrame) -> FeedbackModel:
         if c.startswith("ctx_") and impressions[c].nunique() <= MAX_CONTEXT_VALUES
     ]
     records = impressions[["offer_id", *context_columns, "position"]].astype(str)
-    records.columns = ["offer", *(c.removeprefix("ctx_") for c in context_columns), "position"]
+    features = ["offer", *(c.removeprefix("ctx_") for c in context_columns)]
+    records.columns = [*features, "position"]
     vectorizer = DictVectorizer()
     X = vectorizer.fit_transform(records.to_dict("records"))
     clicked = impressions["clicked"].to_numpy()
@@ -114,7 +128,15 @@ def fit_feedback(impressions: pd.DataFrame) -> FeedbackModel:
         conversion_rate={str(k): float(v) for k, v in smoothed.items()},
         default_conversion_rate=overall,
         context_names=tuple(c.removeprefix("ctx_") for c in context_columns),
+        mean_weights={name: _mean_weight(records[name], name, weights) for name in features},
     )
+
+
+def _mean_weight(values: pd.Series, name: str, weights: Mapping[str, float]) -> float:
+    """The weight of feature ``name`` averaged over the logged impressions."""
+    counts = values.value_counts()
+    total = sum(n * weights.get(f"{name}={value}", 0.0) for value, n in counts.items())
+    return float(total / counts.sum()) if len(counts) else 0.0
 
 
 def _context_values(context: object, names: tuple[str, ...]) -> Mapping[str, str]:

@@ -48,6 +48,20 @@ def test_context_moves_the_click_rate() -> None:
     assert mobile < desktop / 2
 
 
+def test_a_request_without_a_logged_context_value_gets_the_logs_average() -> None:
+    # half the log is mobile (click rate 0.1), half desktop (0.3)
+    model = fit_feedback(_impressions())
+    a = Offer(id="a", kind="partner", title="a", advertiser="a")
+
+    def click(device: str | None) -> float:
+        context = RankContext(customer_id=None, basket=[], device=device)
+        return model.probability(a, context) / model.conversion_rate["a"]
+
+    assert click("mobile") < click(None) < click("desktop")
+    assert click(None) == pytest.approx(click("tablet"))  # a device the log never saw
+    assert click(None) == pytest.approx(0.18, abs=0.03)
+
+
 def test_conversion_rates_are_smoothed_per_offer() -> None:
     model = fit_feedback(_impressions())
     assert model.conversion_rate["a"] == pytest.approx(0.5, abs=0.05)
