@@ -3,9 +3,11 @@
 A missing, corrupt or incompatible artifact never takes the service down: it
 ranks with the popularity fallback (built from the store's order history) and
 ``/healthz`` says why. Requests check the model folder at most every
-``check_seconds`` (the resolved ``current`` target and ``card.json``'s mtime);
-when it changed, a new model is loaded in a worker thread and swapped in while
-requests keep using the old one.
+``check_seconds`` (the resolved ``current`` target, and the mtime and size of its
+``card.json`` and ``model.joblib``, so a model published before its copy ended is
+loaded once the copy ends); when it changed, a new model is loaded in a worker
+thread and swapped in while requests keep using the old one. A new model that
+cannot be used leaves the old one serving, and ``/healthz`` says why it was refused.
 """
 
 import asyncio
@@ -19,11 +21,12 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from threadpoolctl import threadpool_limits
 
-from ranker import load_model
+from ranker import ModelError, load_model
 
 logger = logging.getLogger("encore.widget")
 
-Signature = tuple[str, int, int] | None
+Signature = tuple[str, tuple[int, int], tuple[int, int]] | None
+_MAX_NAMING_FILE_BYTES = 255  # a `current` file holds a folder's name, no more
 
 
 class ModelSlot:
@@ -38,6 +41,7 @@ class ModelSlot:
         self._fallback: Any = None
         self.model: Any = None
         self.reason: str | None = None
+        self.rejected: str | None = None  # why the newest model was refused, while another serves
         self._signature: Signature = None
         self._next_check = 0.0
         self._reloading: asyncio.Task[None] | None = None
@@ -78,16 +82,22 @@ class ModelSlot:
             await self._reloading
 
     def health(self) -> dict[str, Any]:
-        return {"version": self.version, "fallback": self.is_fallback, "reason": self.reason}
+        return {
+            "version": self.version,
+            "fallback": self.is_fallback,
+            "reason": self.reason,
+            "rejected": self.rejected,
+        }
 
     async def _reload(self, signature: Signature) -> None:
         try:
             model, reason = await run_in_threadpool(self._load)
             if reason is None or self.is_fallback:
-                self.model, self.reason = model, reason
+                self.model, self.reason, self.rejected = model, reason, None
                 threadpool_limits(limits=1)  # a new model may have loaded another native library
                 logger.info("model %s in use", self.version)
             else:
+                self.rejected = reason
                 logger.error(
                     "keeping model %s: the new one cannot be used (%s)", self.version, reason
                 )
@@ -108,18 +118,31 @@ class ModelSlot:
 
 def resolve(model_dir: Path) -> Path:
     """The folder ``model_dir`` points at: a `current` symlink, or a file naming the folder."""
-    if model_dir.is_file():
-        return model_dir.parent / model_dir.read_text(encoding="utf-8").strip()
-    return model_dir
+    if not model_dir.is_file():
+        return model_dir
+    not_a_name = ModelError(f"{model_dir}: is a file, not a model folder nor one naming it")
+    if model_dir.stat().st_size > _MAX_NAMING_FILE_BYTES:
+        raise not_a_name
+    try:
+        name = model_dir.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError:
+        raise not_a_name from None
+    if not name or any(not c.isprintable() for c in name):
+        raise not_a_name
+    return model_dir.parent / name
 
 
 def model_signature(model_dir: Path) -> Signature:
+    """What tells one published model from another: where ``model_dir`` leads, and the
+    mtime and size of the two files there; None when there is no model to load."""
     try:
         folder = os.path.realpath(resolve(model_dir))
-        card = os.stat(os.path.join(folder, "card.json"))
-    except (OSError, UnicodeError):
+        card, joblib_file = (
+            os.stat(os.path.join(folder, n)) for n in ("card.json", "model.joblib")
+        )
+    except (OSError, ValueError, ModelError):  # ValueError: a NUL in the path
         return None
-    return folder, card.st_mtime_ns, card.st_size
+    return folder, (card.st_mtime_ns, card.st_size), (joblib_file.st_mtime_ns, joblib_file.st_size)
 
 
 def _one_line(err: Exception) -> str:

@@ -63,7 +63,7 @@ def test_a_newly_trained_model_is_picked_up_without_restart(
     newer = publish_model(shop_data, models, "v-newer")
     after = _health(client)
 
-    assert after == {"version": newer.name, "fallback": False, "reason": None}
+    assert after == {"version": newer.name, "fallback": False, "reason": None, "rejected": None}
     assert before != newer.name
     ranked = client.post("/v1/rank", json=rank_body(), headers=auth()).json()
     assert ranked["model_version"] == newer.name
@@ -79,7 +79,12 @@ def test_a_current_file_naming_the_version_serves_that_model(make_client, shop_d
     client = make_client(model_dir=str(models / "current"))
 
     card = json.loads((version / "card.json").read_text())
-    assert _health(client) == {"version": card["version"], "fallback": False, "reason": None}
+    assert _health(client) == {
+        "version": card["version"],
+        "fallback": False,
+        "reason": None,
+        "rejected": None,
+    }
 
 
 def test_the_service_warms_its_model_up_before_the_first_request(make_client, shop_data):
@@ -98,7 +103,12 @@ def test_a_model_trained_after_start_replaces_the_fallback(make_client, shop_dat
     models.mkdir()
     newer = publish_model(shop_data, models, "v-first")
 
-    assert _health(client) == {"version": newer.name, "fallback": False, "reason": None}
+    assert _health(client) == {
+        "version": newer.name,
+        "fallback": False,
+        "reason": None,
+        "rejected": None,
+    }
 
 
 def test_a_broken_new_model_keeps_the_current_one(make_client, shop_data, tmp_path):
@@ -112,7 +122,48 @@ def test_a_broken_new_model_keeps_the_current_one(make_client, shop_data, tmp_pa
     (models / "current").unlink()
     (models / "current").symlink_to("broken")
 
-    assert _health(client) == before
+    after = _health(client)
+
+    assert {**after, "rejected": None} == before
+    assert "broken" in after["rejected"]
+
+
+def test_a_model_published_before_its_copy_ended_is_loaded_once_it_ends(
+    make_client, shop_data, tmp_path
+):
+    models = tmp_path / "models"
+    shutil.copytree(shop_data.models, models, symlinks=True)
+    client = make_client(model_dir=str(models / "current"))
+    before = _health(client)
+    half = publish_model(shop_data, models, "v-half")
+    whole = (half / "model.joblib").read_bytes()
+    (half / "model.joblib").write_bytes(whole[: len(whole) // 2])  # still being copied
+    refused = _health(client)
+
+    (half / "model.joblib").write_bytes(whole)  # the copy ends
+
+    assert refused["version"] == before["version"] and refused["rejected"]
+    assert _health(client) == {
+        "version": "v-half",
+        "fallback": False,
+        "reason": None,
+        "rejected": None,
+    }
+
+
+@pytest.mark.parametrize(
+    "content",
+    [pytest.param(b"\0" * 64, id="zero-filled"), pytest.param(b"\x80" * 5000, id="binary")],
+)
+def test_a_model_path_that_is_a_file_of_another_kind_falls_back(make_client, tmp_path, content):
+    not_a_model = tmp_path / "current"
+    not_a_model.write_bytes(content)
+
+    client = make_client(model_dir=str(not_a_model))
+    health = _health(client)
+
+    assert health["fallback"] is True
+    assert health["reason"] == f"{not_a_model}: is a file, not a model folder nor one naming it"
 
 
 def test_the_model_folder_is_looked_at_no_more_than_every_few_seconds(
