@@ -110,6 +110,8 @@ def read_offers(path: str | Path) -> list[Offer]:
             raise InputError(f"{path.name}: not valid YAML ({_first_line(err)})") from None
         except RecursionError:
             raise InputError(f"{path.name}: not valid YAML ({TOO_DEEP})") from None
+        except ValueError:  # Python refuses to read an integer of over 4,300 digits
+            raise InputError(f"{path.name}: not valid YAML (a number too long to read)") from None
         return parse_offers(data, path.name)
     try:
         data = msgspec.json.decode(content.removeprefix(codecs.BOM_UTF8))  # as Notepad saves

@@ -4,10 +4,13 @@ import argparse
 from pathlib import Path
 
 from offers.errors import InputError
+from offers.files import path_argument
 from offers.importer import import_offers, import_orders, import_products
 from offers.store import Store
 from offers.synthetic import generate_shop
 from widget.settings import load_settings
+
+MAX_GENERATED_ORDERS = 2_000_000  # ~5.4M order lines; far more would not fit in memory
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Write a realistic synthetic shop: products.csv, orders.csv, offers.json, "
         "impressions.csv. The same seed gives byte-identical files.",
     )
-    generate.add_argument("--out", required=True, type=Path, help="folder to write into")
+    generate.add_argument("--out", required=True, type=path_argument, help="folder to write into")
     generate.add_argument(
         "--orders", type=int, default=20_000, help="number of orders (default 20000)"
     )
@@ -40,8 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    if args.orders < 1:
-        raise InputError(f"--orders must be at least 1, got {args.orders}")
+    if not 1 <= args.orders <= MAX_GENERATED_ORDERS:
+        raise InputError(
+            f"--orders must be between 1 and {MAX_GENERATED_ORDERS:,}, got {args.orders}"
+        )
     if args.seed < 0:
         raise InputError(f"--seed must be at least 0, got {args.seed}")
     if args.out.exists() and not args.out.is_dir():

@@ -12,6 +12,7 @@ raises :class:`InputError` with a one-line message that names the file and the
 column or row.
 """
 
+import argparse
 import csv
 import gzip
 import io
@@ -233,6 +234,8 @@ def _read_chunks(
                 bar.update(_bytes_read(reader, bar.n))
     except pd.errors.ParserError as err:
         raise InputError(f"{name}: malformed CSV: {_parser_message(err, n_fields)}") from None
+    except csv.Error as err:  # the header line, read by the csv module
+        raise InputError(f"{name}: malformed CSV header ({err})") from None
     except UnicodeDecodeError as err:
         utf16 = err.object.startswith(_UTF16_BOMS)
         raise InputError(f"{name}: {_UTF16 if utf16 else not_utf8(err)}") from None
@@ -446,6 +449,14 @@ def _drop(
     if n_rejected:
         skipped[reason] += n_rejected
     return ~mask
+
+
+def path_argument(text: str) -> Path:
+    """A path given on the command line; an empty one (which would mean the current folder)
+    is refused."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path")
+    return Path(text)
 
 
 def describe_skipped(skipped: Counter) -> str:

@@ -141,10 +141,15 @@ def exclusion_reason(
 
 
 def utc_naive(moment: datetime) -> datetime:
-    """``moment`` in UTC without tzinfo; a naive datetime is taken to be UTC already."""
+    """``moment`` in UTC without tzinfo; a naive datetime is taken to be UTC already. A
+    moment whose UTC falls outside the calendar (year 1 at +01:00, year 9999 at -14:00) is
+    the calendar's first or last moment."""
     if moment.tzinfo is None:
         return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        return datetime.min if moment.year == datetime.min.year else datetime.max
 
 
 def _always(reason: str) -> Check:

@@ -116,7 +116,10 @@ def read_card(directory: str | Path) -> dict:
             f"{directory}: trained on other features than this Encore computes; "
             "retrain with `encore train`"
         )
-    trained_with = str(card.get("libraries", {}).get("scikit-learn", "unknown"))
+    libraries = card.get("libraries")
+    if not isinstance(libraries, dict):
+        raise ModelError(f"{path}: not a model card (no library versions)")
+    trained_with = str(libraries.get("scikit-learn", "unknown"))
     if _major_minor(trained_with) != _major_minor(sklearn.__version__):
         raise ModelError(
             f"{directory}: trained with scikit-learn {trained_with}, this is "

@@ -20,6 +20,7 @@ from offers.files import (
     MERGED,
     OrderLines,
     describe_skipped,
+    path_argument,
     read_impressions,
     read_orders,
     read_products,
@@ -55,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--offers", type=Path, help="offers.json or .yaml (kept for `encore recommend`)"
     )
     command.add_argument(
-        "--out", required=True, type=Path, help="folder to write the artifact into"
+        "--out", required=True, type=path_argument, help="folder to write the artifact into"
     )
     command.set_defaults(run=run_train)
 

@@ -294,6 +294,13 @@ def test_an_offers_file_nested_thousands_deep_is_one_clear_error(write_file, nam
     )
 
 
+def test_a_yaml_number_too_long_to_read_is_one_clear_error(write_file):
+    path = write_file("offers.yaml", "- id: p\n  value: " + "9" * 5000 + "\n")
+    with pytest.raises(InputError) as raised:
+        read_offers(path)
+    assert str(raised.value) == "offers.yaml: not valid YAML (a number too long to read)"
+
+
 @pytest.mark.parametrize("name", ["offers.json", "offers.yaml"])
 def test_an_offers_file_that_is_a_workbook_is_named_for_what_it_is(write_file, name):
     path = write_file(name, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))

@@ -323,6 +323,11 @@ def test_emails_in_impression_context_columns_are_kept_only_as_digests(write_fil
             "orders.csv: not CSV text (it holds NUL bytes)",
             id="nul-in-header",
         ),
+        pytest.param(
+            "order_id,customer_id,ordered_at,sku," + "x" * 200_000,
+            "orders.csv: malformed CSV header (field larger than field limit (131072))",
+            id="a-header-line-of-200-kb",
+        ),
     ],
 )
 def test_unusable_orders_files_are_one_clear_error(write_file, content, message):

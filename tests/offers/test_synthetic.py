@@ -172,7 +172,14 @@ def test_a_shop_where_no_order_opens_an_offer_request_logs_just_the_header(tmp_p
     ("options", "message"),
     [
         pytest.param(["--seed", "-1"], "--seed must be at least 0, got -1", id="negative-seed"),
-        pytest.param(["--orders", "0"], "--orders must be at least 1, got 0", id="no-orders"),
+        pytest.param(
+            ["--orders", "0"], "--orders must be between 1 and 2,000,000, got 0", id="no-orders"
+        ),
+        pytest.param(
+            ["--orders", "99999999999"],
+            "--orders must be between 1 and 2,000,000, got 99999999999",
+            id="more-than-memory-holds",
+        ),
     ],
 )
 def test_a_bad_generate_argument_is_one_line_and_exit_2_and_creates_nothing(
@@ -183,6 +190,15 @@ def test_a_bad_generate_argument_is_one_line_and_exit_2_and_creates_nothing(
     assert status == 2
     assert capsys.readouterr().err == f"encore generate: error: {message}\n"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [["generate"], ["train", "--orders", "orders.csv"]])
+def test_an_empty_out_path_is_refused_not_read_as_the_current_folder(capsys, command):
+    with pytest.raises(SystemExit) as exited:
+        cli.main([*command, "--out", ""])
+
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].endswith("argument --out: an empty path")
 
 
 @pytest.mark.parametrize(

@@ -47,6 +47,18 @@ RULE_CASES = [
     ),
     pytest.param({"starts_at": "2024-03-01T14:00:00+02:00"}, {}, None, id="aware start reached"),
     pytest.param(
+        {"starts_at": "0001-01-01T00:00:00+01:00", "ends_at": "9999-12-31T23:59:59-14:00"},
+        {},
+        None,
+        id="bounds whose utc is off the calendar",
+    ),
+    pytest.param(
+        {"ends_at": "2024-03-01T00:00:00"},
+        {"at": datetime.fromisoformat("9999-12-31T23:59:59-14:00")},
+        "ended 2024-03-01 00:00 UTC",
+        id="an order time whose utc is off the calendar",
+    ),
+    pytest.param(
         {"starts_at": "2024-03-01T12:30:00+00:30"}, {}, None, id="aware start is utc 12:00"
     ),
     pytest.param(

@@ -144,6 +144,11 @@ def test_a_model_file_that_matches_its_card_but_does_not_unpickle_is_refused(
         pytest.param("no-card", "{dir}: no model here (missing card.json)", id="missing-card"),
         pytest.param("no-model", "{dir}: missing or unreadable model.joblib", id="missing-model"),
         pytest.param("bad-card", "{dir}/card.json: unreadable model card", id="corrupt-card"),
+        pytest.param(
+            "no-libraries",
+            "{dir}/card.json: not a model card (no library versions)",
+            id="card-without-libraries",
+        ),
     ],
 )
 def test_damaged_artifacts_raise_one_line(artifact: Path, damage: str, message: str) -> None:
@@ -151,6 +156,9 @@ def test_damaged_artifacts_raise_one_line(artifact: Path, damage: str, message: 
         (artifact / CARD_FILE).unlink()
     elif damage == "no-model":
         (artifact / MODEL_FILE).unlink()
+    elif damage == "no-libraries":
+        card = json.loads((artifact / CARD_FILE).read_text())
+        (artifact / CARD_FILE).write_text(json.dumps({**card, "libraries": None}))
     else:
         (artifact / CARD_FILE).write_text("{not json")
     with pytest.raises(ModelError) as caught:
