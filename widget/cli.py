@@ -36,14 +36,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except InputError as err:
-        print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        problem = str(err)
     except OSError as err:  # a path that cannot be read or written
         where = f"{err.filename}: " if err.filename else ""
-        print(f"{parser.prog} {args.command}: error: {where}{err.strerror or err}", file=sys.stderr)
-        return 2
+        problem = f"{where}{err.strerror or err}"
     except KeyboardInterrupt:
         return 130
+    # one line, whatever the input quoted in it holds (an id with a line break, say)
+    print(f"{parser.prog} {args.command}: error: {problem.translate(_ESCAPED)}", file=sys.stderr)
+    return 2
+
+
+_ESCAPED = {
+    code: {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(chr(code), f"\\x{code:02x}")
+    for code in (*range(32), 127)
+}
 
 
 if __name__ == "__main__":

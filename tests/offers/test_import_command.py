@@ -152,6 +152,15 @@ def test_the_shop_flag_keeps_shops_apart(write_file, database):
             id="bad-offer",
         ),
         pytest.param(
+            {
+                "offers.json": '[{"id": "a\\nb", "kind": "partner", "title": "T", '
+                '"advertiser": "A"}]'
+            },
+            "encore import: error: offers.json: offer 1 (`a\\nb`): `id` must be at most 128 "
+            "characters, without `/` or control characters",
+            id="an-id-holding-a-line-break-is-quoted-on-one-line",
+        ),
+        pytest.param(
             {},
             "encore import: error: nothing to import: give --offers, --orders and/or --products",
             id="nothing",
