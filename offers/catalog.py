@@ -1,13 +1,15 @@
 """The offer catalog: what an offer is, and reading `offers.json` / `offers.yaml`."""
 
 import codecs
+import functools
+import json
 import math
 import re
 from collections import Counter
 from datetime import UTC, date, datetime
 from operator import attrgetter
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import msgspec
@@ -78,7 +80,19 @@ class Offer(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
 
 class _YamlLoader(yaml.SafeLoader):
     """PyYAML's safe loader with YAML 1.2's booleans, only ``true`` and ``false``: in YAML 1.1
-    ``NO`` (Norway's country code), ``yes``, ``on`` and ``off`` are booleans too."""
+    ``NO`` (Norway's country code), ``yes``, ``on`` and ``off`` are booleans too. A key
+    written twice in one mapping is refused, as YAML 1.2 says, not read as its last value."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key `{key}` appears twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 _BOOL = "tag:yaml.org,2002:bool"
@@ -113,14 +127,27 @@ def read_offers(path: str | Path) -> list[Offer]:
         except ValueError:  # Python refuses to read an integer of over 4,300 digits
             raise InputError(f"{path.name}: not valid YAML (a number too long to read)") from None
         return parse_offers(data, path.name)
+    text = content.removeprefix(codecs.BOM_UTF8)  # as Notepad saves
     try:
-        data = msgspec.json.decode(content.removeprefix(codecs.BOM_UTF8))  # as Notepad saves
+        data = msgspec.json.decode(text)
+        json.loads(text, object_pairs_hook=functools.partial(_without_repeated_keys, path.name))
     except (msgspec.DecodeError, UnicodeDecodeError) as err:
         problem = utf8_problem(content) or f"not valid JSON ({err})"
         raise InputError(f"{path.name}: {problem}") from None
     except RecursionError:
         raise InputError(f"{path.name}: not valid JSON ({TOO_DEEP})") from None
     return parse_offers(data, path.name)
+
+
+def _without_repeated_keys(source: str, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object of a JSON offers file; a key written twice would otherwise keep its last
+    value and lose the first without a word."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise InputError(f"{source}: not valid offers JSON (key `{key}` appears twice)")
+        found[key] = value
+    return found
 
 
 def parse_offers(data: object, source: str) -> list[Offer]:

@@ -294,6 +294,31 @@ def test_an_offers_file_nested_thousands_deep_is_one_clear_error(write_file, nam
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        pytest.param(
+            "offers.json",
+            '[{"id": "a", "id": "b", "kind": "partner", "title": "T", "advertiser": "A"}]',
+            "offers.json: not valid offers JSON (key `id` appears twice)",
+            id="json",
+        ),
+        pytest.param(
+            "offers.yaml",
+            "- id: a\n  id: b\n  kind: partner\n  title: T\n  advertiser: A\n",
+            "offers.yaml: not valid YAML (key `id` appears twice",
+            id="yaml",
+        ),
+    ],
+)
+def test_a_key_written_twice_in_an_offer_is_refused_not_half_read(
+    write_file, name, content, message
+):
+    with pytest.raises(InputError) as raised:
+        read_offers(write_file(name, content))
+    assert str(raised.value).startswith(message)
+
+
 def test_a_yaml_number_too_long_to_read_is_one_clear_error(write_file):
     path = write_file("offers.yaml", "- id: p\n  value: " + "9" * 5000 + "\n")
     with pytest.raises(InputError) as raised:
