@@ -130,7 +130,24 @@ def run_evaluate(args: argparse.Namespace) -> int:
     orders = read_orders(args.orders, progress=True)
     _require_purchases(args.orders, orders)
     metrics = evaluate_model(model, orders.lines, k=args.k)
-    print(json.dumps(metrics, indent=2) if args.json else format_metrics(metrics))
+    skipped = Counter(orders.skipped)
+    read = {
+        "rows": orders.n_read,
+        "order_lines": len(orders.lines),
+        "returns": len(orders.returns),
+        "merged": skipped.pop(MERGED, 0),
+        "skipped": dict(skipped.most_common()),
+    }
+    if args.json:
+        print(json.dumps({**metrics, "read": read}, indent=2))
+    else:
+        print(
+            f"read {read['rows']} rows: {read['order_lines']} order lines, "
+            f"{read['returns']} returns"
+            + (f", {read['merged']} {MERGED}" if read["merged"] else "")
+            + f" (skipped: {describe_skipped(skipped) or 'none'})"
+        )
+        print(format_metrics(metrics))
     return 0
 
 

@@ -115,10 +115,37 @@ def test_evaluate_says_there_is_nothing_to_score_when_no_customer_returns(
 
     assert status == 0
     assert capsys.readouterr().out == (
+        "read 20 rows: 20 order lines, 0 returns (skipped: none)\n"
         "next-order metrics: none. No customer who ordered before the split "
         "(2025-01-16T04:48:00Z) bought a product after it that their last order before it "
         "did not hold, so there is nothing to score\n"
     )
+
+
+def test_evaluate_says_which_rows_it_could_not_score(model_dir: Path, tmp_path: Path, capsys):
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,customer_id,ordered_at,sku\n"
+        + "".join(f"o{n},c{n % 5},2025-01-{n + 1:02d},s{n % 3}\n" for n in range(20))
+        + "o99,,2025-01-21,s1\no98,c1,someday,s2\n"
+    )
+
+    main(["evaluate", "--model", str(model_dir), "--orders", str(orders)])
+    text = capsys.readouterr().out
+    main(["evaluate", "--model", str(model_dir), "--orders", str(orders), "--json"])
+    read = json.loads(capsys.readouterr().out)["read"]
+
+    assert text.splitlines()[0] == (
+        "read 22 rows: 20 order lines, 0 returns "
+        "(skipped: no customer id: 1, unreadable ordered_at: 1)"
+    )
+    assert read == {
+        "rows": 22,
+        "order_lines": 20,
+        "returns": 0,
+        "merged": 0,
+        "skipped": {"no customer id": 1, "unreadable ordered_at": 1},
+    }
 
 
 def test_evaluate_prints_json_metrics(model_dir: Path, shop_dir: Path, capsys) -> None:
