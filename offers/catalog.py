@@ -259,6 +259,10 @@ def _rule_violations(offer: Offer) -> list[tuple[str, str]]:
         problems.append(("`value` must be >= 0", "value"))
     if offer.starts_at and offer.ends_at and offer.ends_at <= offer.starts_at:
         problems.append(("`ends_at` must be after `starts_at`", "ends_at"))
+    low, high = offer.targeting.min_order_total, offer.targeting.max_order_total
+    if low is not None and high is not None and high < low:
+        message = "`targeting.max_order_total` must be at least `min_order_total`"
+        problems.append((message, "targeting.max_order_total"))
     for name in ("per_customer_per_day", "per_customer_per_week", "total_impressions", "budget"):
         cap = getattr(offer.caps, name)
         if cap is not None and cap < 0:

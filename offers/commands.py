@@ -64,6 +64,8 @@ def run_import(args: argparse.Namespace) -> int:
     if not (args.offers or args.orders or args.products):
         raise InputError("nothing to import: give --offers, --orders and/or --products")
     for given in (args.offers, args.orders, args.products):
+        if given is not None and given.is_dir():
+            raise InputError(f"{given}: is a folder, not a file")
         if given is not None and not given.is_file():
             raise InputError(f"{given}: no such file")
     settings = load_settings().with_overrides(database_url=args.database, shop_id=args.shop)

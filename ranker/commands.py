@@ -63,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     command = subparsers.add_parser(
         "evaluate",
         help="score a model on an order history beside the baselines",
-        description="Split the orders at one date (last 20%% of the period = test) and report "
+        description="Split the orders at one date (last 20% of the period = test) and report "
         "hit rate, recall and NDCG at k of the model and of the baselines on the same queries.",
     )
     command.add_argument("--model", required=True, type=Path, help="a trained model's folder")

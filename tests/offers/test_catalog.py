@@ -144,6 +144,13 @@ def test_an_impossible_date_is_refused_naming_the_field():
             id="ends-before-start",
         ),
         pytest.param(
+            [{**PARTNER, "targeting": {"min_order_total": 100, "max_order_total": 10}}],
+            "offers.json: offer 1 (`p1`): `targeting.max_order_total` must be at least "
+            "`min_order_total`",
+            "targeting.max_order_total",
+            id="order-total-bounds-reversed",
+        ),
+        pytest.param(
             [{**PARTNER, "id": "a/b"}],
             "offers.json: offer 1 (`a/b`): `id` must be at most 128 characters, "
             "without `/` or control characters",

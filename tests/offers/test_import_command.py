@@ -193,6 +193,11 @@ def test_a_missing_file_is_named(database, capsys, tmp_path):
     )
 
 
+def test_a_folder_given_as_a_file_is_named_as_one(database, capsys, tmp_path):
+    assert main(["import", "--products", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == f"encore import: error: {tmp_path}: is a folder, not a file\n"
+
+
 def test_an_unsupported_database_is_one_line(write_file, monkeypatch, capsys):
     monkeypatch.setenv("ENCORE_DATABASE_URL", "mysql://x")
     path = write_file("orders.csv", ORDERS)
