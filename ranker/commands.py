@@ -89,7 +89,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise InputError(f"--out {args.out}: exists and is not a folder")
+    created = not args.out.exists()
     args.out.mkdir(parents=True, exist_ok=True)  # now, not after training: a bad path fails fast
+    try:
+        return _train_into(args)
+    except BaseException:
+        if created and not any(args.out.iterdir()):  # a failed run leaves no empty folder
+            args.out.rmdir()
+        raise
+
+
+def _train_into(args: argparse.Namespace) -> int:
     orders = read_orders(args.orders, progress=True)
     _require_purchases(args.orders, orders)
     products = read_products(args.products) if args.products else None

@@ -148,6 +148,15 @@ def test_evaluate_says_which_rows_it_could_not_score(model_dir: Path, tmp_path: 
     }
 
 
+def test_a_failed_training_leaves_no_empty_out_folder(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "models" / "v1"
+
+    status = main(["train", "--orders", str(tmp_path / "none.csv"), "--out", str(out)])
+
+    assert status == 2
+    assert not out.exists()
+
+
 def test_evaluate_prints_json_metrics(model_dir: Path, shop_dir: Path, capsys) -> None:
     assert (
         main(
