@@ -19,7 +19,7 @@ import io
 import re
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,8 +51,14 @@ IMPRESSION_REQUIRED = (
     "converted",
 )
 
-# Rows of one order line, purchase or return, summed into its first row (not skipped).
+# Counted beside the skip reasons, but these rows were read: rows of one order line,
+# purchase or return, summed into its first row; rows kept without a price or margin
+# that could not be read as an amount ("call us", "n/a"), which would otherwise be lost
+# without a word.
 MERGED = "merged with another row of its line"
+PRICE_DROPPED = "kept without their unreadable price"
+MARGIN_DROPPED = "kept without their unreadable margin"
+KEPT = (MERGED, PRICE_DROPPED, MARGIN_DROPPED)
 
 _KNOWN_COLUMNS = frozenset(
     (*ORDER_COLUMNS, *PRODUCT_REQUIRED, "margin", *PRODUCT_OPTIONAL_TEXT, *IMPRESSION_REQUIRED)
@@ -134,9 +140,10 @@ def read_products(path: str | Path) -> pd.DataFrame:
     keep &= _drop(raw["sku"] == "", "no sku", skipped, keep)
     keep &= _fits(raw, _PRODUCT_LENGTHS, skipped, keep)
     products = raw[keep].copy()
-    products["price"] = parse_money(products["price"])
-    margin = products.get("margin", pd.Series("", index=products.index))
-    products["margin"] = parse_margin(margin, products["price"])
+    products["price"] = _amounts(raw, "price", keep, PRICE_DROPPED, skipped, parse_money)
+    products["margin"] = _amounts(
+        raw, "margin", keep, MARGIN_DROPPED, skipped, lambda m: parse_margin(m, products["price"])
+    )
     for column in PRODUCT_OPTIONAL_TEXT:
         products[column] = products.get(column, "")
     repeated = products.duplicated("sku", keep="last")
@@ -358,7 +365,7 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
     lines = raw[keep].copy()
     lines["ordered_at"] = ordered_at[keep]
     lines["quantity"] = quantity[keep].astype("int64")
-    lines["price"] = parse_money(raw["price"][keep]) if "price" in raw else np.nan
+    lines["price"] = _amounts(raw, "price", keep, PRICE_DROPPED, skipped, parse_money)
     for column in ORDER_OPTIONAL_TEXT:
         if column not in lines:
             lines[column] = ""
@@ -457,6 +464,31 @@ def path_argument(text: str) -> Path:
     if not text.strip():
         raise argparse.ArgumentTypeError("an empty path")
     return Path(text)
+
+
+def _amounts(
+    raw: pd.DataFrame,
+    column: str,
+    keep: pd.Series,
+    dropped: str,
+    counts: Counter,
+    parse: Callable[[pd.Series], pd.Series],
+) -> pd.Series | float:
+    """``column`` of the kept rows read as amounts (NaN when it is absent or blank); the
+    rows whose text could not be read are counted as ``dropped``."""
+    if column not in raw:
+        return np.nan
+    text = raw[column][keep]
+    amounts = parse(text)
+    counts[dropped] += int((amounts.isna() & (text != "")).sum())
+    return amounts
+
+
+def kept_and_skipped(counts: Counter) -> tuple[Counter, Counter]:
+    """A reader's counts split in two: rows kept with a note (:data:`KEPT`), rows skipped."""
+    kept = Counter({reason: counts[reason] for reason in KEPT if counts[reason]})
+    skipped = Counter({reason: n for reason, n in counts.items() if reason not in KEPT and n})
+    return kept, skipped
 
 
 def describe_skipped(skipped: Counter) -> str:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from offers.catalog import read_offers
-from offers.files import MERGED, describe_skipped, iter_orders, read_products
+from offers.files import describe_skipped, iter_orders, kept_and_skipped, read_products
 from offers.store import Store, WriteCount
 
 
@@ -29,9 +29,8 @@ class FileReport:
             parts.append(f"{self.returns.new} returns imported")
         if self.returns.unchanged:
             parts.append(f"{self.returns.unchanged} returns already in the store")
-        skipped = Counter(self.skipped)
-        if merged := skipped.pop(MERGED, 0):  # their quantities were imported: not skipped
-            parts.append(f"{merged} {MERGED}")
+        kept, skipped = kept_and_skipped(self.skipped)
+        parts += [f"{n} {note}" for note, n in kept.items()]
         line = f"{self.path.name}: " + ", ".join(parts) + f", {skipped.total()} skipped"
         if skipped:
             line += f" ({describe_skipped(skipped)})"

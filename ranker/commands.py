@@ -4,7 +4,6 @@ import argparse
 import codecs
 import json
 import sys
-from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,9 +16,9 @@ from offers.caps import OfferUsage
 from offers.catalog import Offer, read_offers
 from offers.errors import TOO_DEEP, InputError, binary_kind, utf8_problem
 from offers.files import (
-    MERGED,
     OrderLines,
     describe_skipped,
+    kept_and_skipped,
     path_argument,
     read_impressions,
     read_orders,
@@ -114,19 +113,20 @@ def _train_into(args: argparse.Namespace) -> int:
     save_model(model, args.out)
     card = model.card
     data = card["data"]
-    skipped = Counter(orders.skipped)
-    merged = skipped.pop(MERGED, 0)  # their quantities were read: not skipped
+    kept, skipped = kept_and_skipped(orders.skipped)
     print(
         f"read {orders.n_read} rows: {data['rows']} order lines, {data['orders']} orders, "
         f"{data['customers']} customers, {data['skus']} skus, {len(orders.returns)} returns"
-        + (f", {merged} {MERGED}" if merged else "")
+        + "".join(f", {n} {note}" for note, n in kept.items())
         + f" (skipped: {describe_skipped(skipped) or 'none'})"
     )
     for path, table in ((args.products, products), (args.impressions, impressions)):
         if table is not None:
+            kept, skipped = kept_and_skipped(table.attrs["skipped"])
             print(
-                f"{path.name}: {table.attrs['n_read']} rows read, {len(table)} used "
-                f"(skipped: {describe_skipped(table.attrs['skipped']) or 'none'})"
+                f"{path.name}: {table.attrs['n_read']} rows read, {len(table)} used"
+                + "".join(f", {n} {note}" for note, n in kept.items())
+                + f" (skipped: {describe_skipped(skipped) or 'none'})"
             )
     print(f"learner: {card['learner']['name']}; test split at {card['metrics']['split_at']}")
     print(format_metrics(card["metrics"]))
@@ -140,12 +140,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     orders = read_orders(args.orders, progress=True)
     _require_purchases(args.orders, orders)
     metrics = evaluate_model(model, orders.lines, k=args.k)
-    skipped = Counter(orders.skipped)
+    kept, skipped = kept_and_skipped(orders.skipped)
     read = {
         "rows": orders.n_read,
         "order_lines": len(orders.lines),
         "returns": len(orders.returns),
-        "merged": skipped.pop(MERGED, 0),
+        "kept": dict(kept),
         "skipped": dict(skipped.most_common()),
     }
     if args.json:
@@ -154,7 +154,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(
             f"read {read['rows']} rows: {read['order_lines']} order lines, "
             f"{read['returns']} returns"
-            + (f", {read['merged']} {MERGED}" if read["merged"] else "")
+            + "".join(f", {n} {note}" for note, n in kept.items())
             + f" (skipped: {describe_skipped(skipped) or 'none'})"
         )
         print(format_metrics(metrics))
@@ -165,8 +165,7 @@ def _require_purchases(path: Path, orders: OrderLines) -> None:
     """Refuse an orders file with no purchase line, saying what its rows were instead."""
     if not orders.lines.empty:
         return
-    found = Counter(orders.skipped)
-    found.pop(MERGED, None)
+    _kept, found = kept_and_skipped(orders.skipped)
     if len(orders.returns):
         found["returns"] = len(orders.returns)
     detail = f" ({describe_skipped(found)})" if found else ""

@@ -37,6 +37,26 @@ def test_importing_orders_reports_read_imported_and_skipped(write_file, database
     )
 
 
+def test_rows_kept_without_an_unreadable_price_or_margin_are_counted(write_file, database, capsys):
+    orders = write_file(
+        "orders.csv",
+        "order_id,customer_id,ordered_at,sku,price\n"
+        "O1,C1,2026-01-05,A,call us\nO2,C1,2026-01-06,B,\nO3,C1,2026-01-07,C,9.99\n",
+    )
+    products = write_file(
+        "products.csv",
+        "sku,title,category,price,margin\nA,Ann,Cat,n/a,2\nB,Bob,Cat,5,lots\nC,Cid,Cat,9.99,\n",
+    )
+
+    assert main(["import", "--orders", str(orders), "--products", str(products)]) == 0
+
+    assert capsys.readouterr().out.splitlines() == [
+        "products.csv: 3 rows read, 3 imported, 1 kept without their unreadable price, "
+        "1 kept without their unreadable margin, 0 skipped",
+        "orders.csv: 3 rows read, 3 imported, 1 kept without their unreadable price, 0 skipped",
+    ]
+
+
 def test_importing_the_same_file_twice_changes_nothing(write_file, database, capsys):
     path = write_file("orders.csv", ORDERS)
     main(["import", "--orders", str(path)])

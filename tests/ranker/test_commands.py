@@ -143,7 +143,7 @@ def test_evaluate_says_which_rows_it_could_not_score(model_dir: Path, tmp_path: 
         "rows": 22,
         "order_lines": 20,
         "returns": 0,
-        "merged": 0,
+        "kept": {},
         "skipped": {"no customer id": 1, "unreadable ordered_at": 1},
     }
 
