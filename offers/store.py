@@ -276,6 +276,13 @@ class Store:
             returned = _insert_new(connection, schema.order_returns, shop_id, return_columns)
         return purchases, returned
 
+    def some_skus(self, shop_id: str, n: int = 200) -> list[str]:
+        """Up to ``n`` distinct skus of the shop's purchase lines (any ``n``: a sample)."""
+        lines = schema.order_lines
+        query = select(lines.c.sku).where(lines.c.shop_id == shop_id).distinct().limit(n)
+        with self.engine.connect() as connection:
+            return list(connection.execute(query).scalars())
+
     def order_lines(self, shop_id: str) -> pd.DataFrame:
         """Purchase lines with their order's customer and time, oldest first."""
         lines, orders = schema.order_lines, schema.orders

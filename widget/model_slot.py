@@ -7,14 +7,16 @@ ranks with the popularity fallback (built from the store's order history) and
 ``card.json`` and ``model.joblib``, so a model published before its copy ended is
 loaded once the copy ends); when it changed, a new model is loaded in a worker
 thread and swapped in while requests keep using the old one. A new model that
-cannot be used leaves the old one serving, and ``/healthz`` says why it was refused.
+cannot be used (a model that knows none of the shop's products included: trained on
+another shop's history) leaves the old one serving, and ``/healthz`` says why it was
+refused.
 """
 
 import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +35,16 @@ class ModelSlot:
     """Holds the model (or the fallback) and swaps in a newly trained one."""
 
     def __init__(
-        self, model_dir: str | Path, fallback: Callable[[], Any], check_seconds: float = 2.0
+        self,
+        model_dir: str | Path,
+        fallback: Callable[[], Any],
+        check_seconds: float = 2.0,
+        shop_skus: Callable[[], Collection[str]] = tuple,
     ) -> None:
         self.model_dir = Path(model_dir)
         self.check_seconds = check_seconds
         self._make_fallback = fallback
+        self._shop_skus = shop_skus
         self._fallback: Any = None
         self.model: Any = None
         self.reason: str | None = None
@@ -108,12 +115,24 @@ class ModelSlot:
     def _load(self) -> tuple[Any, str | None]:
         try:
             model = load_model(resolve(self.model_dir))
+            _check_of_this_shop(model, self._shop_skus())
             model.warm_up()  # here, in the loading thread, not on the first requests
             return model, None
         except Exception as err:  # ModelError, or whatever a corrupt artifact raises on load
             reason = _one_line(err)
             logger.warning("ranking with the popularity fallback: %s", reason)
             return self.fallback(), reason
+
+
+def _check_of_this_shop(model: Any, shop_skus: Collection[str]) -> None:
+    """Refuse a model that knows none of the shop's products: trained on another shop's
+    history, it would score every cross-sell as unknown and none would show."""
+    known = model.index.sku_code
+    if shop_skus and not any(sku in known for sku in shop_skus):
+        raise ModelError(
+            f"model {model.version} knows none of this shop's products "
+            "(trained on another shop's order history?)"
+        )
 
 
 def resolve(model_dir: Path) -> Path:

@@ -98,6 +98,7 @@ class Service:
             settings.model_dir,
             fallback=lambda: popularity_model(store.order_lines(shop.id)),
             check_seconds=float(extra.get("model_check_seconds", 2.0)),
+            shop_skus=lambda: store.some_skus(shop.id),
         )
         await run_in_threadpool(models.load)
         catalog = CatalogCache(store, shop.id)

@@ -3,7 +3,20 @@ import shutil
 
 import pytest
 
+from offers.files import read_orders
+from ranker.artifact import save_model
+from ranker.train import train
 from tests.widget.conftest import auth, publish_model
+from widget.demo_setup import point_current
+
+
+@pytest.fixture(scope="module")
+def foreign_model(shop_data, tmp_path_factory):
+    """A model trained on another shop: the same history under other skus."""
+    lines = read_orders(shop_data.files / "orders.csv").lines
+    lines["sku"] = "other-" + lines["sku"]
+    model = train(lines)
+    return save_model(model, tmp_path_factory.mktemp("other-shop") / model.version)
 
 
 def _health(client) -> dict:
@@ -177,3 +190,28 @@ def test_the_model_folder_is_looked_at_no_more_than_every_few_seconds(
     publish_model(shop_data, models, "v-unseen")
 
     assert _health(client) == before
+
+
+def test_a_model_trained_on_another_shop_is_refused(make_client, shop_data, foreign_model):
+    client = make_client(model_dir=str(foreign_model))
+
+    health = _health(client)
+
+    assert (health["fallback"], health["version"]) == (True, "popularity-fallback")
+    assert "knows none of this shop's products" in health["reason"]
+
+
+def test_another_shop_s_model_published_leaves_this_shop_s_serving(
+    make_client, shop_data, foreign_model, tmp_path
+):
+    models = tmp_path / "models"
+    shutil.copytree(shop_data.models, models, symlinks=True)
+    client = make_client(model_dir=str(models / "current"))
+    before = _health(client)
+    shutil.copytree(foreign_model, models / "other")
+    point_current(models, "other")
+
+    after = _health(client)
+
+    assert after["version"] == before["version"]
+    assert "knows none of this shop's products" in after["rejected"]
