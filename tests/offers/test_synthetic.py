@@ -193,7 +193,10 @@ def test_a_bad_generate_argument_is_one_line_and_exit_2_and_creates_nothing(
 
 
 @pytest.mark.parametrize("command", [["generate"], ["train", "--orders", "orders.csv"]])
-def test_an_empty_out_path_is_refused_not_read_as_the_current_folder(capsys, command):
+def test_an_empty_out_path_is_refused_not_read_as_the_current_folder(
+    capsys, monkeypatch, tmp_path, command
+):
+    monkeypatch.chdir(tmp_path)  # where a mistaken run would write
     with pytest.raises(SystemExit) as exited:
         cli.main([*command, "--out", ""])
 
