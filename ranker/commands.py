@@ -4,6 +4,7 @@ import argparse
 import codecs
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,20 +114,16 @@ def _train_into(args: argparse.Namespace) -> int:
     save_model(model, args.out)
     card = model.card
     data = card["data"]
-    kept, skipped = kept_and_skipped(orders.skipped)
     print(
         f"read {orders.n_read} rows: {data['rows']} order lines, {data['orders']} orders, "
         f"{data['customers']} customers, {data['skus']} skus, {len(orders.returns)} returns"
-        + "".join(f", {n} {note}" for note, n in kept.items())
-        + f" (skipped: {describe_skipped(skipped) or 'none'})"
+        + _kept_and_skipped_text(orders.skipped)
     )
     for path, table in ((args.products, products), (args.impressions, impressions)):
         if table is not None:
-            kept, skipped = kept_and_skipped(table.attrs["skipped"])
             print(
                 f"{path.name}: {table.attrs['n_read']} rows read, {len(table)} used"
-                + "".join(f", {n} {note}" for note, n in kept.items())
-                + f" (skipped: {describe_skipped(skipped) or 'none'})"
+                + _kept_and_skipped_text(table.attrs["skipped"])
             )
     print(f"learner: {card['learner']['name']}; test split at {card['metrics']['split_at']}")
     print(format_metrics(card["metrics"]))
@@ -153,12 +150,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
     else:
         print(
             f"read {read['rows']} rows: {read['order_lines']} order lines, "
-            f"{read['returns']} returns"
-            + "".join(f", {n} {note}" for note, n in kept.items())
-            + f" (skipped: {describe_skipped(skipped) or 'none'})"
+            f"{read['returns']} returns" + _kept_and_skipped_text(orders.skipped)
         )
         print(format_metrics(metrics))
     return 0
+
+
+def _kept_and_skipped_text(counts: Counter) -> str:
+    """``, 2 merged with another row of its line (skipped: no sku: 1)``, for a summary."""
+    kept, skipped = kept_and_skipped(counts)
+    notes = "".join(f", {n} {note}" for note, n in kept.items())
+    return f"{notes} (skipped: {describe_skipped(skipped) or 'none'})"
 
 
 def _require_purchases(path: Path, orders: OrderLines) -> None:
