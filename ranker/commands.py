@@ -137,6 +137,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     orders = read_orders(args.orders, progress=True)
     _require_purchases(args.orders, orders)
     metrics = evaluate_model(model, orders.lines, k=args.k)
+    if not metrics["n_queries"]:
+        raise InputError(f"{args.orders.name}: {_nothing_to_score(metrics['split_at'])}")
     kept, skipped = kept_and_skipped(orders.skipped)
     read = {
         "rows": orders.n_read,
@@ -197,11 +199,7 @@ def format_metrics(metrics: dict) -> str:
     """The model's and the baselines' metrics as an aligned table, with the margin over the best."""
     k = metrics["k"]
     if not metrics["n_queries"]:
-        return (
-            f"next-order metrics: none. No customer who ordered before the split "
-            f"({metrics['split_at']}) bought a product after it that their last order before "
-            "it did not hold, so there is nothing to score"
-        )
+        return f"next-order metrics: none; {_nothing_to_score(metrics['split_at'])}"
     header = f"{'':15}" + "".join(f"{name.replace('_at_k', f'@{k}'):>14}" for name in METRICS)
     rows = [("model", metrics), *((name, metrics[name]) for name in BASELINES)]
     lines = [f"next-order metrics on {metrics['n_queries']} customers", header]
@@ -212,6 +210,13 @@ def format_metrics(metrics: dict) -> str:
         margin = metrics["hit_rate_at_k"] / top - 1
         lines.append(f"model vs best baseline ({best}): {margin:+.1%} hit rate@{k}")
     return "\n".join(lines)
+
+
+def _nothing_to_score(split_at: str) -> str:
+    return (
+        f"nothing to score: no customer who ordered before the split ({split_at}) bought "
+        "a product after it that their last order before it did not hold"
+    )
 
 
 def _recommend(model: RelevanceModel, body: RankRequest, k: int, policies: dict) -> dict:

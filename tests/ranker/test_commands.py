@@ -102,8 +102,9 @@ def test_train_says_how_many_impression_rows_it_used_and_why_others_were_skipped
     assert "unreadable shown_at: 1" in line and "propensity not in (0, 1]: 1" in line
 
 
-def test_evaluate_says_there_is_nothing_to_score_when_no_customer_returns(
-    model_dir: Path, tmp_path: Path, capsys
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_evaluate_refuses_a_history_where_no_customer_returns(
+    model_dir: Path, tmp_path: Path, capsys, as_json: bool
 ) -> None:
     orders = tmp_path / "orders.csv"
     orders.write_text(
@@ -111,14 +112,18 @@ def test_evaluate_says_there_is_nothing_to_score_when_no_customer_returns(
         + "".join(f"o{n},c{n},2025-01-{n + 1:02d},s{n % 3}\n" for n in range(20))
     )
 
-    status = main(["evaluate", "--model", str(model_dir), "--orders", str(orders)])
+    status = main(
+        ["evaluate", "--model", str(model_dir), "--orders", str(orders)]
+        + (["--json"] if as_json else [])
+    )
 
-    assert status == 0
-    assert capsys.readouterr().out == (
-        "read 20 rows: 20 order lines, 0 returns (skipped: none)\n"
-        "next-order metrics: none. No customer who ordered before the split "
-        "(2025-01-16T04:48:00Z) bought a product after it that their last order before it "
-        "did not hold, so there is nothing to score\n"
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.out == ""
+    assert captured.err == (
+        "encore evaluate: error: orders.csv: nothing to score: no customer who ordered "
+        "before the split (2025-01-16T04:48:00Z) bought a product after it that their "
+        "last order before it did not hold\n"
     )
 
 
