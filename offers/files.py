@@ -54,11 +54,14 @@ IMPRESSION_REQUIRED = (
 # Counted beside the skip reasons, but these rows were read: rows of one order line,
 # purchase or return, summed into its first row; rows kept without a price or margin
 # that could not be read as an amount ("call us", "n/a"), which would otherwise be lost
-# without a word.
+# without a word; rows kept without a negative price (a discount or an adjustment
+# written as a price, which would make the product look worth less than nothing).
+# A negative margin is kept: selling at a loss is real, and the policy weighs it.
 MERGED = "merged with another row of its line"
 PRICE_DROPPED = "kept without their unreadable price"
+PRICE_NEGATIVE = "kept without their negative price"
 MARGIN_DROPPED = "kept without their unreadable margin"
-KEPT = (MERGED, PRICE_DROPPED, MARGIN_DROPPED)
+KEPT = (MERGED, PRICE_DROPPED, PRICE_NEGATIVE, MARGIN_DROPPED)
 
 _KNOWN_COLUMNS = frozenset(
     (*ORDER_COLUMNS, *PRODUCT_REQUIRED, "margin", *PRODUCT_OPTIONAL_TEXT, *IMPRESSION_REQUIRED)
@@ -140,7 +143,7 @@ def read_products(path: str | Path) -> pd.DataFrame:
     keep &= _drop(raw["sku"] == "", "no sku", skipped, keep)
     keep &= _fits(raw, _PRODUCT_LENGTHS, skipped, keep)
     products = raw[keep].copy()
-    products["price"] = _amounts(raw, "price", keep, PRICE_DROPPED, skipped, parse_money)
+    products["price"] = _prices(raw, keep, skipped)
     products["margin"] = _amounts(
         raw, "margin", keep, MARGIN_DROPPED, skipped, lambda m: parse_margin(m, products["price"])
     )
@@ -365,7 +368,7 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
     lines = raw[keep].copy()
     lines["ordered_at"] = ordered_at[keep]
     lines["quantity"] = quantity[keep].astype("int64")
-    lines["price"] = _amounts(raw, "price", keep, PRICE_DROPPED, skipped, parse_money)
+    lines["price"] = _prices(raw, keep, skipped)
     for column in ORDER_OPTIONAL_TEXT:
         if column not in lines:
             lines[column] = ""
@@ -464,6 +467,16 @@ def path_argument(text: str) -> Path:
     if not text.strip():
         raise argparse.ArgumentTypeError("an empty path")
     return Path(text)
+
+
+def _prices(raw: pd.DataFrame, keep: pd.Series, counts: Counter) -> pd.Series | float:
+    """The ``price`` column of the kept rows as amounts, NaN where unreadable or negative."""
+    prices = _amounts(raw, "price", keep, PRICE_DROPPED, counts, parse_money)
+    if isinstance(prices, float):
+        return prices
+    negative = prices < 0
+    counts[PRICE_NEGATIVE] += int(negative.sum())
+    return prices.mask(negative)
 
 
 def _amounts(

@@ -469,6 +469,23 @@ def test_products_keep_the_last_row_of_a_repeated_sku(write_file):
     assert dict(products.attrs["skipped"]) == {"no sku": 1, "repeated sku (last row kept)": 1}
 
 
+def test_a_negative_price_is_dropped_and_counted_but_a_negative_margin_is_kept(write_file):
+    orders = write_file(
+        "orders.csv", HEADER + "O1,C1,2026-01-05,A,1,-5.00\nO1,C1,2026-01-05,B,1,9.99\n"
+    )
+    products = write_file(
+        "products.csv", "sku,title,category,price,margin\nA,Ann,Cat,-5,1\nB,Bob,Cat,9.99,-2\n"
+    )
+
+    read = read_orders(orders)
+    catalog = read_products(products).set_index("sku")
+
+    assert pd.isna(read.lines.loc[0, "price"]) and read.lines.loc[1, "price"] == 9.99
+    assert read.skipped["kept without their negative price"] == 1
+    assert pd.isna(catalog.loc["A", "price"]) and catalog.loc["B", "margin"] == -2.0
+    assert catalog.attrs["skipped"]["kept without their negative price"] == 1
+
+
 def test_a_margin_in_percent_is_that_share_of_the_price(write_file):
     path = write_file(
         "products.csv",
