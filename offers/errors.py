@@ -7,6 +7,12 @@ _BINARY_KINDS = (  # what a file is, by its first bytes, when it is no text at a
     (b"\xfd7zXZ\x00", "xz data"),
     (b"\x28\xb5\x2f\xfd", "zstd data"),
 )
+_WIDE_BOMS = (  # UTF-32's little-endian mark starts with UTF-16's: test it first
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
 
 
 class InputError(ValueError):
@@ -29,8 +35,23 @@ TOO_DEEP = "nested too deeply (arrays or objects over ~1,000 levels)"
 
 
 def not_utf8(err: UnicodeDecodeError) -> str:
-    """How messages say that text is not UTF-8: by its first bad byte."""
-    return f"not UTF-8 text (byte {err.object[err.start]:#04x})"
+    """How messages say that text is not UTF-8: UTF-16 or UTF-32 by name, else by its
+    first bad byte."""
+    return wide_text(err.object[:64]) or f"not UTF-8 text (byte {err.object[err.start]:#04x})"
+
+
+def wide_text(start: bytes) -> str | None:
+    """``"UTF-16 text, not UTF-8"`` (or UTF-32) when text starting with ``start`` is in
+    that encoding, by its byte order mark or else by the NUL bytes that pad mostly-ASCII
+    text; otherwise None."""
+    for mark, name in _WIDE_BOMS:
+        if start.startswith(mark):
+            return f"{name} text, not UTF-8"
+    for width, name in ((4, "UTF-32"), (2, "UTF-16")):
+        lanes = [start[lane::width] for lane in range(width)]
+        if sum(bool(lane) and not lane.strip(b"\x00") for lane in lanes) == width - 1:
+            return f"{name} text, not UTF-8"
+    return None
 
 
 def utf8_problem(text: bytes) -> str | None:
@@ -39,6 +60,8 @@ def utf8_problem(text: bytes) -> str | None:
     For JSON that msgspec refused: it reports bad UTF-8 in a string as a UnicodeDecodeError
     up to 0.22 and as a DecodeError without the byte ("Invalid UTF-8 encoded string") since.
     """
+    if wide := wide_text(text[:64]):  # without a byte order mark, it decodes as UTF-8
+        return wide
     try:
         text.decode("utf-8")
     except UnicodeDecodeError as err:

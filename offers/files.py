@@ -29,7 +29,7 @@ from sqlalchemy import String, Table
 
 from offers import schema
 from offers.dates import DateOrder, parse_timestamps
-from offers.errors import InputError, binary_kind, not_utf8
+from offers.errors import InputError, binary_kind, not_utf8, wide_text
 from offers.identity import column_without_emails, customer_keys
 from offers.money import parse_margin, parse_money
 from offers.progress import progress
@@ -68,8 +68,7 @@ _KNOWN_COLUMNS = frozenset(
 )
 _SEPARATORS = ",;\t|"
 _NUL = "NUL character in a field"
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-_UTF16 = "UTF-16 text, not UTF-8 (save the file as UTF-8 CSV)"
+_SAVE_AS_UTF8 = "save the file as UTF-8 CSV"
 _GZIP_MAGIC = b"\x1f\x8b"
 _NOT_GZIP = "not gzip data (the name ends in .gz)"
 _CUT_GZIP = "gzip data, cut short or damaged"
@@ -247,8 +246,7 @@ def _read_chunks(
     except csv.Error as err:  # the header line, read by the csv module
         raise InputError(f"{name}: malformed CSV header ({err})") from None
     except UnicodeDecodeError as err:
-        utf16 = err.object.startswith(_UTF16_BOMS)
-        raise InputError(f"{name}: {_UTF16 if utf16 else not_utf8(err)}") from None
+        raise InputError(f"{name}: {not_utf8(err)}; {_SAVE_AS_UTF8}") from None
     except (gzip.BadGzipFile, EOFError, zlib.error):
         raise InputError(f"{name}: {_CUT_GZIP}") from None
 
@@ -278,8 +276,9 @@ def _read_header(path: Path) -> tuple[str, bool]:
     except PermissionError:
         raise InputError(f"{name}: cannot read the file (permission denied)") from None
     if "\x00" in header:
-        utf16 = "" in (header[0::2].strip("\x00"), header[1::2].strip("\x00"))
-        raise InputError(f"{name}: {_UTF16 if utf16 else 'not CSV text (it holds NUL bytes)'}")
+        wide = wide_text(header.encode())
+        problem = f"{wide}; {_SAVE_AS_UTF8}" if wide else "not CSV text (it holds NUL bytes)"
+        raise InputError(f"{name}: {problem}")
     if not header.strip():
         raise InputError(f"{name}: the file is empty (expected a header row)")
     return header, gzipped

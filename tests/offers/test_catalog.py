@@ -341,6 +341,15 @@ def test_an_offers_file_that_is_a_workbook_is_named_for_what_it_is(write_file, n
     assert str(raised.value) == f"{name}: an Excel 97-2003 workbook, not JSON or YAML text"
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32-be"])
+def test_json_saved_as_utf16_or_utf32_is_named_so(write_file, encoding):
+    path = write_file("offers.json", '[{"id": "p1", "kind": "partner"}]'.encode(encoding))
+    with pytest.raises(InputError) as raised:
+        read_offers(path)
+    width = "32" if "32" in encoding else "16"
+    assert str(raised.value) == f"offers.json: UTF-{width} text, not UTF-8"
+
+
 def test_json_that_is_not_utf8_names_the_file_and_the_byte(write_file):
     path = write_file("offers.json", b'[{"id": "p\xff", "kind": "partner"}]')
     with pytest.raises(InputError) as raised:

@@ -300,7 +300,7 @@ def test_emails_in_impression_context_columns_are_kept_only_as_digests(write_fil
         pytest.param("", "orders.csv: the file is empty (expected a header row)", id="empty"),
         pytest.param(
             b"order_id,customer_id,ordered_at,sku\nO1,C\xe9,2026-01-05,A\n",
-            "orders.csv: not UTF-8 text (byte 0xe9)",
+            "orders.csv: not UTF-8 text (byte 0xe9); save the file as UTF-8 CSV",
             id="latin-1",
         ),
         pytest.param(
@@ -310,13 +310,26 @@ def test_emails_in_impression_context_columns_are_kept_only_as_digests(write_fil
         ),
         pytest.param(
             (HEADER + "O1,C1,2026-01-05,A,1,1\n").encode("utf-16"),
-            "orders.csv: UTF-16 text, not UTF-8 (save the file as UTF-8 CSV)",
+            "orders.csv: UTF-16 text, not UTF-8; save the file as UTF-8 CSV",
             id="utf-16-with-bom",
         ),
         pytest.param(
             (HEADER + "O1,C1,2026-01-05,A,1,1\n").encode("utf-16-le"),
-            "orders.csv: UTF-16 text, not UTF-8 (save the file as UTF-8 CSV)",
+            "orders.csv: UTF-16 text, not UTF-8; save the file as UTF-8 CSV",
             id="utf-16-without-bom",
+        ),
+        pytest.param(
+            (HEADER + "O1,C1,2026-01-05,A,1,1\n").encode("utf-16-be"),
+            "orders.csv: UTF-16 text, not UTF-8; save the file as UTF-8 CSV",
+            id="utf-16-big-endian-without-bom",
+        ),
+        *(
+            pytest.param(
+                (HEADER + "O1,C1,2026-01-05,A,1,1\n").encode(encoding),
+                "orders.csv: UTF-32 text, not UTF-8; save the file as UTF-8 CSV",
+                id=encoding,
+            )
+            for encoding in ("utf-32", "utf-32-le", "utf-32-be")
         ),
         pytest.param(
             b"order_id,customer_id\x00\x00,ordered_at,sku\n",

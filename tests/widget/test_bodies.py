@@ -107,6 +107,17 @@ def test_a_bad_content_length_is_400(client):
     assert response.status_code == 400
 
 
+def test_a_body_sent_as_utf16_is_named_so(client):
+    body = '{"placement": "thank_you", "order": {"id": "o1", "items": []}}'.encode("utf-16-le")
+
+    response = client.post("/v1/rank", content=body, headers=auth(PK))
+
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == (
+        "the body is not valid JSON: UTF-16 text, not UTF-8"
+    )
+
+
 @pytest.mark.parametrize(
     ("path", "key", "body"),
     [
