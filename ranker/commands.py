@@ -296,9 +296,13 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
             raise InputError(f"{path.name}: {kind}, not JSON lines (one /v1/rank body a line)")
         if start.startswith(codecs.BOM_UTF8):  # as Windows tools write UTF-8
             handle.read(len(codecs.BOM_UTF8))
+        empty = True
         for number, line in enumerate(handle, start=1):
             if line.strip():
+                empty = False
                 yield number, line
+    if empty:
+        raise InputError(f"{path.name}: no orders to rank (the file is empty)")
 
 
 def _load(directory: Path) -> RelevanceModel:

@@ -290,6 +290,7 @@ _INPUT_FILES = {  # placeholder in the arguments: (file name, content)
     "not_utf8_jsonl": ("not_utf8.jsonl", b'{"order": {"id": "\xff", "items": []}}\n'),
     "deep_jsonl": ("deep.jsonl", b'{"x": ' + b"[" * 5000 + b"]" * 5000 + b"}\n"),
     "zipped_jsonl": ("orders.jsonl.zip", b"PK\x03\x04\x14\x00\x00\x00\x08\x00"),
+    "blank_jsonl": ("blank.jsonl", b"\n  \n"),
     "header_only": ("header_only.csv", b"order_id,customer_id,ordered_at,sku\n"),
     "no_purchase": (
         "no_purchase.csv",
@@ -408,6 +409,11 @@ _ALL_AT_ONE_MOMENT = (
             "encore recommend: error: orders.jsonl.zip: a ZIP archive (an Excel workbook is one), "
             "not JSON lines (one /v1/rank body a line)",
             id="recommend-zip",
+        ),
+        pytest.param(
+            ["recommend", "--model", "{model}", "--input", "{blank_jsonl}"],
+            "encore recommend: error: blank.jsonl: no orders to rank (the file is empty)",
+            id="recommend-empty-file",
         ),
         pytest.param(
             ["recommend", "--model", "{model}", "--input", "{tmp}/none.jsonl"],
