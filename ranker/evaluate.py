@@ -10,6 +10,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from offers.errors import InputError
 from ranker.baselines import BASELINES, rank_baseline
 from ranker.index import ShopIndex, build_index
 from ranker.interactions import Interactions, from_lines, iso_time
@@ -148,4 +149,19 @@ def evaluate_model(
             scorer, index, task.queries, horizon=model.horizon, k=k, budget=model.budget
         )
 
-    return evaluate_split(from_lines(lines, catalog), rank, k=k, test_fraction=test_fraction)
+    log = from_lines(lines, catalog)
+    _refuse_a_test_period_it_learned_from(log.split_time(test_fraction), model)
+    return evaluate_split(log, rank, k=k, test_fraction=test_fraction)
+
+
+def _refuse_a_test_period_it_learned_from(split: float, model: RelevanceModel) -> None:
+    """A model learned from the orders before its own split: a test period that starts
+    earlier holds orders it was trained on, and would flatter it."""
+    trained_until = model.card["metrics"]["split_at"]
+    if iso_time(split) < trained_until:  # compared as the card keeps it, to the second
+        raise InputError(
+            f"the held-out orders of this history start at {iso_time(split)}, before "
+            f"{trained_until}, where the model's training data ends: it learned from them, "
+            "so its figures would be optimistic. Evaluate it on a history that runs as late "
+            "as the one it was trained on, or later"
+        )

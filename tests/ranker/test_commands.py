@@ -109,7 +109,7 @@ def test_evaluate_refuses_a_history_where_no_customer_returns(
     orders = tmp_path / "orders.csv"
     orders.write_text(
         "order_id,customer_id,ordered_at,sku\n"
-        + "".join(f"o{n},c{n},2025-01-{n + 1:02d},s{n % 3}\n" for n in range(20))
+        + "".join(f"o{n},c{n},2027-01-{n + 1:02d},s{n % 3}\n" for n in range(20))
     )
 
     status = main(
@@ -122,7 +122,7 @@ def test_evaluate_refuses_a_history_where_no_customer_returns(
     assert captured.out == ""
     assert captured.err == (
         "encore evaluate: error: orders.csv: nothing to score: no customer who ordered "
-        "before the split (2025-01-16T04:48:00Z) bought a product after it that their "
+        "before the split (2027-01-16T04:48:00Z) bought a product after it that their "
         "last order before it did not hold\n"
     )
 
@@ -131,8 +131,8 @@ def test_evaluate_says_which_rows_it_could_not_score(model_dir: Path, tmp_path: 
     orders = tmp_path / "orders.csv"
     orders.write_text(
         "order_id,customer_id,ordered_at,sku\n"
-        + "".join(f"o{n},c{n % 5},2025-01-{n + 1:02d},s{n % 3}\n" for n in range(20))
-        + "o99,,2025-01-21,s1\no98,c1,someday,s2\n"
+        + "".join(f"o{n},c{n % 5},2027-01-{n + 1:02d},s{n % 3}\n" for n in range(20))
+        + "o99,,2027-01-21,s1\no98,c1,someday,s2\n"
     )
 
     main(["evaluate", "--model", str(model_dir), "--orders", str(orders)])

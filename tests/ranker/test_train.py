@@ -42,6 +42,18 @@ def test_evaluating_on_the_training_history_reproduces_the_card(
         assert metrics[name] == pytest.approx(trained_model.card["metrics"][name], abs=1e-6)
 
 
+def test_evaluating_on_orders_the_model_learned_from_is_refused(
+    trained_model: RelevanceModel, order_lines
+) -> None:
+    trained_until = trained_model.card["metrics"]["split_at"]
+    earlier = order_lines[order_lines["ordered_at"] < trained_until.removesuffix("Z")]
+
+    with pytest.raises(InputError) as raised:
+        evaluate_model(trained_model, earlier, k=3)
+
+    assert f"before {trained_until}, where the model's training data ends" in str(raised.value)
+
+
 def test_training_examples_are_what_stage_one_retrieves(order_lines) -> None:
     log = from_lines(order_lines)
     X, y, group = training_set(log, horizon=60.0, n_windows=2)
