@@ -3,16 +3,38 @@
 import json
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.helpers import Shopper, host_page, is_events_post
 
 pytestmark = pytest.mark.browser
 
-STUB = (
-    "<script>window.encore = window.encore || {q: [], "
+STUB_OBJECT = (  # the README's stub
+    "window.encore && window.encore.q ? window.encore : {q: [], "
     "show: function (o) { this.q.push(['show', o]) }, "
-    "consent: function (v) { this.q.push(['consent', v]) }};</script>"
+    "consent: function (v) { this.q.push(['consent', v]) }}"
 )
+STUB = f"<script>window.encore = {STUB_OBJECT};</script>"
+
+# Holds the widget's /v1/widget request until the page calls release(); answerHandled settles
+# once the widget has read the answer and run everything that follows it (microtasks drain
+# before the timer's task).
+HOLD_THE_ANSWER = """<script>
+var release, gate = new Promise(function (go) { release = go; });
+var parsed, answerRead = new Promise(function (done) { parsed = done; });
+var answerHandled = answerRead.then(function () {
+  return new Promise(function (go) { setTimeout(go); });
+});
+var realFetch = window.fetch.bind(window);
+window.fetch = function (url, init) {
+  if (!String(url).endsWith('/v1/widget')) return realFetch(url, init);
+  return gate.then(function () { return realFetch(url, init); }).then(function (response) {
+    return {ok: response.ok, status: response.status, json: function () {
+      return response.json().then(function (value) { parsed(); return value; });
+    }};
+  });
+};
+</script>"""
 
 
 def open_host_page(
@@ -68,11 +90,12 @@ def queue_call(purchase) -> str:
 
 
 def host_of_offers(shopper: Shopper) -> str | None:
-    """id (or class) of the element whose shadow root holds the offers."""
+    """Where the offers are: the id of the page's element that holds their host, or the
+    host's class when it was placed right after the script."""
     return shopper.page.evaluate(
         "(() => { const h = [...document.querySelectorAll('*')].find(e => e.shadowRoot"
         " && e.shadowRoot.querySelector('[data-encore-token]'));"
-        " return h && (h.id || h.className); })()"
+        " return h && (h.parentElement.id || h.className); })()"
     )
 
 
@@ -103,6 +126,20 @@ def host_of_offers(shopper: Shopper) -> str | None:
             id="show-before-load-with-target",
         ),
         pytest.param(lambda p: ({}, queue_call(p), ""), "encore-host", id="queue-push-before-load"),
+        pytest.param(
+            lambda p: (
+                {**order_attributes(p), "data-target": "#cell"},
+                "",
+                '<table><tr><td id="cell"></td></tr></table>',
+            ),
+            "cell",
+            id="data-target-a-table-cell",
+        ),
+        pytest.param(
+            lambda p: ({}, STUB + show_call(p), '<div id="encore">A shop element</div>'),
+            "encore-host",
+            id="show-before-load-on-a-page-with-an-element-named-encore",
+        ),
     ],
 )
 def test_offers_render_wherever_the_page_asks(
@@ -147,6 +184,10 @@ def test_pending_consent_shows_and_sends_nothing_until_granted(
     ("consent", "call"),
     [
         pytest.param("pending", "encore.consent(false)", id="pending-then-refused"),
+        pytest.param("pending", "encore.consent('denied')", id="pending-then-denied-as-a-cmp-says"),
+        pytest.param("pending", "encore.consent('0')", id="pending-then-zero"),
+        pytest.param("DENIED", "encore.flush()", id="denied-in-capitals"),
+        pytest.param("no", "encore.flush()", id="no"),
         pytest.param(
             "false", "encore.show({order: {id: 'x', items: []}})", id="refused-then-shown"
         ),
@@ -162,6 +203,110 @@ def test_refused_consent_shows_and_sends_nothing(
 
     assert shopper.page.evaluate("document.querySelector('.encore-host')") is None
     assert [r.url for r in shopper.requests if "/v1/" in r.url] == []
+    shopper.assert_host_page_unharmed()
+
+
+@pytest.mark.parametrize(
+    ("consent", "call"),
+    [
+        pytest.param("pending", "encore.consent('granted')", id="pending-then-granted"),
+        pytest.param("Granted", "", id="granted-in-the-tag"),
+    ],
+)
+def test_a_consent_tool_s_granted_shows_offers(
+    shopper: Shopper, service, purchase, consent: str, call: str
+) -> None:
+    open_host_page(shopper, service, {**order_attributes(purchase), "data-consent": consent})
+    if call:
+        shopper.page.evaluate(call)
+
+    shopper.offers().first.wait_for()
+    shopper.assert_host_page_unharmed()
+
+
+def test_consent_withdrawn_while_the_answer_is_on_its_way_keeps_nothing(
+    shopper: Shopper, service, purchase
+) -> None:
+    open_host_page(shopper, service, order_attributes(purchase), before_script=HOLD_THE_ANSWER)
+
+    shopper.page.evaluate("encore.consent(false); release()")
+    shopper.page.evaluate("answerHandled")
+    shopper.page.evaluate("encore.flush()")
+
+    assert shopper.page.evaluate("Object.keys(sessionStorage)") == []
+    assert shopper.offers().count() == 0
+    assert shopper.sent_events() == []
+    shopper.assert_host_page_unharmed()
+
+
+@pytest.mark.parametrize("answer", ["offers", "an error"])
+def test_a_target_holding_the_shop_s_own_content_keeps_it_shown(
+    shopper: Shopper, service, purchase, answer: str
+) -> None:
+    if answer == "an error":
+        shopper.page.route("**/v1/widget", lambda route: route.fulfill(status=500, body="down"))
+    slot = '<div id="sidebar"><p id="shop-text">Track your parcel</p></div>'
+    open_host_page(
+        shopper, service, {**order_attributes(purchase), "data-target": "#sidebar"}, slot=slot
+    )
+
+    if answer == "offers":
+        shopper.offers().first.wait_for()
+    else:
+        expect(shopper.page.locator("#sidebar .encore-host")).to_be_hidden()
+    expect(shopper.page.locator("#shop-text")).to_be_visible()
+    shopper.assert_host_page_unharmed()
+
+
+def test_a_stub_kept_in_a_variable_shows_offers_after_the_script_loaded(
+    shopper: Shopper, service, purchase
+) -> None:
+    kept = f"<script>var kept = window.encore = {STUB_OBJECT};</script>"
+    open_host_page(shopper, service, {}, before_script=kept)
+
+    shopper.page.evaluate(
+        "([order, customer]) => kept.show({order, customer})", [purchase.order, purchase.customer]
+    )
+
+    shopper.offers().first.wait_for()
+    shopper.assert_host_page_unharmed()
+
+
+def test_two_tags_on_one_page_each_show_their_own_order(
+    shopper: Shopper, service, purchase
+) -> None:
+    other = service.new_purchase()
+    second_tag = (
+        f'<script async src="{service.url}/widget.js" data-key="{service.publishable_key}" '
+        f"data-target=\"#second\" data-order='{json.dumps(other.order)}' "
+        f"data-customer='{json.dumps(other.customer)}'></script>"
+    )
+    open_host_page(
+        shopper,
+        service,
+        order_attributes(purchase),
+        before_script=second_tag,
+        slot='<div id="second"></div>',
+    )
+
+    shopper.page.wait_for_function(
+        "[...document.querySelectorAll('.encore-host')]"
+        ".filter(h => h.shadowRoot && h.shadowRoot.querySelector('[data-encore-token]'))"
+        ".length == 2"
+    )
+    assert shopper.page.locator("#second [data-encore-token]").count() > 0
+    assert len(shopper.widget_requests()) == 2
+    shopper.assert_host_page_unharmed()
+
+
+def test_show_without_an_order_asks_the_service_nothing(shopper: Shopper, service) -> None:
+    open_host_page(shopper, service, {})
+
+    with shopper.page.expect_console_message(lambda m: m.text.startswith("[encore]")):
+        shopper.page.evaluate("encore.show({})")
+
+    assert shopper.widget_requests() == []
+    assert shopper.encore_lines() == ["[encore] no offers: no order to show offers for"]
     shopper.assert_host_page_unharmed()
 
 
@@ -259,3 +404,42 @@ def test_offers_show_and_events_arrive_on_a_page_whose_arrays_have_a_to_json(
     assert posted.value.response().status == 202
     assert shopper.page.evaluate("typeof Array.prototype.toJSON") == "function"
     shopper.assert_host_page_unharmed()
+
+
+# Sums the page's layout shifts as the browser reports them (after the frame they happen in).
+COUNT_SHIFTS = """<script>
+window.shifted = 0;
+new PerformanceObserver(function (list) {
+  list.getEntries().forEach(function (entry) { window.shifted += entry.value; });
+}).observe({type: 'layout-shift', buffered: true});
+</script>"""
+RESERVED = (
+    "<style>#encore-offers { --encore-min-height: 600px; }"
+    " #encore-offers:empty { min-height: 600px; }</style>"
+)
+
+
+@pytest.mark.parametrize(
+    ("page_css", "shift_at_least", "shift_below"),
+    [
+        # 0.1 is where Google's Core Web Vitals stop calling a page's layout shift good
+        pytest.param("", 0.1, 1.0, id="the-default-150px"),
+        pytest.param(RESERVED, 0.0, 0.1, id="space-reserved-as-the-readme-says"),
+    ],
+)
+def test_space_reserved_as_the_readme_says_keeps_the_page_from_jumping(
+    shopper: Shopper, service, purchase, page_css: str, shift_at_least: float, shift_below: float
+) -> None:
+    open_host_page(
+        shopper,
+        service,
+        order_attributes(purchase),
+        before_script=COUNT_SHIFTS,
+        slot=page_css + '<div id="encore-offers"></div>',
+    )
+    shopper.offers().first.wait_for()
+    shopper.page.evaluate(  # two frames: the shifts of the frame that drew the offers are reported
+        "new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+    )
+
+    assert shift_at_least <= shopper.page.evaluate("window.shifted") < shift_below

@@ -1,6 +1,7 @@
 """The snippet on the demo thank-you page in a real browser: rendering, isolation, feedback."""
 
 import re
+from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Route, expect
@@ -102,20 +103,25 @@ def test_the_demo_page_around_the_widget_fits_a_phone(shopper: Shopper, service,
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
 
+def first_title_as(title: str) -> Callable[[Route], None]:
+    """Route handler for /v1/widget: the service's answer, with the first offer's title replaced."""
+
+    def retitle(route: Route) -> None:
+        response = route.fetch()
+        answer = response.json()
+        answer["html"] = re.sub(
+            r'(class="encore-name"[^>]*>)[^<]*', rf"\g<1>{title}", answer["html"], count=1
+        )
+        route.fulfill(response=response, json=answer)
+
+    return retitle
+
+
 def test_a_long_unbroken_offer_title_wraps_inside_its_card_on_a_phone(
     shopper: Shopper, service, purchase
 ) -> None:
     long_word = "Ultraleichtwanderstockset" * 4  # no space or hyphen to break at
-
-    def lengthen_first_title(route: Route) -> None:
-        response = route.fetch()
-        answer = response.json()
-        answer["html"] = re.sub(
-            r'(class="encore-name"[^>]*>)[^<]*', rf"\g<1>{long_word}", answer["html"], count=1
-        )
-        route.fulfill(response=response, json=answer)
-
-    shopper.page.route("**/v1/widget", lengthen_first_title)
+    shopper.page.route("**/v1/widget", first_title_as(long_word))
     shopper.page.set_viewport_size({"width": 320, "height": 800})
     open_demo(shopper, service, purchase)
 
@@ -123,6 +129,17 @@ def test_a_long_unbroken_offer_title_wraps_inside_its_card_on_a_phone(
     assert name.inner_text() == long_word
     assert name.evaluate("el => el.scrollWidth <= el.clientWidth")
     assert shopper.page.evaluate("document.documentElement.scrollWidth") <= 320
+
+
+def test_a_right_to_left_offer_title_keeps_its_own_direction_on_a_left_to_right_page(
+    shopper: Shopper, service, purchase
+) -> None:
+    shopper.page.route("**/v1/widget", first_title_as("מבצע 50% הנחה"))
+    open_demo(shopper, service, purchase)
+
+    name = shopper.page.locator(".encore-name").first
+    assert name.evaluate("el => getComputedStyle(el).direction") == "rtl"
+    assert shopper.page.evaluate("getComputedStyle(document.body).direction") == "ltr"
 
 
 @pytest.mark.parametrize(

@@ -16,16 +16,19 @@
  * Options: data-target (CSS selector; default #encore-offers, else right after this tag),
  * data-endpoint (default: this script's origin), data-timeout (ms, default 3000), data-limit,
  * data-attributes (JSON), data-locale (default: the page's <html lang>),
- * data-consent="pending" (wait for encore.consent(true)) or "false".
- * Calls before load: window.encore = window.encore || {q: [], show: function (o) { this.q.push(['show', o]) },
- *   consent: function (v) { this.q.push(['consent', v]) }};  or push ['show', {...}] onto encore.q.
+ * data-consent="pending" (wait for encore.consent(true)), or a consent tool's value: "granted", "true",
+ * "yes" or "1" (any case) grant it, anything else ("denied", "false", "no", "") refuses it.
+ * Calls before load: window.encore = window.encore && window.encore.q ? window.encore : {q: [],
+ *   show: function (o) { this.q.push(['show', o]) }, consent: function (v) { this.q.push(['consent', v]) }};
+ *   or push ['show', {...}] onto encore.q. The loaded script turns that same object into the API.
+ * A second tag on the page (another placement) is one more show() of its own data-* settings.
  * Never throws into the host page: every failure renders nothing and logs at most one "[encore]" warning.
  */
 (function (w, d) {
   'use strict';
   var stub = w.encore;
-  if (stub && stub.loaded) return;
   var PREFIX = '[encore] ';
+  if (stub && stub.loaded) return showAnotherTag(stub, d.currentScript);
   var CSS =
     ':host{display:block}' +
     '.encore-ph{min-height:var(--encore-min-height,150px)}' +
@@ -63,12 +66,13 @@
   var base = (data.endpoint || (script && script.src ? new URL(script.src).origin : location.origin))
     .replace(/\/+$/, '');
   var timeoutMs = +data.timeout || 3000;
-  var consent = data.consent === 'pending' ? null : !/^(false|denied)$/.test(data.consent || '');
+  var consent = !('consent' in data) || (/^\s*pending\s*$/i.test(data.consent) ? null : granted(data.consent));
   var waiting = [];
   var shown = [];
   var outbox = [];
   var flushTimer;
   var autoHost;
+  var hosts = new WeakMap(); // target: the element of ours inside it that holds the offers
   var latest = new WeakMap();
   var memory = new WeakMap(); // host: what it shows, as kept for a revisit
   var STORE = 'encore:';
@@ -84,6 +88,11 @@
     sheet.replaceSync(CSS);
   } catch (e) {
     sheet = null;
+  }
+
+  // As consent tools say it (Google's Consent Mode: 'granted' / 'denied'): anything not a yes is a no.
+  function granted(value) {
+    return value === true || /^\s*(true|granted|yes|1)\s*$/i.test(value == null ? '' : String(value));
   }
 
   function warn(message) {
@@ -119,7 +128,8 @@
   function withHost(target, then) {
     var found = target && target.nodeType ? target : d.querySelector(target || '#encore-offers');
     var floating = !script || !script.parentNode || !d.body || d.head.contains(script);
-    if (found || (!target && !floating)) return then(found || insertHost(script.parentNode, script.nextSibling));
+    if (found) return then(hostIn(found));
+    if (!target && !floating) return then(insertHost(script.parentNode, script.nextSibling));
     if (d.readyState === 'loading') {
       return d.addEventListener('DOMContentLoaded', guard(function () { withHost(target, then); }));
     }
@@ -128,12 +138,22 @@
   }
 
   function insertHost(parent, before) {
-    if (!autoHost) {
-      autoHost = d.createElement('div');
-      autoHost.className = 'encore-host';
-      parent.insertBefore(autoHost, before);
-    }
+    if (!autoHost) autoHost = parent.insertBefore(newHost(), before);
     return autoHost;
+  }
+
+  // The offers live in an element of their own inside the target: what the shop put there stays, and
+  // hiding an empty widget hides only that element.
+  function hostIn(target) {
+    var host = hosts.get(target);
+    if (!host || host.parentNode !== target) hosts.set(target, host = target.appendChild(newHost()));
+    return host;
+  }
+
+  function newHost() {
+    var host = d.createElement('div');
+    host.className = 'encore-host';
+    return host;
   }
 
   function show(options) {
@@ -153,10 +173,12 @@
     host.style.display = '';
     fill(root, '<div class="encore-ph" aria-hidden="true"></div>');
     Promise.resolve().then(function () {
+      var order = options.order || parse('order');
+      if (!order || typeof order !== 'object') throw new Error('no order to show offers for');
       body = stringify({
         key: data.key,
         placement: options.placement || data.placement || 'thank_you',
-        order: options.order || parse('order'),
+        order: order,
         customer: options.customer || parse('customer') || {},
         attributes: options.attributes || parse('attributes') || {},
         limit: +(options.limit || data.limit) || 3,
@@ -166,6 +188,7 @@
       return kept ? kept.answer : request(base + '/v1/widget', body);
     }).then(function (answer) {
       if (latest.get(host) !== id) return;
+      if (consent !== true) return collapse(host); // withdrawn while the answer was on its way
       kept = kept || {body: body, at: Date.now(), answer: answer, gone: [], csat: false};
       render(host, root, kept); // throws on an answer it cannot show: that is not kept
       memory.set(host, {slot: slot, kept: kept});
@@ -401,8 +424,8 @@
     }
   }
 
-  function setConsent(granted) {
-    consent = !!granted;
+  function setConsent(value) {
+    consent = granted(value);
     var held = waiting.splice(0, waiting.length);
     if (consent) return each(held, show);
     outbox.length = 0;
@@ -419,15 +442,16 @@
     }
   }
 
-  var api = {
-    loaded: true,
-    show: guard(show),
-    consent: guard(setConsent),
-    flush: guard(flush),
-    q: {push: guard(run)}
-  };
+  // The stub becomes the API in place: code that kept a reference to it calls the real thing.
+  var queued = (stub && stub.q && stub.q.length && stub.q) || [];
+  var api = stub && stub.q && !stub.nodeType ? stub : {};
 
   guard(function () {
+    api.loaded = true;
+    api.show = guard(show);
+    api.consent = guard(setConsent);
+    api.flush = guard(flush);
+    api.q = {push: guard(run)};
     w.encore = api;
     d.addEventListener('visibilitychange', guard(function () {
       timeViews();
@@ -435,6 +459,22 @@
     }));
     w.addEventListener('pagehide', api.flush);
     if (data.order) show({});
-    each((stub && stub.q) || [], api.q.push);
+    each(queued, api.q.push);
   })();
+
+  // This copy found the widget already loaded by another tag: that tag's settings show its offers too,
+  // in its data-target, else right after it.
+  function showAnotherTag(loaded, tag) {
+    try {
+      var own = (tag && tag.dataset) || {};
+      var json = function (name) { return own[name] ? JSON.parse(own[name]) : undefined; };
+      if (!own.order) return;
+      var target = own.target;
+      if (!target && tag.parentNode) target = tag.parentNode.insertBefore(d.createElement('div'), tag.nextSibling);
+      loaded.show({target: target, placement: own.placement, limit: own.limit, locale: own.locale,
+        order: json('order'), customer: json('customer'), attributes: json('attributes')});
+    } catch (e) {
+      try { w.console.warn(PREFIX + 'a second widget tag: ' + ((e && e.message) || e)); } catch (x) { /* no console */ }
+    }
+  }
 })(window, document);
