@@ -13,12 +13,15 @@ Definitions, as decided:
   the morning after a late-night order still counts with that order;
 - *impressions* are offers served (rows of ``impressions``), *views* viewable
   impressions (``view`` events), *clicks* and *dismissals* the ``click`` and
-  ``dismiss`` events, *conversions* and *revenue* the recorded conversions;
+  ``dismiss`` events, *conversions* and *revenue* the recorded conversions of
+  exposed transactions: a holdout customer who bought an offer's product anyway
+  was shown nothing, so that purchase counts only in the ``holdout`` comparison;
 - ``ctr`` = clicks / impressions, ``conversion_rate`` = conversions / clicks,
   ``rpt`` = revenue / transactions x 1000 (revenue per thousand transactions);
   a ratio with a zero denominator is ``None`` (no data, not zero);
 - ``kind`` is the kind the offer was shown as; for a conversion without an
-  impression (a holdout customer's), the catalog's kind of the offer;
+  impression (one a shop's server attributed by the offer's id), the catalog's
+  kind of the offer;
 - grouped by ``offer`` or ``kind``, every group's ``transactions`` is all the
   period's transactions, so a group's ``rpt`` is its share of the total ``rpt``;
   grouped by ``placement``, ``model_version`` or ``day``, it is the group's own;
@@ -155,6 +158,8 @@ def _measure(
         query = query.select_from(_source(table, group_by)).where(window.condition)
         if table is not requests:
             query = query.where(window.of(table))
+        if table is conversions:
+            query = query.where(requests.c.holdout.is_(False))
         if key is not None:
             query = query.group_by(key)
         for row in connection.execute(query).mappings():

@@ -31,7 +31,8 @@ def figures(t, i, v, c, d, n, revenue, ctr, cr, rpt) -> dict:
     }
 
 
-TOTALS = figures(5, 5, 4, 3, 1, 4, 70.5, 0.6, 1.333333, 14100.0)
+# r4's conversion is a holdout customer's: it counts in the holdout arm alone.
+TOTALS = figures(5, 5, 4, 3, 1, 3, 62.5, 0.6, 1.0, 12500.0)
 
 
 @pytest.mark.parametrize(
@@ -41,7 +42,7 @@ TOTALS = figures(5, 5, 4, 3, 1, 4, 70.5, 0.6, 1.333333, 14100.0)
         pytest.param(
             "offer",
             [
-                {"key": "A", **figures(5, 2, 2, 1, 1, 2, 38.0, 0.5, 2.0, 7600.0)},
+                {"key": "A", **figures(5, 2, 2, 1, 1, 1, 30.0, 0.5, 1.0, 6000.0)},
                 {"key": "B", **figures(5, 2, 2, 1, 0, 1, 20.0, 0.5, 1.0, 4000.0)},
                 {"key": "C", **figures(5, 1, 0, 1, 0, 1, 12.5, 1.0, 1.0, 2500.0)},
             ],
@@ -50,7 +51,7 @@ TOTALS = figures(5, 5, 4, 3, 1, 4, 70.5, 0.6, 1.333333, 14100.0)
         pytest.param(
             "kind",
             [
-                {"key": "cross_sell", **figures(5, 2, 2, 1, 1, 2, 38.0, 0.5, 2.0, 7600.0)},
+                {"key": "cross_sell", **figures(5, 2, 2, 1, 1, 1, 30.0, 0.5, 1.0, 6000.0)},
                 {"key": "partner", **figures(5, 3, 2, 2, 0, 2, 32.5, 0.666667, 1.0, 6500.0)},
             ],
             id="kind",
@@ -59,7 +60,7 @@ TOTALS = figures(5, 5, 4, 3, 1, 4, 70.5, 0.6, 1.333333, 14100.0)
             "placement",
             [
                 {"key": "order_status", **figures(1, 1, 1, 1, 0, 1, 20.0, 1.0, 1.0, 20000.0)},
-                {"key": "thank_you", **figures(4, 4, 3, 2, 1, 3, 50.5, 0.5, 1.5, 12625.0)},
+                {"key": "thank_you", **figures(4, 4, 3, 2, 1, 2, 42.5, 0.5, 1.0, 10625.0)},
             ],
             id="placement",
         ),
@@ -67,7 +68,7 @@ TOTALS = figures(5, 5, 4, 3, 1, 4, 70.5, 0.6, 1.333333, 14100.0)
             "model_version",
             [
                 {"key": "v1", **figures(2, 4, 3, 2, 1, 2, 42.5, 0.5, 1.0, 21250.0)},
-                {"key": "v2", **figures(3, 1, 1, 1, 0, 2, 28.0, 1.0, 2.0, 9333.33)},
+                {"key": "v2", **figures(3, 1, 1, 1, 0, 1, 20.0, 1.0, 1.0, 6666.67)},
             ],
             id="model_version",
         ),
@@ -75,7 +76,7 @@ TOTALS = figures(5, 5, 4, 3, 1, 4, 70.5, 0.6, 1.333333, 14100.0)
             "day",
             [
                 {"key": "2024-03-01", **figures(2, 4, 3, 2, 1, 2, 42.5, 0.5, 1.0, 21250.0)},
-                {"key": "2024-03-02", **figures(2, 1, 1, 1, 0, 2, 28.0, 1.0, 2.0, 14000.0)},
+                {"key": "2024-03-02", **figures(2, 1, 1, 1, 0, 1, 20.0, 1.0, 1.0, 10000.0)},
                 {"key": "2024-03-03", **figures(1, 0, 0, 0, 0, 0, 0.0, None, None, 0.0)},
             ],
             id="day",
@@ -191,9 +192,9 @@ def test_report_csv_has_a_row_per_group_and_a_total(store) -> None:
     assert text.splitlines() == [
         "key,transactions,impressions,views,clicks,dismissals,conversions,revenue,ctr,conversion_rate,rpt",
         "2024-03-01,2,4,3,2,1,2,42.5,0.5,1.0,21250.0",
-        "2024-03-02,2,1,1,1,0,2,28.0,1.0,2.0,14000.0",
+        "2024-03-02,2,1,1,1,0,1,20.0,1.0,1.0,10000.0",
         "2024-03-03,1,0,0,0,0,0,0.0,,,0.0",
-        "total,5,5,4,3,1,4,70.5,0.6,1.333333,14100.0",
+        "total,5,5,4,3,1,3,62.5,0.6,1.0,12500.0",
     ]
 
 

@@ -71,7 +71,7 @@ def test_report_answers_the_figures_of_the_store(client, shop_store) -> None:
         shop_store, SHOP_ID, datetime(2024, 3, 1).date(), datetime(2024, 3, 3).date(), "offer"
     )
     assert body["totals"]["transactions"] == 5
-    assert body["totals"]["rpt"] == 14100.0
+    assert body["totals"]["rpt"] == 12500.0
     assert [group["key"] for group in body["groups"]] == ["A", "B", "C"]
     assert body["holdout"]["difference"]["rpt"] == 16833.33
 
@@ -96,9 +96,9 @@ def test_report_as_csv(client, shop_store) -> None:
     assert response.text.splitlines() == [
         "key,transactions,impressions,views,clicks,dismissals,conversions,revenue,ctr,conversion_rate,rpt",
         "2024-03-01,2,4,3,2,1,2,42.5,0.5,1.0,21250.0",
-        "2024-03-02,2,1,1,1,0,2,28.0,1.0,2.0,14000.0",
+        "2024-03-02,2,1,1,1,0,1,20.0,1.0,1.0,10000.0",
         "2024-03-03,1,0,0,0,0,0,0.0,,,0.0",
-        "total,5,5,4,3,1,4,70.5,0.6,1.333333,14100.0",
+        "total,5,5,4,3,1,3,62.5,0.6,1.0,12500.0",
     ]
 
 
