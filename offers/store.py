@@ -6,6 +6,7 @@ serves both. The schema is created and migrated (Alembic) on first use.
 """
 
 import hashlib
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from offers.files import ORDER_COLUMNS, OrderLines
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _ROWS_PER_STATEMENT = 5_000
+_MIGRATION_LOCK = 0x656E636F7265  # "encore": the advisory lock key of schema migrations
 
 
 @dataclass(frozen=True)
@@ -80,17 +82,33 @@ class Store:
     def open(cls, url: str) -> "Store":
         """Connect to ``url`` and bring its schema up to date (creating it on first use)."""
         store = cls(_create_engine(url))
-        store.migrate()
+        try:
+            store.migrate()
+        except BaseException:
+            store.close()
+            raise
         return store
 
     def close(self) -> None:
         self.engine.dispose()
 
     def migrate(self) -> None:
+        """Bring the schema up to date. Processes that start together on a new database
+        (two hosts deployed at once, an import beside a starting service) take turns: the
+        next one finds the schema made. A schema this Encore cannot make (no right to
+        create tables, or migrated by a newer Encore) is a one-line InputError."""
         config = _alembic_config()
-        with self.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        try:
+            with self.engine.begin() as connection:
+                _take_the_migration_lock(connection)
+                _refuse_a_newer_schema(connection, ScriptDirectory.from_config(config))
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except DatabaseError as err:
+            reason = str(err.orig).strip().splitlines()[0] if err.orig else str(err)
+            raise InputError(
+                f"cannot prepare the database's tables: {reason}", field="database"
+            ) from None
 
     def schema_version(self) -> str | None:
         with self.engine.connect() as connection:
@@ -396,11 +414,37 @@ def _create_engine(url: str) -> Engine:
     return engine
 
 
+def _take_the_migration_lock(connection: Connection) -> None:
+    """Hold the database's migration lock until the transaction ends."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+    else:  # SQLite: a write lock now, not at the first write (DDL runs without one)
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _refuse_a_newer_schema(connection: Connection, scripts: ScriptDirectory) -> None:
+    current = MigrationContext.configure(connection).get_current_revision()
+    known = {script.revision for script in scripts.walk_revisions()}
+    if current is not None and current not in known:
+        raise InputError(
+            f"the database's tables are at schema version {current}, which this Encore "
+            f"does not know (its newest is {scripts.get_current_head()}): a newer Encore "
+            "migrated them; run that version, or restore a backup made before it",
+            field="database",
+        )
+
+
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError as err:
+        # A new database being switched to WAL by another process this moment: SQLite answers
+        # at once, without waiting, and the file is in WAL when that process is done.
+        if "locked" not in str(err):
+            raise
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 

@@ -1,14 +1,19 @@
 """The store keeps what it is given, the same on SQLite and PostgreSQL."""
 
+import contextlib
+import multiprocessing
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import msgspec
 import pandas as pd
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
 
 from offers import schema
 from offers.catalog import Caps, Offer, Targeting
@@ -273,3 +278,93 @@ def test_a_file_that_is_not_a_database_is_one_clear_error(tmp_path):
     with pytest.raises(InputError) as raised:
         Store.open(f"sqlite:///{path}")
     assert str(raised.value) == "cannot open the database: file is not a database"
+
+
+def test_a_store_migrated_by_a_newer_encore_is_one_clear_error(store_url):
+    store = Store.open(store_url)
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    store.close()
+
+    try:
+        with pytest.raises(InputError) as raised:
+            Store.open(store_url)
+    finally:
+        _put_back_the_schema_version(store_url)
+
+    assert str(raised.value).startswith(
+        "the database's tables are at schema version 9999, which this Encore does not know "
+        f"(its newest is {Store.latest_schema_version()}): a newer Encore migrated them"
+    )
+
+
+def _put_back_the_schema_version(url: str) -> None:
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "UPDATE alembic_version SET version_num = %s"
+            if engine.dialect.name == "postgresql"
+            else "UPDATE alembic_version SET version_num = ?",
+            (Store.latest_schema_version(),),
+        )
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_database_role_that_may_not_create_tables_is_one_clear_error(postgres_url):
+    with _new_database(postgres_url, "encore_no_rights") as url:
+        admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+        with admin.begin() as connection:  # PostgreSQL 15: only the owner creates in public
+            connection.exec_driver_sql("DROP ROLE IF EXISTS encore_app")
+            connection.exec_driver_sql("CREATE ROLE encore_app LOGIN")
+        admin.dispose()
+
+        with pytest.raises(InputError) as raised:
+            Store.open(url.replace("//encore@", "//encore_app@"))
+
+    assert str(raised.value) == (
+        "cannot prepare the database's tables: permission denied for schema public"
+    )
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_two_processes_opening_a_new_store_at_once_both_succeed(request, tmp_path, backend):
+    spawn = multiprocessing.get_context("spawn")
+    for attempt in range(3):  # without the lock, one of the two failed in most tries
+        with contextlib.ExitStack() as stack:
+            if backend == "sqlite":
+                url = f"sqlite:///{tmp_path / f'new-{attempt}.db'}"
+            else:
+                postgres_url = request.getfixturevalue("postgres_url")
+                url = stack.enter_context(_new_database(postgres_url, f"encore_race_{attempt}"))
+            both_ready = spawn.Barrier(2)
+            openers = [spawn.Process(target=_open_with, args=(url, both_ready)) for _ in "ab"]
+            for opener in openers:
+                opener.start()
+            for opener in openers:
+                opener.join(timeout=120)
+            assert [opener.exitcode for opener in openers] == [0, 0]
+
+
+def _open_with(url: str, both_ready: Any) -> None:
+    both_ready.wait()
+    Store.open(url).close()
+
+
+@contextlib.contextmanager
+def _new_database(postgres_url: str, name: str) -> Iterator[str]:
+    """A new, empty database on the test server (dropped after), as its owner's URL."""
+    server = create_engine(
+        postgres_url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    with server.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    try:
+        yield postgres_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with server.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        server.dispose()
