@@ -158,7 +158,9 @@ class ImpressionLog:
         )
 
     def _nudge(self) -> None:
-        if self.pending >= self.batch_rows:
+        # While the store fails, the back-off says when to try again, not the queue's length:
+        # under load a full batch is queued at every request.
+        if self.pending >= self.batch_rows and self.failing_since is None:
             self._wake.set()
 
     async def _run(self) -> None:
@@ -167,16 +169,17 @@ class ImpressionLog:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=backoff)
             self._wake.clear()
+            already_failing = self.failing_since is not None
             try:
                 await self.flush()
                 backoff = self.flush_interval
-            except Exception:
+            except Exception as err:
                 backoff = min(max(backoff * 2, 1.0), 30.0)
-                logger.exception(
-                    "writing the feedback log failed; %d rows kept, retrying in %.0f s",
-                    self.pending,
-                    backoff,
-                )
+                message = "writing the feedback log failed; %d rows kept, retrying in %.0f s"
+                if already_failing:  # the outage's first failure logged the traceback
+                    logger.error(message + " (%s)", self.pending, backoff, _first_line(err))
+                else:
+                    logger.exception(message, self.pending, backoff)
 
     async def _write_batch(self) -> None:
         batch, taken = FeedbackBatch(), 0
@@ -222,6 +225,11 @@ class ImpressionLog:
                     raise
                 except Exception as err:
                     logger.error("dropped a %s row the store refuses (%s): %r", name, err, row)
+
+
+def _first_line(err: Exception) -> str:
+    reason = getattr(err, "orig", None) or err
+    return (str(reason).strip().splitlines() or [type(err).__name__])[0]
 
 
 def _loop_connection(store: Store) -> Connection | None:

@@ -187,6 +187,37 @@ def test_the_background_writer_retries_a_failed_batch_until_it_is_written(
     assert "writing the feedback log failed; 1 rows kept, retrying in 1 s" in caplog.text
 
 
+def test_while_the_store_fails_a_full_queue_does_not_bring_the_next_attempt_forward(
+    store, monkeypatch, caplog
+):
+    attempts = []
+    fail_once = _failing_first(1)
+
+    def write(connection, batch) -> None:
+        attempts.append(len(batch.rank_requests))
+        fail_once(connection, batch)
+
+    monkeypatch.setattr("widget.impression_log.write_feedback", write)
+    log = ImpressionLog(store, flush_interval=3600, batch_rows=2)
+
+    async def outage() -> int:
+        log.start()
+        log.add_rank(_request_row("r0"), [])
+        log.add_rank(_request_row("r1"), [])  # a full batch: written at once, and refused
+        while log.failing_since is None:
+            await asyncio.sleep(0)
+        for n in range(2, 40):  # requests go on arriving, each with a full batch queued
+            log.add_rank(_request_row(f"r{n}"), [])
+            await asyncio.sleep(0)
+        tried = len(attempts)
+        await log.close()
+        return tried
+
+    assert run(outage) == 1  # the next try waits out its back-off (1 s)
+    assert len(_request_ids(store)) == 40
+    assert caplog.text.count("Traceback") == 1
+
+
 @pytest.mark.parametrize(("failures", "written"), [(2, ["r1"]), (3, [])])
 def test_shutdown_tries_three_times_to_write_what_is_left(
     store, monkeypatch, caplog, failures, written
