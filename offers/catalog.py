@@ -6,6 +6,7 @@ import json
 import math
 import re
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from operator import attrgetter
 from pathlib import Path
@@ -107,7 +108,28 @@ _YamlLoader.add_implicit_resolver(
 
 def read_offers(path: str | Path) -> list[Offer]:
     """Read and validate an offers file (`.json`, or `.yaml` / `.yml`)."""
+    return read_offers_file(path).offers
+
+
+@dataclass(frozen=True)
+class OffersFile:
+    """The offers of a file, and the ids of those it gives no ``status`` (read as active)."""
+
+    offers: list[Offer]
+    status_unsaid: frozenset[str]
+
+
+def read_offers_file(path: str | Path) -> OffersFile:
+    """:func:`read_offers`, also telling which offers the file gives no ``status``."""
     path = Path(path)
+    data = _decoded_offers_file(path)
+    offers = parse_offers(data, path.name)
+    items = data["offers"] if isinstance(data, dict) else data
+    unsaid = {o.id for o, item in zip(offers, items, strict=True) if "status" not in item}
+    return OffersFile(offers, frozenset(unsaid))
+
+
+def _decoded_offers_file(path: Path) -> object:
     try:
         content = path.read_bytes()
     except FileNotFoundError:
@@ -126,7 +148,7 @@ def read_offers(path: str | Path) -> list[Offer]:
             raise InputError(f"{path.name}: not valid YAML ({TOO_DEEP})") from None
         except ValueError:  # Python refuses to read an integer of over 4,300 digits
             raise InputError(f"{path.name}: not valid YAML (a number too long to read)") from None
-        return parse_offers(data, path.name)
+        return data
     text = content.removeprefix(codecs.BOM_UTF8)  # as Notepad saves
     try:
         data = msgspec.json.decode(text)
@@ -136,7 +158,7 @@ def read_offers(path: str | Path) -> list[Offer]:
         raise InputError(f"{path.name}: {problem}") from None
     except RecursionError:
         raise InputError(f"{path.name}: not valid JSON ({TOO_DEEP})") from None
-    return parse_offers(data, path.name)
+    return data
 
 
 def _without_repeated_keys(source: str, pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -4,7 +4,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from offers.catalog import read_offers
+import msgspec
+
+from offers.catalog import read_offers_file
 from offers.files import describe_skipped, iter_orders, kept_and_skipped, read_products
 from offers.store import Store, WriteCount
 
@@ -65,5 +67,14 @@ def import_products(store: Store, shop_id: str, path: Path) -> FileReport:
 
 
 def import_offers(store: Store, shop_id: str, path: Path) -> FileReport:
-    offers = read_offers(path)
+    """Save the file's offers. One the file gives no ``status`` keeps the status it has in
+    the store: importing the file again does not resume an offer paused in the dashboard."""
+    read = read_offers_file(path)
+    stored = {offer.id: offer.status for offer in store.offers(shop_id)}
+    offers = [
+        msgspec.structs.replace(offer, status=stored[offer.id])
+        if offer.id in read.status_unsaid and offer.id in stored
+        else offer
+        for offer in read.offers
+    ]
     return FileReport(Path(path), len(offers), store.save_offers(shop_id, offers))

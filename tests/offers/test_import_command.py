@@ -2,6 +2,7 @@
 
 import json
 
+import msgspec
 import pytest
 from sqlalchemy import select
 
@@ -134,6 +135,32 @@ def test_importing_a_catalog_and_offers(write_file, database, capsys):
         "products.csv: 1 rows read, 1 imported, 0 skipped\n"
         "offers.json: 1 rows read, 1 imported, 0 skipped\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("file_status", "after"),
+    [
+        pytest.param(None, "paused", id="a-file-without-status-keeps-the-pause"),
+        pytest.param("active", "active", id="a-file-that-says-active-resumes-it"),
+    ],
+)
+def test_importing_offers_again_keeps_a_pause_unless_the_file_sets_a_status(
+    write_file, database, capsys, file_status, after
+):
+    offer = {"id": "x", "kind": "cross_sell", "title": "Card", "sku": "SD64"}
+    plain = write_file("offers.json", json.dumps([offer]))
+    main(["import", "--offers", str(plain)])
+    store = Store.open(database)
+    store.change_offer("default", "x", lambda o: msgspec.structs.replace(o, status="paused"))
+    again = write_file(
+        "again.json",
+        json.dumps([offer if file_status is None else {**offer, "status": file_status}]),
+    )
+
+    assert main(["import", "--offers", str(again)]) == 0
+
+    assert store.offer("default", "x").status == after
+    store.close()
 
 
 def test_the_shop_flag_keeps_shops_apart(write_file, database):
