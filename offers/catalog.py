@@ -325,8 +325,15 @@ def _field_of(err: msgspec.ValidationError) -> str | None:
     return None
 
 
+_DATE_TIME_EXPECTED = (
+    "Expected a date (YYYY-MM-DD) or an ISO 8601 date-time (YYYY-MM-DDTHH:MM, "
+    "seconds and a zone optional)"
+)
+
+
 def _readable(err: msgspec.ValidationError) -> str:
-    text = str(err)
+    # msgspec names its own format; the bounds are read more widely (see _schedule_bounds)
+    text = str(err).replace("Invalid RFC3339 encoded datetime", _DATE_TIME_EXPECTED)
     if " - at `$." in text:
         message, location = text.split(" - at `$.", 1)
         return f"`{location.rstrip('`')}`: {message[0].lower()}{message[1:]}"

@@ -140,6 +140,18 @@ def exclusion_reason(
     return cap_violation(offer, usage, context.customer_id)
 
 
+def shown_to_nobody(offer: Offer, usage: OfferUsage, at: datetime) -> str | None:
+    """Why an active ``offer`` can show for no order at ``at``: outside its schedule, or a
+    lifetime cap (total impressions, budget) reached; None when some order may see it."""
+    if offer.status != "active":
+        return None
+    if offer.starts_at is not None or offer.ends_at is not None:
+        reason = _schedule(offer.starts_at, offer.ends_at)(None, utc_naive(at))
+        if reason is not None:
+            return reason
+    return cap_violation(offer, usage, None)
+
+
 def utc_naive(moment: datetime) -> datetime:
     """``moment`` in UTC without tzinfo; a naive datetime is taken to be UTC already. A
     moment whose UTC falls outside the calendar (year 1 at +01:00, year 9999 at -14:00) is
@@ -156,13 +168,16 @@ def _always(reason: str) -> Check:
     return lambda _context, _at: reason
 
 
-def _schedule(starts_at: datetime | None, ends_at: datetime | None) -> Check:
+def _schedule(
+    starts_at: datetime | None, ends_at: datetime | None
+) -> Callable[[object, datetime], str | None]:
+    """A :data:`Check` that needs no order: the schedule is the same for every one."""
     starts = None if starts_at is None else utc_naive(starts_at)
     ends = None if ends_at is None else utc_naive(ends_at)
     not_yet = "" if starts is None else f"starts {_moment(starts)}"
     over = "" if ends is None else f"ended {_moment(ends)}"
 
-    def check(_context: OrderContext, at: datetime) -> str | None:
+    def check(_context: object, at: datetime) -> str | None:
         if starts is not None and at < starts:
             return not_yet
         if ends is not None and at >= ends:

@@ -28,9 +28,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from offers.caps import OfferUsage, load_lifetime_usage
 from offers.catalog import Offer, is_offer_id
 from offers.reports import GROUP_BY, report, report_csv
-from offers.store import Shop, Store
+from offers.store import Shop, Store, utcnow
+from offers.targeting import shown_to_nobody
 from widget.bodies import read_body
 from widget.errors import ApiError
 from widget.shop import SIGNING_SECRET
@@ -55,8 +57,10 @@ _STALE_FORM = (
     "This page was out of date (the dashboard was signed out or in again elsewhere), "
     "so nothing was changed. Go back to the dashboard and try again."
 )
-_DONE = {"paused": "Paused", "resumed": "Resumed"}  # ?paused=<offer id> after a change
+# ?paused=<offer id> after a change: (what the page says, the status the offer then has)
+_DONE = {"paused": ("Paused", "paused"), "resumed": ("Resumed", "active")}
 _FORMATS = ("json", "csv")
+_REPORT_PARAMETERS = {"since", "until", "group_by", "format"}
 _HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
@@ -97,6 +101,10 @@ async def report_endpoint(request: Request) -> Response:
     service = _service(request)
     shop = service.keys.secret(request)
     params = request.query_params
+    unknown = sorted(set(params) - _REPORT_PARAMETERS)
+    if unknown:  # `from=` or `groupby=` would otherwise answer the default report unsaid
+        known = ", ".join(f"`{name}`" for name in sorted(_REPORT_PARAMETERS))
+        raise ApiError(422, f"unknown parameter `{unknown[0]}`: expected {known}", field=unknown[0])
     period = parse_period(params.get("since"), params.get("until"))
     group_by = params.get("group_by") or "day"
     if group_by not in GROUP_BY:
@@ -126,6 +134,9 @@ def parse_period(since: str | None, until: str | None, today: date | None = None
         else date.fromordinal(max(last.toordinal() - (DEFAULT_DAYS - 1), 1))  # not before 0001
     )
     if last < first:
+        if not until:
+            message = f"`since` ({first}) is after today, where `until` ends by default"
+            raise ApiError(422, message, field="since")
         raise ApiError(422, "`until` must not be before `since`", field="until")
     return Period(first, last)
 
@@ -293,11 +304,13 @@ async def dashboard(request: Request) -> Response:
     context = await run_in_threadpool(_dashboard_context, _service(request), _days(params))
     context["csrf"] = session.csrf
     # After a pause or resume: say so, and give that row's button the focus back.
-    titles = {row["offer"].id: row["offer"].title for row in context["offers"]}
-    for key, verb in _DONE.items():
-        if params.get(key) in titles:
-            context["changed"] = params[key]
-            context["notice"] = f"{verb} {titles[params[key]]}"
+    # A page reloaded (or reached by Back) after a later change says nothing stale.
+    listed = {row["offer"].id: row["offer"] for row in context["offers"]}
+    for key, (verb, status) in _DONE.items():
+        offer = listed.get(params.get(key, ""))
+        if offer is not None and offer.status == status:
+            context["changed"] = offer.id
+            context["notice"] = f"{verb} {offer.title}"
     return _render(request, "admin.html", context)
 
 
@@ -347,7 +360,17 @@ def _dashboard_context(service: "Service", days: int) -> dict[str, Any]:
     per_offer = report(store, shop_id, period.since, period.until, "offer")
     by_offer = {group["key"]: group for group in per_offer["groups"]}
     listed = store.offers(shop_id)
-    offers = [{"offer": offer, "figures": by_offer.get(offer.id, _NO_FIGURES)} for offer in listed]
+    usage = load_lifetime_usage(store, shop_id, listed)
+    now = utcnow()
+    offers = [
+        {
+            "offer": offer,
+            "figures": by_offer.get(offer.id, _NO_FIGURES),
+            "not_showing": shown_to_nobody(offer, usage, now),
+            "budget": _budget(offer, usage),
+        }
+        for offer in listed
+    ]
     ids = {offer.id for offer in listed}
     deleted = [group for key, group in by_offer.items() if key not in ids]
     series = _daily_series(period, daily["groups"])
@@ -367,6 +390,13 @@ def _dashboard_context(service: "Service", days: int) -> dict[str, Any]:
         ),
         "model": _model_card(service.models.model, service.models.reason),
     }
+
+
+def _budget(offer: Offer, usage: OfferUsage) -> str | None:
+    """``12.50 of 25.00 spent`` for a partner offer with a budget."""
+    if offer.kind != "partner" or offer.caps.budget is None:
+        return None
+    return f"{usage.spend(offer):,.2f} of {offer.caps.budget:,.2f} spent"
 
 
 def _summed(groups: list[dict[str, Any]]) -> dict[str, Any]:

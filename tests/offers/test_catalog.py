@@ -86,10 +86,15 @@ def test_a_date_alone_schedules_an_offer_from_midnight_utc(write_file):
     assert read_offers(as_json) == [offer]
 
 
-def test_an_impossible_date_is_refused_naming_the_field():
+@pytest.mark.parametrize("moment", ["2026-02-30", "01/12/2026"])
+def test_a_date_it_cannot_read_is_refused_saying_what_it_reads(moment):
     with pytest.raises(InputError) as raised:
-        parse_offers([{**CROSS_SELL, "starts_at": "2026-02-30"}], "offers.json")
+        parse_offers([{**CROSS_SELL, "starts_at": moment}], "offers.json")
     assert raised.value.field == "starts_at"
+    assert str(raised.value) == (
+        "offers.json: offer 1: `starts_at`: expected a date (YYYY-MM-DD) or an ISO 8601 "
+        "date-time (YYYY-MM-DDTHH:MM, seconds and a zone optional)"
+    )
 
 
 @pytest.mark.parametrize(

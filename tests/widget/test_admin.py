@@ -143,6 +143,24 @@ def test_report_takes_the_first_and_last_days_there_are(client, query, since, un
             id="bad group",
         ),
         pytest.param("format=xml", "format", "`format` must be json or csv", id="bad format"),
+        pytest.param(
+            "since=2999-01-01",
+            "since",
+            "`since` (2999-01-01) is after today, where `until` ends by default",
+            id="since-in-the-future-without-until",
+        ),
+        *(
+            pytest.param(
+                query,
+                name,
+                f"unknown parameter `{name}`: expected `format`, `group_by`, `since`, `until`",
+                id=f"misspelt-{name}",
+            )
+            for query, name in [
+                ("from=2024-03-01&to=2024-03-02", "from"),
+                ("groupby=offer", "groupby"),
+            ]
+        ),
     ],
 )
 def test_report_rejects_bad_parameters(client, query: str, field: str, message: str) -> None:
@@ -278,6 +296,37 @@ def test_dashboard_escapes_offer_text(client, shop_store) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
+def test_an_active_offer_that_can_show_to_nobody_says_why(client, shop_store) -> None:
+    partner = {"kind": "partner", "advertiser": "x", "value": 10.0}
+    offers = [
+        {"id": "spent", "title": "Spent", **partner, "caps": {"budget": 25.0}},
+        {"id": "over", "title": "Over", **partner, "ends_at": "2020-01-01T00:00:00Z"},
+        {"id": "capped", "title": "Capped", **partner, "caps": {"total_impressions": 1}},
+        {"id": "live", "title": "Live", **partner, "caps": {"budget": 100.0}},
+    ]
+    shop_store.save_offers(SHOP_ID, [msgspec.convert(o, Offer) for o in offers])
+    now = datetime.now(UTC).replace(tzinfo=None)
+    for n in range(3):
+        add_request(shop_store, f"b{n}", now, shop_id=SHOP_ID, customer_id=f"c{n}")
+        add_impression(shop_store, f"b{n}", "spent", now, shop_id=SHOP_ID)
+        add_conversion(shop_store, f"b{n}", "spent", 10.0, now, shop_id=SHOP_ID)
+    add_impression(shop_store, "b0", "capped", now, shop_id=SHOP_ID)
+    login(client)
+
+    page = client.get("/admin").text
+
+    def status_cell(offer_id: str) -> str:
+        row = re.search(rf'<tr data-offer="{offer_id}"[^>]*>(.*?)</tr>', page, re.S).group(1)
+        cell = re.findall(r"<td>(.*?)</td>", row, re.S)[1]
+        return " ".join(re.sub(r"<[^>]+>", " ", cell).split())
+
+    spent = "budget spent: 30.00 of 25.00"
+    assert status_cell("spent") == f"active not showing: {spent} budget: 30.00 of 25.00 spent"
+    assert status_cell("over") == "active not showing: ended 2020-01-01 00:00 UTC"
+    assert status_cell("capped") == "active not showing: 1 impressions (cap 1)"
+    assert status_cell("live") == "active budget: 0.00 of 100.00 spent"
+
+
 def test_pause_and_resume_an_offer(client, shop_store) -> None:
     login(client)
     offer_id = shop_store.offers(SHOP_ID, status="active")[0].id
@@ -386,6 +435,19 @@ def test_refused_offer_changes_answer_a_page_saying_why(
     assert alert_of(response.text) == message.format(title=title)
     assert '<a class="button" href="/admin?days=7">Back to the dashboard</a>' in response.text
     assert shop_store.offer(SHOP_ID, offer_id) == before
+
+
+def test_a_page_reloaded_after_a_later_change_names_no_stale_change(client, shop_store):
+    login(client)
+    offer = shop_store.offers(SHOP_ID, status="active")[0]
+    csrf = csrf_of(client.get("/admin").text)
+    after_pause = set_status(client, offer.id, "paused", csrf).headers["location"]
+    set_status(client, offer.id, "active", csrf)
+
+    page = client.get(after_pause).text  # what Back shows
+
+    assert f"Paused {offer.title}" not in page
+    assert 'class="notice"' not in page
 
 
 def test_a_stale_tab_can_neither_change_an_offer_nor_sign_out(client, shop_store) -> None:
