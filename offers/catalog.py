@@ -185,14 +185,16 @@ def parse_offers(data: object, source: str) -> list[Offer]:
     return offers
 
 
-def parse_offer(item: object, where: str = "offer") -> Offer:
-    """Validate one decoded offer; messages name the field and what was expected."""
+def parse_offer(item: object, where: str = "offer", *, stored: bool = False) -> Offer:
+    """Validate one decoded offer; messages name the field and what was expected.
+    ``stored``: a change to an offer already in the store, whose id may predate the
+    rules for new ids (:func:`_new_id_problem`)."""
     try:
         offer = msgspec.convert(_schedule_bounds(item), Offer, strict=False)
     except msgspec.ValidationError as err:
         field = _field_of(err)
         raise InputError(f"{where}: {_readable(err)}", field=field) from None
-    for message, field in _rule_violations(offer):
+    for message, field in _rule_violations(offer, stored):
         raise InputError(f"{where} (`{offer.id}`): {message}", field=field)
     return offer
 
@@ -245,7 +247,7 @@ def _new_id_problem(text: str) -> str | None:
     return None
 
 
-def _rule_violations(offer: Offer) -> list[tuple[str, str]]:
+def _rule_violations(offer: Offer, stored: bool) -> list[tuple[str, str]]:
     problems = []
     if not offer.id.strip():
         problems.append(("`id` must not be empty", "id"))
@@ -257,7 +259,7 @@ def _rule_violations(offer: Offer) -> list[tuple[str, str]]:
                 "id",
             )
         )
-    elif problem := _new_id_problem(offer.id):
+    elif not stored and (problem := _new_id_problem(offer.id)):
         problems.append((problem, "id"))
     if not offer.title.strip():
         problems.append(("`title` must not be empty: it is what the shopper reads", "title"))

@@ -75,8 +75,8 @@ async def put_offer(request: Request) -> Response:
         document.setdefault("id", offer_id)
         if document["id"] != offer_id:
             raise ApiError(422, f"`id` must be `{offer_id}` (the id in the URL)", field="id")
-    offer = _parse_offer(document)
     existed = await run_in_threadpool(service.store.offer, shop.id, offer_id) is not None
+    offer = _parse_offer(document, stored=existed)
     await _save(service, offer)
     return offer_response(offer, 200 if existed else 201)
 
@@ -94,7 +94,7 @@ async def patch_offer(request: Request) -> Response:
         raise ApiError(422, f"`id` must be `{offer_id}` (the id in the URL)", field="id")
 
     def patched(stored: Offer) -> Offer:
-        return _parse_offer(_merged(msgspec.to_builtins(stored), patch))
+        return _parse_offer(_merged(msgspec.to_builtins(stored), patch), stored=True)
 
     offer = await run_in_threadpool(service.store.change_offer, shop.id, offer_id, patched)
     if offer is None:
@@ -139,11 +139,11 @@ def _merged(document: Any, patch: Any) -> Any:
     return merged
 
 
-def _parse_offer(document: Any) -> Offer:
+def _parse_offer(document: Any, *, stored: bool = False) -> Offer:
     if not isinstance(document, dict):
         raise ApiError(422, "expected an offer: a JSON object")
     try:
-        offer = parse_offer(document)
+        offer = parse_offer(document, stored=stored)
     except InputError as err:
         raise from_input_error(err) from None
     return offer

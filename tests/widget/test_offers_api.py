@@ -258,16 +258,22 @@ def test_put_with_another_id_in_the_body_is_422(client):
     }
 
 
-def test_an_offer_stored_before_the_id_rules_can_still_be_read_and_deleted(client):
+def test_an_offer_stored_before_the_id_rules_can_still_be_read_changed_and_deleted(client):
     service = client.app_state["service"]
     legacy = msgspec.convert({**PARTNER, "id": "p1 "}, Offer)  # as an older version stored it
     service.store.save_offers(service.shop.id, [legacy])
 
     read = client.get("/v1/offers/p1%20", headers=auth(SK))
+    patched = client.patch("/v1/offers/p1%20", json={"title": "Patched"}, headers=auth(SK))
+    replaced = client.put("/v1/offers/p1%20", json={**PARTNER, "id": "p1 "}, headers=auth(SK))
     deleted = client.delete("/v1/offers/p1%20", headers=auth(SK))
+    created = client.put("/v1/offers/p2%20", json={**PARTNER, "id": "p2 "}, headers=auth(SK))
 
     assert (read.status_code, read.json()["id"]) == (200, "p1 ")
+    assert (patched.status_code, patched.json()["title"]) == (200, "Patched")
+    assert replaced.status_code == 200
     assert deleted.status_code == 204
+    assert created.status_code == 422  # a new offer's id still follows the rules
 
 
 def test_a_paging_parameter_the_list_does_not_know_is_422_not_ignored(client):
