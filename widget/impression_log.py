@@ -25,6 +25,7 @@ checkpoints the WAL after a flush that wrote, at most once a second.
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import math
 import sqlite3
@@ -56,12 +57,16 @@ class ImpressionLog:
         batch_rows: int = 500,
         max_pending: int = 200_000,
         checkpoint_seconds: float = 1.0,
+        shutdown_seconds: float = 20.0,
     ) -> None:
         self.store = store
         self.flush_interval = flush_interval
         self.batch_rows = batch_rows
         self.max_pending = max_pending
         self.checkpoint_seconds = checkpoint_seconds
+        # how long shutdown goes on retrying: well within the 30 s that process managers
+        # (Kubernetes, systemd) give a stopping service before they kill it
+        self.shutdown_seconds = shutdown_seconds
         self.n_written = 0
         self.n_found_locked = 0  # batches the loop found the SQLite file locked for
         self.failing_since: datetime | None = None  # when writes began to fail; None if they work
@@ -123,23 +128,30 @@ class ImpressionLog:
                 self._checkpointed_at, self._checkpointed_rows = time.monotonic(), self.n_written
 
     async def close(self) -> None:
-        """Stop the background task and write what is left (retrying a few times)."""
+        """Stop the background task and write what is left, retrying for up to
+        ``shutdown_seconds`` (a store that is back within them loses nothing)."""
         self._closing = True
         self._wake.set()
         if self._task is not None:
             await self._task
+        deadline = time.monotonic() + self.shutdown_seconds
         try:
-            for attempt in range(3):
+            for attempt in itertools.count(1):
                 try:
                     await self.flush()
                     while self.pending:  # queued while it wrote, by a request ending late
                         await self.flush()
                     return
-                except Exception:
-                    logger.exception(
-                        "writing the feedback log at shutdown failed (attempt %d)", attempt + 1
-                    )
-                    await asyncio.sleep(0.5 * (attempt + 1))
+                except Exception as err:
+                    pause = min(0.5 * 2 ** (attempt - 1), 4.0, deadline - time.monotonic())
+                    if pause <= 0:
+                        break
+                    message = "writing the feedback log at shutdown failed (attempt %d)"
+                    if attempt == 1:
+                        logger.exception(message, attempt)
+                    else:
+                        logger.error(message + " (%s)", attempt, _first_line(err))
+                    await asyncio.sleep(pause)
             logger.error("shutdown: %d feedback rows could not be written", self.pending)
         finally:
             if self._loop_connection is not None:

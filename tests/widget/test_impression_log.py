@@ -218,12 +218,18 @@ def test_while_the_store_fails_a_full_queue_does_not_bring_the_next_attempt_forw
     assert caplog.text.count("Traceback") == 1
 
 
-@pytest.mark.parametrize(("failures", "written"), [(2, ["r1"]), (3, [])])
-def test_shutdown_tries_three_times_to_write_what_is_left(
-    store, monkeypatch, caplog, failures, written
+@pytest.mark.parametrize(
+    ("failures", "shutdown_seconds", "written"),
+    [
+        pytest.param(3, 5.0, ["r1"], id="the-store-back-within-the-window"),
+        pytest.param(1_000, 0.6, [], id="the-store-away-past-the-window"),
+    ],
+)
+def test_shutdown_retries_for_a_while_to_write_what_is_left(
+    store, monkeypatch, caplog, failures, shutdown_seconds, written
 ):
     monkeypatch.setattr("widget.impression_log.write_feedback", _failing_first(failures))
-    log = ImpressionLog(store, flush_interval=3600)
+    log = ImpressionLog(store, flush_interval=3600, shutdown_seconds=shutdown_seconds)
 
     async def attempt() -> None:
         log.start()
@@ -234,6 +240,7 @@ def test_shutdown_tries_three_times_to_write_what_is_left(
 
     assert _request_ids(store) == written
     assert ("1 feedback rows could not be written" in caplog.text) == (not written)
+    assert caplog.text.count("Traceback") == 1  # the first failure's; the others one line
 
 
 def test_a_batch_that_finds_the_sqlite_file_locked_waits_off_the_loop_and_is_written(
