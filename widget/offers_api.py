@@ -75,7 +75,10 @@ async def put_offer(request: Request) -> Response:
         document.setdefault("id", offer_id)
         if document["id"] != offer_id:
             raise ApiError(422, f"`id` must be `{offer_id}` (the id in the URL)", field="id")
-    existed = await run_in_threadpool(service.store.offer, shop.id, offer_id) is not None
+    existed = (  # an id no offer can have is not looked up: PostgreSQL refuses a NUL in it
+        is_offer_id(offer_id)
+        and await run_in_threadpool(service.store.offer, shop.id, offer_id) is not None
+    )
     offer = _parse_offer(document, stored=existed)
     await _save(service, offer)
     return offer_response(offer, 200 if existed else 201)
