@@ -5,6 +5,7 @@ request id and answered 500 with the same shape (never a traceback).
 """
 
 import logging
+import re
 
 import msgspec
 import orjson
@@ -68,7 +69,11 @@ def from_validation(err: msgspec.ValidationError | msgspec.DecodeError) -> ApiEr
         named = text.split("`")[1]
         field = f"{field}.{named}" if field else named
     message = text[0].lower() + text[1:]
-    return ApiError(422, f"`{field}`: {message}" if field else message, field=field)
+    if field:
+        return ApiError(422, f"`{field}`: {message}", field=field)
+    # a check of the whole body (RankRequest.__post_init__) names its field in the message
+    named = re.match(r"Expected `(\w+)`", text)
+    return ApiError(422, message, field=named.group(1) if named else None)
 
 
 def from_input_error(err: InputError) -> ApiError:

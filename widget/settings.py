@@ -70,13 +70,16 @@ def _origins(text: str) -> tuple[str, ...]:
         raise ValueError(f"ENCORE_ALLOWED_ORIGINS: {err}") from None
 
 
+_SHOP_ID_FROM = "(ENCORE_SHOP_ID, or --shop for encore import)"
+
+
 def check_settings(settings: Settings) -> None:
     """Refuse a deployment that cannot work, with one sentence saying why."""
     if not settings.shop_id.strip():
-        raise InputError("the shop id must not be empty (ENCORE_SHOP_ID or --shop)")
+        raise InputError(f"the shop id must not be empty {_SHOP_ID_FROM}")
     if len(settings.shop_id) > (limit := schema.shops.c.id.type.length):
         raise InputError(
-            f"the shop id must be at most {limit} characters (ENCORE_SHOP_ID or --shop), "
+            f"the shop id must be at most {limit} characters {_SHOP_ID_FROM}, "
             f"got {len(settings.shop_id)}"
         )
     if not 1 <= settings.max_offers <= MAX_OFFERS_LIMIT:

@@ -226,7 +226,8 @@ def test_an_empty_shop_flag_is_refused_before_anything_is_stored(write_file, dat
     path = write_file("orders.csv", ORDERS)
     assert main(["import", "--orders", str(path), "--shop", ""]) == 2
     assert capsys.readouterr().err == (
-        "encore import: error: the shop id must not be empty (ENCORE_SHOP_ID or --shop)\n"
+        "encore import: error: the shop id must not be empty "
+        "(ENCORE_SHOP_ID, or --shop for encore import)\n"
     )
     store = Store.open(database)
     assert store.count(schema.order_lines, "") == 0

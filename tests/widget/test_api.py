@@ -205,6 +205,7 @@ def test_a_placement_holding_an_email_or_a_control_character_is_refused(
 
     assert response.status_code == 422
     assert "`placement`" in response.json()["error"]["message"]
+    assert response.json()["error"]["field"] == "placement"
     assert stored_rows(database_url, schema.rank_requests) == []
 
 

@@ -72,14 +72,15 @@ def environment(monkeypatch, tmp_path):
         pytest.param(
             ["serve"],
             {**KEYS, "ENCORE_SHOP_ID": " "},
-            "encore serve: error: the shop id must not be empty (ENCORE_SHOP_ID or --shop)",
+            "encore serve: error: the shop id must not be empty "
+            "(ENCORE_SHOP_ID, or --shop for encore import)",
             id="empty-shop-id",
         ),
         pytest.param(
             ["serve"],
             {**KEYS, "ENCORE_SHOP_ID": "s" * 65},
             "encore serve: error: the shop id must be at most 64 characters "
-            "(ENCORE_SHOP_ID or --shop), got 65",
+            "(ENCORE_SHOP_ID, or --shop for encore import), got 65",
             id="long-shop-id",
         ),
         pytest.param(
