@@ -38,6 +38,7 @@ class Targeting(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
 
     placements: list[str] | None = None
     countries: list[str] | None = None
+    currencies: list[str] | None = None  # of the order; with a total bound, its currency
     min_order_total: float | None = None
     max_order_total: float | None = None
     required_categories: list[str] | None = None

@@ -7,12 +7,14 @@ reason for being left out, a short sentence a marketer can read
 - ``status``: only ``active`` offers show; ``paused`` and ``archived`` never do.
 - ``starts_at`` / ``ends_at``: a half-open window ``[starts_at, ends_at)``; a naive
   datetime is UTC.
-- ``placements``, ``required_*``, ``excluded_*``, ``countries``, ``devices``: an empty
-  list is the same as no rule. Countries and devices compare case-insensitively
-  (``de`` == ``DE``); placements, categories and skus are identifiers and compare
-  exactly. An order with no country (or device) fails a country (device) rule.
+- ``placements``, ``required_*``, ``excluded_*``, ``countries``, ``currencies``,
+  ``devices``: an empty list is the same as no rule. Countries, currencies and devices
+  compare case-insensitively (``de`` == ``DE``); placements, categories and skus are
+  identifiers and compare exactly. An order with no country (currency, device) fails
+  a country (currency, device) rule.
 - ``min_order_total`` / ``max_order_total``: inclusive bounds
-  (``min <= order_total <= max``).
+  (``min <= order_total <= max``), compared as numbers: in a shop that takes several
+  currencies, ``currencies`` says which one the bounds are in.
 - ``required_categories`` / ``required_skus``: at least one basket line matches;
   ``excluded_*``: no basket line matches.
 - ``customer``: ``returning`` needs a customer known to have ordered before;
@@ -51,6 +53,7 @@ class OrderContext:
     customer_id: str | None
     is_returning: bool | None
     at: datetime
+    currency: str = ""
 
 
 Check = Callable[[OrderContext, datetime], str | None]
@@ -76,6 +79,8 @@ def target(offer: Offer) -> Targeted:
         checks.append(_placement(rules.placements))
     if rules.countries:
         checks.append(_country(rules.countries))
+    if rules.currencies:
+        checks.append(_currency(rules.currencies))
     if rules.devices:
         checks.append(_device(rules.devices))
     if rules.min_order_total is not None or rules.max_order_total is not None:
@@ -205,6 +210,19 @@ def _country(countries: list[str]) -> Check:
     def check(context: OrderContext, _at: datetime) -> str | None:
         country = context.country.upper()
         return None if country in allowed else f"country {country or 'unknown'} not in {listed}"
+
+    return check
+
+
+def _currency(currencies: list[str]) -> Check:
+    upper = [c.upper() for c in currencies]
+    allowed, listed = frozenset(upper), _listed(upper)
+
+    def check(context: OrderContext, _at: datetime) -> str | None:
+        currency = context.currency.upper()
+        if currency in allowed:
+            return None
+        return f"currency {currency or 'unknown'} not in {listed}"
 
     return check
 

@@ -64,6 +64,7 @@ class RankContext(msgspec.Struct):
     is_returning: bool | None = None
     at: datetime | None = None
     attributes: dict = {}
+    currency: str = ""
 
 
 class OfferScores(NamedTuple):

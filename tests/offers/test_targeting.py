@@ -94,6 +94,24 @@ RULE_CASES = [
         "country unknown not in [FR]",
         id="country unknown",
     ),
+    pytest.param(
+        {"targeting": {"currencies": ["eur"], "min_order_total": 50}},
+        {"currency": "EUR"},
+        None,
+        id="currency in any case",
+    ),
+    pytest.param(
+        {"targeting": {"currencies": ["EUR"], "min_order_total": 50}},
+        {"currency": "JPY"},
+        "currency JPY not in [EUR]",
+        id="a total bound in euros does not admit 50 yen",
+    ),
+    pytest.param(
+        {"targeting": {"currencies": ["EUR"]}},
+        {},
+        "currency unknown not in [EUR]",
+        id="currency unknown",
+    ),
     pytest.param({"targeting": {"min_order_total": 50}}, {}, None, id="min total inclusive"),
     pytest.param(
         {"targeting": {"min_order_total": 50.01}},

@@ -63,6 +63,12 @@ def shown_offer(client: TestClient, shop_store: Store, rank_body) -> Offer:
         pytest.param(
             {"targeting": Targeting(min_order_total=1_000_000)}, False, id="order too small"
         ),
+        pytest.param(
+            {"targeting": Targeting(currencies=["eur"], min_order_total=1)}, True, id="euros"
+        ),
+        pytest.param(
+            {"targeting": Targeting(currencies=["JPY"], min_order_total=1)}, False, id="yen"
+        ),
         pytest.param({"targeting": Targeting(customer="new")}, False, id="new customers only"),
         pytest.param(
             {"targeting": Targeting(customer="returning")}, True, id="returning customers"
