@@ -299,6 +299,19 @@ def test_two_tags_on_one_page_each_show_their_own_order(
     shopper.assert_host_page_unharmed()
 
 
+def test_show_called_twice_for_one_order_ranks_it_once(shopper: Shopper, service, purchase):
+    open_host_page(shopper, service, {}, slot='<div id="encore-offers"></div>')
+
+    shopper.page.evaluate(
+        "([order, customer]) => [1, 2].forEach(() => encore.show({order, customer}))",
+        [purchase.order, purchase.customer],
+    )
+    shopper.offers().first.wait_for()
+
+    assert len(shopper.widget_requests()) == 1
+    shopper.assert_host_page_unharmed()
+
+
 def test_show_without_an_order_asks_the_service_nothing(shopper: Shopper, service) -> None:
     open_host_page(shopper, service, {})
 

@@ -73,6 +73,7 @@
   var flushTimer;
   var autoHost;
   var hosts = new WeakMap(); // target: the element of ours inside it that holds the offers
+  var inflight = {}; // slot and body: the answer on its way
   var latest = new WeakMap();
   var memory = new WeakMap(); // host: what it shows, as kept for a revisit
   var STORE = 'encore:';
@@ -185,7 +186,7 @@
         locale: options.locale || data.locale || d.documentElement.lang || ''
       });
       kept = recall(slot, body);
-      return kept ? kept.answer : request(base + '/v1/widget', body);
+      return kept ? kept.answer : asked(slot + body, body);
     }).then(function (answer) {
       if (latest.get(host) !== id) return;
       if (consent !== true) return collapse(host); // withdrawn while the answer was on its way
@@ -240,6 +241,17 @@
     }, true);
     shown.push(host);
     return root;
+  }
+
+  // show() called again with the same order before the answer came (a page that renders twice)
+  // waits for that answer rather than ranking the order a second time.
+  function asked(key, body) {
+    if (!inflight[key]) {
+      var done = function () { delete inflight[key]; };
+      inflight[key] = request(base + '/v1/widget', body);
+      inflight[key].then(done, done);
+    }
+    return inflight[key];
   }
 
   function request(url, body) {
