@@ -226,10 +226,11 @@ def _event_row(shop_id: str, event_type: str, tracking: Tracking, at: Any) -> di
 
 def _gone_page(message: str) -> str:
     return (
-        "<!doctype html><html lang=en><meta charset=utf-8><title>Offer unavailable</title>"
-        "<link rel=icon href='data:,'>"
-        "<body style='font-family:sans-serif;max-width:32em;margin:4em auto'>"
-        f"<h1>Sorry</h1><p>{escape(message)}.</p>"
+        "<!doctype html><html lang=en><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        "<title>Offer unavailable</title><link rel=icon href='data:,'>"
+        "<body style='font-family:sans-serif;max-width:32em;margin:4em auto;padding:0 1em'>"
+        f"<main><h1>Offer unavailable</h1><p>Sorry: {escape(message)}.</p></main>"
     )
 
 

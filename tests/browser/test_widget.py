@@ -233,23 +233,27 @@ def test_keyboard_reaches_cta_and_dismiss_and_enter_dismisses(
     shopper: Shopper, service, purchase
 ) -> None:
     n_offers = open_demo(shopper, service, purchase)
-    first = shopper.offers().first
-    title = first.locator("h3").inner_text()
+    titles = shopper.offers().locator("h3").all_inner_texts()
 
     focused = []
     for _ in range(6):
         shopper.page.keyboard.press("Tab")
         focused.append(shopper.deep_focus())
-        if focused[-1] == f"Dismiss offer: {title}":
+        if focused[-1] == "encore-cta":
             break
-    assert focused[-2:] == ["encore-cta", f"Dismiss offer: {title}"], focused
+    # the dismiss button first: it sits at the top of the card, where the eye meets it
+    assert focused[-2:] == [f"Dismiss offer: {titles[0]}", "encore-cta"], focused
     assert shopper.page.evaluate(FOCUS_OUTLINE) == "solid"
+    shopper.page.keyboard.press("Shift+Tab")
     with shopper.page.expect_request(is_events_post("dismiss")):
         shopper.page.keyboard.press("Enter")
 
     expect(shopper.offers()).to_have_count(n_offers - 1)
-    if n_offers > 1:
-        assert shopper.deep_focus() == "encore-cta"
+    if n_offers > 1:  # on to the next card's dismiss button, and the dismissal is announced
+        assert shopper.deep_focus() == f"Dismiss offer: {titles[1]}"
+        announced = shopper.page.locator("[data-encore-announce]")
+        expect(announced).to_have_text("Offer dismissed")
+        assert announced.get_attribute("role") == "status"
 
 
 def test_dismissing_the_last_offer_from_the_keyboard_moves_focus_on_past_the_widget(
@@ -259,12 +263,27 @@ def test_dismissing_the_last_offer_from_the_keyboard_moves_focus_on_past_the_wid
     shopper.offers().first.locator(".encore-dismiss").focus()
 
     for left in range(n_offers - 1, -1, -1):
-        shopper.page.keyboard.press("Enter")  # each dismiss moves focus to the next offer
+        shopper.page.keyboard.press("Enter")  # each dismiss moves focus to the next dismiss
         expect(shopper.offers()).to_have_count(left)
-        if left:
-            shopper.page.keyboard.press("Tab")  # from its link to its dismiss button
 
     assert shopper.deep_focus() == "order-status"
+
+
+def test_in_forced_colors_mode_the_offer_buttons_keep_a_visible_edge(
+    shopper: Shopper, service, purchase
+) -> None:
+    shopper.page.emulate_media(forced_colors="active")  # Windows' high contrast themes
+    open_demo(shopper, service, purchase)
+
+    for selector in (".encore-cta", ".encore-dismiss"):
+        border = (
+            shopper.offers()
+            .first.locator(selector)
+            .evaluate(
+                "el => [getComputedStyle(el).borderTopStyle, getComputedStyle(el).borderTopColor]"
+            )
+        )
+        assert border[0] == "solid" and border[1] != "rgba(0, 0, 0, 0)", (selector, border)
 
 
 def test_csat_tap_sends_the_score_and_thanks_the_shopper(
@@ -300,8 +319,6 @@ def test_keyboard_dismissal_of_the_last_offer_on_a_page_ending_with_the_widget_f
     for left in range(n_offers - 1, -1, -1):
         shopper.page.keyboard.press("Enter")
         expect(shopper.offers()).to_have_count(left)
-        if left:
-            shopper.page.keyboard.press("Tab")
 
     # nothing focusable follows the widget on this page; before it, past a disabled button and
     # a hidden link, its "Back to the shop" link

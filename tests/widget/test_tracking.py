@@ -199,6 +199,8 @@ def test_a_click_on_an_offer_deleted_since_it_was_shown_says_so_and_records_noth
     assert page.status_code == 404
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert "this offer is no longer available" in page.text
+    assert "<main><h1>Offer unavailable</h1>" in page.text
+    assert "width=device-width" in page.text  # readable on the phone it was clicked on
     assert answer.status_code == 404
     assert answer.json()["error"]["message"] == "this offer is no longer available"
     assert stored_rows(database_url, schema.events) == []

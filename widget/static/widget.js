@@ -37,6 +37,7 @@
     'font:15px/1.45 var(--encore-font,system-ui,-apple-system,"Segoe UI",Roboto,sans-serif)}' +
     '.encore *{box-sizing:border-box}' +
     '.encore [hidden]{display:none!important}' +
+    '.encore-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}' +
     '.encore-heading{font-size:1.15em;font-weight:600;margin:0 0 12px}' +
     '.encore-list{list-style:none;margin:0;padding:0;display:grid;gap:12px;' +
     'grid-template-columns:repeat(auto-fit,minmax(min(100%,220px),1fr))}' +
@@ -48,10 +49,13 @@
     '.encore p{margin:0}' +
     '.encore-reason,.encore-sponsored{font-size:.8em;opacity:.72}' +
     '.encore-sponsored{text-transform:uppercase;letter-spacing:.06em}' +
+    // transparent borders: invisible, but drawn in forced-colors (high contrast) mode, where backgrounds go
     '.encore-cta{margin-top:auto;align-self:flex-start;padding:8px 14px;font-weight:600;text-decoration:none;' +
+    'border:1px solid transparent;' +
     'border-radius:var(--encore-radius,10px);background:var(--encore-accent,#2b59c3);color:var(--encore-accent-text,#fff)}' +
     '.encore-cta:hover{filter:brightness(1.1)}' +
-    '.encore-dismiss{position:absolute;top:6px;inset-inline-end:6px;width:30px;height:30px;padding:0;border:0;border-radius:50%;' +
+    '.encore-dismiss{position:absolute;top:6px;inset-inline-end:6px;width:30px;height:30px;padding:0;' +
+    'border:1px solid transparent;border-radius:50%;' +
     'background:rgba(255,255,255,.9);color:#1d2329;font-family:inherit;font-size:20px;line-height:1;cursor:pointer}' +
     '.encore-csat{display:flex;flex-wrap:wrap;align-items:center;gap:6px 12px;margin-top:14px}' +
     '.encore-scores{display:flex;gap:6px}' +
@@ -344,6 +348,8 @@
       }
       var focusable = next && next.querySelector('a[href],button');
       if (focusable) focusable.focus();
+      var announce = root.querySelector('[data-encore-announce]');
+      if (announce) announce.textContent = announce.getAttribute('data-encore-dismissed');
     } else if (score) {
       var box = score.closest('[data-encore-csat]');
       track({type: 'csat', score: +score.getAttribute('data-encore-score'), token: box.getAttribute('data-encore-csat')});
