@@ -105,9 +105,8 @@ class Store:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
         except DatabaseError as err:
-            reason = str(err.orig).strip().splitlines()[0] if err.orig else str(err)
             raise InputError(
-                f"cannot prepare the database's tables: {reason}", field="database"
+                f"cannot prepare the database's tables: {_reason(err)}", field="database"
             ) from None
 
     def schema_version(self) -> str | None:
@@ -409,9 +408,13 @@ def _create_engine(url: str) -> Engine:
     except (ArgumentError, NoSuchModuleError) as err:
         raise InputError(f"database URL is not valid: {err}", field="database") from None
     except DatabaseError as err:  # OperationalError (unreachable), or not a database file
-        reason = str(err.orig).strip().splitlines()[0] if err.orig else str(err)
-        raise InputError(f"cannot open the database: {reason}", field="database") from None
+        raise InputError(f"cannot open the database: {_reason(err)}", field="database") from None
     return engine
+
+
+def _reason(err: DatabaseError) -> str:
+    """The database's own first line of why (never the URL, which may hold a password)."""
+    return str(err.orig).strip().splitlines()[0] if err.orig else str(err)
 
 
 def _take_the_migration_lock(connection: Connection) -> None:
