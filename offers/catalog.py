@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import msgspec
 import yaml
 
-from offers.errors import TOO_DEEP, InputError, binary_kind, utf8_problem
+from offers.errors import TOO_DEEP, InputError, binary_kind, first_line, utf8_problem
 
 OfferKind = Literal["cross_sell", "partner"]
 OfferStatus = Literal["active", "paused", "archived"]
@@ -144,7 +144,7 @@ def _decoded_offers_file(path: Path) -> object:
         try:
             data = yaml.load(content, Loader=_YamlLoader)
         except yaml.YAMLError as err:
-            raise InputError(f"{path.name}: not valid YAML ({_first_line(err)})") from None
+            raise InputError(f"{path.name}: not valid YAML ({first_line(err)})") from None
         except RecursionError:
             raise InputError(f"{path.name}: not valid YAML ({TOO_DEEP})") from None
         except ValueError:  # Python refuses to read an integer of over 4,300 digits
@@ -222,11 +222,6 @@ def _schedule_bounds(item: object) -> object:
         elif isinstance(value, date):
             bounds[name] = datetime(value.year, value.month, value.day, tzinfo=UTC)
     return {**item, **bounds} if bounds else item
-
-
-def offers_to_json(offers: list[Offer]) -> bytes:
-    """Serialise offers in the `offers.json` format."""
-    return msgspec.json.format(msgspec.json.encode(offers), indent=2)
 
 
 def is_offer_id(text: str) -> bool:

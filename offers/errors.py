@@ -34,6 +34,15 @@ class InputError(ValueError):
 TOO_DEEP = "nested too deeply (arrays or objects over ~1,000 levels)"
 
 
+def first_line(err: BaseException) -> str:
+    """The first line of why ``err`` happened, for a one-line message: a database
+    driver's own reason when it wraps one (never the URL, which may hold a password),
+    else the error's text, else its type's name."""
+    reason = getattr(err, "orig", None) or err
+    lines = str(reason).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
 def not_utf8(err: UnicodeDecodeError) -> str:
     """How messages say that text is not UTF-8: UTF-16 or UTF-32 by name, else by its
     first bad byte."""

@@ -28,7 +28,7 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 
 from offers import schema
 from offers.catalog import Offer
-from offers.errors import InputError
+from offers.errors import InputError, first_line
 from offers.files import ORDER_COLUMNS, OrderLines
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -106,7 +106,7 @@ class Store:
                 command.upgrade(config, "head")
         except DatabaseError as err:
             raise InputError(
-                f"cannot prepare the database's tables: {_reason(err)}", field="database"
+                f"cannot prepare the database's tables: {first_line(err)}", field="database"
             ) from None
 
     def schema_version(self) -> str | None:
@@ -408,13 +408,8 @@ def _create_engine(url: str) -> Engine:
     except (ArgumentError, NoSuchModuleError) as err:
         raise InputError(f"database URL is not valid: {err}", field="database") from None
     except DatabaseError as err:  # OperationalError (unreachable), or not a database file
-        raise InputError(f"cannot open the database: {_reason(err)}", field="database") from None
+        raise InputError(f"cannot open the database: {first_line(err)}", field="database") from None
     return engine
-
-
-def _reason(err: DatabaseError) -> str:
-    """The database's own first line of why (never the URL, which may hold a password)."""
-    return str(err.orig).strip().splitlines()[0] if err.orig else str(err)
 
 
 def _take_the_migration_lock(connection: Connection) -> None:

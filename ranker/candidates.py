@@ -214,8 +214,8 @@ def generate_one(
     Candidates
     """
     basket = queries.basket_sku[queries.basket_sku >= 0]
-    copurchase = _expand_one(index.copurchase, basket, index.n_skus)
-    next_order = _expand_one(index.next_order, basket, index.n_skus)
+    copurchase = _expand_one(index.copurchase, basket)
+    next_order = _expand_one(index.next_order, basket)
     history = _history_one(index, int(queries.customer[0]), float(queries.time[0]))
     sources = [
         _best_one(copurchase["key"], copurchase["sum"], budget.copurchase),
@@ -286,7 +286,7 @@ def _pair_signals(
     }
 
 
-def _expand_one(neighbours: Neighbours, basket: np.ndarray, n_skus: int) -> dict[str, np.ndarray]:
+def _expand_one(neighbours: Neighbours, basket: np.ndarray) -> dict[str, np.ndarray]:
     """``_expand`` for one query, with the same sums in the same order.
 
     Reads the rows sorted by neighbour sku: equal keys still meet in basket order,

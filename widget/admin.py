@@ -33,6 +33,7 @@ from offers.catalog import Offer, is_offer_id
 from offers.reports import GROUP_BY, report, report_csv
 from offers.store import Shop, Store, utcnow
 from offers.targeting import shown_to_nobody
+from ranker.baselines import BASELINES
 from widget.bodies import read_body
 from widget.errors import ApiError
 from widget.shop import SIGNING_SECRET
@@ -459,18 +460,15 @@ def _svg_data_uri(svg: str) -> str:
 def _model_card(model: Any, fallback_reason: str | None) -> dict[str, Any] | None:
     if model is None:
         return None
-    card = getattr(model, "card", None) or {}
-    metrics = card.get("metrics") or {}
+    metrics = model.card.get("metrics") or {}
     return {
-        "version": str(getattr(model, "version", card.get("version", "unknown"))),
+        "version": str(model.version),
         "fallback_reason": fallback_reason,
-        "trained_at": card.get("trained_at"),
-        "data": card.get("data") or card.get("data_summary") or {},
+        "trained_at": model.card.get("trained_at"),
+        "data": model.card.get("data") or {},
         "metrics": metrics,
         "baselines": {
-            name: metrics[name]
-            for name in ("popularity", "co_occurrence", "history")
-            if isinstance(metrics.get(name), dict)
+            name: metrics[name] for name in BASELINES if isinstance(metrics.get(name), dict)
         },
     }
 

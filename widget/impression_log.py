@@ -38,6 +38,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
+from offers.errors import first_line
 from offers.feedback import FeedbackBatch, record_feedback, write_feedback
 from offers.store import Store
 
@@ -150,7 +151,7 @@ class ImpressionLog:
                     if attempt == 1:
                         logger.exception(message, attempt)
                     else:
-                        logger.error(message + " (%s)", attempt, _first_line(err))
+                        logger.error(message + " (%s)", attempt, first_line(err))
                     await asyncio.sleep(pause)
             logger.error("shutdown: %d feedback rows could not be written", self.pending)
         finally:
@@ -189,7 +190,7 @@ class ImpressionLog:
                 backoff = min(max(backoff * 2, 1.0), 30.0)
                 message = "writing the feedback log failed; %d rows kept, retrying in %.0f s"
                 if already_failing:  # the outage's first failure logged the traceback
-                    logger.error(message + " (%s)", self.pending, backoff, _first_line(err))
+                    logger.error(message + " (%s)", self.pending, backoff, first_line(err))
                 else:
                     logger.exception(message, self.pending, backoff)
 
@@ -237,11 +238,6 @@ class ImpressionLog:
                     raise
                 except Exception as err:
                     logger.error("dropped a %s row the store refuses (%s): %r", name, err, row)
-
-
-def _first_line(err: Exception) -> str:
-    reason = getattr(err, "orig", None) or err
-    return (str(reason).strip().splitlines() or [type(err).__name__])[0]
 
 
 def _loop_connection(store: Store) -> Connection | None:

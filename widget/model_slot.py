@@ -23,6 +23,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from threadpoolctl import threadpool_limits
 
+from offers.errors import first_line
 from ranker import ModelError, load_model
 
 logger = logging.getLogger("encore.widget")
@@ -119,7 +120,7 @@ class ModelSlot:
             model.warm_up()  # here, in the loading thread, not on the first requests
             return model, None
         except Exception as err:  # ModelError, or whatever a corrupt artifact raises on load
-            reason = _one_line(err)
+            reason = first_line(err)
             logger.warning("ranking with the popularity fallback: %s", reason)
             return self.fallback(), reason
 
@@ -162,8 +163,3 @@ def model_signature(model_dir: Path) -> Signature:
     except (OSError, ValueError, ModelError):  # ValueError: a NUL in the path
         return None
     return folder, (card.st_mtime_ns, card.st_size), (joblib_file.st_mtime_ns, joblib_file.st_size)
-
-
-def _one_line(err: Exception) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__

@@ -4,9 +4,10 @@ import codecs
 import json
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 
-from offers.catalog import Offer, offers_to_json, parse_offers, read_offers
+from offers.catalog import Offer, parse_offers, read_offers
 from offers.errors import InputError
 
 CROSS_SELL = {"id": "x1", "kind": "cross_sell", "title": "Memory card", "sku": "SD64"}
@@ -65,7 +66,7 @@ def test_offers_survive_a_round_trip_through_json(write_file):
         ],
         "offers.json",
     )
-    path = write_file("again.json", offers_to_json(offers))
+    path = write_file("again.json", msgspec.json.encode(offers))
     assert read_offers(path) == offers
 
 
