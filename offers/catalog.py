@@ -117,15 +117,14 @@ class OffersFile:
     """The offers of a file, and the ids of those it gives no ``status`` (read as active)."""
 
     offers: list[Offer]
-    status_unsaid: frozenset[str]
+    ids_without_status: frozenset[str]
 
 
 def read_offers_file(path: str | Path) -> OffersFile:
     """:func:`read_offers`, also telling which offers the file gives no ``status``."""
     path = Path(path)
-    data = _decoded_offers_file(path)
-    offers = parse_offers(data, path.name)
-    items = data["offers"] if isinstance(data, dict) else data
+    items = _offer_items(_decoded_offers_file(path), path.name)
+    offers = parse_offers(items, path.name)
     unsaid = {o.id for o, item in zip(offers, items, strict=True) if "status" not in item}
     return OffersFile(offers, frozenset(unsaid))
 
@@ -175,15 +174,20 @@ def _without_repeated_keys(source: str, pairs: list[tuple[str, Any]]) -> dict[st
 
 def parse_offers(data: object, source: str) -> list[Offer]:
     """Validate decoded JSON/YAML (a list of offers, or ``{"offers": [...]}``)."""
-    if isinstance(data, dict) and "offers" in data:
-        data = data["offers"]
-    if not isinstance(data, list):
-        raise InputError(f"{source}: expected a list of offers")
-    offers = [parse_offer(item, f"{source}: offer {n}") for n, item in enumerate(data, start=1)]
+    items = _offer_items(data, source)
+    offers = [parse_offer(item, f"{source}: offer {n}") for n, item in enumerate(items, start=1)]
     repeated = [offer_id for offer_id, count in Counter(o.id for o in offers).items() if count > 1]
     if repeated:
         raise InputError(f"{source}: offer id `{repeated[0]}` appears more than once", field="id")
     return offers
+
+
+def _offer_items(data: object, source: str) -> list:
+    if isinstance(data, dict) and "offers" in data:
+        data = data["offers"]
+    if not isinstance(data, list):
+        raise InputError(f"{source}: expected a list of offers")
+    return data
 
 
 def parse_offer(item: object, where: str = "offer", *, stored: bool = False) -> Offer:

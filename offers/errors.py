@@ -46,10 +46,11 @@ def first_line(err: BaseException) -> str:
 def not_utf8(err: UnicodeDecodeError) -> str:
     """How messages say that text is not UTF-8: UTF-16 or UTF-32 by name, else by its
     first bad byte."""
-    return wide_text(err.object[:64]) or f"not UTF-8 text (byte {err.object[err.start]:#04x})"
+    bad_byte = err.object[err.start]
+    return wide_encoding_problem(err.object[:64]) or f"not UTF-8 text (byte {bad_byte:#04x})"
 
 
-def wide_text(start: bytes) -> str | None:
+def wide_encoding_problem(start: bytes) -> str | None:
     """``"UTF-16 text, not UTF-8"`` (or UTF-32) when text starting with ``start`` is in
     that encoding, by its byte order mark or else by the NUL bytes that pad mostly-ASCII
     text; otherwise None."""
@@ -69,7 +70,7 @@ def utf8_problem(text: bytes) -> str | None:
     For JSON that msgspec refused: it reports bad UTF-8 in a string as a UnicodeDecodeError
     up to 0.22 and as a DecodeError without the byte ("Invalid UTF-8 encoded string") since.
     """
-    if wide := wide_text(text[:64]):  # without a byte order mark, it decodes as UTF-8
+    if wide := wide_encoding_problem(text[:64]):  # without a byte order mark, it decodes as UTF-8
         return wide
     try:
         text.decode("utf-8")

@@ -29,7 +29,7 @@ from sqlalchemy import String, Table
 
 from offers import schema
 from offers.dates import DateOrder, parse_timestamps
-from offers.errors import InputError, binary_kind, not_utf8, wide_text
+from offers.errors import InputError, binary_kind, not_utf8, wide_encoding_problem
 from offers.identity import column_without_emails, customer_keys
 from offers.money import parse_margin, parse_money
 from offers.progress import progress
@@ -276,7 +276,7 @@ def _read_header(path: Path) -> tuple[str, bool]:
     except PermissionError:
         raise InputError(f"{name}: cannot read the file (permission denied)") from None
     if "\x00" in header:
-        wide = wide_text(header.encode())
+        wide = wide_encoding_problem(header.encode())
         problem = f"{wide}; {_SAVE_AS_UTF8}" if wide else "not CSV text (it holds NUL bytes)"
         raise InputError(f"{name}: {problem}")
     if not header.strip():

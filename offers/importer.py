@@ -73,7 +73,7 @@ def import_offers(store: Store, shop_id: str, path: Path) -> FileReport:
     stored = {offer.id: offer.status for offer in store.offers(shop_id)}
     offers = [
         msgspec.structs.replace(offer, status=stored[offer.id])
-        if offer.id in read.status_unsaid and offer.id in stored
+        if offer.id in read.ids_without_status and offer.id in stored
         else offer
         for offer in read.offers
     ]

@@ -33,6 +33,7 @@ runs the same checks and says which failed first.
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import NamedTuple
 
 from offers.caps import OfferUsage, cap_violation
@@ -76,13 +77,13 @@ def target(offer: Offer) -> Targeted:
     if offer.starts_at is not None or offer.ends_at is not None:
         checks.append(_schedule(offer.starts_at, offer.ends_at))
     if rules.placements:
-        checks.append(_placement(rules.placements))
+        checks.append(_one_of("placement", rules.placements, str))
     if rules.countries:
-        checks.append(_country(rules.countries))
+        checks.append(_one_of("country", rules.countries, str.upper))
     if rules.currencies:
-        checks.append(_currency(rules.currencies))
+        checks.append(_one_of("currency", rules.currencies, str.upper))
     if rules.devices:
-        checks.append(_device(rules.devices))
+        checks.append(_one_of("device", rules.devices, str.lower))
     if rules.min_order_total is not None or rules.max_order_total is not None:
         checks.append(_order_total(rules.min_order_total, rules.max_order_total))
     if rules.required_categories or rules.excluded_categories:
@@ -192,47 +193,15 @@ def _schedule(
     return check
 
 
-def _placement(placements: list[str]) -> Check:
-    allowed, listed = frozenset(placements), _listed(placements)
+def _one_of(field: str, values: list[str], fold: Callable[[str], str]) -> Check:
+    """The order's ``field`` (placement, country, currency, device) must be one of
+    ``values``, both compared as ``fold`` makes them (``str`` for an exact match)."""
+    folded = [fold(value) for value in values]
+    allowed, listed, of_order = frozenset(folded), _listed(folded), attrgetter(field)
 
     def check(context: OrderContext, _at: datetime) -> str | None:
-        if context.placement in allowed:
-            return None
-        return f"placement {context.placement or 'unknown'} not in {listed}"
-
-    return check
-
-
-def _country(countries: list[str]) -> Check:
-    upper = [c.upper() for c in countries]
-    allowed, listed = frozenset(upper), _listed(upper)
-
-    def check(context: OrderContext, _at: datetime) -> str | None:
-        country = context.country.upper()
-        return None if country in allowed else f"country {country or 'unknown'} not in {listed}"
-
-    return check
-
-
-def _currency(currencies: list[str]) -> Check:
-    upper = [c.upper() for c in currencies]
-    allowed, listed = frozenset(upper), _listed(upper)
-
-    def check(context: OrderContext, _at: datetime) -> str | None:
-        currency = context.currency.upper()
-        if currency in allowed:
-            return None
-        return f"currency {currency or 'unknown'} not in {listed}"
-
-    return check
-
-
-def _device(devices: list[str]) -> Check:
-    allowed, listed = frozenset(d.lower() for d in devices), _listed(devices)
-
-    def check(context: OrderContext, _at: datetime) -> str | None:
-        device = context.device.lower()
-        return None if device in allowed else f"device {device or 'unknown'} not in {listed}"
+        value = fold(of_order(context))
+        return None if value in allowed else f"{field} {value or 'unknown'} not in {listed}"
 
     return check
 

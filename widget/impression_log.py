@@ -147,11 +147,12 @@ class ImpressionLog:
                     pause = min(0.5 * 2 ** (attempt - 1), 4.0, deadline - time.monotonic())
                     if pause <= 0:
                         break
-                    message = "writing the feedback log at shutdown failed (attempt %d)"
-                    if attempt == 1:
-                        logger.exception(message, attempt)
-                    else:
-                        logger.error(message + " (%s)", attempt, first_line(err))
+                    _log_failure(
+                        err,
+                        attempt == 1,
+                        "writing the feedback log at shutdown failed (attempt %d)",
+                        attempt,
+                    )
                     await asyncio.sleep(pause)
             logger.error("shutdown: %d feedback rows could not be written", self.pending)
         finally:
@@ -188,11 +189,13 @@ class ImpressionLog:
                 backoff = self.flush_interval
             except Exception as err:
                 backoff = min(max(backoff * 2, 1.0), 30.0)
-                message = "writing the feedback log failed; %d rows kept, retrying in %.0f s"
-                if already_failing:  # the outage's first failure logged the traceback
-                    logger.error(message + " (%s)", self.pending, backoff, first_line(err))
-                else:
-                    logger.exception(message, self.pending, backoff)
+                _log_failure(
+                    err,
+                    not already_failing,
+                    "writing the feedback log failed; %d rows kept, retrying in %.0f s",
+                    self.pending,
+                    backoff,
+                )
 
     async def _write_batch(self) -> None:
         batch, taken = FeedbackBatch(), 0
@@ -238,6 +241,14 @@ class ImpressionLog:
                     raise
                 except Exception as err:
                     logger.error("dropped a %s row the store refuses (%s): %r", name, err, row)
+
+
+def _log_failure(err: Exception, first: bool, message: str, *args: object) -> None:
+    """An outage's first failure with its traceback; each one after it in one line."""
+    if first:
+        logger.error(message, *args, exc_info=err)
+    else:
+        logger.error(message + " (%s)", *args, first_line(err))
 
 
 def _loop_connection(store: Store) -> Connection | None:

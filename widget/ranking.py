@@ -100,7 +100,7 @@ class Ranker:
             if candidates
             else ([], None)
         )
-        offers, rows, context = [], [], _context(body)
+        offers, rows, logged_context = [], [], _impression_context(body)
         translate = translator(language)
         for position, (offer, selection) in enumerate(chosen, start=1):
             tracking = Tracking(
@@ -117,7 +117,7 @@ class Ranker:
                     wording(selection.reason, translate),
                 )
             )
-            rows.append(_impression(tracking, offer, selection, at, model.version, context))
+            rows.append(_impression(tracking, offer, selection, at, model.version, logged_context))
         if not debug:  # a merchant's look at a ranking must not change what it looks at
             for offer, _selection in chosen:
                 self.recent.shown(customer, request_id, offer, at)
@@ -285,7 +285,7 @@ def _rank_context(body: RankRequest, order: OrderContext) -> RankContext:
     )
 
 
-def _context(body: RankRequest) -> dict[str, Any]:
+def _impression_context(body: RankRequest) -> dict[str, Any]:
     context: dict[str, Any] = {
         without_emails(name): without_emails(value) if isinstance(value, str) else value
         for name, value in body.attributes.items()
