@@ -25,6 +25,7 @@ from sqlalchemy import and_, func, literal, select, true, union_all
 
 from offers import schema
 from offers.catalog import Offer
+from offers.holdout import bought_anyway
 from offers.store import Store
 
 DAY = timedelta(days=1)
@@ -91,20 +92,10 @@ def load_lifetime_usage(store: Store, shop_id: str, offers: Iterable[Offer]) -> 
 def _lifetime_counts(
     store: Store, shop_id: str, shown_ids: list[str], converted_ids: list[str]
 ) -> tuple[dict[str, int], dict[str, int]]:
-    requests, conversions = schema.rank_requests, schema.conversions
-    held_out = (  # a holdout customer's purchase was not brought by the offer: it costs nothing
-        select(requests.c.id)
-        .where(
-            requests.c.shop_id == conversions.c.shop_id,
-            requests.c.id == conversions.c.request_id,
-            requests.c.holdout.is_(True),
-        )
-        .exists()
-    )
     parts = []
     for label, table, ids, also in (
         ("shown", schema.impressions, shown_ids, true()),
-        ("converted", conversions, converted_ids, ~held_out),
+        ("converted", schema.conversions, converted_ids, ~bought_anyway()),
     ):
         if ids:
             parts.append(

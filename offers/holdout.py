@@ -11,6 +11,10 @@ holdout: without an id their orders could not be kept in one arm.
 
 import hashlib
 
+from sqlalchemy import ColumnElement, select
+
+from offers import schema
+
 _SALT = b"encore-holdout:"
 _SCALE = float(2**64)
 
@@ -26,3 +30,19 @@ def in_holdout(customer_id: str | None, share: float) -> bool:
     if not customer_id or share <= 0:
         return False
     return holdout_position(customer_id) < share
+
+
+def bought_anyway() -> ColumnElement[bool]:
+    """A conversion of a holdout request: a purchase the offer did not bring (it was not
+    shown). It counts in the holdout arm alone, never in an offer's figures or budget."""
+    # an alias: a query that already joins the requests must not correlate this one away
+    request, conversions = schema.rank_requests.alias("converted_request"), schema.conversions
+    return (
+        select(request.c.id)
+        .where(
+            request.c.shop_id == conversions.c.shop_id,
+            request.c.id == conversions.c.request_id,
+            request.c.holdout.is_(True),
+        )
+        .exists()
+    )

@@ -47,6 +47,7 @@ from sqlalchemy.engine import Connection
 
 from offers import schema
 from offers.errors import InputError
+from offers.holdout import bought_anyway
 from offers.store import Store
 
 GROUP_BY = ("offer", "kind", "placement", "model_version", "day")
@@ -159,7 +160,7 @@ def _measure(
         if table is not requests:
             query = query.where(window.of(table))
         if table is conversions:
-            query = query.where(requests.c.holdout.is_(False))
+            query = query.where(~bought_anyway())
         if key is not None:
             query = query.group_by(key)
         for row in connection.execute(query).mappings():
