@@ -98,10 +98,14 @@ class Store:
         next one finds the schema made. A schema this Encore cannot make (no right to
         create tables, or migrated by a newer Encore) is a one-line InputError."""
         config = _alembic_config()
+        scripts = ScriptDirectory.from_config(config)
         try:
+            with self.engine.connect() as connection:  # the usual case: nothing to do, no lock
+                if _schema_version(connection, scripts) == scripts.get_current_head():
+                    return
             with self.engine.begin() as connection:
                 _take_the_migration_lock(connection)
-                _refuse_a_newer_schema(connection, ScriptDirectory.from_config(config))
+                _schema_version(connection, scripts)  # a newer Encore may have come first
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
         except DatabaseError as err:
@@ -420,7 +424,8 @@ def _take_the_migration_lock(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _refuse_a_newer_schema(connection: Connection, scripts: ScriptDirectory) -> None:
+def _schema_version(connection: Connection, scripts: ScriptDirectory) -> str | None:
+    """The store's schema version (None when new), refusing one a newer Encore made."""
     current = MigrationContext.configure(connection).get_current_revision()
     known = {script.revision for script in scripts.walk_revisions()}
     if current is not None and current not in known:
@@ -430,6 +435,7 @@ def _refuse_a_newer_schema(connection: Connection, scripts: ScriptDirectory) -> 
             "migrated them; run that version, or restore a backup made before it",
             field="database",
         )
+    return current
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

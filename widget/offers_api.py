@@ -75,13 +75,21 @@ async def put_offer(request: Request) -> Response:
         document.setdefault("id", offer_id)
         if document["id"] != offer_id:
             raise ApiError(422, f"`id` must be `{offer_id}` (the id in the URL)", field="id")
-    existed = (  # an id no offer can have is not looked up: PostgreSQL refuses a NUL in it
-        is_offer_id(offer_id)
-        and await run_in_threadpool(service.store.offer, shop.id, offer_id) is not None
-    )
-    offer = _parse_offer(document, stored=existed)
+    if is_offer_id(offer_id):  # else not looked up: PostgreSQL refuses a NUL in an id
+        # Replaced under the stored row's lock, so an offer deleted meanwhile is not brought
+        # back with an id that only a stored offer may keep.
+        replaced = await run_in_threadpool(
+            service.store.change_offer,
+            shop.id,
+            offer_id,
+            lambda _stored: _parse_offer(document, stored=True),
+        )
+        if replaced is not None:
+            await service.offers_changed()
+            return offer_response(replaced, 200)
+    offer = _parse_offer(document)
     await _save(service, offer)
-    return offer_response(offer, 200 if existed else 201)
+    return offer_response(offer, 201)
 
 
 async def patch_offer(request: Request) -> Response:

@@ -456,3 +456,95 @@ def test_space_reserved_as_the_readme_says_keeps_the_page_from_jumping(
     )
 
     assert shift_at_least <= shopper.page.evaluate("window.shifted") < shift_below
+
+
+# Adds a widget tag to the loaded page (so it runs after the first one); settles once it ran.
+ADD_TAG = """([src, attributes, parent]) => new Promise(done => {
+  const tag = document.createElement('script');
+  tag.src = src;
+  for (const [name, value] of Object.entries(attributes)) tag.setAttribute(name, value);
+  tag.onload = () => done();
+  (parent === 'head' ? document.head : document.body).appendChild(tag);
+})"""
+
+
+def add_tag(shopper: Shopper, service, attributes: dict[str, str], parent: str = "body") -> None:
+    shopper.page.evaluate(ADD_TAG, [service.url + "/widget.js", attributes, parent])
+
+
+def hosts_with_offers(shopper: Shopper) -> list[str]:
+    """The id of the element holding each host that shows offers, in page order."""
+    return shopper.page.evaluate(
+        "[...document.querySelectorAll('.encore-host')]"
+        ".filter(h => h.shadowRoot && h.shadowRoot.querySelector('[data-encore-token]'))"
+        ".map(h => h.parentElement.id || h.parentElement.tagName)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "why"),
+    [
+        pytest.param({"data-key": "pk_another_shop"}, "another shop", id="another-shop-s-key"),
+        pytest.param(
+            {"data-endpoint": "http://encore.elsewhere.example"}, "another service", id="elsewhere"
+        ),
+        pytest.param({"data-consent": "denied"}, "its own consent refused", id="consent-refused"),
+    ],
+)
+def test_a_second_tag_of_another_shop_or_refusing_consent_sends_nothing(
+    shopper: Shopper, service, purchase, extra: dict[str, str], why: str
+) -> None:
+    open_host_page(shopper, service, order_attributes(purchase))
+    shopper.offers().first.wait_for()
+    other = service.new_purchase()
+
+    add_tag(
+        shopper, service, {"data-key": service.publishable_key, **order_attributes(other), **extra}
+    )
+
+    sent = [request.post_data or "" for request in shopper.widget_requests()]
+    assert len(sent) == 1 and other.order["id"] not in sent[0], why
+    assert hosts_with_offers(shopper) == ["BODY"]
+
+
+def test_a_second_tag_in_head_shows_its_offers_in_the_page(shopper: Shopper, service, purchase):
+    open_host_page(shopper, service, order_attributes(purchase))
+    shopper.offers().first.wait_for()
+    other = service.new_purchase()
+
+    add_tag(
+        shopper, service, {"data-key": service.publishable_key, **order_attributes(other)}, "head"
+    )
+
+    shopper.page.wait_for_function(
+        "document.querySelector('body > #encore-tag-1 .encore-host')?.shadowRoot"
+        "?.querySelector('[data-encore-token]')"
+    )
+    expect(shopper.page.locator("#encore-tag-1 [data-encore-token]").first).to_be_visible()
+
+
+def test_two_tags_keep_their_own_revisit_slots_so_a_reload_ranks_nothing_again(
+    shopper: Shopper, service, purchase
+) -> None:
+    other = service.new_purchase()
+    second = {"data-key": service.publishable_key, **order_attributes(other)}
+    open_host_page(shopper, service, order_attributes(purchase))
+    add_tag(shopper, service, second)
+    shopper.page.wait_for_function(
+        "[...document.querySelectorAll('.encore-host')]"
+        ".filter(h => h.shadowRoot?.querySelector('[data-encore-token]')).length == 2"
+    )
+
+    shopper.page.reload()
+    shopper.page.wait_for_function("window.encore && window.encore.loaded === true")
+    add_tag(shopper, service, second)
+    shopper.page.wait_for_function(
+        "[...document.querySelectorAll('.encore-host')]"
+        ".filter(h => h.shadowRoot?.querySelector('[data-encore-token]')).length == 2"
+    )
+
+    assert sorted(shopper.page.evaluate("Object.keys(sessionStorage)")) == [
+        "encore:",
+        "encore:encore-tag-1",
+    ]
+    assert len(shopper.widget_requests()) == 2  # both from the first visit

@@ -2,6 +2,7 @@
 
 import contextlib
 import multiprocessing
+import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -368,3 +369,16 @@ def _new_database(postgres_url: str, name: str) -> Iterator[str]:
         with server.connect() as connection:
             connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         server.dispose()
+
+
+def test_opening_an_up_to_date_store_waits_for_no_write_lock(tmp_path):
+    url = f"sqlite:///{tmp_path / 'encore.db'}"
+    Store.open(url).close()
+    writer = sqlite3.connect(tmp_path / "encore.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # a long import, say, holding the write lock
+
+    try:
+        Store.open(url).close()  # refused after the 5 s busy timeout when it took the lock
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

@@ -267,12 +267,14 @@ def test_an_offer_stored_before_the_id_rules_can_still_be_read_changed_and_delet
     patched = client.patch("/v1/offers/p1%20", json={"title": "Patched"}, headers=auth(SK))
     replaced = client.put("/v1/offers/p1%20", json={**PARTNER, "id": "p1 "}, headers=auth(SK))
     deleted = client.delete("/v1/offers/p1%20", headers=auth(SK))
+    brought_back = client.put("/v1/offers/p1%20", json={**PARTNER, "id": "p1 "}, headers=auth(SK))
     created = client.put("/v1/offers/p2%20", json={**PARTNER, "id": "p2 "}, headers=auth(SK))
 
     assert (read.status_code, read.json()["id"]) == (200, "p1 ")
     assert (patched.status_code, patched.json()["title"]) == (200, "Patched")
     assert replaced.status_code == 200
     assert deleted.status_code == 204
+    assert brought_back.status_code == 422  # once deleted, the old id is a new offer's
     assert created.status_code == 422  # a new offer's id still follows the rules
 
 

@@ -21,14 +21,16 @@
  * Calls before load: window.encore = window.encore && window.encore.q ? window.encore : {q: [],
  *   show: function (o) { this.q.push(['show', o]) }, consent: function (v) { this.q.push(['consent', v]) }};
  *   or push ['show', {...}] onto encore.q. The loaded script turns that same object into the API.
- * A second tag on the page (another placement) is one more show() of its own data-* settings.
+ * A second tag of the same shop and service (another placement) is one more show() of its own data-*
+ * settings; a tag of another shop or service is left alone.
  * Never throws into the host page: every failure renders nothing and logs at most one "[encore]" warning.
  */
 (function (w, d) {
   'use strict';
   var stub = w.encore;
   var PREFIX = '[encore] ';
-  if (stub && stub.loaded) return showAnotherTag(stub, d.currentScript);
+  // Another tag loaded the widget first: it shows this tag's order too (see showTag).
+  if (stub && stub.loaded) return typeof stub.tag === 'function' && stub.tag(d.currentScript);
   var CSS =
     ':host{display:block}' +
     '.encore-ph{min-height:var(--encore-min-height,150px)}' +
@@ -451,6 +453,32 @@
     each(shown, collapse);
   }
 
+  // A second tag on the page (another placement): its order shows too, in its data-target, else in
+  // a slot of its own after it (in the body, for a tag in <head>). Only a tag of this shop and this
+  // service, and not one whose own data-consent refuses: another shop's order is not ours to send.
+  function showTag(tag) {
+    var own = (tag && tag.dataset) || {};
+    if (!own.order) return;
+    var endpoint = (own.endpoint || (tag.src ? new URL(tag.src).origin : location.origin)).replace(/\/+$/, '');
+    if (own.key !== data.key || endpoint !== base) return warn('a tag of another shop or service is left alone');
+    if ('consent' in own && !/^\s*pending\s*$/i.test(own.consent) && !granted(own.consent)) return;
+    var options = {placement: own.placement, limit: own.limit, locale: own.locale, target: own.target,
+      order: JSON.parse(own.order), customer: own.customer && JSON.parse(own.customer),
+      attributes: own.attributes && JSON.parse(own.attributes)};
+    if (options.target) return show(options);
+    options.target = d.createElement('div');
+    options.target.id = 'encore-tag-' + ++tags; // its revisit slot (sessionStorage) is its own
+    if (d.body && d.body.contains(tag)) {
+      tag.parentNode.insertBefore(options.target, tag.nextSibling);
+      return show(options);
+    }
+    if (d.readyState === 'loading') {
+      return d.addEventListener('DOMContentLoaded', guard(function () { d.body.appendChild(options.target); show(options); }));
+    }
+    d.body.appendChild(options.target);
+    show(options);
+  }
+
   function run(command) {
     if (command && typeof command.length === 'number' && typeof command[0] === 'string') {
       var method = api[command[0]];
@@ -463,12 +491,14 @@
   // The stub becomes the API in place: code that kept a reference to it calls the real thing.
   var queued = (stub && stub.q && stub.q.length && stub.q) || [];
   var api = stub && stub.q && !stub.nodeType ? stub : {};
+  var tags = 0; // other tags of this shop on the page, each with its own slot
 
   guard(function () {
     api.loaded = true;
     api.show = guard(show);
     api.consent = guard(setConsent);
     api.flush = guard(flush);
+    api.tag = guard(showTag);
     api.q = {push: guard(run)};
     w.encore = api;
     d.addEventListener('visibilitychange', guard(function () {
@@ -480,19 +510,4 @@
     each(queued, api.q.push);
   })();
 
-  // This copy found the widget already loaded by another tag: that tag's settings show its offers too,
-  // in its data-target, else right after it.
-  function showAnotherTag(loaded, tag) {
-    try {
-      var own = (tag && tag.dataset) || {};
-      var json = function (name) { return own[name] ? JSON.parse(own[name]) : undefined; };
-      if (!own.order) return;
-      var target = own.target;
-      if (!target && tag.parentNode) target = tag.parentNode.insertBefore(d.createElement('div'), tag.nextSibling);
-      loaded.show({target: target, placement: own.placement, limit: own.limit, locale: own.locale,
-        order: json('order'), customer: json('customer'), attributes: json('attributes')});
-    } catch (e) {
-      try { w.console.warn(PREFIX + 'a second widget tag: ' + ((e && e.message) || e)); } catch (x) { /* no console */ }
-    }
-  }
 })(window, document);
