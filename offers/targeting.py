@@ -42,7 +42,9 @@ from offers.catalog import Offer
 
 @dataclass(frozen=True, slots=True)
 class OrderContext:
-    """The order being confirmed, as targeting sees it."""
+    """The order being confirmed, as targeting sees it. Country and currency are kept
+    upper-case and the device lower-case, as the rules compare them: once an order, not
+    once a rule."""
 
     shop_id: str
     placement: str
@@ -55,6 +57,11 @@ class OrderContext:
     is_returning: bool | None
     at: datetime
     currency: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "country", self.country.upper())
+        object.__setattr__(self, "currency", self.currency.upper())
+        object.__setattr__(self, "device", self.device.lower())
 
 
 Check = Callable[[OrderContext, datetime], str | None]
@@ -195,12 +202,12 @@ def _schedule(
 
 def _one_of(field: str, values: list[str], fold: Callable[[str], str]) -> Check:
     """The order's ``field`` (placement, country, currency, device) must be one of
-    ``values``, both compared as ``fold`` makes them (``str`` for an exact match)."""
+    ``values``, folded as :class:`OrderContext` keeps that field (``str`` for exact)."""
     folded = [fold(value) for value in values]
     allowed, listed, of_order = frozenset(folded), _listed(folded), attrgetter(field)
 
     def check(context: OrderContext, _at: datetime) -> str | None:
-        value = fold(of_order(context))
+        value = of_order(context)
         return None if value in allowed else f"{field} {value or 'unknown'} not in {listed}"
 
     return check
