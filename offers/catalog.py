@@ -319,12 +319,15 @@ def _holds_nul(value: object) -> bool:
 
 
 def _field_of(err: msgspec.ValidationError) -> str | None:
+    """The field an error is about, as the API's error body names it (widget/errors.py):
+    a missing or unknown field by its own name, within the object it belongs to."""
     text = str(err)
-    if "`$." in text:
-        return text.rsplit("`$.", 1)[1].rstrip("`").split("[")[0]
-    if "missing required field `" in text:
-        return text.split("missing required field `", 1)[1].split("`")[0]
-    return None
+    location = text.rsplit("`$.", 1)[1].rstrip("`").split("[")[0] if "`$." in text else ""
+    for marker in ("missing required field `", "unknown field `"):
+        if marker in text:
+            named = text.split(marker, 1)[1].split("`")[0]
+            return f"{location}.{named}" if location else named
+    return location or None
 
 
 _DATE_TIME_EXPECTED = (

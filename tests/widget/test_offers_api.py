@@ -290,3 +290,17 @@ def test_an_unknown_status_filter_is_422(client):
 
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "status"
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        pytest.param({"colour": "red"}, "colour", id="top-level"),
+        pytest.param({"targeting": {"countrys": ["DE"]}}, "targeting.countrys", id="nested"),
+    ],
+)
+def test_an_unknown_offer_field_is_named_in_the_error_body(client, extra, field):
+    response = client.post("/v1/offers", json={**PARTNER, **extra}, headers=auth(SK))
+
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == field
