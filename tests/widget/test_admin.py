@@ -548,6 +548,7 @@ def test_dashboard_names_its_period(client, days: str, heading: str) -> None:
     login(client)
     page = client.get(f"/admin?days={days}").text
     assert f'<h2 id="kpis">{heading}</h2>' in page
+    assert re.search(r"<h1>Encore · \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d \(UTC days\)</h1>", page)
 
 
 def test_charts_have_their_figures_as_tables_with_full_dates(client, shop_store) -> None:
