@@ -208,15 +208,23 @@ class ImpressionLog:
         try:
             await self._write(batch)
         except (OperationalError, InterfaceError):  # the store is away: keep everything
-            for name in _TABLES:
-                self._queues[name].extendleft(reversed(getattr(batch, name)))
+            self._put_back(batch)
             raise
         except Exception:
             logger.exception("a feedback batch was refused; writing its rows one by one")
-            await run_in_threadpool(self._write_one_by_one, batch)
+            try:
+                await run_in_threadpool(self._write_one_by_one, batch)
+            except (OperationalError, InterfaceError):  # away midway: keep the rows not done
+                self._put_back(batch)
+                raise
         finally:
             self._in_flight = 0
         self.n_written += taken
+
+    def _put_back(self, batch: FeedbackBatch) -> None:
+        """Return a batch's rows to the front of their queues, in order."""
+        for name in _TABLES:
+            self._queues[name].extendleft(reversed(getattr(batch, name)))
 
     async def _write(self, batch: FeedbackBatch) -> None:
         connection = self._loop_connection
@@ -232,15 +240,19 @@ class ImpressionLog:
         await run_in_threadpool(record_feedback, self.store, batch)
 
     def _write_one_by_one(self, batch: FeedbackBatch) -> None:
-        """Keep every row the store accepts; a row it never will is dropped, not retried forever."""
+        """Keep every row the store accepts; a row it never will is dropped, not retried forever.
+        Each row leaves ``batch`` once done, so what is left when the store goes away is what
+        still has to be written."""
         for name in _TABLES:
-            for row in getattr(batch, name):
+            rows = getattr(batch, name)
+            while rows:
                 try:
-                    record_feedback(self.store, FeedbackBatch(**{name: [row]}))
+                    record_feedback(self.store, FeedbackBatch(**{name: [rows[0]]}))
                 except (OperationalError, InterfaceError):
                     raise
                 except Exception as err:
-                    logger.error("dropped a %s row the store refuses (%s): %r", name, err, row)
+                    logger.error("dropped a %s row the store refuses (%s): %r", name, err, rows[0])
+                rows.pop(0)
 
 
 def _log_failure(err: Exception, first: bool, message: str, *args: object) -> None:

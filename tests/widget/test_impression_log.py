@@ -346,3 +346,33 @@ def test_a_full_log_turns_requests_away(make_client, rank_body):
     assert response.status_code == 429
     assert response.headers["retry-after"] == "1"
     assert response.json()["error"]["code"] == "too_many_requests"
+
+
+def test_rows_not_yet_written_one_by_one_are_kept_when_the_store_goes_away_midway(
+    store, monkeypatch
+):
+    calls = {"n": 0}
+
+    def away_after_the_first(store_, batch) -> None:  # good-1 written, then the store is gone
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OperationalError("INSERT", {}, Exception("connection reset"))
+        record_feedback(store_, batch)
+
+    log = ImpressionLog(store, flush_interval=3600)
+
+    async def outage() -> int:
+        log.start()
+        for request_id in ("good-1", "good-2", "good-3"):
+            log.add_rank(_request_row(request_id), [])
+        log.add_rank(_request_row("bad", at=None), [])  # the batch is refused: one by one
+        with monkeypatch.context() as patched:
+            patched.setattr("widget.impression_log.record_feedback", away_after_the_first)
+            with pytest.raises(OperationalError):
+                await log.flush()
+        kept = log.pending
+        await log.close()  # the store is back
+        return kept
+
+    assert run(outage) == 3  # good-2, good-3 and bad: nothing lost but what was written
+    assert _request_ids(store) == ["good-1", "good-2", "good-3"]
