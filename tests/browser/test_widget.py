@@ -269,6 +269,29 @@ def test_dismissing_the_last_offer_from_the_keyboard_moves_focus_on_past_the_wid
     assert shopper.deep_focus() == "order-status"
 
 
+def test_the_dismiss_button_takes_clicks_over_a_sponsored_label_beneath_it(
+    shopper: Shopper, service, purchase
+) -> None:
+    def sponsored_without_images(route: Route) -> None:  # each card's label at its very top
+        response = route.fetch()
+        answer = response.json()
+        html = re.sub(r"<img [^>]*>", "", answer["html"])
+        answer["html"] = html.replace(
+            '<div class="encore-body">',
+            '<div class="encore-body"><p class="encore-sponsored">Sponsored</p>',
+        )
+        route.fulfill(response=response, json=answer)
+
+    shopper.page.route("**/v1/widget", sponsored_without_images)
+    n_offers = open_demo(shopper, service, purchase)
+
+    with shopper.page.expect_request(is_events_post("dismiss")):
+        shopper.offers().first.locator(".encore-dismiss").click(timeout=3_000)
+        shopper.page.evaluate("encore.flush()")
+
+    expect(shopper.offers()).to_have_count(n_offers - 1)
+
+
 def test_in_forced_colors_mode_the_offer_buttons_keep_a_visible_edge(
     shopper: Shopper, service, purchase
 ) -> None:

@@ -57,7 +57,8 @@
     'border-radius:var(--encore-radius,10px);background:var(--encore-accent,#2b59c3);color:var(--encore-accent-text,#fff)}' +
     '.encore-cta:hover{filter:brightness(1.1)}' +
     '.encore-dismiss{position:absolute;top:6px;inset-inline-end:6px;width:30px;height:30px;padding:0;' +
-    'border:1px solid transparent;border-radius:50%;' +
+    // z-index: the card's faded labels (opacity) would otherwise paint over it, and take its clicks
+    'border:1px solid transparent;border-radius:50%;z-index:1;' +
     'background:rgba(255,255,255,.9);color:#1d2329;font-family:inherit;font-size:20px;line-height:1;cursor:pointer}' +
     '.encore-csat{display:flex;flex-wrap:wrap;align-items:center;gap:6px 12px;margin-top:14px}' +
     '.encore-scores{display:flex;gap:6px}' +
