@@ -70,10 +70,9 @@
   var script = d.currentScript || d.querySelector('script[data-key][src*="widget.js"]');
   var data = (script && script.dataset) || {};
   var warned = false;
-  var base = (data.endpoint || (script && script.src ? new URL(script.src).origin : location.origin))
-    .replace(/\/+$/, '');
+  var base = endpointOf(data, script);
   var timeoutMs = +data.timeout || 3000;
-  var consent = !('consent' in data) || (/^\s*pending\s*$/i.test(data.consent) ? null : granted(data.consent));
+  var consent = consentOf(data);
   var waiting = [];
   var shown = [];
   var outbox = [];
@@ -115,8 +114,19 @@
     };
   }
 
-  function parse(name) {
-    var text = data[name];
+  // The service a tag talks to: its data-endpoint, else the origin it was loaded from.
+  function endpointOf(set, tag) {
+    return (set.endpoint || (tag && tag.src ? new URL(tag.src).origin : location.origin)).replace(/\/+$/, '');
+  }
+
+  // A tag's data-consent: absent is consent, "pending" is null (wait for encore.consent), else granted().
+  function consentOf(set) {
+    if (!('consent' in set)) return true;
+    return /^\s*pending\s*$/i.test(set.consent) ? null : granted(set.consent);
+  }
+
+  function parse(name, set) {
+    var text = (set || data)[name];
     if (!text) return undefined;
     try { return JSON.parse(text); } catch (e) { warn('data-' + name + ' is not valid JSON'); }
   }
@@ -460,12 +470,10 @@
   function showTag(tag) {
     var own = (tag && tag.dataset) || {};
     if (!own.order) return;
-    var endpoint = (own.endpoint || (tag.src ? new URL(tag.src).origin : location.origin)).replace(/\/+$/, '');
-    if (own.key !== data.key || endpoint !== base) return warn('a tag of another shop or service is left alone');
-    if ('consent' in own && !/^\s*pending\s*$/i.test(own.consent) && !granted(own.consent)) return;
+    if (own.key !== data.key || endpointOf(own, tag) !== base) return warn('a tag of another shop or service is left alone');
+    if (consentOf(own) === false) return;
     var options = {placement: own.placement, limit: own.limit, locale: own.locale, target: own.target,
-      order: JSON.parse(own.order), customer: own.customer && JSON.parse(own.customer),
-      attributes: own.attributes && JSON.parse(own.attributes)};
+      order: parse('order', own), customer: parse('customer', own), attributes: parse('attributes', own)};
     if (options.target) return show(options);
     options.target = d.createElement('div');
     options.target.id = 'encore-tag-' + ++tags; // its revisit slot (sessionStorage) is its own
