@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import msgspec
 import yaml
 
-from offers.errors import TOO_DEEP, InputError, binary_kind, first_line, utf8_problem
+from offers.errors import TOO_DEEP, InputError, binary_kind, first_line, opening, utf8_problem
 
 OfferKind = Literal["cross_sell", "partner"]
 OfferStatus = Literal["active", "paused", "archived"]
@@ -130,12 +130,8 @@ def read_offers_file(path: str | Path) -> OffersFile:
 
 
 def _decoded_offers_file(path: Path) -> object:
-    try:
+    with opening(path.name):
         content = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path.name}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path.name}: is a folder, not a file") from None
     kind = binary_kind(content[:8])
     if kind:
         raise InputError(f"{path.name}: {kind}, not JSON or YAML text")

@@ -1,5 +1,8 @@
 """The one exception type for a user's bad input, and wording shared by its messages."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 _BINARY_KINDS = (  # what a file is, by its first bytes, when it is no text at all
     (b"PK\x03\x04", "a ZIP archive (an Excel workbook is one)"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook"),
@@ -32,6 +35,19 @@ class InputError(ValueError):
 # JSON or YAML nested so deep that reading it exhausts Python's recursion limit (~1,000 levels
 # for msgspec and PyYAML, about 2 KB of brackets); no real order or offer nests past a few.
 TOO_DEEP = "nested too deeply (arrays or objects over ~1,000 levels)"
+
+
+@contextmanager
+def opening(name: str) -> Iterator[None]:
+    """Say in one line, naming the file ``name``, why it could not be opened or read."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: is a folder, not a file") from None
+    except PermissionError:
+        raise InputError(f"{name}: cannot read the file (permission denied)") from None
 
 
 def first_line(err: BaseException) -> str:

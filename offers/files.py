@@ -29,7 +29,7 @@ from sqlalchemy import String, Table
 
 from offers import schema
 from offers.dates import DateOrder, parse_timestamps
-from offers.errors import InputError, binary_kind, not_utf8, wide_encoding_problem
+from offers.errors import InputError, binary_kind, not_utf8, opening, wide_encoding_problem
 from offers.identity import column_without_emails, customer_keys
 from offers.money import parse_margin, parse_money
 from offers.progress import progress
@@ -254,7 +254,7 @@ def _read_chunks(
 def _read_header(path: Path) -> tuple[str, bool]:
     """The header line, and whether the file is gzip data (by its first bytes, not its name)."""
     name = path.name
-    try:
+    with opening(name):
         with open(path, "rb") as handle:
             gzipped = handle.read(2) == _GZIP_MAGIC
         if not gzipped and name.lower().endswith(".gz"):
@@ -269,12 +269,6 @@ def _read_header(path: Path) -> tuple[str, bool]:
                 )
             with io.TextIOWrapper(handle, encoding="utf-8-sig", newline="") as text:
                 header = text.readline().strip("\r\n")
-    except FileNotFoundError:
-        raise InputError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{name}: is a folder, not a file") from None
-    except PermissionError:
-        raise InputError(f"{name}: cannot read the file (permission denied)") from None
     if "\x00" in header:
         wide = wide_encoding_problem(header.encode())
         problem = f"{wide}; {_SAVE_AS_UTF8}" if wide else "not CSV text (it holds NUL bytes)"

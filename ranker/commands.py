@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from offers.caps import OfferUsage
 from offers.catalog import Offer, read_offers
-from offers.errors import TOO_DEEP, InputError, binary_kind, utf8_problem
+from offers.errors import TOO_DEEP, InputError, binary_kind, opening, utf8_problem
 from offers.files import (
     OrderLines,
     describe_skipped,
@@ -285,12 +285,8 @@ def _offers(
 
 
 def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    try:
+    with opening(path.name):
         handle = path.open("rb")
-    except FileNotFoundError:
-        raise InputError(f"{path.name}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path.name}: is a folder, not a file") from None
     with handle:
         start = handle.peek(8)[:8]
         kind = binary_kind(start)

@@ -9,7 +9,8 @@ import zipfile
 import pandas as pd
 import pytest
 
-from offers.errors import InputError
+from offers.catalog import read_offers
+from offers.errors import InputError, opening
 from offers.files import (
     MERGED,
     ORDER_COLUMNS,
@@ -468,6 +469,24 @@ def test_a_column_named_twice_is_one_clear_error(write_file, name, content, mess
 def test_a_missing_file_is_named(tmp_path):
     with pytest.raises(InputError, match=r"^nope\.csv: no such file$"):
         read_orders(tmp_path / "nope.csv")
+
+
+@pytest.mark.parametrize("reader", [read_orders, read_offers], ids=["orders", "offers"])
+def test_a_folder_given_as_a_file_is_named(tmp_path, reader):
+    folder = tmp_path / "shop.csv"
+    folder.mkdir()
+    with pytest.raises(InputError, match=r"^shop\.csv: is a folder, not a file$"):
+        reader(folder)
+
+
+def test_a_file_that_cannot_be_read_is_named_in_one_line():
+    with (
+        pytest.raises(
+            InputError, match=r"^orders\.csv: cannot read the file \(permission denied\)$"
+        ),
+        opening("orders.csv"),
+    ):
+        raise PermissionError(13, "Permission denied")
 
 
 def test_products_keep_the_last_row_of_a_repeated_sku(write_file):

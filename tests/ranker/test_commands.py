@@ -420,12 +420,17 @@ _ALL_AT_ONE_MOMENT = (
             "encore recommend: error: none.jsonl: no such file",
             id="recommend-no-file",
         ),
+        pytest.param(
+            ["recommend", "--model", "{model}", "--input", "{tmp}"],
+            "encore recommend: error: {tmp_name}: is a folder, not a file",
+            id="recommend-folder",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
     args: list[str], message: str, model_dir: Path, tmp_path: Path, capsys
 ) -> None:
-    values = {"tmp": tmp_path, "model": model_dir}
+    values = {"tmp": tmp_path, "tmp_name": tmp_path.name, "model": model_dir}
     for name, (file_name, content) in _INPUT_FILES.items():
         values[name] = tmp_path / file_name
         values[name].write_bytes(content)
