@@ -339,7 +339,3 @@ def _readable(err: msgspec.ValidationError) -> str:
         message, location = text.split(" - at `$.", 1)
         return f"`{location.rstrip('`')}`: {message[0].lower()}{message[1:]}"
     return f"{text[0].lower()}{text[1:]}"
-
-
-def _first_line(err: Exception) -> str:
-    return str(err).strip().splitlines()[0]

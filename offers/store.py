@@ -137,13 +137,8 @@ class Store:
         with self.engine.begin() as connection:
             _upsert(connection, schema.shops, [row], ["id"], keep=["created_at"])
 
-    def shop_by_publishable_key(self, key: str) -> Shop | None:
-        return self._shop_where(schema.shops.c.publishable_key == key)
-
     def shop_by_secret_key(self, key: str) -> Shop | None:
-        return self._shop_where(schema.shops.c.secret_key_hash == hash_secret(key))
-
-    def _shop_where(self, condition: Any) -> Shop | None:
+        condition = schema.shops.c.secret_key_hash == hash_secret(key)
         with self.engine.connect() as connection:
             row = connection.execute(select(schema.shops).where(condition)).mappings().first()
         if row is None:
