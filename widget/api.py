@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from offers.rank_request import RankRequest, rank_decoder
 from offers.translations import translator
-from widget import offers_api, tracking
+from widget import offers_api, report_api, tracking
 from widget.bodies import decode, read_body
 from widget.errors import ApiError
 from widget.ranking import Ranked
@@ -168,6 +168,7 @@ routes = [
     Route("/v1/widget", widget, methods=["POST"]),
     *tracking.routes,
     *offers_api.routes,
+    *report_api.routes,
     Route("/healthz", healthz, methods=["GET"]),
     Route("/widget.js", widget_js, methods=["GET"]),
 ]

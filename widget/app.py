@@ -28,7 +28,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from threadpoolctl import threadpool_limits
 
-from widget import api, demo
+from widget import admin, api, demo
 from widget.auth import Cors, OriginList
 from widget.errors import ANSWER_HEADERS, exception_handlers
 from widget.openapi import openapi_document
@@ -101,7 +101,7 @@ def create_app(settings: Settings, on_ready: Callable[[], None] | None = None) -
         *api.routes,
         Route("/openapi.json", openapi, methods=["GET"]),
         *demo.routes,
-        *_admin_routes(),
+        *admin.routes,
     ]
     return Starlette(
         routes=routes,
@@ -114,9 +114,3 @@ def create_app(settings: Settings, on_ready: Callable[[], None] | None = None) -
 def app_from_environment() -> Starlette:
     """The app for ``uvicorn --factory widget.app:app_from_environment`` (ENCORE_* settings)."""
     return create_app(load_settings())
-
-
-def _admin_routes() -> list:
-    from widget import admin
-
-    return list(admin.routes)

@@ -19,7 +19,8 @@ from tests.feedback import (
     seed_known_feedback,
 )
 from tests.widget.conftest import PK, SHOP_ID, SK, auth
-from widget.admin import SESSION_MAX_AGE, line_chart_svg
+from widget.admin_sessions import SESSION_MAX_AGE
+from widget.charts import line_chart_svg
 
 PERIOD = "since=2024-03-01&until=2024-03-03"
 

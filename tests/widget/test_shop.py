@@ -29,14 +29,14 @@ def test_a_signing_secret_is_generated_once_and_kept(store):
     second = prepare_shop(store, settings).signing_secret
 
     assert len(first) >= 32
-    assert first == second == store.shop_by_publishable_key("pk_a").settings[SIGNING_SECRET]
+    assert first == second == store.shop_by_secret_key("sk_a").settings[SIGNING_SECRET]
 
 
 def test_the_configured_signing_secret_wins_and_is_not_stored(store):
     served = prepare_shop(store, Settings(shop_id="s1", signing_secret="configured", **KEYS))
 
     assert served.signing_secret == "configured"
-    assert SIGNING_SECRET not in store.shop_by_publishable_key("pk_a").settings
+    assert SIGNING_SECRET not in store.shop_by_secret_key("sk_a").settings
 
 
 def test_without_keys_the_shop_must_be_in_the_store(store):
