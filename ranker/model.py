@@ -231,17 +231,29 @@ class RelevanceModel:
         compile_kernel(self._scoring_tables)
 
     def _basket_codes(self, context: RankContext) -> tuple[list[int], list[int], list[float], int]:
-        """Sku code, category code and unit price of each basket line (-1 or NaN when
-        unknown), and the customer's code (-1 when unknown)."""
+        """Sku code, category code and unit price of each of the basket's skus (-1 or NaN
+        when unknown), and the customer's code (-1 when unknown).
+
+        Read as training reads an order: a sku once however many lines hold it, and a sku
+        the model knows with its own category and price, whatever the request says (a
+        discount or a category written in another case would otherwise move the scores).
+        The request's category and price stand for a sku the model does not know.
+        """
         index = self.index
         skus, categories, prices = [], [], []
+        seen = set()
         for sku, category, price, _ in context.basket:
+            if sku in seen:
+                continue
+            seen.add(sku)
             code = index.sku_code.get(sku, -1)
             skus.append(code)
-            known_category = index.sku_category[code] if code >= 0 else -1
-            categories.append(index.category_code.get(category, -1) if category else known_category)
-            known_price = index.sku_price[code] if code >= 0 else np.nan
-            prices.append(price if price and price > 0 else known_price)
+            if code >= 0:
+                categories.append(index.sku_category[code])
+                prices.append(index.sku_price[code])
+            else:
+                categories.append(index.category_code.get(category, -1) if category else -1)
+                prices.append(price if price and price > 0 else np.nan)
         customer = -1
         if context.customer_id:
             customer = index.customer_code.get(customer_key(context.customer_id), -1)

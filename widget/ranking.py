@@ -19,7 +19,7 @@ from offers.holdout import in_holdout
 from offers.identity import customer_key, without_emails
 from offers.rank_request import RankRequest
 from offers.store import utcnow
-from offers.targeting import OrderContext, eligible_offers, screen
+from offers.targeting import OrderContext, eligible_offers, screen, utc_naive
 from offers.translations import language_of, translator
 from ranker import OfferScores, RankContext, SelectionPolicy
 from ranker.reasons import wording
@@ -270,7 +270,11 @@ def _not_selected(probability: float, policy: SelectionPolicy, limit: int) -> st
 
 
 def _rank_context(body: RankRequest, order: OrderContext) -> RankContext:
-    """What the model reads of this order."""
+    """What the model reads of this order: the customer's history as it was when the order
+    was placed (``ordered_at``, never later than now), so that an order ranked again after a
+    retrain that learned it does not find itself in that history. Targeting, schedules and
+    caps apply as of now, when the offers are shown."""
+    placed = body.order.ordered_at
     return RankContext(
         customer_id=order.customer_id,
         basket=[(i.sku, i.category, i.price, i.quantity) for i in body.order.items],
@@ -280,7 +284,7 @@ def _rank_context(body: RankRequest, order: OrderContext) -> RankContext:
         currency=order.currency,
         device=order.device,
         is_returning=order.is_returning,
-        at=order.at,
+        at=order.at if placed is None else min(utc_naive(placed), order.at),
         attributes=dict(body.attributes),
     )
 

@@ -63,6 +63,21 @@ def test_an_empty_basket_still_gets_recommendations(trained_model: RelevanceMode
     assert len(trained_model.recommend_skus(RankContext(customer_id=None, basket=[]), 3)) == 3
 
 
+def test_an_order_scores_the_same_whatever_its_lines_say_of_skus_the_model_knows(
+    trained_model: RelevanceModel, order_lines: pd.DataFrame
+) -> None:
+    """Training reads a sku once per order, with its own category and price: a request's
+    discount, a category in another case or a line sent twice must not move the scores."""
+    context = _returning_context(trained_model, order_lines)
+    sent = [(sku, category.lower(), price * 0.8, 1) for sku, category, price, _ in context.basket]
+    as_sent = msgspec.structs.replace(context, basket=[*sent, sent[0]])
+    offers = [offer for offer in trained_model.offers if offer.kind == "cross_sell"]
+
+    expected = trained_model.score_offers(context, offers).probability
+    assert trained_model.score_offers(as_sent, offers).probability.tolist() == expected.tolist()
+    assert trained_model.recommend_skus(as_sent, 5) == trained_model.recommend_skus(context, 5)
+
+
 def test_offer_scores_are_calibrated_probabilities_with_reasons(
     trained_model: RelevanceModel, order_lines: pd.DataFrame
 ) -> None:

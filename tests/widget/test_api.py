@@ -11,6 +11,7 @@ from offers import schema
 from offers.holdout import in_holdout
 from tests.widget.conftest import ORIGIN, PK, SK, auth, flush_log, stored_rows
 from widget.api import accepts_gzip
+from widget.cli import main
 from widget.service import Asset
 
 SERVED_SCRIPT = rjsmin.jsmin(
@@ -106,6 +107,46 @@ def test_a_body_as_a_shop_template_writes_it_ranks_like_the_documented_one(
         if r["id"] == response.json()["request_id"]
     ]
     assert [(r["order_id"], r["customer_id"]) for r in logged] == [("5001", "1001")]
+
+
+def test_rank_shows_what_encore_recommend_ranks_for_the_same_orders(
+    client, shop_data, tmp_path, capsys
+):
+    """The shop's latest orders, which the model was trained on, sent again with their
+    `ordered_at`: the service scores each from the customer's history as it was then, as
+    the command line does, not with the order itself already in that history."""
+    orders = shop_data.orders[shop_data.orders["quantity"].astype(int) > 0]
+    bodies = []
+    for order_id in orders["order_id"].drop_duplicates().iloc[-40:]:
+        lines = orders[orders["order_id"] == order_id]
+        first = lines.iloc[0]
+        order = {
+            "id": order_id,
+            "ordered_at": first["ordered_at"],
+            "currency": first["currency"],
+            "country": first["country"],
+            "device": first["device"],
+            "items": [
+                {"sku": r.sku, "category": r.category, "price": float(r.price), "quantity": 1}
+                for r in lines.itertuples()
+            ],
+        }
+        customer = {"id": first["customer_id"], "is_returning": True}
+        bodies.append({"placement": "thank_you", "order": order, "customer": customer})
+    (tmp_path / "orders.jsonl").write_text("".join(json.dumps(b) + "\n" for b in bodies))
+    model = str(shop_data.models / "current")
+    assert main(["recommend", "--model", model, "--input", str(tmp_path / "orders.jsonl")]) == 0
+    recommended = [json.loads(line)["offers"] for line in capsys.readouterr().out.splitlines()]
+
+    ranked = [  # debug: ranked for a look, so that no cap or impression counts in between
+        client.post("/v1/rank?debug=1", json=body, headers=auth(SK)).json()["offers"]
+        for body in bodies
+    ]
+
+    assert any(ranked)
+    assert [[(o["id"], o["score"]) for o in offers] for offers in ranked] == [
+        [(o["id"], o["score"]) for o in offers] for offers in recommended
+    ]
 
 
 def test_rank_shows_a_holdout_customer_nothing_and_records_the_request(

@@ -33,12 +33,13 @@ def test_service_pages_name_an_inline_icon_so_browsers_ask_for_no_favicon(client
     assert all('<link rel="icon" href="data:,">' in page for page in pages)
 
 
-def test_demo_page_shows_the_order_asked_for(client, shop_data):
-    order_id = shop_data.orders["order_id"].iloc[0]
+def test_demo_page_shows_the_order_asked_for_with_when_it_was_placed(client, shop_data):
+    first_line = shop_data.orders.iloc[0]
 
-    page = client.get("/demo", params={"order": order_id}).text
+    page = client.get("/demo", params={"order": first_line["order_id"]}).text
 
-    assert _data(page, "order")["id"] == order_id
+    order = _data(page, "order")
+    assert (order["id"], order["ordered_at"]) == (first_line["order_id"], first_line["ordered_at"])
 
 
 def test_demo_page_of_an_unknown_order_is_404(client):
