@@ -24,7 +24,14 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, Table, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DatabaseError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from offers import schema
 from offers.catalog import Offer
@@ -65,6 +72,11 @@ class WriteCount:
 def hash_secret(secret_key: str) -> str:
     """Secret keys are stored as SHA-256 digests, never in the clear."""
     return hashlib.sha256(secret_key.encode()).hexdigest()
+
+
+STORE_AWAY = (OperationalError, InterfaceError, PoolTimeout)
+"""What a store raises when it did not answer (down, restarting, out of connections), rather
+than refused what it was sent: worth retrying, and no one's mistake."""
 
 
 def utcnow() -> datetime:

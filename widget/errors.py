@@ -1,7 +1,9 @@
 """Errors as the API answers them: ``{"error": {"code", "message", "field"}}``.
 
-Bad client input is a 4xx with that body; anything unexpected is logged with the
-request id and answered 500 with the same shape (never a traceback).
+Bad client input is a 4xx with that body; a store that does not answer (down,
+restarting) is a 503 with ``Retry-After``, logged in one line; anything unexpected
+is logged with the request id and answered 500 with the same shape (never a
+traceback).
 """
 
 import logging
@@ -13,7 +15,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from offers.errors import InputError
+from offers.errors import InputError, first_line
+from offers.store import STORE_AWAY
 
 logger = logging.getLogger("encore.widget")
 
@@ -32,7 +35,9 @@ _CODES = {
     422: "invalid",
     429: "too_many_requests",
     500: "internal_error",
+    503: "unavailable",
 }
+STORE_RETRY_SECONDS = 5
 
 
 class ApiError(Exception):
@@ -94,6 +99,22 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     return error_response(status, _CODES.get(status, "error"), message, headers=exc.headers)
 
 
+async def handle_store_away(request: Request, exc: Exception) -> Response:
+    """The store did not answer: nothing of this request was stored; the client may retry.
+    Answered inside the middleware (as a response, not an error), so the connection stays
+    open for the client's other requests, which may not need the store."""
+    logger.error(
+        "the store is unavailable for %s %s (request %s): %s",
+        request.method,
+        request.url.path,
+        request.scope.get("encore.request_id", "-"),
+        first_line(exc),
+    )
+    message = f"the store is unavailable; nothing was saved: retry in {STORE_RETRY_SECONDS} seconds"
+    headers = {"Retry-After": str(STORE_RETRY_SECONDS)}
+    return error_response(503, "unavailable", message, headers=headers)
+
+
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     request_id = request.scope.get("encore.request_id", "-")
     logger.exception(
@@ -113,5 +134,6 @@ def _default_message(request: Request, status: int) -> str:
 exception_handlers = {
     ApiError: handle_api_error,
     HTTPException: handle_http_exception,
+    **dict.fromkeys(STORE_AWAY, handle_store_away),
     Exception: handle_unexpected,
 }

@@ -35,12 +35,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from offers.errors import first_line
 from offers.feedback import FeedbackBatch, record_feedback, write_feedback
-from offers.store import Store
+from offers.store import STORE_AWAY, Store
 
 logger = logging.getLogger("encore.widget")
 
@@ -207,14 +207,14 @@ class ImpressionLog:
         self._in_flight = taken
         try:
             await self._write(batch)
-        except (OperationalError, InterfaceError):  # the store is away: keep everything
+        except STORE_AWAY:  # the store is away: keep everything
             self._put_back(batch)
             raise
         except Exception:
             logger.exception("a feedback batch was refused; writing its rows one by one")
             try:
                 await run_in_threadpool(self._write_one_by_one, batch)
-            except (OperationalError, InterfaceError):  # away midway: keep the rows not done
+            except STORE_AWAY:  # away midway: keep the rows not done
                 self._put_back(batch)
                 raise
         finally:
@@ -248,7 +248,7 @@ class ImpressionLog:
             while rows:
                 try:
                     record_feedback(self.store, FeedbackBatch(**{name: [rows[0]]}))
-                except (OperationalError, InterfaceError):
+                except STORE_AWAY:
                     raise
                 except Exception as err:
                     logger.error("dropped a %s row the store refuses (%s): %r", name, err, rows[0])

@@ -38,6 +38,8 @@ _ERROR_MEANINGS = {
     413: f"The body is larger than {MAX_BODY_BYTES} bytes.",
     422: "The body is JSON but not valid; `field` names the culprit.",
     429: "Too much waiting to be logged; retry after `Retry-After` seconds.",
+    503: "The store did not answer (down or restarting): nothing was saved; retry after "
+    "`Retry-After` seconds.",
 }
 _PUBLISHABLE = [{"publishableKey": []}, {"secretKey": []}]
 _SECRET = [{"secretKey": []}]
@@ -133,7 +135,7 @@ def _paths() -> dict[str, Any]:
                 "requestBody": _body("EventsRequest"),
                 "responses": {
                     "202": _json(_ref("EventsResponse"), "Accepted."),
-                    **_errors(400, 401, 403, 413, 422, 429),
+                    **_errors(400, 401, 403, 413, 422, 429, 503),
                 },
             }
         },
@@ -162,7 +164,7 @@ def _paths() -> dict[str, Any]:
                     "200": _json(
                         _ref("ConversionResponse"), "Already recorded (`recorded` is false)."
                     ),
-                    **_errors(400, 401, 403, 404, 413, 422),
+                    **_errors(400, 401, 403, 404, 413, 422, 503),
                 },
             }
         },
@@ -180,7 +182,7 @@ def _paths() -> dict[str, Any]:
                 ],
                 "responses": {
                     "200": _json(offer_list, "The shop's offers."),
-                    **_errors(401, 403, 422),
+                    **_errors(401, 403, 422, 503),
                 },
             },
             "post": {
@@ -189,7 +191,7 @@ def _paths() -> dict[str, Any]:
                 "requestBody": _body("Offer"),
                 "responses": {
                     "201": _json(_ref("Offer"), "Created."),
-                    **_errors(400, 401, 403, 409, 413, 422),
+                    **_errors(400, 401, 403, 409, 413, 422, 503),
                 },
             },
         },
@@ -198,7 +200,10 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "summary": "One offer",
                 "security": _SECRET,
-                "responses": {"200": _json(_ref("Offer"), "The offer."), **_errors(401, 403, 404)},
+                "responses": {
+                    "200": _json(_ref("Offer"), "The offer."),
+                    **_errors(401, 403, 404, 503),
+                },
             },
             "put": {
                 "summary": "Create or replace an offer",
@@ -207,7 +212,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "200": _json(_ref("Offer"), "Replaced."),
                     "201": _json(_ref("Offer"), "Created."),
-                    **_errors(400, 401, 403, 413, 422),
+                    **_errors(400, 401, 403, 413, 422, 503),
                 },
             },
             "patch": {
@@ -224,13 +229,13 @@ def _paths() -> dict[str, Any]:
                 },
                 "responses": {
                     "200": _json(_ref("Offer"), "Changed."),
-                    **_errors(400, 401, 403, 404, 413, 422),
+                    **_errors(400, 401, 403, 404, 413, 422, 503),
                 },
             },
             "delete": {
                 "summary": "Delete an offer",
                 "security": _SECRET,
-                "responses": {"204": {"description": "Deleted."}, **_errors(401, 403, 404)},
+                "responses": {"204": {"description": "Deleted."}, **_errors(401, 403, 404, 503)},
             },
         },
         "/v1/report": {
@@ -255,7 +260,7 @@ def _paths() -> dict[str, Any]:
                             "text/csv": {"schema": {"type": "string"}},
                         },
                     },
-                    **_errors(401, 403, 422),
+                    **_errors(401, 403, 422, 503),
                 },
             }
         },

@@ -1,10 +1,12 @@
 """The app as wired by create_app: its lifespan, and one shopper's journey over PostgreSQL."""
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from anyio.from_thread import start_blocking_portal
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, make_url, select
 from threadpoolctl import threadpool_info
 
 from offers import schema
@@ -134,3 +136,46 @@ def test_a_report_of_all_time_on_postgresql(postgres_client):
     response = client.get(f"/v1/report?{query}", headers=auth(SK))
     assert response.status_code == 200
     assert response.json()["since"] == "0001-01-01"
+
+
+@contextmanager
+def _database_refusing_connections(url: str) -> Iterator[None]:
+    """An outage of the shop's database with the server up: new connections are refused and
+    the open ones dropped."""
+    name = make_url(url).database
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        connection.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
+    try:
+        yield
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        admin.dispose()
+
+
+@pytest.mark.postgres
+def test_while_the_database_is_down_writes_are_503_to_retry_and_ranking_goes_on(
+    postgres_client, postgres_url, rank_body
+):
+    client, store = postgres_client
+    [offer, *_] = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"]
+    conversion = {"token": offer["token"], "order_id": "o-1", "revenue": 20.0}
+    client.portal.call(client.app_state["service"].log.flush)
+
+    with _database_refusing_connections(postgres_url):
+        refused = client.post("/v1/conversions", json=conversion, headers=auth(SK))
+        listing = client.get("/v1/offers", headers=auth(SK))
+        ranked = client.post("/v1/rank", json=rank_body("another"), headers=auth())
+
+    assert (refused.status_code, listing.status_code, ranked.status_code) == (503, 503, 200)
+    assert refused.headers["retry-after"] == "5"
+    assert refused.json()["error"]["code"] == "unavailable"
+    retried = client.post("/v1/conversions", json=conversion, headers=auth(SK))
+    assert retried.status_code == 201
+    assert _count(store, schema.conversions, order_id="o-1") == 1
