@@ -79,6 +79,10 @@ STORE_AWAY = (OperationalError, InterfaceError, PoolTimeout)
 than refused what it was sent: worth retrying, and no one's mistake."""
 
 
+class StoreUnreachable(InputError):
+    """A database server that did not answer (down, restarting, or a wrong address)."""
+
+
 def utcnow() -> datetime:
     """Now, in UTC, without tzinfo (as every timestamp in the store)."""
     return datetime.now(UTC).replace(tzinfo=None)
@@ -419,7 +423,10 @@ def _create_engine(url: str) -> Engine:
     except (ArgumentError, NoSuchModuleError) as err:
         raise InputError(f"database URL is not valid: {err}", field="database") from None
     except DatabaseError as err:  # OperationalError (unreachable), or not a database file
-        raise InputError(f"cannot open the database: {first_line(err)}", field="database") from None
+        reason = f"cannot open the database: {first_line(err)}"
+        if isinstance(err, OperationalError) and not is_sqlite:
+            raise StoreUnreachable(reason, field="database") from None
+        raise InputError(reason, field="database") from None
     return engine
 
 

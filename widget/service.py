@@ -11,6 +11,7 @@ import contextlib
 import gzip
 import hashlib
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
-from offers.store import Shop, Store, utcnow
+from offers.store import Shop, Store, StoreUnreachable, utcnow
 from ranker import popularity_model
 from widget.auth import KeyRing
 from widget.catalog_cache import CatalogCache
@@ -82,7 +83,7 @@ class Service:
 
     @classmethod
     async def start(cls, settings: Settings) -> "Service":
-        store = await run_in_threadpool(Store.open, settings.database_url)
+        store = await _open_store(settings)
         try:
             return await cls._build(settings, store)
         except BaseException:
@@ -165,6 +166,25 @@ class Service:
                 await self.refresh()
             except Exception:
                 logger.exception("refreshing the catalog and recent activity failed; will retry")
+
+
+async def _open_store(settings: Settings) -> Store:
+    """The store, waited for while its server does not answer, up to ``store_wait_seconds``
+    (60 s): a worker that uvicorn restarts during a database restart would otherwise fail
+    to start, and uvicorn then stops every worker. ``encore serve`` has opened the store
+    once before starting any, so a wrong address fails at once there."""
+    wait = float(settings.extra.get("store_wait_seconds", 60.0))
+    deadline, pause = time.monotonic() + wait, 0.5
+    while True:
+        try:
+            return await run_in_threadpool(Store.open, settings.database_url)
+        except StoreUnreachable as err:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise
+            logger.warning("%s; trying again for up to %.0f s", err, left)
+            await asyncio.sleep(min(pause, left))
+            pause = min(pause * 2, 5.0)
 
 
 def service_of(request: Request) -> Service:

@@ -1,7 +1,9 @@
 """The app as wired by create_app: its lifespan, and one shopper's journey over PostgreSQL."""
 
 import gc
-from collections.abc import Iterator
+import logging
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
@@ -10,7 +12,7 @@ from sqlalchemy import create_engine, func, make_url, select
 from threadpoolctl import threadpool_info
 
 from offers import schema
-from offers.store import Store
+from offers.store import Store, StoreUnreachable
 from tests.widget.conftest import SHOP_ID, SK, TestClient, auth, postgres_with_shop
 from widget.app import create_app
 
@@ -139,24 +141,76 @@ def test_a_report_of_all_time_on_postgresql(postgres_client):
 
 
 @contextmanager
-def _database_refusing_connections(url: str) -> Iterator[None]:
+def _database_refusing_connections(url: str) -> Iterator[Callable[[], None]]:
     """An outage of the shop's database with the server up: new connections are refused and
-    the open ones dropped."""
+    the open ones dropped. Yields the function that ends it (also called on leaving)."""
     name = make_url(url).database
     admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+    def allow(allowed: bool) -> None:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {allowed}')
+
+    allow(False)
     with admin.connect() as connection:
-        connection.exec_driver_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
         connection.exec_driver_sql(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = %s AND pid <> pg_backend_pid()",
             (name,),
         )
     try:
-        yield
+        yield lambda: allow(True)
     finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        allow(True)
         admin.dispose()
+
+
+class _Waiting(logging.Handler):
+    """Set once the service says it is waiting for the store."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.said = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "trying again" in record.getMessage():
+            self.said.set()
+
+
+@pytest.mark.postgres
+def test_a_worker_started_while_the_database_is_down_waits_for_it_and_serves(
+    postgres_url, shop_data, make_settings, rank_body
+):
+    url = postgres_with_shop(postgres_url, shop_data)
+    waiting, logger = _Waiting(), logging.getLogger("encore.widget")
+    logger.addHandler(waiting)
+    try:
+        with _database_refusing_connections(url) as end_outage:
+            back = threading.Thread(target=lambda: waiting.said.wait(30) and end_outage())
+            back.start()
+            with TestClient(create_app(make_settings(database_url=url))) as client:
+                ranked = client.post("/v1/rank", json=rank_body(), headers=auth())
+            back.join()
+    finally:
+        logger.removeHandler(waiting)
+
+    assert waiting.said.is_set()
+    assert ranked.status_code == 200 and ranked.json()["offers"]
+
+
+@pytest.mark.postgres
+def test_a_worker_gives_up_on_a_database_down_past_its_wait(postgres_url, shop_data, make_settings):
+    url = postgres_with_shop(postgres_url, shop_data)
+    app = create_app(make_settings(database_url=url, extra={"store_wait_seconds": 0.0}))
+
+    with (
+        _database_refusing_connections(url),
+        pytest.raises(StoreUnreachable) as raised,
+        TestClient(app),
+    ):
+        pass
+
+    assert str(raised.value).startswith("cannot open the database: ")
 
 
 @pytest.mark.postgres
