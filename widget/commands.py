@@ -47,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise InputError(f"--workers must be at least 1, got {args.workers}")
+    os.environ["ENCORE_WORKERS"] = str(args.workers)  # each worker's share of total caps
     for flag, variable in _FLAG_VARIABLES.items():
         if getattr(args, flag) is not None:
             os.environ[variable] = getattr(

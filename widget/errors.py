@@ -99,6 +99,14 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     return error_response(status, _CODES.get(status, "error"), message, headers=exc.headers)
 
 
+def log_outage(err: Exception, first: bool, message: str, *args: object) -> None:
+    """An outage's first failure with its traceback; each one after it in one line."""
+    if first:
+        logger.error(message, *args, exc_info=err)
+    else:
+        logger.error(message + " (%s)", *args, first_line(err))
+
+
 async def handle_store_away(request: Request, exc: Exception) -> Response:
     """The store did not answer: nothing of this request was stored; the client may retry.
     Answered inside the middleware (as a response, not an error), so the connection stays

@@ -38,9 +38,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from offers.errors import first_line
 from offers.feedback import FeedbackBatch, record_feedback, write_feedback
 from offers.store import STORE_AWAY, Store
+from widget.errors import log_outage
 
 logger = logging.getLogger("encore.widget")
 
@@ -147,7 +147,7 @@ class ImpressionLog:
                     pause = min(0.5 * 2 ** (attempt - 1), 4.0, deadline - time.monotonic())
                     if pause <= 0:
                         break
-                    _log_failure(
+                    log_outage(
                         err,
                         attempt == 1,
                         "writing the feedback log at shutdown failed (attempt %d)",
@@ -189,7 +189,7 @@ class ImpressionLog:
                 backoff = self.flush_interval
             except Exception as err:
                 backoff = min(max(backoff * 2, 1.0), 30.0)
-                _log_failure(
+                log_outage(
                     err,
                     not already_failing,
                     "writing the feedback log failed; %d rows kept, retrying in %.0f s",
@@ -253,14 +253,6 @@ class ImpressionLog:
                 except Exception as err:
                     logger.error("dropped a %s row the store refuses (%s): %r", name, err, rows[0])
                 rows.pop(0)
-
-
-def _log_failure(err: Exception, first: bool, message: str, *args: object) -> None:
-    """An outage's first failure with its traceback; each one after it in one line."""
-    if first:
-        logger.error(message, *args, exc_info=err)
-    else:
-        logger.error(message + " (%s)", *args, first_line(err))
 
 
 def _loop_connection(store: Store) -> Connection | None:

@@ -13,8 +13,9 @@ seconds merges in what other workers wrote (rows are keyed, so merging twice
 changes nothing; its own impressions, told apart by their request ids, are not
 read again) and replaces the lifetime counts. A customer checks out
 minutes apart, not seconds, so a few seconds' lag never lets a per-customer cap
-slip; a lifetime cap may overshoot by the other workers' traffic of those few
-seconds, within what :mod:`offers.caps` already allows for requests in flight.
+slip. Toward a lifetime cap each worker spends only its share of what is left
+(:meth:`RecentActivity.shown`), so the workers together stay within it, give or
+take one impression each.
 """
 
 from collections import Counter
@@ -28,7 +29,9 @@ from offers.feedback import dismissals_since, impressions_since
 from offers.store import Store
 from widget.request_ids import worker_tag
 
-_OVERLAP = timedelta(minutes=2)  # rows written late by other workers (queued, then flushed)
+# Rows other workers write late carry the time they were shown: a log queues them for a
+# fraction of a second, or through a store outage, then for up to its back-off after it.
+_OVERLAP = timedelta(minutes=2)
 _PRUNE_EVERY = timedelta(minutes=10)
 
 
@@ -47,16 +50,20 @@ class Fetched:
 class RecentActivity:
     """Per-customer impressions and dismissals, and lifetime counts, for one shop."""
 
-    def __init__(self, store: Store, shop_id: str, dismiss_days: int) -> None:
+    def __init__(self, store: Store, shop_id: str, dismiss_days: int, workers: int = 1) -> None:
         self.store = store
         self.shop_id = shop_id
         self.dismiss_window = timedelta(days=dismiss_days)
+        self.workers = workers
         self._tracked: frozenset[str] = frozenset()
         self._shown: dict[str, dict[tuple[str, str], datetime]] = {}
         self._dismissed: dict[str, dict[str, datetime]] = {}
         self._set_lifetime(OfferUsage())
         self._watermark: datetime | None = None
         self._pruned_at: datetime | None = None
+        # Since a refresh failed (the store away): rows from then on may still land late.
+        self._late_since: datetime | None = None
+        self._back_at: datetime | None = None  # the first refresh that worked again
 
     # reading, on the request path
 
@@ -87,8 +94,13 @@ class RecentActivity:
 
     def shown(self, customer_id: str, request_id: str, offer: Offer, at: datetime) -> None:
         """Count an impression this worker served (``offer`` as it was ranked: a cap it got
-        a moment ago counts at once, before the next refresh tracks it)."""
-        self._total_shown[offer.id] = self._total_shown.get(offer.id, 0) + 1
+        a moment ago counts at once, before the next refresh tracks it).
+
+        Until the next refresh, each impression counts once per worker toward the lifetime
+        total: every worker then takes its share of what is left below a total cap, as if
+        the others served as many meanwhile, rather than all of it (which let N workers
+        overshoot a cap N times over)."""
+        self._total_shown[offer.id] = self._total_shown.get(offer.id, 0) + self.workers
         if customer_id and _capped_per_customer(offer):
             self._shown.setdefault(customer_id, {})[(request_id, offer.id)] = at
 
@@ -102,16 +114,24 @@ class RecentActivity:
 
     # refreshing from the store
 
+    def refresh_failed(self) -> None:
+        """Note a refresh that failed. Other workers' logs hold what they served meanwhile and
+        write it once the store is back: until those rows can have landed, refreshes read
+        from before the failure, not from the last refresh that worked."""
+        if self._watermark is not None and self._late_since is None:
+            self._late_since = self._watermark
+        self._back_at = None
+
     def fetch(self, offers: Sequence[Offer], now: datetime) -> Fetched:
         """Read what changed (blocking: run it in a worker thread)."""
         tracked = frozenset(o.id for o in offers if _capped_per_customer(o))
         full = self._watermark is None or tracked != self._tracked
-        shown_since = now - WEEK if full else self._watermark - _OVERLAP
+        last = self._late_since or self._watermark
+        read_since = None if last is None else last - _OVERLAP
+        shown_since = now - WEEK if full or read_since is None else max(read_since, now - WEEK)
         # once loaded, this worker's own impressions are recorded as they are served
         others = None if full else worker_tag()
-        dismissed_since = (
-            now - self.dismiss_window if self._watermark is None else self._watermark - _OVERLAP
-        )
+        dismissed_since = now - self.dismiss_window if read_since is None else read_since
         return Fetched(
             at=now,
             tracked=tracked,
@@ -134,6 +154,10 @@ class RecentActivity:
             self.dismissed(customer_id, offer_id, at)
         self._set_lifetime(fetched.lifetime)
         self._watermark = fetched.at
+        if self._late_since is not None:
+            self._back_at = self._back_at or fetched.at
+            if fetched.at - self._back_at > _OVERLAP:
+                self._late_since = self._back_at = None
         if self._pruned_at is None or fetched.at - self._pruned_at > _PRUNE_EVERY:
             self._prune(fetched.at)
 

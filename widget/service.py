@@ -26,7 +26,7 @@ from offers.store import Shop, Store, StoreUnreachable, utcnow
 from ranker import popularity_model
 from widget.auth import KeyRing
 from widget.catalog_cache import CatalogCache
-from widget.errors import ApiError
+from widget.errors import ApiError, log_outage
 from widget.impression_log import ImpressionLog
 from widget.model_slot import ModelSlot
 from widget.ranking import Ranker
@@ -103,7 +103,7 @@ class Service:
         )
         await run_in_threadpool(models.load)
         catalog = CatalogCache(store, shop.id)
-        recent = RecentActivity(store, shop.id, settings.dismiss_days)
+        recent = RecentActivity(store, shop.id, settings.dismiss_days, settings.workers)
         signer = TokenSigner(served.signing_secret, settings.token_max_age_days)
         log = ImpressionLog(store, flush_interval=float(extra.get("log_flush_seconds", 0.2)))
         service = cls(
@@ -158,14 +158,20 @@ class Service:
         self.store.close()
 
     async def _refresh_forever(self) -> None:
+        failing = False
         while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.refresh_seconds)
                 return
             try:
                 await self.refresh()
-            except Exception:
-                logger.exception("refreshing the catalog and recent activity failed; will retry")
+            except Exception as err:
+                self.recent.refresh_failed()
+                message = "refreshing the catalog and recent activity failed; will retry"
+                log_outage(err, not failing, message)
+                failing = True
+            else:
+                failing = False
 
 
 async def _open_store(settings: Settings) -> Store:

@@ -29,6 +29,7 @@ class Settings:
     holdout_share: float = 0.05
     dismiss_days: int = 30
     token_max_age_days: int = 30
+    workers: int = 1  # worker processes serving the shop, each with its share of total caps
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, **overrides: Any) -> "Settings":
@@ -56,6 +57,7 @@ def load_settings(env: Environ | None = None) -> Settings:
                 "ENCORE_HOLDOUT_SHARE", cast=float, default=defaults.holdout_share
             ),
             dismiss_days=config("ENCORE_DISMISS_DAYS", cast=int, default=defaults.dismiss_days),
+            workers=config("ENCORE_WORKERS", cast=int, default=defaults.workers),
         )
     except ValueError as err:
         raise InputError(f"environment: {err}") from None
@@ -93,6 +95,8 @@ def check_settings(settings: Settings) -> None:
             f"ENCORE_DISMISS_DAYS must be between 0 and {MAX_DISMISS_DAYS} (100 years), "
             f"got {settings.dismiss_days}"
         )
+    if settings.workers < 1:
+        raise InputError(f"ENCORE_WORKERS must be at least 1, got {settings.workers}")
     if bool(settings.publishable_key) != bool(settings.secret_key):
         raise InputError("set both ENCORE_PUBLISHABLE_KEY and ENCORE_SECRET_KEY, or neither")
     if settings.publishable_key and not settings.publishable_key.startswith("pk_"):

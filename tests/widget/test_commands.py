@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
+from starlette.config import Environ
 from starlette.testclient import TestClient
 
 import widget.demo_setup
+from offers.errors import InputError
 from ranker.features import FEATURES
 from widget import cli
-from widget.settings import Settings
+from widget.settings import Settings, load_settings
 
 KEYS = {"ENCORE_PUBLISHABLE_KEY": "pk_a", "ENCORE_SECRET_KEY": "sk_a"}
 THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -37,6 +39,7 @@ def environment(monkeypatch, tmp_path):
         "ENCORE_HOLDOUT_SHARE",
         "ENCORE_DISMISS_DAYS",
         "ENCORE_SHOP_ID",
+        "ENCORE_WORKERS",
         *KEYS,
         *THREADS,
     )
@@ -217,6 +220,12 @@ def test_serve_flags_override_the_environment(environment, served, tmp_path):
     assert (tmp_path / "other.db").is_file()
     assert (os.environ["ENCORE_DATABASE_URL"], os.environ["ENCORE_MODEL_DIR"]) == (database, "m/v1")
     assert {os.environ[name] for name in THREADS} == {"1"}
+    assert load_settings().workers == 2  # what each worker reads: its share of total caps
+
+
+def test_a_worker_started_by_uvicorn_directly_refuses_a_worker_count_below_one():
+    with pytest.raises(InputError, match="^ENCORE_WORKERS must be at least 1, got 0$"):
+        load_settings(Environ({"ENCORE_WORKERS": "0"}))
 
 
 @pytest.fixture(scope="module")

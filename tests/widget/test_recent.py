@@ -2,6 +2,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from offers.caps import cap_violation
 from offers.catalog import Caps, Offer
 from offers.feedback import FeedbackBatch, record_feedback
 from widget.recent import RecentActivity
@@ -121,6 +122,47 @@ def test_a_refresh_merges_what_other_workers_wrote(history):
 
     assert recent.usage("dan", later).customer_day == {"capped": 1}
     assert recent.dismissed_offer_ids("dan", later) == {"capped"}
+
+
+def test_what_other_workers_write_late_after_an_outage_still_counts(history):
+    """Another worker's log holds what it served while the store was away and writes it
+    after the store is back, seconds after this worker's first refresh that worked."""
+    recent = RecentActivity(history, "shop", dismiss_days=30)
+    recent.apply(recent.fetch([CAPPED, FREE], NOW))
+    recent.refresh_failed()  # the store goes away; the other worker serves dan meanwhile
+    served = NOW + timedelta(seconds=10)
+    back = NOW + timedelta(minutes=10)
+    recent.apply(recent.fetch([CAPPED, FREE], back))
+    record_feedback(
+        history,
+        FeedbackBatch(
+            impressions=[_impression("r8", "capped", "dan", served)],
+            events=[_dismissal(4, "free", "dan", served)],
+        ),
+    )
+
+    recent.apply(recent.fetch([CAPPED, FREE], back + timedelta(seconds=30)))
+
+    assert recent.usage("dan", back).customer_day == {"capped": 1}
+    assert recent.dismissed_offer_ids("dan", back) == {"free"}
+
+
+@pytest.mark.parametrize("n_workers", [1, 2, 3])
+def test_workers_between_refreshes_together_stay_within_a_total_cap(history, n_workers):
+    """The capped offer was shown 4 times of its 10: each worker takes its share of the 6
+    left (rounded up) rather than all of them, whoever gets the traffic."""
+    workers = [RecentActivity(history, "shop", 30, n_workers) for _ in range(n_workers)]
+    for worker in workers:
+        worker.apply(worker.fetch([CAPPED, FREE], NOW))
+
+    shown = 0
+    for n in range(60):
+        worker, guest = workers[n % n_workers], f"guest-{n}"
+        if cap_violation(CAPPED, worker.usage(guest, NOW), guest) is None:
+            worker.shown(guest, f"request-{n}", CAPPED, NOW)
+            shown += 1
+
+    assert 6 <= shown <= 6 + n_workers - 1
 
 
 def test_a_guest_has_no_per_customer_usage(history):
