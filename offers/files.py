@@ -74,6 +74,11 @@ _NOT_GZIP = "not gzip data (the name ends in .gz)"
 _CUT_GZIP = "gzip data, cut short or damaged"
 _REVERSED_DATE = "{} with day and month the other way round from the file's"
 _FLOAT_ID = re.compile(r"^(\d+)\.0$")
+_CONTEXT_SPELLING = {  # impressions' order context, spelled as /v1/rank reads it
+    "ctx_country": lambda text: text.upper(),
+    "ctx_currency": lambda text: text.upper(),
+    "ctx_device": lambda text: text.lower(),
+}
 _MAX_QUANTITY = 2**31 - 1  # the store's integer column on PostgreSQL
 
 
@@ -188,6 +193,9 @@ def read_impressions(path: str | Path) -> pd.DataFrame:
     impressions["customer_id"] = _stored_ids(impressions["customer_id"])
     for column in (c for c in impressions.columns if c.startswith("ctx_")):
         impressions[column] = column_without_emails(impressions[column])
+    for column, spelled in _CONTEXT_SPELLING.items():  # as the service reads an order's
+        if column in impressions.columns:
+            impressions[column] = spelled(impressions[column].str)
     impressions["shown_at"] = shown_at[keep]
     impressions["position"] = position[keep].astype("int64")
     impressions["propensity"] = propensity[keep].astype("float64")

@@ -116,6 +116,15 @@ class Order(msgspec.Struct, frozen=True):
 
     def __post_init__(self) -> None:
         settle(self, keys=("id",), amounts=("total",))
+        # One spelling from here on, for targeting, the log and the models alike: a shop that
+        # sends "fr" or "Mobile" matches rules written "FR" and "mobile", and feedback learnt
+        # from logged requests weighs the same values the service then scores.
+        if self.country and not self.country.isupper():
+            force_setattr(self, "country", self.country.upper())
+        if self.currency and not self.currency.isupper():
+            force_setattr(self, "currency", self.currency.upper())
+        if self.device and not self.device.islower():
+            force_setattr(self, "device", self.device.lower())
 
     @property
     def grand_total(self) -> float:

@@ -273,6 +273,23 @@ def test_emails_in_extra_columns_are_kept_only_as_digests(write_file):
     assert "example" not in line["note"]
 
 
+def test_impressions_spell_country_currency_and_device_as_the_service_reads_them(write_file):
+    path = write_file(
+        "impressions.csv",
+        IMPRESSIONS_HEADER.strip() + ",ctx_country,ctx_currency,ctx_device\n"
+        "R1,2026-01-05,C1,thank_you,X,1,0.5,1,0,fr,eur,Mobile\n"
+        "R2,2026-01-05,C2,thank_you,X,1,0.5,1,0,,,\n",
+    )
+    rows = read_impressions(path)
+
+    assert rows.loc[0, ["ctx_country", "ctx_currency", "ctx_device"]].tolist() == [
+        "FR",
+        "EUR",
+        "mobile",
+    ]
+    assert rows.loc[1, ["ctx_country", "ctx_currency", "ctx_device"]].tolist() == ["", "", ""]
+
+
 def test_emails_in_impression_context_columns_are_kept_only_as_digests(write_file):
     path = write_file(
         "impressions.csv",

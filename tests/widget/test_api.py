@@ -186,6 +186,24 @@ def test_rank_logs_the_request_and_one_impression_per_offer(client, rank_body, d
     assert all(0 < i["propensity"] <= 1 and i["context"]["channel"] == "web" for i in impressions)
 
 
+def test_rank_logs_country_currency_and_device_as_targeting_and_the_models_read_them(
+    client, rank_body, database_url
+):
+    body = rank_body()
+    body["order"].update(country=body["order"]["country"].lower(), currency="eur", device="Mobile")
+
+    assert client.post("/v1/rank", json=body, headers=auth()).json()["offers"]
+    flush_log(client)
+
+    [impression, *_] = stored_rows(database_url, schema.impressions)
+    context = impression["context"]
+    assert (context["country"], context["currency"], context["device"]) == (
+        body["order"]["country"].upper(),
+        "EUR",
+        "mobile",
+    )
+
+
 def test_rank_hashes_an_email_before_storing_it(client, rank_body, database_url):
     client.post("/v1/rank", json=rank_body(customer="Ann@Example.com"), headers=auth())
     flush_log(client)
