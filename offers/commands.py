@@ -1,9 +1,12 @@
-"""The `generate` and `import` subcommands."""
+"""The `generate`, `import` and `export` subcommands."""
 
 import argparse
+from datetime import date
 from pathlib import Path
 
+from offers.dates import midnight
 from offers.errors import InputError
+from offers.export import export_impressions
 from offers.files import path_argument
 from offers.importer import import_offers, import_orders, import_products
 from offers.store import Store
@@ -40,6 +43,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     load.add_argument("--shop", help="shop id (default: ENCORE_SHOP_ID or `default`)")
     load.set_defaults(run=run_import)
+
+    export = subparsers.add_parser(
+        "export",
+        help="write the service's feedback log as impressions.csv (for encore train)",
+        description="Write every impression the service logged, with whether it was clicked "
+        "and converted and its context, as impressions.csv for `encore train --impressions`.",
+    )
+    export.add_argument(
+        "--impressions",
+        required=True,
+        type=path_argument,
+        help="file to write (impressions.csv, or .csv.gz to gzip it)",
+    )
+    export.add_argument(
+        "--since", type=_day, help="first day (UTC, YYYY-MM-DD) of impressions (default: all)"
+    )
+    export.add_argument(
+        "--until", type=_day, help="last day (UTC, YYYY-MM-DD), included (default: today)"
+    )
+    export.add_argument(
+        "--database", help="store URL (default: ENCORE_DATABASE_URL or sqlite:///encore.db)"
+    )
+    export.add_argument("--shop", help="shop id (default: ENCORE_SHOP_ID or `default`)")
+    export.set_defaults(run=run_export)
 
 
 def run_generate(args: argparse.Namespace) -> int:
@@ -83,3 +110,35 @@ def run_import(args: argparse.Namespace) -> int:
     for report in reports:
         print(report.summary())
     return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    path = args.impressions
+    if path.is_dir():
+        raise InputError(f"--impressions {path}: is a folder, not a file")
+    if not path.parent.is_dir():
+        raise InputError(f"--impressions {path}: no such folder {path.parent}")
+    if args.since and args.until and args.until < args.since:
+        raise InputError(f"--until {args.until} is before --since {args.since}")
+    settings = load_settings().with_overrides(database_url=args.database, shop_id=args.shop)
+    store = Store.open(settings.database_url)
+    try:
+        exported = export_impressions(
+            store,
+            settings.shop_id,
+            path,
+            since=None if args.since is None else midnight(args.since),
+            until=None if args.until is None else midnight(args.until, days_later=1),
+            show_progress=True,
+        )
+    finally:
+        store.close()
+    print(exported.summary())
+    return 0
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None

@@ -15,6 +15,7 @@ such. Anything else (RFC 2822, ``Jan 5 2026``) is parsed row by row.
 
 import re
 import warnings
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 import pandas as pd
@@ -105,3 +106,12 @@ def _four_digit_year(year: pd.Series) -> pd.Series:
     two_digits = year.str.len() == 2
     value = value.where(~two_digits, value + np.where(value < 69, 2000, 1900))
     return value.astype(str)
+
+
+def midnight(day: date, days_later: int = 0) -> datetime:
+    """Midnight starting ``day`` (naive UTC), moved by whole days; held within the datetimes
+    there are, so a period from ``0001-01-01`` to ``9999-12-31`` means all time."""
+    try:
+        return datetime.combine(day, time()) + timedelta(days=days_later)
+    except OverflowError:
+        return datetime.max if days_later > 0 else datetime.min

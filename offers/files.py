@@ -28,6 +28,7 @@ import pandas as pd
 from sqlalchemy import String, Table
 
 from offers import schema
+from offers.cells import read_text_cells
 from offers.dates import DateOrder, parse_timestamps
 from offers.errors import InputError, binary_kind, not_utf8, opening, wide_encoding_problem
 from offers.identity import column_without_emails, customer_keys
@@ -190,8 +191,10 @@ def read_impressions(path: str | Path) -> pd.DataFrame:
     if not keep.any() and len(raw):
         raise InputError(f"{name}: no usable rows ({describe_skipped(skipped)})")
     impressions = raw[keep].copy()
+    for column in ("request_id", "customer_id", "placement", "offer_id", *_context(impressions)):
+        impressions[column] = read_text_cells(impressions[column])
     impressions["customer_id"] = _stored_ids(impressions["customer_id"])
-    for column in (c for c in impressions.columns if c.startswith("ctx_")):
+    for column in _context(impressions):
         impressions[column] = column_without_emails(impressions[column])
     for column, spelled in _CONTEXT_SPELLING.items():  # as the service reads an order's
         if column in impressions.columns:
@@ -460,6 +463,10 @@ def _drop(
     if n_rejected:
         skipped[reason] += n_rejected
     return ~mask
+
+
+def _context(impressions: pd.DataFrame) -> list[str]:
+    return [column for column in impressions.columns if column.startswith("ctx_")]
 
 
 def path_argument(text: str) -> Path:

@@ -38,7 +38,7 @@ import csv
 import io
 import math
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from statistics import NormalDist
 from typing import Any
 
@@ -46,6 +46,8 @@ from sqlalchemy import ColumnElement, FromClause, and_, case, func, literal, sel
 from sqlalchemy.engine import Connection
 
 from offers import schema
+from offers.cells import as_text_cell
+from offers.dates import midnight
 from offers.errors import InputError
 from offers.holdout import bought_anyway
 from offers.store import Store
@@ -97,7 +99,7 @@ def report_csv(result: Mapping[str, Any]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")  # so a cell holding either is quoted
     writer.writerow(["key", *FIELDS])
     for row in [*result["groups"], {"key": "total", **result["totals"]}]:
-        writer.writerow([_csv_value(row["key"]), *(_csv_value(row[name]) for name in FIELDS)])
+        writer.writerow([as_text_cell(row["key"]), *(as_text_cell(row[name]) for name in FIELDS)])
     return out.getvalue()
 
 
@@ -109,26 +111,17 @@ class _Window:
         requests = schema.rank_requests
         self.condition = and_(
             requests.c.shop_id == shop_id,
-            requests.c.at >= _midnight(since),
-            requests.c.at < _midnight(until, days_later=1),
+            requests.c.at >= midnight(since),
+            requests.c.at < midnight(until, days_later=1),
         )
         # Feedback comes after its request: a lower bound on its own time lets the
         # (shop_id, time) indexes skip older rows. A day of slack covers clock skew.
-        self.feedback_since = _midnight(since, days_later=-1)
+        self.feedback_since = midnight(since, days_later=-1)
 
     def of(self, table: Any) -> ColumnElement[bool]:
         """This shop's rows of a feedback table that may belong to the window's requests."""
         moment = table.c.shown_at if table is schema.impressions else table.c.at
         return and_(table.c.shop_id == self.shop_id, moment >= self.feedback_since)
-
-
-def _midnight(day: date, days_later: int = 0) -> datetime:
-    """Midnight starting ``day``, moved by whole days; held within the datetimes there are,
-    so a period from ``0001-01-01`` to ``9999-12-31`` means all time."""
-    try:
-        return datetime.combine(day, time()) + timedelta(days=days_later)
-    except OverflowError:
-        return datetime.max if days_later > 0 else datetime.min
 
 
 def _measure(
@@ -365,17 +358,3 @@ def _difference(
         round(difference - margin, digits),
         round(difference + margin, digits),
     ]
-
-
-def _csv_value(value: Any) -> Any:
-    """``value`` for a CSV cell. Keys are text anyone may send (a placement, an offer id), and
-    a spreadsheet runs a cell starting ``=``, ``+``, ``-`` or ``@`` as a formula: such text
-    gets a leading ``'`` (OWASP's advice), which spreadsheets show as text."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

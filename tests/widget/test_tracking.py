@@ -11,7 +11,9 @@ from offers import schema
 from offers.caps import load_lifetime_usage
 from offers.holdout import in_holdout
 from offers.store import Store, utcnow
+from ranker.artifact import load_model
 from tests.widget.conftest import SHOP_ID, SK, auth, flush_log, stored_rows
+from widget.cli import main
 from widget.tokens import Tracking
 
 
@@ -478,3 +480,34 @@ def test_a_cross_sell_without_links_takes_its_products_page_and_image(client, sh
     assert (click.status_code, click.headers["location"]) == (303, product["url"])
     assert client.app_state["service"].catalog.by_id["x-bare"].image_url == product["image_url"]
     assert "cta_url" not in stored and "image_url" not in stored  # the offer itself is unchanged
+
+
+def test_what_the_service_logged_trains_the_next_model(
+    client, rank_body, shop_data, database_url, tmp_path, capsys
+):
+    """The loop a shop runs: serve, export the feedback log, train on it."""
+    shown = [
+        client.post("/v1/rank", json=rank_body(customer=f"loop-{n}"), headers=auth()).json()
+        for n in range(8)
+    ]
+    clicked = shown[0]["offers"][0]
+    assert client.get(f"/v1/click/{clicked['token']}", follow_redirects=False).status_code == 303
+    conversion = {"token": clicked["token"], "order_id": "o-loop", "revenue": 40.0}
+    assert client.post("/v1/conversions", json=conversion, headers=auth(SK)).status_code == 201
+    flush_log(client)
+    feedback, model = tmp_path / "feedback.csv", tmp_path / "model"
+    orders = shop_data.files / "orders.csv"
+
+    exported = main(
+        ["export", "--impressions", str(feedback), "--database", database_url, "--shop", SHOP_ID]
+    )
+    trained = main(
+        ["train", "--orders", str(orders), "--impressions", str(feedback), "--out", str(model)]
+    )
+
+    assert (exported, trained) == (0, 0)
+    n_shown = sum(len(answer["offers"]) for answer in shown)
+    assert f"{n_shown} impressions, 1 clicked, 1 converted" in capsys.readouterr().out
+    learnt = load_model(model).feedback
+    assert f"offer={clicked['id']}" in learnt.weights
+    assert learnt.conversion_rate[clicked["id"]] > 0

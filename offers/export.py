@@ -1,0 +1,181 @@
+"""``encore export``: the service's feedback log as ``impressions.csv``.
+
+Every impression the service logged becomes one row in DESIGN.md's format, so that
+``encore train --impressions`` learns from how the shop's own offers were received:
+``clicked`` when a click on that offer of that request was recorded, ``converted``
+when a conversion was attributed to it (at any time after ``since``, also after
+``until``: a click comes after its impression). The logged context (the request's
+attributes, country, currency, device, is_returning, n_items) becomes ``ctx_``
+columns, with values written as the service reads them when it scores (booleans as
+1 and 0). Customer ids and attributes are already stored without emails; text that a
+spreadsheet would run as a formula is written behind a ``'`` (:mod:`offers.cells`),
+which :func:`offers.files.read_impressions` takes off.
+"""
+
+import csv
+import gzip
+import io
+import os
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from offers import schema
+from offers.cells import as_text_cell
+from offers.errors import InputError
+from offers.files import IMPRESSION_REQUIRED
+from offers.progress import progress
+from offers.store import Store
+
+_BATCH_ROWS = 5_000
+
+
+@dataclass(frozen=True)
+class Exported:
+    path: Path
+    n_impressions: int
+    n_clicked: int
+    n_converted: int
+    context_columns: tuple[str, ...]
+
+    def summary(self) -> str:
+        context = ", ".join(self.context_columns) or "none"
+        return (
+            f"wrote {self.path}: {self.n_impressions:,} impressions, {self.n_clicked:,} clicked, "
+            f"{self.n_converted:,} converted; context columns: {context}"
+        )
+
+
+def export_impressions(
+    store: Store,
+    shop_id: str,
+    path: Path,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    show_progress: bool = False,
+) -> Exported:
+    """Write the impressions shown in ``[since, until)`` (naive UTC; None: no bound) to
+    ``path`` (gzipped when its name ends in ``.gz``), whole or not at all."""
+    with store.engine.connect() as connection:
+        shops = schema.shops
+        if connection.execute(select(shops.c.id).where(shops.c.id == shop_id)).first() is None:
+            raise InputError(f"no shop `{shop_id}` in the store (ENCORE_SHOP_ID, or --shop)")
+        clicked = _pairs(connection, _clicks(shop_id, since))
+        converted = _pairs(connection, _conversions(shop_id, since))
+        shown = _shown(shop_id, since, until)
+        total = connection.execute(select(func.count()).select_from(shown.subquery())).scalar()
+        names = _context_names(connection, shown, total, show_progress)
+        context_columns = tuple(f"ctx_{name}" for name in names)
+        staged = path.with_name(f".{path.name}.partial")
+        n_clicked = n_converted = 0
+        try:
+            with (
+                _open(staged, gzipped=path.name.endswith(".gz")) as handle,
+                closing(_rows(connection, shown, total, "writing", show_progress)) as rows,
+            ):
+                writer = csv.writer(handle, lineterminator="\r\n")  # a cell holding either: quoted
+                writer.writerow((*IMPRESSION_REQUIRED, *context_columns))
+                for impression in rows:
+                    key = (impression.request_id, impression.offer_id)
+                    was_clicked, was_converted = key in clicked, key in converted
+                    n_clicked += was_clicked
+                    n_converted += was_converted
+                    context = impression.context or {}
+                    writer.writerow(
+                        (
+                            as_text_cell(impression.request_id),
+                            impression.shown_at.isoformat() + "Z",
+                            as_text_cell(impression.customer_id),
+                            as_text_cell(impression.placement),
+                            as_text_cell(impression.offer_id),
+                            impression.position,
+                            impression.propensity,
+                            int(was_clicked),
+                            int(was_converted),
+                            *(_written(context.get(name)) for name in names),
+                        )
+                    )
+            os.replace(staged, path)
+        finally:
+            staged.unlink(missing_ok=True)
+    return Exported(path, total, n_clicked, n_converted, context_columns)
+
+
+def _shown(shop_id: str, since: datetime | None, until: datetime | None) -> Select:
+    table = schema.impressions
+    query = select(
+        table.c.request_id,
+        table.c.shown_at,
+        table.c.customer_id,
+        table.c.placement,
+        table.c.offer_id,
+        table.c.position,
+        table.c.propensity,
+        table.c.context,
+    ).where(table.c.shop_id == shop_id)
+    if since is not None:
+        query = query.where(table.c.shown_at >= since)
+    if until is not None:
+        query = query.where(table.c.shown_at < until)
+    return query
+
+
+def _clicks(shop_id: str, since: datetime | None) -> Select:
+    table = schema.events
+    query = select(table.c.request_id, table.c.offer_id).where(
+        table.c.shop_id == shop_id, table.c.type == "click"
+    )
+    return query if since is None else query.where(table.c.at >= since)
+
+
+def _conversions(shop_id: str, since: datetime | None) -> Select:
+    table = schema.conversions
+    query = select(table.c.request_id, table.c.offer_id).where(table.c.shop_id == shop_id)
+    return query if since is None else query.where(table.c.at >= since)
+
+
+def _pairs(connection: Any, query: Select) -> set[tuple[str, str]]:
+    return {(request_id, offer_id) for request_id, offer_id in connection.execute(query)}
+
+
+def _context_names(connection: Any, shown: Select, total: int, show: bool) -> list[str]:
+    """Every context attribute name the impressions hold, sorted (a first pass)."""
+    names: set[str] = set()
+    for impression in _rows(connection, shown, total, "reading contexts", show):
+        names.update(impression.context or ())
+    return sorted(names)
+
+
+def _rows(connection: Any, query: Select, total: int, desc: str, show: bool) -> Iterator[Any]:
+    """The query's rows in the order they were shown, streamed (a server-side cursor on
+    PostgreSQL), with a progress bar."""
+    ordered = query.order_by(
+        schema.impressions.c.shown_at,
+        schema.impressions.c.request_id,
+        schema.impressions.c.position,
+    )
+    streaming = connection.execution_options(stream_results=True, yield_per=_BATCH_ROWS)
+    with (
+        streaming.execute(ordered) as result,
+        progress(total=total, desc=desc, unit="rows", enabled=show) as bar,
+    ):
+        for partition in result.partitions():
+            yield from partition
+            bar.update(len(partition))
+
+
+def _written(value: object) -> object:
+    """A context value as the service reads it when scoring: booleans as 1 and 0."""
+    return int(value) if isinstance(value, bool) else as_text_cell(value)
+
+
+def _open(path: Path, *, gzipped: bool) -> io.TextIOBase:
+    if gzipped:
+        return io.TextIOWrapper(gzip.open(path, "wb"), encoding="utf-8", newline="")
+    return path.open("w", encoding="utf-8", newline="")

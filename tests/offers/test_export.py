@@ -1,0 +1,179 @@
+"""`encore export`: the service's feedback log as impressions.csv, read back by training."""
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from offers.export import export_impressions
+from offers.feedback import FeedbackBatch, record_conversion, record_feedback
+from offers.files import read_impressions
+from offers.store import Shop
+from ranker.feedback import fit_feedback
+from widget.cli import main
+
+AT = datetime(2026, 6, 1, 12, 0)
+
+
+def _impression(n: int, offer_id: str, position: int, context: dict) -> dict:
+    return {
+        "request_id": f"r{n}",
+        "offer_id": offer_id,
+        "shop_id": "shop",
+        "shown_at": AT + timedelta(days=n),
+        "customer_id": f"c{n}",
+        "placement": "thank_you",
+        "kind": "partner",
+        "position": position,
+        "propensity": 0.5,
+        "score": 0.1,
+        "model_version": "v1",
+        "context": context,
+    }
+
+
+def _event(n: int, kind: str, offer_id: str) -> dict:
+    return {
+        "id": f"e{n}-{kind}-{offer_id}",
+        "shop_id": "shop",
+        "request_id": f"r{n}",
+        "offer_id": offer_id,
+        "customer_id": f"c{n}",
+        "type": kind,
+        "at": AT + timedelta(days=n, minutes=1),
+    }
+
+
+@pytest.fixture
+def logged(store):
+    """Three requests of two offers each, as the service logs them; in the first, `a` was
+    viewed and clicked, then converted; in the second, `b` was only viewed."""
+    store.save_shop(Shop("shop", "Shop", "pk_test_1"), "sk_test_1")
+    contexts = [
+        {"country": "FR", "device": "mobile", "is_returning": True, "channel": "=HYPERLINK()"},
+        {"country": "DE", "device": "desktop", "is_returning": False},
+        {"country": "FR", "device": "mobile", "is_returning": None, "n_items": 3},
+    ]
+    impressions = [
+        _impression(n, offer_id, position, context)
+        for n, context in enumerate(contexts)
+        for position, offer_id in enumerate(("a", "b"), start=1)
+    ]
+    events = [_event(0, "view", "a"), _event(0, "click", "a"), _event(1, "view", "b")]
+    record_feedback(store, FeedbackBatch(impressions=impressions, events=events))
+    conversion = {
+        "id": "k1",
+        "shop_id": "shop",
+        "request_id": "r0",
+        "offer_id": "a",
+        "customer_id": "c0",
+        "order_id": "o-9",
+        "revenue": 30.0,
+        "at": AT + timedelta(days=2),
+    }
+    record_conversion(store, conversion)
+    return store
+
+
+def test_each_logged_impression_is_a_row_with_its_click_conversion_and_context(logged, tmp_path):
+    exported = export_impressions(logged, "shop", tmp_path / "impressions.csv")
+
+    rows = read_impressions(tmp_path / "impressions.csv")
+    assert exported.n_impressions == len(rows) == 6
+    assert (exported.n_clicked, exported.n_converted) == (1, 1)
+    assert rows[["request_id", "offer_id", "position", "clicked", "converted"]].values.tolist() == [
+        ["r0", "a", 1, 1, 1],
+        ["r0", "b", 2, 0, 0],
+        ["r1", "a", 1, 0, 0],
+        ["r1", "b", 2, 0, 0],
+        ["r2", "a", 1, 0, 0],
+        ["r2", "b", 2, 0, 0],
+    ]
+    assert rows["shown_at"].iloc[2] == AT + timedelta(days=1)
+    assert rows.loc[0, "ctx_channel"] == "=HYPERLINK()"  # read back as it was logged
+    assert rows[["ctx_country", "ctx_device", "ctx_is_returning"]].values.tolist()[::2] == [
+        ["FR", "mobile", "1"],
+        ["DE", "desktop", "0"],
+        ["FR", "mobile", ""],
+    ]
+    assert fit_feedback(rows).weights  # what `encore train --impressions` fits
+
+
+def test_text_a_spreadsheet_would_run_is_written_as_text(logged, tmp_path):
+    export_impressions(logged, "shop", tmp_path / "impressions.csv")
+
+    assert ",'=HYPERLINK()" in (tmp_path / "impressions.csv").read_text()
+
+
+def test_an_export_keeps_the_days_asked_for_and_can_be_gzipped(logged, tmp_path):
+    path = tmp_path / "impressions.csv.gz"
+    since, until = AT + timedelta(days=1), AT + timedelta(days=2)
+
+    export_impressions(logged, "shop", path, since=since.replace(hour=0), until=until)
+
+    assert read_impressions(path)["request_id"].unique().tolist() == ["r1"]
+
+
+def test_export_command_writes_the_file_and_says_what_it_holds(logged, store_url, tmp_path, capsys):
+    path = tmp_path / "feedback.csv"
+    status = main(
+        ["export", "--impressions", str(path), "--database", store_url, "--shop", "shop"]
+        + ["--since", "2026-06-02", "--until", "2026-06-02"]
+    )
+
+    assert status == 0
+    assert capsys.readouterr().out == (
+        f"wrote {path}: 2 impressions, 0 clicked, 0 converted; context columns: "
+        "ctx_country, ctx_device, ctx_is_returning\n"
+    )
+    assert read_impressions(path)["request_id"].tolist() == ["r1", "r1"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(
+            ["--shop", "nope"],
+            "no shop `nope` in the store (ENCORE_SHOP_ID, or --shop)",
+            id="unknown-shop",
+        ),
+        pytest.param(
+            ["--shop", "shop", "--since", "2026-06-03", "--until", "2026-06-02"],
+            "--until 2026-06-02 is before --since 2026-06-03",
+            id="period-backwards",
+        ),
+        pytest.param(
+            ["--shop", "shop", "--impressions", "{tmp}/missing/feedback.csv"],
+            "--impressions {tmp}/missing/feedback.csv: no such folder {tmp}/missing",
+            id="no-such-folder",
+        ),
+    ],
+)
+def test_export_refuses_bad_input_in_one_line_and_writes_nothing(
+    logged, store_url, tmp_path, capsys, args, message
+):
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = ["export", "--impressions", str(out / "feedback.csv"), "--database", store_url]
+    argv += [arg.format(tmp=out) for arg in args]
+
+    status = main(argv)
+
+    assert status == 2
+    assert capsys.readouterr().err == f"encore export: error: {message.format(tmp=out)}\n"
+    assert list(out.iterdir()) == []
+
+
+def test_a_failed_export_leaves_the_previous_file_whole(logged, tmp_path, monkeypatch):
+    (tmp_path / "out").mkdir()
+    path = tmp_path / "out" / "impressions.csv"
+    path.write_text("the previous export\n")
+
+    def fail(value: object) -> object:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("offers.export._written", fail)
+    with pytest.raises(OSError):
+        export_impressions(logged, "shop", path)
+
+    assert path.read_text() == "the previous export\n"
+    assert [p.name for p in path.parent.iterdir()] == ["impressions.csv"]
