@@ -60,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--since", type=_day, help="first day (UTC, YYYY-MM-DD) of impressions (default: all)"
     )
     export.add_argument(
-        "--until", type=_day, help="last day (UTC, YYYY-MM-DD), included (default: today)"
+        "--until", type=_day, help="last day (UTC, YYYY-MM-DD), included (default: up to now)"
     )
     export.add_argument(
         "--database", help="store URL (default: ENCORE_DATABASE_URL or sqlite:///encore.db)"

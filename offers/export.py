@@ -6,16 +6,22 @@ Every impression the service logged becomes one row in DESIGN.md's format, so th
 when a conversion was attributed to it (at any time after ``since``, also after
 ``until``: a click comes after its impression). The logged context (the request's
 attributes, country, currency, device, is_returning, n_items) becomes ``ctx_``
-columns, with values written as the service reads them when it scores (booleans as
-1 and 0). Customer ids and attributes are already stored without emails; text that a
-spreadsheet would run as a formula is written behind a ``'`` (:mod:`offers.cells`),
-which :func:`offers.files.read_impressions` takes off.
+columns, named and valued as the service reads them when it scores: names in lower
+case (``Segment`` and ``segment`` are one column), booleans as 1 and 0. Attribute names
+come from anyone who can load the shop's page, so only those a click model can use
+become columns: plain names (letters, digits, ``_``), with at most
+``MAX_CONTEXT_VALUES`` distinct values, on at least 1% of the impressions, the
+``MAX_CONTEXT_COLUMNS`` most frequent. Customer ids and attributes are already stored
+without emails; text that a spreadsheet would run as a formula is written behind a ``'``
+(:mod:`offers.cells`), which :func:`offers.files.read_impressions` takes off.
 """
 
 import csv
 import gzip
 import io
 import os
+import re
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -28,10 +34,13 @@ from sqlalchemy import Select, func, select
 from offers import schema
 from offers.cells import as_text_cell
 from offers.errors import InputError
-from offers.files import IMPRESSION_REQUIRED
+from offers.files import IMPRESSION_REQUIRED, MAX_CONTEXT_VALUES
 from offers.progress import progress
-from offers.store import Store
+from offers.store import Store, utcnow
 
+MAX_CONTEXT_COLUMNS = 20
+_MIN_CONTEXT_SHARE = 0.01
+_PLAIN_NAME = re.compile(r"[a-z0-9_]{1,64}")
 _BATCH_ROWS = 5_000
 
 
@@ -42,12 +51,19 @@ class Exported:
     n_clicked: int
     n_converted: int
     context_columns: tuple[str, ...]
+    n_names_left_out: int  # context names no column was made for
 
     def summary(self) -> str:
         context = ", ".join(self.context_columns) or "none"
+        left_out = (
+            f" ({self.n_names_left_out:,} other context names left out: free text, rare, "
+            "or not plain names)"
+            if self.n_names_left_out
+            else ""
+        )
         return (
             f"wrote {self.path}: {self.n_impressions:,} impressions, {self.n_clicked:,} clicked, "
-            f"{self.n_converted:,} converted; context columns: {context}"
+            f"{self.n_converted:,} converted; context columns: {context}{left_out}"
         )
 
 
@@ -60,9 +76,15 @@ def export_impressions(
     until: datetime | None = None,
     show_progress: bool = False,
 ) -> Exported:
-    """Write the impressions shown in ``[since, until)`` (naive UTC; None: no bound) to
-    ``path`` (gzipped when its name ends in ``.gz``), whole or not at all."""
+    """Write the impressions shown in ``[since, until)`` (naive UTC; None: no bound, and
+    never later than now) to ``path`` (gzipped when its name ends in ``.gz``), whole or not
+    at all. On PostgreSQL every read sees one snapshot of the store, so an export of a
+    running service's log counts and writes the same rows."""
+    now = utcnow()
+    until = now if until is None else min(until, now)
     with store.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="REPEATABLE READ")
         shops = schema.shops
         if connection.execute(select(shops.c.id).where(shops.c.id == shop_id)).first() is None:
             raise InputError(f"no shop `{shop_id}` in the store (ENCORE_SHOP_ID, or --shop)")
@@ -70,23 +92,23 @@ def export_impressions(
         converted = _pairs(connection, _conversions(shop_id, since))
         shown = _shown(shop_id, since, until)
         total = connection.execute(select(func.count()).select_from(shown.subquery())).scalar()
-        names = _context_names(connection, shown, total, show_progress)
-        context_columns = tuple(f"ctx_{name}" for name in names)
+        names, n_left_out = _context_names(connection, shown, total, show_progress)
         staged = path.with_name(f".{path.name}.partial")
-        n_clicked = n_converted = 0
+        n_written = n_clicked = n_converted = 0
         try:
             with (
                 _open(staged, gzipped=path.name.endswith(".gz")) as handle,
                 closing(_rows(connection, shown, total, "writing", show_progress)) as rows,
             ):
                 writer = csv.writer(handle, lineterminator="\r\n")  # a cell holding either: quoted
-                writer.writerow((*IMPRESSION_REQUIRED, *context_columns))
+                writer.writerow((*IMPRESSION_REQUIRED, *(f"ctx_{name}" for name in names)))
                 for impression in rows:
                     key = (impression.request_id, impression.offer_id)
                     was_clicked, was_converted = key in clicked, key in converted
+                    n_written += 1
                     n_clicked += was_clicked
                     n_converted += was_converted
-                    context = impression.context or {}
+                    context = _folded(impression.context)
                     writer.writerow(
                         (
                             as_text_cell(impression.request_id),
@@ -104,7 +126,8 @@ def export_impressions(
             os.replace(staged, path)
         finally:
             staged.unlink(missing_ok=True)
-    return Exported(path, total, n_clicked, n_converted, context_columns)
+    columns = tuple(f"ctx_{name}" for name in names)
+    return Exported(path, n_written, n_clicked, n_converted, columns, n_left_out)
 
 
 def _shown(shop_id: str, since: datetime | None, until: datetime | None) -> Select:
@@ -144,12 +167,38 @@ def _pairs(connection: Any, query: Select) -> set[tuple[str, str]]:
     return {(request_id, offer_id) for request_id, offer_id in connection.execute(query)}
 
 
-def _context_names(connection: Any, shown: Select, total: int, show: bool) -> list[str]:
-    """Every context attribute name the impressions hold, sorted (a first pass)."""
-    names: set[str] = set()
+def _context_names(connection: Any, shown: Select, total: int, show: bool) -> tuple[list[str], int]:
+    """The context names to make columns of, sorted, and how many others were left out (a
+    first pass over the impressions)."""
+    rows: Counter[str] = Counter()
+    values: dict[str, set[str]] = defaultdict(set)
     for impression in _rows(connection, shown, total, "reading contexts", show):
-        names.update(impression.context or ())
-    return sorted(names)
+        for name, value in _folded(impression.context).items():
+            if value in (None, ""):
+                continue
+            rows[name] += 1
+            if len(values[name]) <= MAX_CONTEXT_VALUES:
+                values[name].add(str(value))
+    usable = [
+        name
+        for name, n in rows.most_common()
+        if _PLAIN_NAME.fullmatch(name)
+        and len(values[name]) <= MAX_CONTEXT_VALUES
+        and n >= _MIN_CONTEXT_SHARE * total
+    ]
+    kept = usable[:MAX_CONTEXT_COLUMNS]
+    return sorted(kept), len(rows) - len(kept)
+
+
+def _folded(context: dict | None) -> dict[str, Any]:
+    """A logged context with its names as the service reads them: trimmed, lower case (the
+    first value of names that fold to one)."""
+    folded: dict[str, Any] = {}
+    for name, value in (context or {}).items():
+        key = name.strip().lower()
+        if folded.get(key) in (None, ""):
+            folded[key] = value
+    return folded
 
 
 def _rows(connection: Any, query: Select, total: int, desc: str, show: bool) -> Iterator[Any]:

@@ -40,6 +40,9 @@ ORDER_OPTIONAL_TEXT = ("title", "category", "country", "currency", "device")
 ORDER_COLUMNS = (*ORDER_REQUIRED, "quantity", "price", *ORDER_OPTIONAL_TEXT)
 PRODUCT_REQUIRED = ("sku", "title", "category", "price")
 PRODUCT_OPTIONAL_TEXT = ("image_url", "url")
+MAX_CONTEXT_VALUES = 50
+"""An impressions file's ``ctx_`` column with more distinct values (ids, amounts, free text)
+holds no pattern a click model can learn per value: training leaves it out."""
 IMPRESSION_REQUIRED = (
     "request_id",
     "shown_at",

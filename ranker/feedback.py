@@ -32,9 +32,9 @@ from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from offers.catalog import Offer
+from offers.files import MAX_CONTEXT_VALUES
 
 MAX_WEIGHT = 20.0  # clip of the inverse-propensity weight
-MAX_CONTEXT_VALUES = 50  # context columns with more distinct values (ids, amounts) are left out
 _PRIOR_CLICKS = 20.0  # strength of the prior on an offer's conversion rate per click
 
 
@@ -140,8 +140,10 @@ def _mean_weight(values: pd.Series, name: str, weights: Mapping[str, float]) -> 
 
 
 def _context_values(context: object, names: tuple[str, ...]) -> Mapping[str, str]:
-    """Context attributes by name: the context's ``attributes`` first, then its fields."""
-    attributes = getattr(context, "attributes", None) or {}
+    """Context attributes by name: the context's ``attributes`` first (their names in lower
+    case, as an impressions file's columns are read), then its fields."""
+    given = getattr(context, "attributes", None) or {}
+    attributes = {str(name).strip().lower(): value for name, value in given.items()}
     values = {}
     for name in names:
         value = attributes.get(name, getattr(context, name, None))

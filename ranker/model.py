@@ -66,6 +66,11 @@ class RankContext(msgspec.Struct):
     attributes: dict = {}
     currency: str = ""
 
+    @property
+    def n_items(self) -> int:
+        """Lines in the basket, as the service logs them with each impression."""
+        return len(self.basket)
+
 
 class OfferScores(NamedTuple):
     """Scores of the offers of one request, aligned with the offers.

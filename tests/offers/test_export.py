@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from offers.export import export_impressions
+from offers.export import MAX_CONTEXT_COLUMNS, export_impressions
 from offers.feedback import FeedbackBatch, record_conversion, record_feedback
 from offers.files import read_impressions
 from offers.store import Shop
@@ -96,6 +96,48 @@ def test_each_logged_impression_is_a_row_with_its_click_conversion_and_context(l
         ["FR", "mobile", ""],
     ]
     assert fit_feedback(rows).weights  # what `encore train --impressions` fits
+
+
+def test_only_context_names_a_click_model_can_use_become_columns(store, tmp_path):
+    """Attribute names come from anyone who can load the shop's page: the file must read
+    back, and stay as narrow as what training can learn from."""
+    store.save_shop(Shop("shop", "Shop", "pk_test_1"), "sk_test_1")
+    contexts = [
+        {
+            "Channel" if n % 2 else "channel": "web" if n % 3 else "app",
+            "order_ref": f"o{n}",  # a value per request: nothing to learn per value
+            "utm source": "mail",
+            "line\nbreak": "x",
+            **({"rare": "y"} if n == 0 else {}),
+        }
+        for n in range(120)
+    ]
+    impressions = [_impression(n, "a", 1, context) for n, context in enumerate(contexts)]
+    record_feedback(store, FeedbackBatch(impressions=impressions))
+    path = tmp_path / "impressions.csv"
+
+    exported = export_impressions(store, "shop", path)
+
+    assert exported.context_columns == ("ctx_channel",)
+    assert exported.summary().endswith(
+        "context columns: ctx_channel (4 other context names left out: free text, rare, "
+        "or not plain names)"
+    )
+    rows = read_impressions(path)
+    assert rows["ctx_channel"].tolist() == [c.get("channel", c.get("Channel")) for c in contexts]
+
+
+def test_at_most_the_most_frequent_context_names_become_columns(store, tmp_path):
+    store.save_shop(Shop("shop", "Shop", "pk_test_1"), "sk_test_1")
+    contexts = [{f"a{k:02d}": "v" for k in range(n % 40)} for n in range(100)]
+    record_feedback(
+        store,
+        FeedbackBatch(impressions=[_impression(n, "a", 1, c) for n, c in enumerate(contexts)]),
+    )
+
+    exported = export_impressions(store, "shop", tmp_path / "impressions.csv")
+
+    assert exported.context_columns == tuple(f"ctx_a{k:02d}" for k in range(MAX_CONTEXT_COLUMNS))
 
 
 def test_text_a_spreadsheet_would_run_is_written_as_text(logged, tmp_path):

@@ -90,3 +90,23 @@ def test_ids_and_amounts_are_not_context_and_booleans_match_the_log() -> None:
     new = model.probability(a, RankContext(customer_id="c", basket=[], is_returning=False))
     assert model.context_names == ("device", "is_returning")
     assert returning < new / 2
+
+
+def test_an_attribute_counts_whatever_the_case_of_its_name_and_the_basket_size_counts() -> None:
+    """The log's columns are read in lower case (`ctx_segment`, `ctx_n_items`), whatever the
+    shop's page called the attribute."""
+    log = _impressions()
+    log["ctx_segment"] = log["ctx_device"].map({"mobile": "std", "desktop": "vip"})
+    log["ctx_n_items"] = log["ctx_device"].map({"mobile": "1", "desktop": "3"})
+    model = fit_feedback(log.drop(columns="ctx_device"))
+    a = Offer(id="a", kind="partner", title="a", advertiser="a")
+
+    def click(attributes: dict, n_items: int) -> float:
+        basket = [("sku", "", 1.0, 1)] * n_items
+        context = RankContext(customer_id=None, basket=basket, attributes=attributes)
+        return model.probability(a, context)
+
+    assert click({"Segment": "vip"}, 3) == click({"segment": "vip"}, 3)
+    assert (
+        click({"Segment": "std"}, 1) < click({"Segment": "std"}, 3) < click({"Segment": "vip"}, 3)
+    )
