@@ -47,7 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise InputError(f"--workers must be at least 1, got {args.workers}")
-    os.environ["ENCORE_WORKERS"] = str(args.workers)  # each worker's share of total caps
+    # each worker's share of total caps; several hosts set the total of their workers
+    os.environ.setdefault("ENCORE_WORKERS", str(args.workers))
     for flag, variable in _FLAG_VARIABLES.items():
         if getattr(args, flag) is not None:
             os.environ[variable] = getattr(

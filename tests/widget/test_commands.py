@@ -223,6 +223,16 @@ def test_serve_flags_override_the_environment(environment, served, tmp_path):
     assert load_settings().workers == 2  # what each worker reads: its share of total caps
 
 
+def test_serve_keeps_a_worker_count_set_for_several_hosts(environment, served):
+    for name, value in {**KEYS, "ENCORE_WORKERS": "4"}.items():
+        environment.setenv(name, value)
+
+    assert cli.main(["serve", "--workers", "2"]) == 0
+
+    assert [call["workers"] for call in served] == [2]
+    assert load_settings().workers == 4
+
+
 def test_a_worker_started_by_uvicorn_directly_refuses_a_worker_count_below_one():
     with pytest.raises(InputError, match="^ENCORE_WORKERS must be at least 1, got 0$"):
         load_settings(Environ({"ENCORE_WORKERS": "0"}))
