@@ -22,7 +22,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
-from offers.store import Shop, Store, StoreUnreachable, utcnow
+from offers.errors import first_line
+from offers.store import STORE_AWAY, Shop, Store, StoreUnreachable, utcnow
 from ranker import popularity_model
 from widget.auth import KeyRing
 from widget.catalog_cache import CatalogCache
@@ -143,10 +144,19 @@ class Service:
         """After an offer write, rank with the new catalog and its caps at once.
 
         The log is flushed first, so the impressions it still holds count
-        toward the per-customer caps that are read back.
+        toward the per-customer caps that are read back. The write is done by then: a
+        store that stops answering now leaves the re-read to the next refresh, rather than
+        have the caller told that nothing was saved.
         """
-        await self.log.flush()
-        await self.refresh()
+        try:
+            await self.log.flush()
+            await self.refresh()
+        except STORE_AWAY as err:
+            logger.error(
+                "an offer was saved, but re-reading the catalog failed; it applies at the "
+                "next refresh (%s)",
+                first_line(err),
+            )
 
     async def stop(self) -> None:
         """Stop refreshing, write the whole impression log, close the store."""

@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from offers.catalog import Offer
 from tests.widget.conftest import SK, auth
@@ -304,3 +305,20 @@ def test_an_unknown_offer_field_is_named_in_the_error_body(client, extra, field)
 
     assert response.status_code == 422
     assert response.json()["error"]["field"] == field
+
+
+def test_an_offer_saved_just_before_the_store_stops_answering_is_answered_as_saved(client):
+    """The write committed, then re-reading the catalog failed: the caller must not be told
+    to retry a write that was done (the retry would be a 409)."""
+    service = client.app_state["service"]
+    refresh = service.refresh
+
+    async def store_gone() -> None:
+        service.refresh = refresh
+        raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+
+    service.refresh = store_gone
+    created = client.post("/v1/offers", json=PARTNER, headers=auth(SK))
+
+    assert created.status_code == 201
+    assert client.get("/v1/offers/p-new", headers=auth(SK)).status_code == 200
