@@ -15,7 +15,7 @@ such. Anything else (RFC 2822, ``Jan 5 2026``) is parsed row by row.
 
 import re
 import warnings
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 import pandas as pd
@@ -115,3 +115,21 @@ def midnight(day: date, days_later: int = 0) -> datetime:
         return datetime.combine(day, time()) + timedelta(days=days_later)
     except OverflowError:
         return datetime.max if days_later > 0 else datetime.min
+
+
+_SPACED_OFFSET = re.compile(r"\s+([+-]\d\d:?\d\d)$")
+
+
+def read_moment(value: str | int) -> datetime | None:
+    """One moment as a shop's page writes it, or None when it cannot be read: ISO 8601 (a
+    date alone, ``T`` or a space, ``Z`` or an offset, also after a space as Shopify's Liquid
+    writes ``2026-10-31 12:00:00 +0100``), or Unix seconds."""
+    if isinstance(value, int):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    try:
+        return datetime.fromisoformat(_SPACED_OFFSET.sub(r"\1", value.strip()))
+    except ValueError:
+        return None

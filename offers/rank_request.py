@@ -32,11 +32,20 @@ from typing import Annotated
 import msgspec
 from msgspec.structs import force_setattr
 
+from offers.dates import read_moment
 from offers.identity import has_email
 from offers.money import read_amount
 
 Text = Annotated[str, msgspec.Meta(max_length=500)]
 Name = Annotated[str, msgspec.Meta(max_length=64)]
+OrderedAt = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=64,
+        description="When the order was placed: ISO 8601 (also `2026-10-31 12:00:00 +0100`, "
+        "as shop templates write it) or Unix seconds; one that cannot be read is ignored.",
+    ),
+]
 Digits = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 """A whole-number id (at most 19 digits)."""
 Id = Annotated[str, msgspec.Meta(max_length=128)] | Digits
@@ -111,7 +120,7 @@ class Order(msgspec.Struct, frozen=True):
     currency: Annotated[str, msgspec.Meta(max_length=16)] | None = ""
     country: Name | None = ""
     device: Name | None = ""
-    ordered_at: datetime | None = None
+    ordered_at: OrderedAt | Annotated[int, msgspec.Meta(ge=0)] | None = None  # see placed_at
     items: Annotated[list[Item], msgspec.Meta(max_length=MAX_ITEMS)] | None = []
 
     def __post_init__(self) -> None:
@@ -125,6 +134,13 @@ class Order(msgspec.Struct, frozen=True):
             force_setattr(self, "currency", self.currency.upper())
         if self.device and not self.device.islower():
             force_setattr(self, "device", self.device.lower())
+
+    @property
+    def placed_at(self) -> datetime | None:
+        """``ordered_at`` as a datetime (:func:`~offers.dates.read_moment`); None when the
+        page sent none, or one that cannot be read: it only sharpens the ranking, and an
+        unreadable one must not cost the page its offers."""
+        return None if self.ordered_at is None else read_moment(self.ordered_at)
 
     @property
     def grand_total(self) -> float:

@@ -190,6 +190,11 @@ def run_recommend(args: argparse.Namespace) -> int:
                 raise InputError(f"{args.input.name}: line {number}: {problem}") from None
             except RecursionError:
                 raise InputError(f"{args.input.name}: line {number}: {TOO_DEEP}") from None
+            if body.order.ordered_at not in (None, "") and body.order.placed_at is None:
+                raise InputError(  # the service ranks such an order as of now; a replay cannot
+                    f"{args.input.name}: line {number}: `order.ordered_at`: expected a date-time "
+                    f"such as 2026-10-31T12:00:00Z, got {body.order.ordered_at!r}"
+                )
             out.write(orjson.dumps(_recommend(model, body, args.k, policies)) + b"\n")
     out.flush()
     return 0
@@ -230,7 +235,7 @@ def _recommend(model: RelevanceModel, body: RankRequest, k: int, policies: dict)
         currency=order.currency,
         device=order.device,
         is_returning=body.customer.is_returning,
-        at=order.ordered_at,
+        at=order.placed_at,
         attributes=body.attributes,
     )
     return {

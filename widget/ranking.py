@@ -274,7 +274,7 @@ def _rank_context(body: RankRequest, order: OrderContext) -> RankContext:
     was placed (``ordered_at``, never later than now), so that an order ranked again after a
     retrain that learned it does not find itself in that history. Targeting, schedules and
     caps apply as of now, when the offers are shown."""
-    placed = body.order.ordered_at
+    placed = body.order.placed_at
     return RankContext(
         customer_id=order.customer_id,
         basket=[(i.sku, i.category, i.price, i.quantity) for i in body.order.items],

@@ -290,6 +290,10 @@ _INPUT_FILES = {  # placeholder in the arguments: (file name, content)
     "not_utf8_jsonl": ("not_utf8.jsonl", b'{"order": {"id": "\xff", "items": []}}\n'),
     "deep_jsonl": ("deep.jsonl", b'{"x": ' + b"[" * 5000 + b"]" * 5000 + b"}\n"),
     "zipped_jsonl": ("orders.jsonl.zip", b"PK\x03\x04\x14\x00\x00\x00\x08\x00"),
+    "undated_jsonl": (
+        "undated.jsonl",
+        b'{"order": {"ordered_at": "last Tuesday", "items": [{"sku": "s1"}]}}\n',
+    ),
     "blank_jsonl": ("blank.jsonl", b"\n  \n"),
     "header_only": ("header_only.csv", b"order_id,customer_id,ordered_at,sku\n"),
     "no_purchase": (
@@ -409,6 +413,12 @@ _ALL_AT_ONE_MOMENT = (
             "encore recommend: error: orders.jsonl.zip: a ZIP archive (an Excel workbook is one), "
             "not JSON lines (one /v1/rank body a line)",
             id="recommend-zip",
+        ),
+        pytest.param(
+            ["recommend", "--model", "{model}", "--input", "{undated_jsonl}"],
+            "encore recommend: error: undated.jsonl: line 1: `order.ordered_at`: expected a "
+            "date-time such as 2026-10-31T12:00:00Z, got 'last Tuesday'",
+            id="recommend-unreadable-ordered-at",
         ),
         pytest.param(
             ["recommend", "--model", "{model}", "--input", "{blank_jsonl}"],

@@ -149,6 +149,32 @@ def test_rank_shows_what_encore_recommend_ranks_for_the_same_orders(
     ]
 
 
+@pytest.mark.parametrize(
+    "written",
+    ["2026-10-31 13:00:00 +0100", "2026-10-31T12:00:00.000Z", 1793448000],
+    ids=["liquid", "milliseconds", "unix-seconds"],
+)
+def test_rank_reads_ordered_at_as_shop_templates_write_it(client, rank_body, shop_data, written):
+    regular = shop_data.orders.groupby("customer_id")["order_id"].nunique().idxmax()
+
+    def ranked(ordered_at: object) -> list:
+        body = rank_body(customer=regular)
+        body["order"]["ordered_at"] = ordered_at
+        answer = client.post("/v1/rank?debug=1", json=body, headers=auth(SK))
+        return [(offer["id"], offer["score"]) for offer in answer.json()["offers"]]
+
+    assert ranked(written) == ranked("2026-10-31T12:00:00Z") != ranked("2026-01-31T12:00:00Z")
+
+
+def test_rank_still_shows_offers_for_an_ordered_at_it_cannot_read(client, rank_body):
+    body = rank_body()
+    body["order"]["ordered_at"] = "last Tuesday"
+
+    response = client.post("/v1/rank", json=body, headers=auth())
+
+    assert response.status_code == 200 and response.json()["offers"]
+
+
 def test_rank_shows_a_holdout_customer_nothing_and_records_the_request(
     make_client, rank_body, database_url
 ):
