@@ -29,7 +29,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, func, select
+import orjson
+from sqlalchemy import Select, Text, cast, func, select
 
 from offers import schema
 from offers.cells import as_text_cell
@@ -42,6 +43,7 @@ MAX_CONTEXT_COLUMNS = 20
 _MIN_CONTEXT_SHARE = 0.01
 _PLAIN_NAME = re.compile(r"[a-z0-9_]{1,64}")
 _BATCH_ROWS = 5_000
+_DISTINCT_CONTEXTS_HELD = 50_000  # texts counted or cells remembered at once
 
 
 @dataclass(frozen=True)
@@ -93,12 +95,14 @@ def export_impressions(
         shown = _shown(shop_id, since, until)
         total = connection.execute(select(func.count()).select_from(shown.subquery())).scalar()
         names, n_left_out = _context_names(connection, shown, total, show_progress)
+        cells = _ContextCells(names)
+        in_order = _rows(connection, _in_order(shown), total, "writing", show_progress)
         staged = path.with_name(f".{path.name}.partial")
         n_written = n_clicked = n_converted = 0
         try:
             with (
                 _open(staged, gzipped=path.name.endswith(".gz")) as handle,
-                closing(_rows(connection, shown, total, "writing", show_progress)) as rows,
+                closing(in_order) as rows,  # its cursor closed if writing fails
             ):
                 writer = csv.writer(handle, lineterminator="\r\n")  # a cell holding either: quoted
                 writer.writerow((*IMPRESSION_REQUIRED, *(f"ctx_{name}" for name in names)))
@@ -108,7 +112,6 @@ def export_impressions(
                     n_written += 1
                     n_clicked += was_clicked
                     n_converted += was_converted
-                    context = _folded(impression.context)
                     writer.writerow(
                         (
                             as_text_cell(impression.request_id),
@@ -120,7 +123,7 @@ def export_impressions(
                             impression.propensity,
                             int(was_clicked),
                             int(was_converted),
-                            *(_written(context.get(name)) for name in names),
+                            *cells.of(impression.context),
                         )
                     )
             os.replace(staged, path)
@@ -140,13 +143,18 @@ def _shown(shop_id: str, since: datetime | None, until: datetime | None) -> Sele
         table.c.offer_id,
         table.c.position,
         table.c.propensity,
-        table.c.context,
+        cast(table.c.context, Text).label("context"),  # as stored: decoded once per text
     ).where(table.c.shop_id == shop_id)
     if since is not None:
         query = query.where(table.c.shown_at >= since)
     if until is not None:
         query = query.where(table.c.shown_at < until)
     return query
+
+
+def _in_order(shown: Select) -> Select:
+    table = schema.impressions
+    return shown.order_by(table.c.shown_at, table.c.request_id, table.c.position)
 
 
 def _clicks(shop_id: str, since: datetime | None) -> Select:
@@ -169,16 +177,27 @@ def _pairs(connection: Any, query: Select) -> set[tuple[str, str]]:
 
 def _context_names(connection: Any, shown: Select, total: int, show: bool) -> tuple[list[str], int]:
     """The context names to make columns of, sorted, and how many others were left out (a
-    first pass over the impressions)."""
+    first pass over the impressions' contexts; most impressions share theirs with others,
+    so each distinct text is decoded once)."""
     rows: Counter[str] = Counter()
     values: dict[str, set[str]] = defaultdict(set)
-    for impression in _rows(connection, shown, total, "reading contexts", show):
-        for name, value in _folded(impression.context).items():
-            if value in (None, ""):
-                continue
-            rows[name] += 1
-            if len(values[name]) <= MAX_CONTEXT_VALUES:
-                values[name].add(str(value))
+    texts: Counter[str | None] = Counter()
+
+    def count() -> None:
+        for text, n in texts.items():
+            for name, value in _folded(text).items():
+                if value not in (None, ""):
+                    rows[name] += n
+                    if len(values[name]) <= MAX_CONTEXT_VALUES:
+                        values[name].add(str(value))
+        texts.clear()
+
+    contexts = select(shown.subquery().c.context)
+    for (text,) in _rows(connection, contexts, total, "reading contexts", show):
+        texts[text] += 1
+        if len(texts) >= _DISTINCT_CONTEXTS_HELD:
+            count()
+    count()
     usable = [
         name
         for name, n in rows.most_common()
@@ -190,11 +209,29 @@ def _context_names(connection: Any, shown: Select, total: int, show: bool) -> tu
     return sorted(kept), len(rows) - len(kept)
 
 
-def _folded(context: dict | None) -> dict[str, Any]:
+class _ContextCells:
+    """The ``ctx_`` cells of a logged context text, for the columns ``names``; remembered
+    for the texts seen lately (a request's impressions share one)."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self._known: dict[str | None, tuple[object, ...]] = {}
+
+    def of(self, text: str | None) -> tuple[object, ...]:
+        cells = self._known.get(text)
+        if cells is None:
+            if len(self._known) >= _DISTINCT_CONTEXTS_HELD:
+                self._known.clear()
+            context = _folded(text)
+            cells = self._known[text] = tuple(_written(context.get(name)) for name in self.names)
+        return cells
+
+
+def _folded(text: str | None) -> dict[str, Any]:
     """A logged context with its names as the service reads them: trimmed, lower case (the
     first value of names that fold to one)."""
     folded: dict[str, Any] = {}
-    for name, value in (context or {}).items():
+    for name, value in (orjson.loads(text) if text else {}).items():
         key = name.strip().lower()
         if folded.get(key) in (None, ""):
             folded[key] = value
@@ -202,16 +239,10 @@ def _folded(context: dict | None) -> dict[str, Any]:
 
 
 def _rows(connection: Any, query: Select, total: int, desc: str, show: bool) -> Iterator[Any]:
-    """The query's rows in the order they were shown, streamed (a server-side cursor on
-    PostgreSQL), with a progress bar."""
-    ordered = query.order_by(
-        schema.impressions.c.shown_at,
-        schema.impressions.c.request_id,
-        schema.impressions.c.position,
-    )
+    """The query's rows, streamed (a server-side cursor on PostgreSQL), with a progress bar."""
     streaming = connection.execution_options(stream_results=True, yield_per=_BATCH_ROWS)
     with (
-        streaming.execute(ordered) as result,
+        streaming.execute(query) as result,
         progress(total=total, desc=desc, unit="rows", enabled=show) as bar,
     ):
         for partition in result.partitions():
