@@ -38,6 +38,7 @@ from typing import NamedTuple
 
 from offers.caps import OfferUsage, cap_violation
 from offers.catalog import Offer
+from offers.rank_request import RankRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,26 @@ class OrderContext:
         object.__setattr__(self, "country", self.country.upper())
         object.__setattr__(self, "currency", self.currency.upper())
         object.__setattr__(self, "device", self.device.lower())
+
+    @classmethod
+    def of_request(
+        cls, body: RankRequest, *, shop_id: str, customer_id: str | None, at: datetime
+    ) -> "OrderContext":
+        """The order of a ranking request, as targeting sees it at ``at``."""
+        order, items = body.order, body.order.items
+        return cls(
+            shop_id=shop_id,
+            placement=body.placement,
+            country=order.country,
+            currency=order.currency,
+            device=order.device,
+            order_total=order.grand_total,
+            categories=frozenset(item.category for item in items if item.category),
+            skus=frozenset(item.sku for item in items),
+            customer_id=customer_id,
+            is_returning=body.customer.is_returning,
+            at=at,
+        )
 
 
 Check = Callable[[OrderContext, datetime], str | None]

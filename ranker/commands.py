@@ -225,24 +225,12 @@ def _nothing_to_score(split_at: str) -> str:
 
 
 def _recommend(model: RelevanceModel, body: RankRequest, k: int, policies: dict) -> dict:
-    order = body.order
-    context = RankContext(
-        customer_id=body.customer.id,
-        basket=[(i.sku, i.category, i.price, i.quantity) for i in order.items],
-        order_total=order.grand_total,
-        placement=body.placement,
-        country=order.country,
-        currency=order.currency,
-        device=order.device,
-        is_returning=body.customer.is_returning,
-        at=order.placed_at,
-        attributes=body.attributes,
-    )
+    context = RankContext.of_request(body, body.customer.id, body.order.placed_at)
     return {
-        "order_id": order.id,
+        "order_id": body.order.id,
         "skus": model.recommend_skus(context, k),
         "offers": (
-            _offers(model, context, body.limit, policies, language_of(body.locale))
+            _offers(model, body, context, policies, language_of(body.locale))
             if model.offers
             else []
         ),
@@ -250,21 +238,14 @@ def _recommend(model: RelevanceModel, body: RankRequest, k: int, policies: dict)
 
 
 def _offers(
-    model: RelevanceModel, context: RankContext, limit: int | None, policies: dict, language: str
+    model: RelevanceModel,
+    body: RankRequest,
+    context: RankContext,
+    policies: dict,
+    language: str,
 ) -> list[dict]:
-    skus = frozenset(sku for sku, _, _, _ in context.basket)
-    order = OrderContext(
-        shop_id="",
-        placement=context.placement,
-        country=context.country,
-        currency=context.currency,
-        device=context.device,
-        order_total=context.order_total,
-        categories=frozenset(category for _, category, _, _ in context.basket if category),
-        skus=skus,
-        customer_id=context.customer_id,
-        is_returning=context.is_returning,
-        at=context.at or datetime.now(UTC),
+    order = OrderContext.of_request(
+        body, shop_id="", customer_id=context.customer_id, at=context.at or datetime.now(UTC)
     )
     offers = model.offers
     if len(offers) > MAX_SCORED_OFFERS:
@@ -274,7 +255,7 @@ def _offers(
     if not eligible:
         return []
     scores = model.score_offers(context, eligible)
-    policy = policies[min(max(limit or 3, 1), MAX_OFFERS_LIMIT)]
+    policy = policies[min(max(body.limit or 3, 1), MAX_OFFERS_LIMIT)]
     translate = translator(language)
     return [
         {
@@ -285,7 +266,7 @@ def _offers(
             "probability": round(s.probability, 6),
             "reason": wording(s.reason, translate),
         }
-        for s in policy.select(eligible, scores, basket_skus=skus)
+        for s in policy.select(eligible, scores, basket_skus=order.skus)
     ]
 
 

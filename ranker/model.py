@@ -19,6 +19,7 @@ from sklearn.calibration import CalibratedClassifierCV
 
 from offers.catalog import Offer
 from offers.identity import customer_key
+from offers.rank_request import RankRequest
 from ranker._groups import top_k_per_query
 from ranker.candidates import (
     DEFAULT_BUDGET,
@@ -65,6 +66,26 @@ class RankContext(msgspec.Struct):
     at: datetime | None = None
     attributes: dict = {}
     currency: str = ""
+
+    @classmethod
+    def of_request(
+        cls, body: RankRequest, customer_id: str | None, at: datetime | None
+    ) -> "RankContext":
+        """What the model reads of a ranking request, with the customer's history as of
+        ``at`` (None: now)."""
+        order = body.order
+        return cls(
+            customer_id=customer_id,
+            basket=[(i.sku, i.category, i.price, i.quantity) for i in order.items],
+            order_total=order.grand_total,
+            placement=body.placement,
+            country=order.country,
+            currency=order.currency,
+            device=order.device,
+            is_returning=body.customer.is_returning,
+            at=at,
+            attributes=dict(body.attributes),
+        )
 
     @property
     def n_items(self) -> int:

@@ -91,8 +91,10 @@ class Ranker:
                 )
             explained = _holdout_debug(self.catalog.offers) if debug else None
             return Ranked(request_id, model.version, customer, True, [], language, explained)
-        order = self._order_context(body, customer, at)
-        context = _rank_context(body, order)
+        order = OrderContext.of_request(
+            body, shop_id=self.catalog.shop_id, customer_id=customer or None, at=at
+        )
+        context = RankContext.of_request(body, order.customer_id, _history_until(body, at))
         candidates = self._candidates(model, context, order, request_id)
         limit = min(body.limit or self.settings.max_offers, self.settings.max_offers)
         chosen, scores = (
@@ -129,22 +131,6 @@ class Ranker:
             self._explain(order, customer, candidates, chosen, scores, limit) if debug else None
         )
         return Ranked(request_id, model.version, customer, False, offers, language, explained)
-
-    def _order_context(self, body: RankRequest, customer: str, at: datetime) -> OrderContext:
-        order, items = body.order, body.order.items
-        return OrderContext(
-            shop_id=self.catalog.shop_id,
-            placement=body.placement,
-            country=order.country,
-            currency=order.currency,
-            device=order.device,
-            order_total=body.order.grand_total,
-            categories=frozenset(item.category for item in items if item.category),
-            skus=frozenset(item.sku for item in items),
-            customer_id=customer or None,
-            is_returning=body.customer.is_returning,
-            at=at,
-        )
 
     def _candidates(
         self, model: Any, context: RankContext, order: OrderContext, request_id: str
@@ -269,24 +255,13 @@ def _not_selected(probability: float, policy: SelectionPolicy, limit: int) -> st
     return f"relevance {probability:.4f}: cut by the cap of {limit} offers or the diversity rules"
 
 
-def _rank_context(body: RankRequest, order: OrderContext) -> RankContext:
-    """What the model reads of this order: the customer's history as it was when the order
-    was placed (``ordered_at``, never later than now), so that an order ranked again after a
-    retrain that learned it does not find itself in that history. Targeting, schedules and
-    caps apply as of now, when the offers are shown."""
+def _history_until(body: RankRequest, now: datetime) -> datetime:
+    """When the model takes the customer's history: when the order was placed
+    (``ordered_at``, never later than now), so that an order ranked again after a retrain
+    that learned it does not find itself in that history. Targeting, schedules and caps
+    apply as of now, when the offers are shown."""
     placed = body.order.placed_at
-    return RankContext(
-        customer_id=order.customer_id,
-        basket=[(i.sku, i.category, i.price, i.quantity) for i in body.order.items],
-        order_total=order.order_total,
-        placement=order.placement,
-        country=order.country,
-        currency=order.currency,
-        device=order.device,
-        is_returning=order.is_returning,
-        at=order.at if placed is None else min(utc_naive(placed), order.at),
-        attributes=dict(body.attributes),
-    )
+    return now if placed is None else min(utc_naive(placed), now)
 
 
 def _impression_context(body: RankRequest) -> dict[str, Any]:
