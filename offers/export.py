@@ -6,8 +6,9 @@ Every impression the service logged becomes one row in DESIGN.md's format, so th
 when a conversion was attributed to it (at any time after ``since``, also after
 ``until``: a click comes after its impression). The logged context (the request's
 attributes, country, currency, device, is_returning, n_items) becomes ``ctx_``
-columns, named and valued as the service reads them when it scores: names in lower
-case (``Segment`` and ``segment`` are one column), booleans as 1 and 0. Attribute names
+columns, named and valued as the service reads them when it scores
+(:func:`offers.rank_request.fold_names`: ``Segment`` and ``segment`` are one column, its
+first value), booleans as 1 and 0. Attribute names
 come from anyone who can load the shop's page, so only those a click model can use
 become columns: plain names (letters, digits, ``_``), with at most
 ``MAX_CONTEXT_VALUES`` distinct values, on at least 1% of the impressions, the
@@ -19,6 +20,7 @@ without emails; text that a spreadsheet would run as a formula is written behind
 import csv
 import gzip
 import io
+import json
 import os
 import re
 from collections import Counter, defaultdict
@@ -29,7 +31,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 from sqlalchemy import Select, Text, cast, func, select
 
 from offers import schema
@@ -37,13 +38,15 @@ from offers.cells import as_text_cell
 from offers.errors import InputError
 from offers.files import IMPRESSION_REQUIRED, MAX_CONTEXT_VALUES
 from offers.progress import progress
+from offers.rank_request import fold_names
 from offers.store import Store, utcnow
 
 MAX_CONTEXT_COLUMNS = 20
 _MIN_CONTEXT_SHARE = 0.01
 _PLAIN_NAME = re.compile(r"[a-z0-9_]{1,64}")
 _BATCH_ROWS = 5_000
-_DISTINCT_CONTEXTS_HELD = 50_000  # texts counted or cells remembered at once
+_DISTINCT_CONTEXTS_HELD = 5_000  # texts counted or cells remembered at once
+_NAMES_TRACKED = 1_000
 
 
 @dataclass(frozen=True)
@@ -53,14 +56,13 @@ class Exported:
     n_clicked: int
     n_converted: int
     context_columns: tuple[str, ...]
-    n_names_left_out: int  # context names no column was made for
+    names_left_out: bool  # context names no column was made for
 
     def summary(self) -> str:
         context = ", ".join(self.context_columns) or "none"
         left_out = (
-            f" ({self.n_names_left_out:,} other context names left out: free text, rare, "
-            "or not plain names)"
-            if self.n_names_left_out
+            " (other context names left out: free text, rare, or not plain names)"
+            if self.names_left_out
             else ""
         )
         return (
@@ -94,7 +96,7 @@ def export_impressions(
         converted = _pairs(connection, _conversions(shop_id, since))
         shown = _shown(shop_id, since, until)
         total = connection.execute(select(func.count()).select_from(shown.subquery())).scalar()
-        names, n_left_out = _context_names(connection, shown, total, show_progress)
+        names, left_out = _context_names(connection, shown, total, show_progress)
         cells = _ContextCells(names)
         in_order = _rows(connection, _in_order(shown), total, "writing", show_progress)
         staged = path.with_name(f".{path.name}.partial")
@@ -130,7 +132,7 @@ def export_impressions(
         finally:
             staged.unlink(missing_ok=True)
     columns = tuple(f"ctx_{name}" for name in names)
-    return Exported(path, n_written, n_clicked, n_converted, columns, n_left_out)
+    return Exported(path, n_written, n_clicked, n_converted, columns, left_out)
 
 
 def _shown(shop_id: str, since: datetime | None, until: datetime | None) -> Select:
@@ -175,38 +177,68 @@ def _pairs(connection: Any, query: Select) -> set[tuple[str, str]]:
     return {(request_id, offer_id) for request_id, offer_id in connection.execute(query)}
 
 
-def _context_names(connection: Any, shown: Select, total: int, show: bool) -> tuple[list[str], int]:
-    """The context names to make columns of, sorted, and how many others were left out (a
+def _context_names(
+    connection: Any, shown: Select, total: int, show: bool
+) -> tuple[list[str], bool]:
+    """The context names to make columns of, sorted, and whether others were left out (a
     first pass over the impressions' contexts; most impressions share theirs with others,
     so each distinct text is decoded once)."""
-    rows: Counter[str] = Counter()
-    values: dict[str, set[str]] = defaultdict(set)
+    names = _NameCounts()
     texts: Counter[str | None] = Counter()
-
-    def count() -> None:
-        for text, n in texts.items():
-            for name, value in _folded(text).items():
-                if value not in (None, ""):
-                    rows[name] += n
-                    if len(values[name]) <= MAX_CONTEXT_VALUES:
-                        values[name].add(str(value))
-        texts.clear()
-
     contexts = select(shown.subquery().c.context)
     for (text,) in _rows(connection, contexts, total, "reading contexts", show):
         texts[text] += 1
         if len(texts) >= _DISTINCT_CONTEXTS_HELD:
-            count()
-    count()
-    usable = [
-        name
-        for name, n in rows.most_common()
-        if _PLAIN_NAME.fullmatch(name)
-        and len(values[name]) <= MAX_CONTEXT_VALUES
-        and n >= _MIN_CONTEXT_SHARE * total
-    ]
-    kept = usable[:MAX_CONTEXT_COLUMNS]
-    return sorted(kept), len(rows) - len(kept)
+            names.add_all(texts)
+    names.add_all(texts)
+    return names.columns(total)
+
+
+class _NameCounts:
+    """Rows and distinct values (up to one more than a column may have) of the context
+    names that could make columns, in bounded memory: anyone who can load the shop's page
+    can make names up, so at most ``_NAMES_TRACKED`` are counted at once, and those still
+    short of 1% of the rows so far give way to new ones."""
+
+    def __init__(self) -> None:
+        self.rows: Counter[str] = Counter()
+        self.values: dict[str, set[str]] = defaultdict(set)
+        self.seen = 0
+        self.left_out = False
+
+    def add_all(self, texts: Counter[str | None]) -> None:
+        """Count the contexts ``texts`` (text: impressions holding it), then forget them."""
+        for text, n in texts.items():
+            self.seen += n
+            for name, value in _folded(text).items():
+                if value in (None, ""):
+                    continue
+                if not _PLAIN_NAME.fullmatch(name):
+                    self.left_out = True
+                    continue
+                self.rows[name] += n
+                values = self.values[name]
+                if len(values) <= MAX_CONTEXT_VALUES:
+                    values.add(str(value))
+            if len(self.rows) > _NAMES_TRACKED:
+                self._forget_the_rare()
+        texts.clear()
+
+    def columns(self, total: int) -> tuple[list[str], bool]:
+        usable = [
+            name
+            for name, n in self.rows.most_common()
+            if len(self.values[name]) <= MAX_CONTEXT_VALUES and n >= _MIN_CONTEXT_SHARE * total
+        ]
+        kept = usable[:MAX_CONTEXT_COLUMNS]
+        return sorted(kept), self.left_out or len(self.rows) > len(kept)
+
+    def _forget_the_rare(self) -> None:
+        floor = _MIN_CONTEXT_SHARE * self.seen
+        kept = {name for name, n in self.rows.most_common(_NAMES_TRACKED // 2) if n >= floor}
+        for name in [name for name in self.rows if name not in kept]:
+            del self.rows[name], self.values[name]
+        self.left_out = True
 
 
 class _ContextCells:
@@ -228,14 +260,10 @@ class _ContextCells:
 
 
 def _folded(text: str | None) -> dict[str, Any]:
-    """A logged context with its names as the service reads them: trimmed, lower case (the
-    first value of names that fold to one)."""
-    folded: dict[str, Any] = {}
-    for name, value in (orjson.loads(text) if text else {}).items():
-        key = name.strip().lower()
-        if folded.get(key) in (None, ""):
-            folded[key] = value
-    return folded
+    """A logged context with its names as the service reads them (logs written before
+    requests' attribute names were folded hold others). The standard library's decoder,
+    not orjson: integers beyond 64 bits stay exact."""
+    return fold_names(json.loads(text)) if text else {}
 
 
 def _rows(connection: Any, query: Select, total: int, desc: str, show: bool) -> Iterator[Any]:

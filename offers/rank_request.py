@@ -25,9 +25,9 @@ there for the JSON only.
 
 import copy
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from msgspec.structs import force_setattr
@@ -180,9 +180,26 @@ class RankRequest(msgspec.Struct, frozen=True):
                 "Expected `placement` to name a place on the page (such as thank_you), "
                 "without control characters or an email"
             )
-        if None in self.attributes.values():
-            kept = {name: value for name, value in self.attributes.items() if value is not None}
-            force_setattr(self, "attributes", kept)
+        force_setattr(self, "attributes", fold_names(self.attributes))
+
+
+LOGGED_FIELDS = ("country", "currency", "device", "is_returning", "n_items")
+"""Fields of an order logged with each impression beside its attributes (and over an
+attribute of the same name), as the feedback model then reads them."""
+
+
+def fold_names(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """Attributes by their names trimmed and in lower case, as an impressions file's columns
+    are read: of names that fold to one (``Segment``, ``segment``), the first value that is
+    neither null nor empty; nulls left out."""
+    folded: dict[str, Any] = {}
+    for name, value in attributes.items():
+        if value is None:
+            continue
+        key = name.strip().lower()
+        if folded.get(key, "") == "":
+            folded[key] = value
+    return folded
 
 
 rank_decoder = msgspec.json.Decoder(RankRequest, strict=False)

@@ -33,6 +33,7 @@ from sklearn.linear_model import LogisticRegression
 
 from offers.catalog import Offer
 from offers.files import MAX_CONTEXT_VALUES
+from offers.rank_request import LOGGED_FIELDS, fold_names
 
 MAX_WEIGHT = 20.0  # clip of the inverse-propensity weight
 _PRIOR_CLICKS = 20.0  # strength of the prior on an offer's conversion rate per click
@@ -140,13 +141,12 @@ def _mean_weight(values: pd.Series, name: str, weights: Mapping[str, float]) -> 
 
 
 def _context_values(context: object, names: tuple[str, ...]) -> Mapping[str, str]:
-    """Context attributes by name: the context's ``attributes`` first (their names in lower
-    case, as an impressions file's columns are read), then its fields."""
-    given = getattr(context, "attributes", None) or {}
-    attributes = {str(name).strip().lower(): value for name, value in given.items()}
+    """The context's values by name, as the log holds them: the order's logged fields
+    (country, device...), else its attributes by their folded names."""
+    attributes = fold_names(getattr(context, "attributes", None) or {})
     values = {}
     for name in names:
-        value = attributes.get(name, getattr(context, name, None))
+        value = getattr(context, name, None) if name in LOGGED_FIELDS else attributes.get(name)
         if value not in (None, ""):
             values[name] = str(int(value)) if isinstance(value, bool) else str(value)
     return values

@@ -265,14 +265,16 @@ def _history_until(body: RankRequest, now: datetime) -> datetime:
 
 
 def _impression_context(body: RankRequest) -> dict[str, Any]:
+    """What an impression logs of its request: the attributes, and over them the order's
+    :data:`~offers.rank_request.LOGGED_FIELDS`."""
     context: dict[str, Any] = {
         without_emails(name): without_emails(value) if isinstance(value, str) else value
         for name, value in body.attributes.items()
     }
     context.update(
         country=body.order.country,
-        device=body.order.device,
         currency=body.order.currency,
+        device=body.order.device,
         is_returning=body.customer.is_returning,
         n_items=len(body.order.items),
     )

@@ -120,11 +120,28 @@ def test_only_context_names_a_click_model_can_use_become_columns(store, tmp_path
 
     assert exported.context_columns == ("ctx_channel",)
     assert exported.summary().endswith(
-        "context columns: ctx_channel (4 other context names left out: free text, rare, "
+        "context columns: ctx_channel (other context names left out: free text, rare, "
         "or not plain names)"
     )
     rows = read_impressions(path)
     assert rows["ctx_channel"].tolist() == [c.get("channel", c.get("Channel")) for c in contexts]
+
+
+def test_a_common_context_name_becomes_a_column_among_thousands_made_up(store, tmp_path):
+    store.save_shop(Shop("shop", "Shop", "pk_test_1"), "sk_test_1")
+    contexts = [
+        {"segment": ("vip", "std")[n % 2], **{f"junk_{n}_{k}": "x" for k in range(30)}}
+        for n in range(400)
+    ]
+    record_feedback(
+        store,
+        FeedbackBatch(impressions=[_impression(n, "a", 1, c) for n, c in enumerate(contexts)]),
+    )
+
+    exported = export_impressions(store, "shop", tmp_path / "impressions.csv")
+
+    assert exported.context_columns == ("ctx_segment",)
+    assert exported.names_left_out
 
 
 def test_at_most_the_most_frequent_context_names_become_columns(store, tmp_path):

@@ -107,6 +107,8 @@ def test_an_attribute_counts_whatever_the_case_of_its_name_and_the_basket_size_c
         return model.probability(a, context)
 
     assert click({"Segment": "vip"}, 3) == click({"segment": "vip"}, 3)
+    assert click({"Segment": "vip", "segment": "std"}, 3) == click({"segment": "vip"}, 3)
+    assert click({"n_items": "1"}, 3) == click({}, 3)  # the basket's own count, as logged
     assert (
         click({"Segment": "std"}, 1) < click({"Segment": "std"}, 3) < click({"Segment": "vip"}, 3)
     )

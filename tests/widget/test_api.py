@@ -230,6 +230,20 @@ def test_rank_logs_country_currency_and_device_as_targeting_and_the_models_read_
     )
 
 
+def test_rank_logs_attributes_by_folded_name_under_the_orders_own_fields(
+    client, rank_body, database_url
+):
+    body = rank_body(attributes={"Segment": "vip", "segment": "std", "Country": "de"})
+
+    assert client.post("/v1/rank", json=body, headers=auth()).json()["offers"]
+    flush_log(client)
+
+    [impression, *_] = stored_rows(database_url, schema.impressions)
+    context = impression["context"]
+    assert (context["segment"], context["country"]) == ("vip", body["order"]["country"])
+    assert "Segment" not in context and "Country" not in context
+
+
 def test_rank_hashes_an_email_before_storing_it(client, rank_body, database_url):
     client.post("/v1/rank", json=rank_body(customer="Ann@Example.com"), headers=auth())
     flush_log(client)
