@@ -15,6 +15,7 @@ such. Anything else (RFC 2822, ``Jan 5 2026``) is parsed row by row.
 
 import re
 import warnings
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
@@ -117,19 +118,37 @@ def midnight(day: date, days_later: int = 0) -> datetime:
         return datetime.max if days_later > 0 else datetime.min
 
 
-_SPACED_OFFSET = re.compile(r"\s+([+-]\d\d:?\d\d)$")
+_SPACED_OFFSET = re.compile(r"\s*(?:UTC|GMT)?\s*([+-]\d\d:?\d\d)$|\s*(?:Z|UTC|GMT)$")
+_JAVASCRIPT = re.compile(r"^\w{3} (\w{3} \d{1,2} \d{4} \d\d:\d\d:\d\d) GMT([+-]\d{4})\b")
+_NUMBER = re.compile(r"^\d{1,15}(?:\.\d+)?$")
+_MILLISECONDS = 1e11  # a Unix time above this (year 5138 in seconds) is in milliseconds
 
 
-def read_moment(value: str | int) -> datetime | None:
-    """One moment as a shop's page writes it, or None when it cannot be read: ISO 8601 (a
-    date alone, ``T`` or a space, ``Z`` or an offset, also after a space as Shopify's Liquid
-    writes ``2026-10-31 12:00:00 +0100``), or Unix seconds."""
-    if isinstance(value, int):
-        try:
-            return datetime.fromtimestamp(value, UTC)
-        except (OverflowError, OSError, ValueError):
+def read_moment(value: object) -> datetime | None:
+    """One moment as a shop's page writes it, in UTC without tzinfo; None when it cannot be
+    read. Read: ISO 8601 (a date alone, ``T`` or a space, ``Z``, ``UTC`` or an offset, also
+    after a space as Shopify's Liquid writes ``2026-10-31 12:00:00 +0100``), JavaScript's
+    ``String(new Date())``, and Unix seconds or milliseconds, as a number or as text."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) > 100:
             return None
+        if _NUMBER.match(text):
+            value = float(text)
+        elif match := _JAVASCRIPT.match(text):
+            return _utc(lambda: datetime.strptime("".join(match.groups()), "%b %d %Y %H:%M:%S%z"))
+        else:
+            iso = _SPACED_OFFSET.sub(lambda m: m.group(1) or "+00:00", text, count=1)
+            return _utc(lambda: datetime.fromisoformat(iso))
+    seconds = value / 1000 if value > _MILLISECONDS else value
+    return _utc(lambda: datetime.fromtimestamp(seconds, UTC))
+
+
+def _utc(read: Callable[[], datetime]) -> datetime | None:
     try:
-        return datetime.fromisoformat(_SPACED_OFFSET.sub(r"\1", value.strip()))
-    except ValueError:
+        moment = read()
+        return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError, OSError):
         return None

@@ -26,7 +26,7 @@ there for the JSON only.
 import copy
 import functools
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -39,11 +39,11 @@ from offers.money import read_amount
 Text = Annotated[str, msgspec.Meta(max_length=500)]
 Name = Annotated[str, msgspec.Meta(max_length=64)]
 OrderedAt = Annotated[
-    str,
+    Any,
     msgspec.Meta(
-        max_length=64,
         description="When the order was placed: ISO 8601 (also `2026-10-31 12:00:00 +0100`, "
-        "as shop templates write it) or Unix seconds; one that cannot be read is ignored.",
+        "as shop templates write it), JavaScript's `String(new Date())`, or Unix seconds or "
+        "milliseconds; one that cannot be read is ignored.",
     ),
 ]
 Digits = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
@@ -120,7 +120,7 @@ class Order(msgspec.Struct, frozen=True):
     currency: Annotated[str, msgspec.Meta(max_length=16)] | None = ""
     country: Name | None = ""
     device: Name | None = ""
-    ordered_at: OrderedAt | Annotated[int, msgspec.Meta(ge=0)] | None = None  # see placed_at
+    ordered_at: OrderedAt = None  # whatever a page writes: see placed_at
     items: Annotated[list[Item], msgspec.Meta(max_length=MAX_ITEMS)] | None = []
 
     def __post_init__(self) -> None:
@@ -137,10 +137,12 @@ class Order(msgspec.Struct, frozen=True):
 
     @property
     def placed_at(self) -> datetime | None:
-        """``ordered_at`` as a datetime (:func:`~offers.dates.read_moment`); None when the
-        page sent none, or one that cannot be read: it only sharpens the ranking, and an
-        unreadable one must not cost the page its offers."""
-        return None if self.ordered_at is None else read_moment(self.ordered_at)
+        """``ordered_at`` in UTC without tzinfo (:func:`~offers.dates.read_moment`), never
+        later than now (a page's clock may run ahead); None when the page sent none, or one
+        that cannot be read: it only sharpens the ranking, and an unreadable one must not
+        cost the page its offers."""
+        placed = None if self.ordered_at is None else read_moment(self.ordered_at)
+        return None if placed is None else min(placed, datetime.now(UTC).replace(tzinfo=None))
 
     @property
     def grand_total(self) -> float:

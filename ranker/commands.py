@@ -193,7 +193,7 @@ def run_recommend(args: argparse.Namespace) -> int:
             if body.order.ordered_at not in (None, "") and body.order.placed_at is None:
                 raise InputError(  # the service ranks such an order as of now; a replay cannot
                     f"{args.input.name}: line {number}: `order.ordered_at`: expected a date-time "
-                    f"such as 2026-10-31T12:00:00Z, got {body.order.ordered_at!r}"
+                    f"such as 2026-10-31T12:00:00Z, got {repr(body.order.ordered_at)[:80]}"
                 )
             out.write(orjson.dumps(_recommend(model, body, args.k, policies)) + b"\n")
     out.flush()

@@ -19,7 +19,7 @@ from offers.holdout import in_holdout
 from offers.identity import customer_key, without_emails
 from offers.rank_request import RankRequest
 from offers.store import utcnow
-from offers.targeting import OrderContext, eligible_offers, screen, utc_naive
+from offers.targeting import OrderContext, eligible_offers, screen
 from offers.translations import language_of, translator
 from ranker import OfferScores, RankContext, SelectionPolicy
 from ranker.reasons import wording
@@ -261,7 +261,7 @@ def _history_until(body: RankRequest, now: datetime) -> datetime:
     that learned it does not find itself in that history. Targeting, schedules and caps
     apply as of now, when the offers are shown."""
     placed = body.order.placed_at
-    return now if placed is None else min(utc_naive(placed), now)
+    return now if placed is None else min(placed, now)
 
 
 def _impression_context(body: RankRequest) -> dict[str, Any]:

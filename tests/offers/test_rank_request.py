@@ -1,6 +1,7 @@
 """The /v1/rank body, read as shops' templates write it (offers.rank_request)."""
 
 import json
+from datetime import UTC, datetime
 
 import msgspec
 import pytest
@@ -122,3 +123,10 @@ def test_what_a_template_cannot_mean_is_still_refused_naming_the_field(
         decode(body)
 
     assert str(refused.value).endswith(f"at `$.{field}`")
+
+
+def test_an_order_placed_by_a_clock_running_ahead_counts_as_placed_now() -> None:
+    order = Order(ordered_at="2999-01-01T00:00:00Z", items=[Item(sku="A")])
+
+    assert order.placed_at is not None
+    assert order.placed_at <= datetime.now(UTC).replace(tzinfo=None)

@@ -151,8 +151,26 @@ def test_rank_shows_what_encore_recommend_ranks_for_the_same_orders(
 
 @pytest.mark.parametrize(
     "written",
-    ["2026-10-31 13:00:00 +0100", "2026-10-31T12:00:00.000Z", 1793448000],
-    ids=["liquid", "milliseconds", "unix-seconds"],
+    [
+        "2026-10-31 13:00:00 +0100",
+        "2026-10-31 12:00:00 UTC",
+        "Sat Oct 31 2026 13:00:00 GMT+0100 (Central European Standard Time)",
+        "2026-10-31T12:00:00.000Z",
+        1793448000,
+        1793448000.0,
+        "1793448000",
+        1793448000000,
+    ],
+    ids=[
+        "liquid",
+        "ruby",
+        "javascript-date",
+        "fraction-of-a-second",
+        "unix-seconds",
+        "unix-seconds-float",
+        "unix-seconds-text",
+        "unix-milliseconds",
+    ],
 )
 def test_rank_reads_ordered_at_as_shop_templates_write_it(client, rank_body, shop_data, written):
     regular = shop_data.orders.groupby("customer_id")["order_id"].nunique().idxmax()
@@ -166,9 +184,10 @@ def test_rank_reads_ordered_at_as_shop_templates_write_it(client, rank_body, sho
     assert ranked(written) == ranked("2026-10-31T12:00:00Z") != ranked("2026-01-31T12:00:00Z")
 
 
-def test_rank_still_shows_offers_for_an_ordered_at_it_cannot_read(client, rank_body):
+@pytest.mark.parametrize("unread", ["last Tuesday", "", True, "x" * 500, [2026], {}])
+def test_rank_still_shows_offers_for_an_ordered_at_it_cannot_read(client, rank_body, unread):
     body = rank_body()
-    body["order"]["ordered_at"] = "last Tuesday"
+    body["order"]["ordered_at"] = unread
 
     response = client.post("/v1/rank", json=body, headers=auth())
 
