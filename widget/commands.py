@@ -48,13 +48,19 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise InputError(f"--workers must be at least 1, got {args.workers}")
     # each worker's share of total caps; several hosts set the total of their workers
-    os.environ.setdefault("ENCORE_WORKERS", str(args.workers))
+    if not os.environ.get("ENCORE_WORKERS", "").strip():
+        os.environ["ENCORE_WORKERS"] = str(args.workers)
     for flag, variable in _FLAG_VARIABLES.items():
         if getattr(args, flag) is not None:
             os.environ[variable] = getattr(
                 args, flag
             )  # the workers read their settings from the environment
     settings = load_settings()
+    if settings.workers < args.workers:
+        raise InputError(
+            f"ENCORE_WORKERS ({settings.workers}) counts the workers of every host sharing the "
+            f"store: it cannot be fewer than this host's --workers {args.workers}"
+        )
     _prepare(settings)  # a mistake in the settings or the store is named before a taken port
     _check_address(args.host, args.port)
     for variable in _THREAD_VARIABLES:  # every thread of every worker, not only the lifespan's

@@ -57,12 +57,24 @@ def load_settings(env: Environ | None = None) -> Settings:
                 "ENCORE_HOLDOUT_SHARE", cast=float, default=defaults.holdout_share
             ),
             dismiss_days=config("ENCORE_DISMISS_DAYS", cast=int, default=defaults.dismiss_days),
-            workers=config("ENCORE_WORKERS", cast=int, default=defaults.workers),
+            workers=_count(
+                config("ENCORE_WORKERS", default=""), "ENCORE_WORKERS", defaults.workers
+            ),
         )
     except ValueError as err:
         raise InputError(f"environment: {err}") from None
     check_settings(settings)
     return settings
+
+
+def _count(text: str, name: str, default: int) -> int:
+    """A whole number; empty (as compose files interpolate an unset variable) is the default."""
+    if not text.strip():
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"Config '{name}' has value '{text}'. Not a valid int.") from None
 
 
 def _origins(text: str) -> tuple[str, ...]:

@@ -233,6 +233,28 @@ def test_serve_keeps_a_worker_count_set_for_several_hosts(environment, served):
     assert load_settings().workers == 4
 
 
+def test_serve_refuses_a_worker_count_below_its_own_workers(environment, served, capsys):
+    for name, value in {**KEYS, "ENCORE_WORKERS": "1"}.items():
+        environment.setenv(name, value)
+
+    assert cli.main(["serve", "--workers", "4"]) == 2
+
+    assert capsys.readouterr().err == (
+        "encore serve: error: ENCORE_WORKERS (1) counts the workers of every host sharing "
+        "the store: it cannot be fewer than this host's --workers 4\n"
+    )
+    assert served == []
+
+
+def test_an_empty_worker_count_is_taken_as_unset(environment, served):
+    for name, value in {**KEYS, "ENCORE_WORKERS": " "}.items():
+        environment.setenv(name, value)
+
+    assert cli.main(["serve", "--workers", "3"]) == 0
+
+    assert load_settings().workers == 3
+
+
 def test_a_worker_started_by_uvicorn_directly_refuses_a_worker_count_below_one():
     with pytest.raises(InputError, match="^ENCORE_WORKERS must be at least 1, got 0$"):
         load_settings(Environ({"ENCORE_WORKERS": "0"}))
