@@ -20,7 +20,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="encore",
-        description="Post-purchase offers: generate, import, train, evaluate, recommend, serve.",
+        description="Post-purchase offers: generate, import, export, train, evaluate, "
+        "recommend, serve.",
     )
     subparsers = parser.add_subparsers(
         title="commands", dest="command", metavar="COMMAND", required=True, parser_class=_Parser
