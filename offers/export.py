@@ -7,14 +7,14 @@ when a conversion was attributed to it (at any time after ``since``, also after
 ``until``: a click comes after its impression). The logged context (the request's
 attributes, country, currency, device, is_returning, n_items) becomes ``ctx_``
 columns, named and valued as the service reads them when it scores
-(:func:`offers.rank_request.fold_names`: ``Segment`` and ``segment`` are one column, its
-first value), booleans as 1 and 0. Attribute names
-come from anyone who can load the shop's page, so only those a click model can use
-become columns: plain names (letters, digits, ``_``), with at most
-``MAX_CONTEXT_VALUES`` distinct values, on at least 1% of the impressions, the
-``MAX_CONTEXT_COLUMNS`` most frequent. Customer ids and attributes are already stored
-without emails; text that a spreadsheet would run as a formula is written behind a ``'``
-(:mod:`offers.cells`), which :func:`offers.files.read_impressions` takes off.
+(:func:`offers.rank_request.fold_names`: ``Segment`` and ``segment`` are one column,
+with its first value; booleans as 1 and 0). Attribute names come from anyone who can
+load the shop's page, so only those a click model can use become columns: plain names
+(letters, digits, ``_``), with at most ``MAX_CONTEXT_VALUES`` distinct values, on at
+least 1% of the impressions, the ``MAX_CONTEXT_COLUMNS`` most frequent. Customer ids
+and attributes are already stored without emails; text that a spreadsheet would run as
+a formula is written behind a ``'`` (:mod:`offers.cells`), which
+:func:`offers.files.read_impressions` takes off.
 """
 
 import csv
