@@ -120,30 +120,32 @@ def midnight(day: date, days_later: int = 0) -> datetime:
 
 _SPACED_OFFSET = re.compile(r"\s*(?:UTC|GMT)?\s*([+-]\d\d:?\d\d)$|\s*(?:Z|UTC|GMT)$")
 _JAVASCRIPT = re.compile(r"^\w{3} (\w{3} \d{1,2} \d{4} \d\d:\d\d:\d\d) GMT([+-]\d{4})\b")
-_NUMBER = re.compile(r"^\d{1,15}(?:\.\d+)?$")
-_MILLISECONDS = 1e11  # a Unix time above this (year 5138 in seconds) is in milliseconds
+_UNIX_TIME = re.compile(r"(\d{9,10}|\d{12,13})(\.\d+)?")  # as files read it (_EPOCH)
 
 
 def read_moment(value: object) -> datetime | None:
     """One moment as a shop's page writes it, in UTC without tzinfo; None when it cannot be
     read. Read: ISO 8601 (a date alone, ``T`` or a space, ``Z``, ``UTC`` or an offset, also
     after a space as Shopify's Liquid writes ``2026-10-31 12:00:00 +0100``), JavaScript's
-    ``String(new Date())``, and Unix seconds or milliseconds, as a number or as text."""
+    ``String(new Date())``, and Unix time as files read it: 9-10 digits of seconds or 12-13
+    of milliseconds, as a number or as text (``20261031`` is a date, not a Unix time)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
-    if isinstance(value, str):
-        text = value.strip()
-        if len(text) > 100:
-            return None
-        if _NUMBER.match(text):
-            value = float(text)
-        elif match := _JAVASCRIPT.match(text):
-            return _utc(lambda: datetime.strptime("".join(match.groups()), "%b %d %Y %H:%M:%S%z"))
-        else:
-            iso = _SPACED_OFFSET.sub(lambda m: m.group(1) or "+00:00", text, count=1)
-            return _utc(lambda: datetime.fromisoformat(iso))
-    seconds = value / 1000 if value > _MILLISECONDS else value
-    return _utc(lambda: datetime.fromtimestamp(seconds, UTC))
+    if isinstance(value, int) and not 0 <= value < 10**13:  # repr() of a huge int may fail
+        return None
+    text = (value if isinstance(value, str) else repr(value)).strip()
+    if len(text) > 100:
+        return None
+    if unix := _UNIX_TIME.fullmatch(text):
+        whole, fraction = unix.groups()
+        seconds = float(whole + (fraction or "")) / (1000 if len(whole) >= 12 else 1)
+        return _utc(lambda: datetime.fromtimestamp(seconds, UTC))
+    if not isinstance(value, str):
+        return None
+    if match := _JAVASCRIPT.match(text):
+        return _utc(lambda: datetime.strptime("".join(match.groups()), "%b %d %Y %H:%M:%S%z"))
+    iso = _SPACED_OFFSET.sub(lambda m: m.group(1) or "+00:00", text, count=1)
+    return _utc(lambda: datetime.fromisoformat(iso))
 
 
 def _utc(read: Callable[[], datetime]) -> datetime | None:

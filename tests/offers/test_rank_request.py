@@ -130,3 +130,32 @@ def test_an_order_placed_by_a_clock_running_ahead_counts_as_placed_now() -> None
 
     assert order.placed_at is not None
     assert order.placed_at <= datetime.now(UTC).replace(tzinfo=None)
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("2026-10-31T12:00:00Z", datetime(2026, 10, 31, 12)),
+        ("2026-10-31 13:00:00 +0100", datetime(2026, 10, 31, 12)),
+        ("2026-10-31T13:00:00+01", datetime(2026, 10, 31, 12)),
+        ("20261031T120000Z", datetime(2026, 10, 31, 12)),
+        ("20261031", datetime(2026, 10, 31)),  # a basic ISO date, not 1970's Unix time
+        ("Sat Oct 31 2026 13:00:00 GMT+0100 (CET)", datetime(2026, 10, 31, 12)),
+        (1793448000, datetime(2026, 10, 31, 12)),
+        ("1793448000000", datetime(2026, 10, 31, 12)),
+        (20261031, None),  # eight digits as a number: no Unix time files would read
+        (10**400, None),
+        (1e300, None),
+        ("31/10/2026", None),
+    ],
+)
+def test_ordered_at_is_read_as_pages_and_files_write_it(written: object, expected: object) -> None:
+    order = Order(ordered_at=written, items=[Item(sku="A")])
+
+    assert order.placed_at == expected
+
+
+def test_a_huge_whole_number_as_ordered_at_ranks_as_of_now() -> None:
+    body = rank_decoder.decode(b'{"order": {"ordered_at": 1' + b"0" * 400 + b', "items": []}}')
+
+    assert body.order.placed_at is None
