@@ -19,12 +19,13 @@ a formula is written behind a ``'`` (:mod:`offers.cells`), which
 
 import csv
 import gzip
+import heapq
 import io
 import json
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,7 +39,7 @@ from offers.cells import as_text_cell
 from offers.errors import InputError
 from offers.files import IMPRESSION_REQUIRED, MAX_CONTEXT_VALUES
 from offers.progress import progress
-from offers.rank_request import fold_names
+from offers.rank_request import LOGGED_FIELDS, fold_names
 from offers.store import Store, utcnow
 
 MAX_CONTEXT_COLUMNS = 20
@@ -46,7 +47,7 @@ _MIN_CONTEXT_SHARE = 0.01
 _PLAIN_NAME = re.compile(r"[a-z0-9_]{1,64}")
 _BATCH_ROWS = 5_000
 _DISTINCT_CONTEXTS_HELD = 5_000  # texts counted or cells remembered at once
-_NAMES_TRACKED = 1_000
+_NAMES_TRACKED = 10_000  # with at most 55 names a row: any name on 0.55% of rows is kept
 
 
 @dataclass(frozen=True)
@@ -180,65 +181,72 @@ def _pairs(connection: Any, query: Select) -> set[tuple[str, str]]:
 def _context_names(
     connection: Any, shown: Select, total: int, show: bool
 ) -> tuple[list[str], bool]:
-    """The context names to make columns of, sorted, and whether others were left out (a
-    first pass over the impressions' contexts; most impressions share theirs with others,
-    so each distinct text is decoded once)."""
-    names = _NameCounts()
-    texts: Counter[str | None] = Counter()
+    """The context names to make columns of, sorted, and whether others were left out.
+
+    Anyone who can load the shop's page can make names up, so counting every name could
+    take any memory. A first pass keeps a bounded count of the names that may be frequent
+    (:func:`_frequent_names`); a second counts those exactly, rows and distinct values.
+    """
     contexts = select(shown.subquery().c.context)
-    for (text,) in _rows(connection, contexts, total, "reading contexts", show):
+    candidates, left_out = _frequent_names(
+        _distinct_texts(connection, contexts, total, "finding context names", show)
+    )
+    rows: Counter[str] = Counter()
+    values: dict[str, set[int]] = defaultdict(set)
+    for text, n in _distinct_texts(connection, contexts, total, "counting context values", show):
+        for name, value in _folded(text).items():
+            if name in candidates and value not in (None, ""):
+                rows[name] += n
+                if len(values[name]) <= MAX_CONTEXT_VALUES:
+                    values[name].add(hash(str(value)))
+    usable = sorted(
+        (
+            name
+            for name, n in rows.items()
+            if len(values[name]) <= MAX_CONTEXT_VALUES and n >= _MIN_CONTEXT_SHARE * total
+        ),
+        key=lambda name: (-rows[name], name),
+    )
+    kept = usable[:MAX_CONTEXT_COLUMNS]
+    return sorted(kept), left_out or len(rows) > len(kept)
+
+
+def _frequent_names(texts: Iterable[tuple[str | None, int]]) -> tuple[set[str], bool]:
+    """Every plain name on 1% of the rows, and perhaps others; whether any name was left
+    out. Misra and Gries's frequent items, in batches: when more than twice
+    ``_NAMES_TRACKED`` names are counted, every count drops by the one ranked just after
+    the top ``_NAMES_TRACKED``, and the names at zero go. A name loses at most (names
+    seen) / ``_NAMES_TRACKED``: with at most 55 names a row (50 attributes and the logged
+    fields), 0.55% of the rows."""
+    counts: Counter[str] = Counter()
+    left_out = False
+    for text, n in texts:
+        for name, value in _folded(text).items():
+            if value in (None, ""):
+                continue
+            if _PLAIN_NAME.fullmatch(name):
+                counts[name] += n
+            else:
+                left_out = True
+        if len(counts) > 2 * _NAMES_TRACKED:
+            floor = heapq.nlargest(_NAMES_TRACKED + 1, counts.values())[-1]
+            counts = Counter({name: c - floor for name, c in counts.items() if c > floor})
+            left_out = True
+    return set(counts), left_out
+
+
+def _distinct_texts(
+    connection: Any, contexts: Select, total: int, desc: str, show: bool
+) -> Iterator[tuple[str | None, int]]:
+    """Each context text with the impressions holding it, a batch of distinct texts at a
+    time: a request's impressions share theirs, so each is decoded once a batch."""
+    texts: Counter[str | None] = Counter()
+    for (text,) in _rows(connection, contexts, total, desc, show):
         texts[text] += 1
         if len(texts) >= _DISTINCT_CONTEXTS_HELD:
-            names.add_all(texts)
-    names.add_all(texts)
-    return names.columns(total)
-
-
-class _NameCounts:
-    """Rows and distinct values (up to one more than a column may have) of the context
-    names that could make columns, in bounded memory: anyone who can load the shop's page
-    can make names up, so at most ``_NAMES_TRACKED`` are counted at once, and those still
-    short of 1% of the rows so far give way to new ones."""
-
-    def __init__(self) -> None:
-        self.rows: Counter[str] = Counter()
-        self.values: dict[str, set[str]] = defaultdict(set)
-        self.seen = 0
-        self.left_out = False
-
-    def add_all(self, texts: Counter[str | None]) -> None:
-        """Count the contexts ``texts`` (text: impressions holding it), then forget them."""
-        for text, n in texts.items():
-            self.seen += n
-            for name, value in _folded(text).items():
-                if value in (None, ""):
-                    continue
-                if not _PLAIN_NAME.fullmatch(name):
-                    self.left_out = True
-                    continue
-                self.rows[name] += n
-                values = self.values[name]
-                if len(values) <= MAX_CONTEXT_VALUES:
-                    values.add(str(value))
-            if len(self.rows) > _NAMES_TRACKED:
-                self._forget_the_rare()
-        texts.clear()
-
-    def columns(self, total: int) -> tuple[list[str], bool]:
-        usable = [
-            name
-            for name, n in self.rows.most_common()
-            if len(self.values[name]) <= MAX_CONTEXT_VALUES and n >= _MIN_CONTEXT_SHARE * total
-        ]
-        kept = usable[:MAX_CONTEXT_COLUMNS]
-        return sorted(kept), self.left_out or len(self.rows) > len(kept)
-
-    def _forget_the_rare(self) -> None:
-        floor = _MIN_CONTEXT_SHARE * self.seen
-        kept = {name for name, n in self.rows.most_common(_NAMES_TRACKED // 2) if n >= floor}
-        for name in [name for name in self.rows if name not in kept]:
-            del self.rows[name], self.values[name]
-        self.left_out = True
+            yield from texts.items()
+            texts.clear()
+    yield from texts.items()
 
 
 class _ContextCells:
@@ -260,10 +268,16 @@ class _ContextCells:
 
 
 def _folded(text: str | None) -> dict[str, Any]:
-    """A logged context with its names as the service reads them (logs written before
-    requests' attribute names were folded hold others). The standard library's decoder,
+    """A logged context as the service reads it: attributes by folded name, and the order's
+    logged fields by their own (logs written before attribute names were folded at
+    decoding may also hold ``Country`` beside ``country``). The standard library's decoder,
     not orjson: integers beyond 64 bits stay exact."""
-    return fold_names(json.loads(text)) if text else {}
+    if not text:
+        return {}
+    context = json.loads(text)
+    folded = fold_names(context)
+    folded.update((name, context[name]) for name in LOGGED_FIELDS if name in context)
+    return folded
 
 
 def _rows(connection: Any, query: Select, total: int, desc: str, show: bool) -> Iterator[Any]:

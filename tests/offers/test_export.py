@@ -127,21 +127,42 @@ def test_only_context_names_a_click_model_can_use_become_columns(store, tmp_path
     assert rows["ctx_channel"].tolist() == [c.get("channel", c.get("Channel")) for c in contexts]
 
 
-def test_a_common_context_name_becomes_a_column_among_thousands_made_up(store, tmp_path):
+def test_a_context_name_on_2_percent_becomes_a_column_among_thousands_made_up(store, tmp_path):
+    """24,000 made-up names, more than are counted at once, and `segment` on one impression
+    in 25 of the period's second half only: 2% of them."""
     store.save_shop(Shop("shop", "Shop", "pk_test_1"), "sk_test_1")
     contexts = [
-        {"segment": ("vip", "std")[n % 2], **{f"junk_{n}_{k}": "x" for k in range(30)}}
-        for n in range(400)
+        {
+            **({"segment": ("vip", "std")[n // 25 % 2]} if n >= 2000 and n % 25 == 0 else {}),
+            **{f"junk_{n}_{k}": "x" for k in range(6)},
+        }
+        for n in range(4000)
     ]
-    record_feedback(
-        store,
-        FeedbackBatch(impressions=[_impression(n, "a", 1, c) for n, c in enumerate(contexts)]),
-    )
+    impressions = [
+        {**_impression(n, "a", 1, context), "shown_at": AT + timedelta(minutes=n)}
+        for n, context in enumerate(contexts)
+    ]
+    record_feedback(store, FeedbackBatch(impressions=impressions))
 
     exported = export_impressions(store, "shop", tmp_path / "impressions.csv")
 
     assert exported.context_columns == ("ctx_segment",)
     assert exported.names_left_out
+
+
+def test_an_older_log_exports_the_orders_own_country_over_an_attribute_of_that_name(
+    store, tmp_path
+):
+    """Before attribute names were folded at decoding, the log kept `Country` (a page's
+    attribute) beside `country` (the order's); scoring reads the order's."""
+    store.save_shop(Shop("shop", "Shop", "pk_test_1"), "sk_test_1")
+    logged = {"Country": "DE", "country": "FR", "Device": "tablet", "device": "mobile"}
+    record_feedback(store, FeedbackBatch(impressions=[_impression(0, "a", 1, logged)]))
+
+    export_impressions(store, "shop", tmp_path / "impressions.csv")
+
+    row = read_impressions(tmp_path / "impressions.csv").loc[0]
+    assert (row["ctx_country"], row["ctx_device"]) == ("FR", "mobile")
 
 
 def test_at_most_the_most_frequent_context_names_become_columns(store, tmp_path):
