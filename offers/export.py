@@ -272,9 +272,9 @@ def _folded(text: str | None) -> dict[str, Any]:
     logged fields by their own (logs written before attribute names were folded at
     decoding may also hold ``Country`` beside ``country``). The standard library's decoder,
     not orjson: integers beyond 64 bits stay exact."""
-    if not text:
+    context = json.loads(text) if text else None
+    if not isinstance(context, dict):  # a log edited by hand: nothing to read
         return {}
-    context = json.loads(text)
     folded = fold_names(context)
     folded.update((name, context[name]) for name in LOGGED_FIELDS if name in context)
     return folded

@@ -42,8 +42,9 @@ OrderedAt = Annotated[
     Any,
     msgspec.Meta(
         description="When the order was placed: ISO 8601 (also `2026-10-31 12:00:00 +0100`, "
-        "as shop templates write it), JavaScript's `String(new Date())`, or Unix seconds or "
-        "milliseconds; one that cannot be read is ignored.",
+        "as shop templates write it), JavaScript's `String(new Date())`, or Unix time "
+        "(9-10 digits of seconds or 12-13 of milliseconds); one that cannot be read is "
+        "ignored.",
     ),
 ]
 Digits = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]

@@ -165,6 +165,20 @@ def test_an_older_log_exports_the_orders_own_country_over_an_attribute_of_that_n
     assert (row["ctx_country"], row["ctx_device"]) == ("FR", "mobile")
 
 
+@pytest.mark.parametrize("stored", ["null", "[]", '"country"'])
+def test_a_context_edited_by_hand_into_no_object_exports_empty_cells(logged, tmp_path, stored):
+    postgres = logged.engine.dialect.name == "postgresql"
+    statement = "UPDATE impressions SET context = {} WHERE request_id = 'r0'"
+    with logged.engine.begin() as connection:
+        connection.exec_driver_sql(statement.format("%s::json" if postgres else "?"), (stored,))
+
+    export_impressions(logged, "shop", tmp_path / "impressions.csv")
+
+    rows = read_impressions(tmp_path / "impressions.csv")
+    assert rows.loc[rows["request_id"] == "r0", "ctx_country"].tolist() == ["", ""]
+    assert rows.loc[rows["request_id"] == "r1", "ctx_country"].tolist() == ["DE", "DE"]
+
+
 def test_at_most_the_most_frequent_context_names_become_columns(store, tmp_path):
     store.save_shop(Shop("shop", "Shop", "pk_test_1"), "sk_test_1")
     contexts = [{f"a{k:02d}": "v" for k in range(n % 40)} for n in range(100)]

@@ -159,3 +159,7 @@ def test_a_huge_whole_number_as_ordered_at_ranks_as_of_now() -> None:
     body = rank_decoder.decode(b'{"order": {"ordered_at": 1' + b"0" * 400 + b', "items": []}}')
 
     assert body.order.placed_at is None
+
+
+def test_a_whole_number_with_more_digits_than_python_writes_out_is_ignored() -> None:
+    assert Order(ordered_at=10**5000, items=[Item(sku="A")]).placed_at is None
