@@ -1,6 +1,8 @@
 """The `generate`, `import` and `export` subcommands."""
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -38,10 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     load.add_argument("--offers", type=Path, help="offers.json or offers.yaml")
     load.add_argument("--orders", type=Path, help="orders.csv")
     load.add_argument("--products", type=Path, help="products.csv")
-    load.add_argument(
-        "--database", help="store URL (default: ENCORE_DATABASE_URL or sqlite:///encore.db)"
-    )
-    load.add_argument("--shop", help="shop id (default: ENCORE_SHOP_ID or `default`)")
+    _store_arguments(load)
     load.set_defaults(run=run_import)
 
     export = subparsers.add_parser(
@@ -62,10 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument(
         "--until", type=_day, help="last day (UTC, YYYY-MM-DD), included (default: up to now)"
     )
-    export.add_argument(
-        "--database", help="store URL (default: ENCORE_DATABASE_URL or sqlite:///encore.db)"
-    )
-    export.add_argument("--shop", help="shop id (default: ENCORE_SHOP_ID or `default`)")
+    _store_arguments(export)
     export.set_defaults(run=run_export)
 
 
@@ -95,18 +91,14 @@ def run_import(args: argparse.Namespace) -> int:
             raise InputError(f"{given}: is a folder, not a file")
         if given is not None and not given.is_file():
             raise InputError(f"{given}: no such file")
-    settings = load_settings().with_overrides(database_url=args.database, shop_id=args.shop)
-    store = Store.open(settings.database_url)
-    try:
-        reports = []
+    reports = []
+    with _store_of(args) as (store, shop_id):
         if args.products:
-            reports.append(import_products(store, settings.shop_id, args.products))
+            reports.append(import_products(store, shop_id, args.products))
         if args.offers:
-            reports.append(import_offers(store, settings.shop_id, args.offers))
+            reports.append(import_offers(store, shop_id, args.offers))
         if args.orders:
-            reports.append(import_orders(store, settings.shop_id, args.orders, progress=True))
-    finally:
-        store.close()
+            reports.append(import_orders(store, shop_id, args.orders, progress=True))
     for report in reports:
         print(report.summary())
     return 0
@@ -120,21 +112,35 @@ def run_export(args: argparse.Namespace) -> int:
         raise InputError(f"--impressions {path}: no such folder {path.parent}")
     if args.since and args.until and args.until < args.since:
         raise InputError(f"--until {args.until} is before --since {args.since}")
-    settings = load_settings().with_overrides(database_url=args.database, shop_id=args.shop)
-    store = Store.open(settings.database_url)
-    try:
+    with _store_of(args) as (store, shop_id):
         exported = export_impressions(
             store,
-            settings.shop_id,
+            shop_id,
             path,
             since=None if args.since is None else midnight(args.since),
             until=None if args.until is None else midnight(args.until, days_later=1),
             show_progress=True,
         )
-    finally:
-        store.close()
     print(exported.summary())
     return 0
+
+
+def _store_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database", help="store URL (default: ENCORE_DATABASE_URL or sqlite:///encore.db)"
+    )
+    parser.add_argument("--shop", help="shop id (default: ENCORE_SHOP_ID or `default`)")
+
+
+@contextmanager
+def _store_of(args: argparse.Namespace) -> Iterator[tuple[Store, str]]:
+    """The store and shop id that ``--database`` and ``--shop`` (or the environment) name."""
+    settings = load_settings().with_overrides(database_url=args.database, shop_id=args.shop)
+    store = Store.open(settings.database_url)
+    try:
+        yield store, settings.shop_id
+    finally:
+        store.close()
 
 
 def _day(text: str) -> date:

@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, func, select
+from sqlalchemy import Select, Table, Text, cast, func, select
 
 from offers import schema
 from offers.cells import as_text_cell
@@ -93,11 +93,13 @@ def export_impressions(
         shops = schema.shops
         if connection.execute(select(shops.c.id).where(shops.c.id == shop_id)).first() is None:
             raise InputError(f"no shop `{shop_id}` in the store (ENCORE_SHOP_ID, or --shop)")
-        clicked = _pairs(connection, _clicks(shop_id, since))
-        converted = _pairs(connection, _conversions(shop_id, since))
+        events = schema.events
+        clicked = _offers_of(connection, events, shop_id, since, events.c.type == "click")
+        converted = _offers_of(connection, schema.conversions, shop_id, since)
         shown = _shown(shop_id, since, until)
         total = connection.execute(select(func.count()).select_from(shown.subquery())).scalar()
         names, left_out = _context_names(connection, shown, total, show_progress)
+        columns = tuple(f"ctx_{name}" for name in names)
         cells = _ContextCells(names)
         in_order = _rows(connection, _in_order(shown), total, "writing", show_progress)
         staged = path.with_name(f".{path.name}.partial")
@@ -108,7 +110,7 @@ def export_impressions(
                 closing(in_order) as rows,  # its cursor closed if writing fails
             ):
                 writer = csv.writer(handle, lineterminator="\r\n")  # a cell holding either: quoted
-                writer.writerow((*IMPRESSION_REQUIRED, *(f"ctx_{name}" for name in names)))
+                writer.writerow((*IMPRESSION_REQUIRED, *columns))
                 for impression in rows:
                     key = (impression.request_id, impression.offer_id)
                     was_clicked, was_converted = key in clicked, key in converted
@@ -132,7 +134,6 @@ def export_impressions(
             os.replace(staged, path)
         finally:
             staged.unlink(missing_ok=True)
-    columns = tuple(f"ctx_{name}" for name in names)
     return Exported(path, n_written, n_clicked, n_converted, columns, left_out)
 
 
@@ -160,21 +161,15 @@ def _in_order(shown: Select) -> Select:
     return shown.order_by(table.c.shown_at, table.c.request_id, table.c.position)
 
 
-def _clicks(shop_id: str, since: datetime | None) -> Select:
-    table = schema.events
+def _offers_of(
+    connection: Any, table: Table, shop_id: str, since: datetime | None, *conditions: Any
+) -> set[tuple[str, str]]:
+    """The (request, offer) pairs of a feedback table's rows (clicks, conversions)."""
     query = select(table.c.request_id, table.c.offer_id).where(
-        table.c.shop_id == shop_id, table.c.type == "click"
+        table.c.shop_id == shop_id, *conditions
     )
-    return query if since is None else query.where(table.c.at >= since)
-
-
-def _conversions(shop_id: str, since: datetime | None) -> Select:
-    table = schema.conversions
-    query = select(table.c.request_id, table.c.offer_id).where(table.c.shop_id == shop_id)
-    return query if since is None else query.where(table.c.at >= since)
-
-
-def _pairs(connection: Any, query: Select) -> set[tuple[str, str]]:
+    if since is not None:
+        query = query.where(table.c.at >= since)
     return {(request_id, offer_id) for request_id, offer_id in connection.execute(query)}
 
 

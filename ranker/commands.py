@@ -190,12 +190,13 @@ def run_recommend(args: argparse.Namespace) -> int:
                 raise InputError(f"{args.input.name}: line {number}: {problem}") from None
             except RecursionError:
                 raise InputError(f"{args.input.name}: line {number}: {TOO_DEEP}") from None
-            if body.order.ordered_at not in (None, "") and body.order.placed_at is None:
+            placed = body.order.placed_at
+            if body.order.ordered_at not in (None, "") and placed is None:
                 raise InputError(  # the service ranks such an order as of now; a replay cannot
                     f"{args.input.name}: line {number}: `order.ordered_at`: expected a date-time "
                     f"such as 2026-10-31T12:00:00Z, got {repr(body.order.ordered_at)[:80]}"
                 )
-            out.write(orjson.dumps(_recommend(model, body, args.k, policies)) + b"\n")
+            out.write(orjson.dumps(_recommend(model, body, placed, args.k, policies)) + b"\n")
     out.flush()
     return 0
 
@@ -224,8 +225,10 @@ def _nothing_to_score(split_at: str) -> str:
     )
 
 
-def _recommend(model: RelevanceModel, body: RankRequest, k: int, policies: dict) -> dict:
-    context = RankContext.of_request(body, body.customer.id, body.order.placed_at)
+def _recommend(
+    model: RelevanceModel, body: RankRequest, placed: datetime | None, k: int, policies: dict
+) -> dict:
+    context = RankContext.of_request(body, body.customer.id, placed)
     return {
         "order_id": body.order.id,
         "skus": model.recommend_skus(context, k),
