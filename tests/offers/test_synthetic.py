@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from offers import synthetic
 from offers.catalog import read_offers
 from offers.files import read_impressions, read_orders, read_products
-from offers.synthetic import ShopSummary, _draw_slates, _position_marginals, generate_shop
+from offers.synthetic import ShopSummary, generate_shop
+from offers.synthetic import shop as shop_module
+from offers.synthetic.feedback_log import _draw_slates, _position_marginals
 from widget import cli
 
 N_ORDERS = 2_000
@@ -216,14 +217,14 @@ def test_generate_shop_refuses_bad_arguments_before_creating_the_folder(tmp_path
 
 def _fail_writing_impressions(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
     """Writing impressions.csv raises ``error``, after products.csv and orders.csv were written."""
-    write_csv = synthetic._write_csv
+    write_csv = shop_module.write_csv
 
     def failing(path: Path, columns: dict, *args: object) -> int:
         if "impressions" in path.name:
             raise error
         return write_csv(path, columns, *args)
 
-    monkeypatch.setattr(synthetic, "_write_csv", failing)
+    monkeypatch.setattr(shop_module, "write_csv", failing)
 
 
 def test_a_failed_generate_leaves_no_new_folder_behind(tmp_path, capsys, monkeypatch):
