@@ -65,7 +65,8 @@ class ModelSlot:
     def load(self) -> None:
         """Load the model, or the fallback (blocking)."""
         signature = model_signature(self.model_dir)
-        self.model, self.reason = self._load()
+        model, self.reason = self._load()
+        self.model = model if model is not None else self._fall_back(self.reason)
         self._signature = signature
         self._next_check = time.monotonic() + self.check_seconds
 
@@ -100,8 +101,10 @@ class ModelSlot:
     async def _reload(self, signature: Signature) -> None:
         try:
             model, reason = await run_in_threadpool(self._load)
-            if reason is None or self.is_fallback:
-                self.model, self.reason, self.rejected = model, reason, None
+            if model is None and self.is_fallback:
+                self.model, self.reason = await run_in_threadpool(self._fall_back, reason), reason
+            elif model is not None:
+                self.model, self.reason, self.rejected = model, None, None
                 threadpool_limits(limits=1)  # a new model may have loaded another native library
                 logger.info("model %s in use", self.version)
             else:
@@ -114,15 +117,18 @@ class ModelSlot:
             self._reloading = None
 
     def _load(self) -> tuple[Any, str | None]:
+        """The model in the folder, or None and why it cannot be used (blocking)."""
         try:
             model = load_model(resolve(self.model_dir))
             _check_of_this_shop(model, self._shop_skus())
             model.warm_up()  # here, in the loading thread, not on the first requests
             return model, None
         except Exception as err:  # ModelError, or whatever a corrupt artifact raises on load
-            reason = first_line(err)
-            logger.warning("ranking with the popularity fallback: %s", reason)
-            return self.fallback(), reason
+            return None, first_line(err)
+
+    def _fall_back(self, reason: str | None) -> Any:
+        logger.warning("ranking with the popularity fallback: %s", reason)
+        return self.fallback()
 
 
 def _check_of_this_shop(model: Any, shop_skus: Collection[str]) -> None:

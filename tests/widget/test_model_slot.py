@@ -124,7 +124,7 @@ def test_a_model_trained_after_start_replaces_the_fallback(make_client, shop_dat
     }
 
 
-def test_a_broken_new_model_keeps_the_current_one(make_client, shop_data, tmp_path):
+def test_a_broken_new_model_keeps_the_current_one(make_client, shop_data, tmp_path, caplog):
     models = tmp_path / "models"
     shutil.copytree(shop_data.models, models, symlinks=True)
     client = make_client(model_dir=str(models / "current"))
@@ -139,6 +139,9 @@ def test_a_broken_new_model_keeps_the_current_one(make_client, shop_data, tmp_pa
 
     assert {**after, "rejected": None} == before
     assert "broken" in after["rejected"]
+    assert "keeping model" in caplog.text
+    assert "popularity fallback" not in caplog.text  # the kept model ranks, not the fallback
+    assert client.app_state["service"].models._fallback is None  # nor is one built for nothing
 
 
 def test_a_model_published_before_its_copy_ended_is_loaded_once_it_ends(
