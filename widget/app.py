@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from threadpoolctl import threadpool_limits
 
 from widget import admin, api, demo
+from widget.access_log import hide_emails_in_access_log
 from widget.auth import Cors, OriginList
 from widget.errors import ANSWER_HEADERS, exception_handlers
 from widget.openapi import openapi_document
@@ -67,6 +68,7 @@ def create_app(settings: Settings, on_ready: Callable[[], None] | None = None) -
     and compiled, catalog read), when it is about to take requests."""
     origins = OriginList(settings.allowed_origins)
     document = orjson.dumps(openapi_document())
+    hide_emails_in_access_log()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:

@@ -95,12 +95,12 @@ class Ranker:
             body, shop_id=self.catalog.shop_id, customer_id=customer or None, at=at
         )
         context = RankContext.of_request(body, order.customer_id, _history_until(body, at))
-        candidates = self._candidates(model, context, order, request_id)
+        candidates, model = self._candidates(model, context, order, request_id)
         limit = min(body.limit or self.settings.max_offers, self.settings.max_offers)
-        chosen, scores = (
+        chosen, scores, model = (
             self._select(model, context, candidates, request_id, limit)
             if candidates
-            else ([], None)
+            else ([], None, model)
         )
         offers, rows, logged_context = [], [], _impression_context(body)
         translate = translator(language)
@@ -134,15 +134,18 @@ class Ranker:
 
     def _candidates(
         self, model: Any, context: RankContext, order: OrderContext, request_id: str
-    ) -> list[Offer]:
+    ) -> tuple[list[Offer], Any]:
+        """The offers to score, and the model that answers the rest of the request."""
         offers = self.catalog.candidates(order.categories, order.skus)
         if len(offers) > MAX_SCORED_OFFERS:
-            likely = self._ask(model, "likely_skus", context, request_id)
+            likely, model = self._ask(model, "likely_skus", context, request_id)
             offers = [targeted for targeted in offers if worth_scoring(targeted.offer, likely)]
         customer, at = order.customer_id or "", order.at
         eligible = screen(offers, order, self.recent.usage(customer, at))
         dismissed = self.recent.dismissed_offer_ids(customer, at)
-        return [offer for offer in eligible if offer.id not in dismissed] if dismissed else eligible
+        if dismissed:
+            eligible = [offer for offer in eligible if offer.id not in dismissed]
+        return eligible, model
 
     def _select(
         self,
@@ -151,20 +154,23 @@ class Ranker:
         candidates: list[Offer],
         request_id: str,
         limit: int,
-    ) -> tuple[list[tuple[Offer, Any]], OfferScores]:
-        scores = self._ask(model, "score_offers", context, request_id, candidates)
+    ) -> tuple[list[tuple[Offer, Any]], OfferScores, Any]:
+        """The chosen offers, every candidate's scores, and the model that scored them."""
+        scores, model = self._ask(model, "score_offers", context, request_id, candidates)
         selections = self._policies[limit].select(
             candidates, scores, basket_skus=[sku for sku, _, _, _ in context.basket]
         )
         chosen = [(candidates[selection.index], selection) for selection in selections]
-        return chosen, scores
+        return chosen, scores, model
 
     def _ask(
         self, model: Any, question: str, context: RankContext, request_id: str, *args: Any
-    ) -> Any:
-        """``model.<question>(context, *args)``; the popularity fallback's answer if it fails."""
+    ) -> tuple[Any, Any]:
+        """``model.<question>(context, *args)`` and ``model``; if it fails, the popularity
+        fallback's answer and the fallback, which then answers the rest of the request (the
+        response and its log carry the version of the model that ranked)."""
         try:
-            return getattr(model, question)(context, *args)
+            return getattr(model, question)(context, *args), model
         except Exception:
             logger.exception(
                 "model %s failed on request %s; the fallback answers %s",
@@ -172,7 +178,8 @@ class Ranker:
                 request_id,
                 question,
             )
-            return getattr(self.models.fallback(), question)(context, *args)
+            fallback = self.models.fallback()
+            return getattr(fallback, question)(context, *args), fallback
 
     def _explain(
         self,
@@ -266,19 +273,19 @@ def _history_until(body: RankRequest, now: datetime) -> datetime:
 
 def _impression_context(body: RankRequest) -> dict[str, Any]:
     """What an impression logs of its request: the attributes, and over them the order's
-    :data:`~offers.rank_request.LOGGED_FIELDS`."""
+    :data:`~offers.rank_request.LOGGED_FIELDS`; an email anywhere in them as its digest."""
     context: dict[str, Any] = {
-        without_emails(name): without_emails(value) if isinstance(value, str) else value
-        for name, value in body.attributes.items()
+        **body.attributes,
+        "country": body.order.country,
+        "currency": body.order.currency,
+        "device": body.order.device,
+        "is_returning": body.customer.is_returning,
+        "n_items": len(body.order.items),
     }
-    context.update(
-        country=body.order.country,
-        currency=body.order.currency,
-        device=body.order.device,
-        is_returning=body.customer.is_returning,
-        n_items=len(body.order.items),
-    )
-    return context
+    return {
+        without_emails(name): without_emails(value) if isinstance(value, str) else value
+        for name, value in context.items()
+    }
 
 
 def _shown(

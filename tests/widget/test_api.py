@@ -9,6 +9,7 @@ import rjsmin
 import widget
 from offers import schema
 from offers.holdout import in_holdout
+from offers.identity import customer_key
 from tests.widget.conftest import ORIGIN, PK, SK, auth, flush_log, stored_rows
 from widget.api import accepts_gzip
 from widget.cli import main
@@ -314,6 +315,21 @@ def test_rank_stores_no_email_however_it_is_written(
     assert "jane.doe" not in json.dumps(stored, default=str)
 
 
+@pytest.mark.parametrize("field", ["country", "currency", "device"])
+def test_an_order_field_holding_an_email_is_logged_as_its_digest(
+    client, rank_body, database_url, field
+):
+    body = rank_body("c1")
+    body["order"][field] = "JD@shop.example"  # within currency's 16 characters
+    assert client.post("/v1/rank", json=body, headers=auth()).json()["offers"]
+    flush_log(client)
+
+    impressions = stored_rows(database_url, schema.impressions)
+    assert impressions
+    assert {i["context"][field] for i in impressions} == {customer_key("jd@shop.example")}
+    assert "jd@shop" not in json.dumps(impressions, default=str).lower()
+
+
 @pytest.mark.parametrize("placement", ["jane.doe@shop.example", "thank_you\r=1"])
 def test_a_placement_holding_an_email_or_a_control_character_is_refused(
     client, rank_body, database_url, placement
@@ -341,7 +357,7 @@ def test_an_order_id_full_of_emails_is_stored_as_one_digest_and_a_bare_40_is_no_
 
 
 def test_a_model_that_fails_on_a_request_is_replaced_by_the_fallback_for_it(
-    client, rank_body, monkeypatch, caplog
+    client, database_url, rank_body, monkeypatch, caplog
 ):
     model = client.app_state["service"].models.model
 
@@ -350,11 +366,23 @@ def test_a_model_that_fails_on_a_request_is_replaced_by_the_fallback_for_it(
 
     monkeypatch.setattr(model, "score_offers", broken)
     response = client.post("/v1/rank", json=rank_body(), headers=auth())
+    flush_log(client)
 
     assert response.status_code == 200
     assert 1 <= len(response.json()["offers"]) <= 3
     assert "failed on request" in caplog.text
     assert "the fallback answers score_offers" in caplog.text
+    # what the fallback ranked is credited to it, in the answer and in the reports
+    assert response.json()["model_version"] == "popularity-fallback"
+    request_id = response.json()["request_id"]
+    [request] = [
+        r for r in stored_rows(database_url, schema.rank_requests) if r["id"] == request_id
+    ]
+    assert request["model_version"] == "popularity-fallback"
+    shown = [
+        r for r in stored_rows(database_url, schema.impressions) if r["request_id"] == request_id
+    ]
+    assert {row["model_version"] for row in shown} == {"popularity-fallback"}
 
 
 def test_rank_leaves_out_offers_the_customer_dismissed(client, rank_body):
