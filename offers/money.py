@@ -5,7 +5,8 @@ and the separators are read as people write them: with both a dot and a
 comma, the last one is the decimal mark (``1.299,00`` and ``1,299.00`` are
 both 1299); a comma alone before one or two digits is a decimal comma
 (``12,50``), and otherwise groups thousands (``1,299``), as do repeated dots
-(``1.299.000``). A lone dot stays a decimal point (``1.299`` is 1.299).
+(``1.299.000``). A lone dot stays a decimal point (``1.299`` is 1.299). An amount in
+parentheses is negative, as accounting writes a refund (``(5.00)`` is -5).
 """
 
 import math
@@ -39,6 +40,9 @@ def parse_money(text: pd.Series) -> pd.Series:
 
 
 def _read_written_amount(text: str) -> float:
+    stripped = text.strip()
+    if len(stripped) > 2 and stripped[0] == "(" and stripped[-1] == ")":
+        return -_read_written_amount(stripped[1:-1])
     cleaned = _NOT_PART_OF_A_NUMBER.sub("", text)
     last_comma, last_dot = cleaned.rfind(","), cleaned.rfind(".")
     if last_comma > last_dot and (last_dot >= 0 or _DECIMAL_COMMA.fullmatch(cleaned)):

@@ -135,7 +135,7 @@ def _paths() -> dict[str, Any]:
                 "requestBody": _body("EventsRequest"),
                 "responses": {
                     "202": _json(_ref("EventsResponse"), "Accepted."),
-                    **_errors(400, 401, 403, 413, 422, 429, 503),
+                    **_errors(400, 401, 403, 404, 413, 422, 429, 503),
                 },
             }
         },

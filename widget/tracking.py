@@ -49,8 +49,12 @@ async def events(request: Request) -> Response:
             continue
         if event.type == "csat":
             answers.append((tracking, event.score))
-            continue
-        rows.append(_event_row(shop.id, event.type, tracking, at))
+        elif not tracking.offer_id:  # the CSAT question's token
+            refused.append(_not_about_an_offer(f"events[{n}].token"))
+        elif event.type == "click" and _live_offer(service, tracking.offer_id) is None:
+            refused.append(_no_longer_available())  # as its click link answers
+        else:
+            rows.append(_event_row(shop.id, event.type, tracking, at))
     service.log.add_events(rows)
     for row in rows:
         if row["type"] == "dismiss":
@@ -99,16 +103,27 @@ def _clicked_offer(service: Service, token: str) -> tuple[Offer, Tracking, bool]
         tracking, counts = _verify(service, token, field="token"), True
     except TokenExpired as err:
         tracking, counts = _of_this_shop(service, err.tracking, field="token"), False
-    offer = service.catalog.by_id.get(tracking.offer_id)
-    if offer is None or not _live(offer) or not allowed_url("cta_url", offer.cta_url):
-        raise ApiError(404, "this offer is no longer available")
+    offer = _live_offer(service, tracking.offer_id)
+    if offer is None or not allowed_url("cta_url", offer.cta_url):
+        raise _no_longer_available()
     return offer, tracking, counts
 
 
-def _live(offer: Offer) -> bool:
-    return offer.status == "active" and (
-        offer.ends_at is None or utcnow() < utc_naive(offer.ends_at)
-    )
+def _live_offer(service: Service, offer_id: str) -> Offer | None:
+    """The offer, unless deleted, paused, archived or past its ``ends_at``: a click on it
+    opens nothing and counts for nothing."""
+    offer = service.catalog.by_id.get(offer_id)
+    if offer is None or offer.status != "active":
+        return None
+    return offer if offer.ends_at is None or utcnow() < utc_naive(offer.ends_at) else None
+
+
+def _no_longer_available() -> ApiError:
+    return ApiError(404, "this offer is no longer available")
+
+
+def _not_about_an_offer(field: str) -> ApiError:
+    return ApiError(422, "this token is not about an offer", field=field)
 
 
 async def conversions(request: Request) -> Response:
@@ -123,7 +138,7 @@ async def conversions(request: Request) -> Response:
             tracking.customer_id,
         )
         if not offer_id:
-            raise ApiError(422, "this token is not about an offer", field="token")
+            raise _not_about_an_offer("token")
         _check_agrees(body, tracking)
         exposed = True
     elif body.request_id is not None and body.offer_id is not None:
@@ -146,9 +161,7 @@ async def conversions(request: Request) -> Response:
         raise ApiError(
             422, "give the offer's `token`, or `request_id` and `offer_id`", field="token"
         )
-    conversion_id = hashlib.sha256(
-        f"{request_id}\0{offer_id}\0{body.order_id}".encode()
-    ).hexdigest()[:32]
+    conversion_id = _conversion_id(shop.id, request_id, offer_id, body.order_id)
     row = {
         "id": conversion_id,
         "shop_id": shop.id,
@@ -169,6 +182,15 @@ async def conversions(request: Request) -> Response:
         "recorded": recorded,
     }
     return json_response(answer, 201 if recorded else 200)
+
+
+def _conversion_id(shop_id: str, request_id: str, offer_id: str, order_id: str) -> str:
+    """Deterministic, so a conversion posted again is stored once. With the purchase's
+    ``order_id``, made of the offer and the purchase alone: a customer who came back to the
+    confirmation page was shown the offer twice, and a server posting the one purchase with
+    each visit's token would otherwise count it twice (and spend a partner's budget twice)."""
+    about = ("purchase", shop_id, offer_id, order_id) if order_id else (request_id, offer_id, "")
+    return hashlib.sha256("\0".join(about).encode()).hexdigest()[:32]
 
 
 def _check_agrees(body: ConversionRequest, tracking: Tracking) -> None:

@@ -224,10 +224,14 @@ def test_a_click_on_an_offer_stopped_since_it_was_shown_opens_nothing(
     assert patched.status_code == 200, patched.text
 
     answer = client.get(f"/v1/click/{offer['token']}", follow_redirects=False)
+    clicks = {"events": [{"type": "click", "token": offer["token"]}]}
+    sent = client.post("/v1/events", json=clicks, headers=auth())
     flush_log(client)
 
     assert answer.status_code == 404
     assert answer.json()["error"]["message"] == "this offer is no longer available"
+    assert sent.status_code == 404  # as the click link: a click on it counts for nothing
+    assert sent.json()["error"]["message"] == "this offer is no longer available"
     assert stored_rows(database_url, schema.events) == []
 
 
@@ -260,6 +264,61 @@ def test_a_conversion_by_the_satisfaction_question_token_is_refused(client, rank
     }
 
 
+@pytest.mark.parametrize("event_type", ["click", "view", "dismiss"])
+def test_the_satisfaction_question_token_is_no_offer_event(
+    client, rank_body, database_url, event_type
+):
+    html = client.post("/v1/widget", json=rank_body(), headers=auth()).json()["html"]
+    token = re.search(r'data-encore-csat="([^"]+)"', html).group(1)
+
+    response = client.post(
+        "/v1/events", json={"events": [{"type": event_type, "token": token}]}, headers=auth()
+    )
+    flush_log(client)
+
+    assert response.status_code == 422
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": "this token is not about an offer",
+        "field": "events[0].token",
+    }
+    assert stored_rows(database_url, schema.events) == []
+
+
+def test_one_purchase_posted_with_each_visit_s_token_counts_once(client, rank_body, database_url):
+    body = rank_body(None)  # a guest: no per-customer cap hides an offer on the second visit
+    first_visit = client.post("/v1/rank", json=body, headers=auth()).json()["offers"]
+    second_visit = client.post("/v1/rank", json=body, headers=auth()).json()["offers"]
+    tokens = {offer["id"]: [offer["token"]] for offer in first_visit}
+    for offer in second_visit:
+        tokens.get(offer["id"], []).append(offer["token"])
+    offer_id, (token, again) = next((k, v) for k, v in tokens.items() if len(v) == 2)
+
+    first = client.post(
+        "/v1/conversions",
+        json={"token": token, "order_id": "P-9", "revenue": 100},
+        headers=auth(SK),
+    )
+    second = client.post(
+        "/v1/conversions",
+        json={"token": again, "order_id": "P-9", "revenue": 100},
+        headers=auth(SK),
+    )
+    other = client.post(
+        "/v1/conversions",
+        json={"token": again, "order_id": "P-10", "revenue": 50},
+        headers=auth(SK),
+    )
+
+    assert (first.status_code, second.status_code, other.status_code) == (201, 200, 201)
+    assert second.json()["recorded"] is False
+    rows = stored_rows(database_url, schema.conversions)
+    assert sorted((row["offer_id"], row["order_id"], row["revenue"]) for row in rows) == [
+        (offer_id, "P-10", 50.0),
+        (offer_id, "P-9", 100.0),
+    ]
+
+
 def test_conversion_by_token_is_recorded_once(client, rank_body, database_url):
     offer = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"][0]
     conversion = {"token": offer["token"], "order_id": "o-2", "revenue": 19.5}
@@ -289,6 +348,17 @@ def test_a_conversion_posted_with_a_numeric_order_id_and_revenue_text_is_recorde
     assert response.status_code == 201
     [row] = stored_rows(database_url, schema.conversions)
     assert (row["order_id"], row["revenue"]) == ("1002", 19.5)
+
+
+def test_a_refund_written_in_parentheses_is_no_conversion(client, rank_body, database_url):
+    offer = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"][0]
+    conversion = {"token": offer["token"], "order_id": "o-3", "revenue": "(5.00)"}
+
+    response = client.post("/v1/conversions", json=conversion, headers=auth(SK))
+
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "revenue"
+    assert stored_rows(database_url, schema.conversions) == []
 
 
 def _conversion_of_the_first_offer(ranked: dict) -> dict:
