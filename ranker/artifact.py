@@ -26,7 +26,7 @@ from ranker.interactions import Interactions, iso_time
 if TYPE_CHECKING:
     from ranker.model import RelevanceModel
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the feedback model's context weights keyed by their ctx_ column
 MODEL_FILE = "model.joblib"
 CARD_FILE = "card.json"
 

@@ -5,21 +5,30 @@ A logged impression is biased twice: the logging policy chose what to show
 corrects both:
 
 - each impression is weighted by ``1 / propensity`` (inverse propensity
-  scoring, clipped so one rare impression cannot dominate);
+  scoring, clipped so one rare impression cannot dominate), and the weights are
+  scaled to average 1: they move impressions against each other but add none,
+  so an offer logged at a small propensity is smoothed as much as any other;
 - the position enters the click model as a feature and is set to 1 when
   scoring, so the model predicts the click-through rate at the top slot;
 - per offer, the conversion rate of a click is smoothed towards the overall rate.
 
 The click model is a ``LogisticRegression`` on one-hot offer and context
 features (the ``ctx_*`` columns with few distinct values: country, device,
-segment..., not ids or amounts). It is exported to a dict of weights, so
-scoring an offer at request time is a few dict lookups. A context value is read
-from the request's ``attributes`` first, then from the RankContext field of the
-same name; booleans are written ``1`` / ``0`` as in the log. A value the request
-lacks, or one the log never had (an unseen offer too), counts as the log's
-average value: the mean weight of that feature's values over the logged
-impressions. With the regression's penalty the weights of one feature need not
-average zero, and leaving such a feature out would move every offer's rate.
+segment..., not ids or amounts; each keeps its ``ctx_`` in the model, so a
+page's attribute named ``offer`` or ``position`` is a feature of its own), solved
+to convergence: with a loose tolerance the solver stopped before the gradient of
+an offer with a few hundred impressions counted, leaving it at the prior
+whatever its clicks. It is exported to a dict of weights, so scoring an offer
+at request time is a few dict lookups.
+
+An offer's weight is shrunk by the penalty towards 0, the level of a typical
+offer (the intercept), and an offer the log never showed gets that level too:
+a new offer starts where an offer shown once starts, and moves with its clicks.
+A context value is read from the request's logged fields (country, device...),
+else from its ``attributes`` by folded name; booleans are written ``1`` / ``0``
+as in the log. A value the request lacks, or one the log never had, counts as
+the log's average value: the mean weight of that feature's values over the
+logged impressions (the traffic's mix, which the penalty's level is not).
 """
 
 import math
@@ -37,6 +46,7 @@ from offers.rank_request import LOGGED_FIELDS, fold_names
 
 MAX_WEIGHT = 20.0  # clip of the inverse-propensity weight
 _PRIOR_CLICKS = 20.0  # strength of the prior on an offer's conversion rate per click
+_TOLERANCE = 1e-8  # of the click model's solver: see the module docstring
 
 
 @dataclass(frozen=True)
@@ -48,16 +58,16 @@ class FeedbackModel:
     intercept : float
         Log-odds of a click at position 1 for an average offer.
     weights : dict of str to float
-        Weight of each one-hot feature ``"offer=<id>"``, ``"<ctx name>=<value>"``.
+        Weight of each one-hot feature ``"offer=<id>"``, ``"ctx_<name>=<value>"``.
     conversion_rate : dict of str to float
         Smoothed P(convert | click) per offer id.
     default_conversion_rate : float
         P(convert | click) of an offer never clicked.
     context_names : tuple of str
         Context attributes the model reads (``ctx_`` stripped).
-    mean_weights : dict of str to float or None
-        Per feature (``offer`` and each context name), the mean weight of its values over
-        the logged impressions: what a missing or unseen value counts as.
+    mean_weights : dict of str to float
+        Per context column (``ctx_<name>``), the mean weight of its values over the
+        logged impressions: what a missing or unseen value counts as.
     """
 
     intercept: float
@@ -65,7 +75,7 @@ class FeedbackModel:
     conversion_rate: dict
     default_conversion_rate: float
     context_names: tuple[str, ...]
-    mean_weights: dict | None = None  # None in models trained before it was kept
+    mean_weights: dict
 
     def probability(self, offer: Offer, context: object) -> float:
         """P(the offer converts) if shown first in ``context`` (a RankContext)."""
@@ -73,19 +83,17 @@ class FeedbackModel:
 
     def context_logit(self, context: object) -> float:
         """The part of the click log-odds that ``context`` gives every offer."""
-        logit, means = self.intercept, self.mean_weights or {}
+        logit = self.intercept
         values = _context_values(context, self.context_names)
         for name in self.context_names:
-            weight = self.weights.get(f"{name}={values.get(name)}")
-            logit += means.get(name, 0.0) if weight is None else weight
+            column = f"ctx_{name}"
+            weight = self.weights.get(f"{column}={values.get(name)}")
+            logit += self.mean_weights.get(column, 0.0) if weight is None else weight
         return logit
 
     def offer_probability(self, offer: Offer, context_logit: float) -> float:
         """P(the offer converts) if shown first, given :meth:`context_logit` of the request."""
-        weight = self.weights.get(f"offer={offer.id}")
-        if weight is None:
-            weight = (self.mean_weights or {}).get("offer", 0.0)
-        logit = context_logit + weight
+        logit = context_logit + self.weights.get(f"offer={offer.id}", 0.0)
         click = 1.0 / (1.0 + math.exp(-logit))
         return click * self.conversion_rate.get(offer.id, self.default_conversion_rate)
 
@@ -108,15 +116,15 @@ def fit_feedback(impressions: pd.DataFrame) -> FeedbackModel:
         if c.startswith("ctx_") and impressions[c].nunique() <= MAX_CONTEXT_VALUES
     ]
     records = impressions[["offer_id", *context_columns, "position"]].astype(str)
-    features = ["offer", *(c.removeprefix("ctx_") for c in context_columns)]
-    records.columns = [*features, "position"]
+    records.columns = ["offer", *context_columns, "position"]
     vectorizer = DictVectorizer()
     X = vectorizer.fit_transform(records.to_dict("records"))
     clicked = impressions["clicked"].to_numpy()
     intercept, weights = _logit(clicked.mean()), {}
     if len(np.unique(clicked)) == 2:
         weight = np.minimum(1.0 / impressions["propensity"].to_numpy(), MAX_WEIGHT)
-        model = LogisticRegression(max_iter=1000).fit(X, clicked, sample_weight=weight)
+        model = LogisticRegression(solver="newton-cholesky", tol=_TOLERANCE, max_iter=100)
+        model.fit(X, clicked, sample_weight=weight / weight.mean())
         weights = dict(zip(vectorizer.feature_names_, model.coef_[0].tolist(), strict=True))
         intercept = float(model.intercept_[0]) + weights.get("position=1", 0.0)
     clicks = impressions[impressions["clicked"] == 1]
@@ -129,7 +137,7 @@ def fit_feedback(impressions: pd.DataFrame) -> FeedbackModel:
         conversion_rate={str(k): float(v) for k, v in smoothed.items()},
         default_conversion_rate=overall,
         context_names=tuple(c.removeprefix("ctx_") for c in context_columns),
-        mean_weights={name: _mean_weight(records[name], name, weights) for name in features},
+        mean_weights={name: _mean_weight(records[name], name, weights) for name in context_columns},
     )
 
 
