@@ -127,6 +127,8 @@ def _train_into(args: argparse.Namespace) -> int:
             )
     print(f"learner: {card['learner']['name']}; test split at {card['metrics']['split_at']}")
     print(format_metrics(card["metrics"]))
+    if card.get("feedback"):
+        print(_feedback_text(card["feedback"]))
     print(f"wrote {args.out} (version {card['version']})")
     return 0
 
@@ -216,6 +218,19 @@ def format_metrics(metrics: dict) -> str:
         margin = metrics["hit_rate_at_k"] / top - 1
         lines.append(f"model vs best baseline ({best}): {margin:+.1%} hit rate@{k}")
     return "\n".join(lines)
+
+
+def _feedback_text(feedback: dict) -> str:
+    """The click model's held-out figures against its baselines, in two lines."""
+    names = ("model", "overall_ctr", "offer_position_ctr")
+    loss = ", ".join(f"{name} {feedback['log_loss'][name]:.4f}" for name in names)
+    text = (
+        f"click model on the {feedback['test_impressions']} impressions from "
+        f"{feedback['split_at']} ({feedback['test_clicks']} clicks)\nlog loss: {loss}"
+    )
+    if feedback["auc"]:
+        text += "; AUC: " + ", ".join(f"{name} {feedback['auc'][name]:.4f}" for name in names)
+    return text
 
 
 def _nothing_to_score(split_at: str) -> str:

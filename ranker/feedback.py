@@ -98,6 +98,41 @@ class FeedbackModel:
         return click * self.conversion_rate.get(offer.id, self.default_conversion_rate)
 
 
+@dataclass(frozen=True)
+class ClickModel:
+    """The fitted click regression, on the logged offer, position and context."""
+
+    vectorizer: DictVectorizer
+    estimator: LogisticRegression | None  # None for a log without both clicks and non-clicks
+    context_columns: list[str]
+    click_rate: float  # of the log it was fitted on
+
+    def click_probability(self, impressions: pd.DataFrame) -> np.ndarray:
+        """P(click) of each impression, at its logged position and in its logged context."""
+        if self.estimator is None:
+            return np.full(len(impressions), self.click_rate)
+        records = _records(impressions, self.context_columns).to_dict("records")
+        return self.estimator.predict_proba(self.vectorizer.transform(records))[:, 1]
+
+
+def fit_click_model(impressions: pd.DataFrame) -> ClickModel:
+    """The propensity-weighted click regression of :func:`fit_feedback`."""
+    context_columns = [
+        c
+        for c in impressions.columns
+        if c.startswith("ctx_") and impressions[c].nunique() <= MAX_CONTEXT_VALUES
+    ]
+    vectorizer = DictVectorizer()
+    X = vectorizer.fit_transform(_records(impressions, context_columns).to_dict("records"))
+    clicked = impressions["clicked"].to_numpy()
+    estimator = None
+    if len(np.unique(clicked)) == 2:
+        weight = np.minimum(1.0 / impressions["propensity"].to_numpy(), MAX_WEIGHT)
+        estimator = LogisticRegression(solver="newton-cholesky", tol=_TOLERANCE, max_iter=100)
+        estimator.fit(X, clicked, sample_weight=weight / weight.mean())
+    return ClickModel(vectorizer, estimator, context_columns, float(clicked.mean()))
+
+
 def fit_feedback(impressions: pd.DataFrame) -> FeedbackModel:
     """Fit the position-debiased, propensity-weighted click and conversion model.
 
@@ -110,23 +145,13 @@ def fit_feedback(impressions: pd.DataFrame) -> FeedbackModel:
     -------
     FeedbackModel
     """
-    context_columns = [
-        c
-        for c in impressions.columns
-        if c.startswith("ctx_") and impressions[c].nunique() <= MAX_CONTEXT_VALUES
-    ]
-    records = impressions[["offer_id", *context_columns, "position"]].astype(str)
-    records.columns = ["offer", *context_columns, "position"]
-    vectorizer = DictVectorizer()
-    X = vectorizer.fit_transform(records.to_dict("records"))
-    clicked = impressions["clicked"].to_numpy()
-    intercept, weights = _logit(clicked.mean()), {}
-    if len(np.unique(clicked)) == 2:
-        weight = np.minimum(1.0 / impressions["propensity"].to_numpy(), MAX_WEIGHT)
-        model = LogisticRegression(solver="newton-cholesky", tol=_TOLERANCE, max_iter=100)
-        model.fit(X, clicked, sample_weight=weight / weight.mean())
-        weights = dict(zip(vectorizer.feature_names_, model.coef_[0].tolist(), strict=True))
-        intercept = float(model.intercept_[0]) + weights.get("position=1", 0.0)
+    click_model = fit_click_model(impressions)
+    context_columns = click_model.context_columns
+    intercept, weights = _logit(click_model.click_rate), {}
+    if click_model.estimator is not None:
+        coefficients = click_model.estimator.coef_[0].tolist()
+        weights = dict(zip(click_model.vectorizer.feature_names_, coefficients, strict=True))
+        intercept = float(click_model.estimator.intercept_[0]) + weights.get("position=1", 0.0)
     clicks = impressions[impressions["clicked"] == 1]
     overall = float(clicks["converted"].mean()) if len(clicks) else 0.0
     per_offer = clicks.groupby("offer_id")["converted"].agg(["sum", "count"])
@@ -137,8 +162,18 @@ def fit_feedback(impressions: pd.DataFrame) -> FeedbackModel:
         conversion_rate={str(k): float(v) for k, v in smoothed.items()},
         default_conversion_rate=overall,
         context_names=tuple(c.removeprefix("ctx_") for c in context_columns),
-        mean_weights={name: _mean_weight(records[name], name, weights) for name in context_columns},
+        mean_weights={
+            name: _mean_weight(impressions[name].astype(str), name, weights)
+            for name in context_columns
+        },
     )
+
+
+def _records(impressions: pd.DataFrame, context_columns: list[str]) -> pd.DataFrame:
+    """The regression's features as text: offer, context columns (``ctx_`` kept) and position."""
+    records = impressions[["offer_id", *context_columns, "position"]].astype(str)
+    records.columns = ["offer", *context_columns, "position"]
+    return records
 
 
 def _mean_weight(values: pd.Series, name: str, weights: Mapping[str, float]) -> float:

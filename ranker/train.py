@@ -35,6 +35,7 @@ from ranker.candidates import DEFAULT_BUDGET, Budget, generate
 from ranker.evaluate import evaluate_split
 from ranker.features import FEATURES, build_features
 from ranker.feedback import fit_feedback
+from ranker.feedback_evaluation import evaluate_feedback
 from ranker.index import ShopIndex, build_index
 from ranker.interactions import Interactions, from_lines
 from ranker.model import RelevanceModel, rank_queries
@@ -81,7 +82,9 @@ def train(
     Returns
     -------
     RelevanceModel
-        ``model.card["metrics"]`` holds the model's and the baselines' figures.
+        ``model.card["metrics"]`` holds the model's and the baselines' figures, and with
+        ``impressions`` ``model.card["feedback"]`` those of the click model
+        (:func:`~ranker.feedback_evaluation.evaluate_feedback`).
     """
     # One native thread: on shared cores OpenMP's spin-waiting made boosting 5x slower
     # (1M order lines, 2 cores: 20 s with one thread, 114 s with two).
@@ -122,7 +125,10 @@ def train(
         horizon=horizon,
         n_training_rows=len(y),
     )
-    feedback = fit_feedback(impressions) if impressions is not None and len(impressions) else None
+    feedback = None
+    if impressions is not None and len(impressions):
+        feedback = fit_feedback(impressions)
+        card["feedback"] = evaluate_feedback(impressions, test_fraction)
     return RelevanceModel(
         index,
         scorer,

@@ -25,6 +25,7 @@ CARD_KEYS = {
     "horizon_days",
     "training_rows",
     "metrics",
+    "feedback",  # trained with impressions: the click model's held-out figures
     "sha256",
 }
 METRIC_KEYS = {"hit_rate_at_k", "recall_at_k", "ndcg_at_k"}

@@ -94,12 +94,19 @@ def test_train_says_how_many_impression_rows_it_used_and_why_others_were_skipped
         ]
     )
 
-    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("impr")]
+    printed = capsys.readouterr().out.splitlines()
+    (line,) = [line for line in printed if line.startswith("impr")]
     assert status == 0
     assert line.startswith(
         f"impressions.csv: {len(rows) + 1} rows read, {len(rows) - 1} used (skipped: "
     )
     assert "unreadable shown_at: 1" in line and "propensity not in (0, 1]: 1" in line
+    feedback = json.loads((tmp_path / "model" / "card.json").read_text())["feedback"]
+    assert feedback["train_impressions"] + feedback["test_impressions"] == len(rows) - 1
+    (held_out,) = [line for line in printed if line.startswith("click model on the")]
+    assert held_out.startswith(f"click model on the {feedback['test_impressions']} impressions")
+    (losses,) = [line for line in printed if line.startswith("log loss: model")]
+    assert f"overall_ctr {feedback['log_loss']['overall_ctr']:.4f}" in losses
 
 
 @pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
