@@ -83,13 +83,27 @@ def library_versions() -> dict[str, str]:
 
 
 def save_model(model: "RelevanceModel", directory: str | Path) -> Path:
-    """Write ``model.joblib``, then ``card.json`` holding its hash, into ``directory``."""
+    """Write ``model.joblib``, then ``card.json`` holding its hash, into ``directory``.
+
+    Both are written whole under temporary names first, and only then take the place of
+    an artifact already there: a write that fails (a full disk) leaves that one as it was.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, directory / MODEL_FILE, compress=3)
-    card = dict(model.card, sha256=_sha256(directory / MODEL_FILE))
+    staged = {name: directory / f".{name}.partial" for name in (MODEL_FILE, CARD_FILE)}
+    try:
+        joblib.dump(model, staged[MODEL_FILE], compress=3)
+        card = dict(model.card, sha256=_sha256(staged[MODEL_FILE]))
+        staged[CARD_FILE].write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    except BaseException as err:
+        for path in staged.values():
+            path.unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.filename is None:  # joblib's own writes name none
+            raise OSError(err.errno, err.strerror, str(directory)) from err
+        raise
+    for name, path in staged.items():
+        path.replace(directory / name)
     model.card = card
-    (directory / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     return directory
 
 
@@ -105,6 +119,11 @@ def read_card(directory: str | Path) -> dict:
         raise ModelError(f"{path}: unreadable model card ({err})") from None
     if not isinstance(card, dict):
         raise ModelError(f"{path}: not a model card")
+    if not isinstance(card.get("version"), str) or not card["version"]:
+        raise ModelError(f"{path}: not a model card (no version)")
+    metrics = card.get("metrics")
+    if not isinstance(metrics, dict) or not _is_iso_time(metrics.get("split_at")):
+        raise ModelError(f"{path}: not a model card (no metrics.split_at time)")
     written = card.get("format_version")
     if written != FORMAT_VERSION:
         raise ModelError(
@@ -166,6 +185,16 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _is_iso_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _major_minor(text: str) -> tuple[str, ...]:

@@ -37,6 +37,8 @@ from ranker.reasons import wording
 from ranker.stage_one import MAX_SCORED_OFFERS, worth_scoring
 from ranker.train import train
 
+MAX_K = 1_000  # more skus than anyone reads; evaluate allocates k per query
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     command = subparsers.add_parser(
@@ -315,5 +317,5 @@ def _load(directory: Path) -> RelevanceModel:
 
 
 def _check_k(k: int) -> None:
-    if k < 1:
-        raise InputError(f"--k must be at least 1, got {k}")
+    if not 1 <= k <= MAX_K:  # evaluate holds k skus for every query
+        raise InputError(f"--k must be between 1 and {MAX_K}, got {k}")

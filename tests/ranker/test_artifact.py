@@ -1,16 +1,25 @@
 """Artifacts: the round trip, and refusing what Encore did not write or cannot read."""
 
+import errno
 import hashlib
 import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import joblib
 import pytest
 import sklearn
 
 from offers.catalog import Offer
-from ranker.artifact import CARD_FILE, FORMAT_VERSION, MODEL_FILE, ModelError, load_model
+from ranker.artifact import (
+    CARD_FILE,
+    FORMAT_VERSION,
+    MODEL_FILE,
+    ModelError,
+    load_model,
+    save_model,
+)
 from ranker.compiled_scoring import score_order
 from ranker.model import RankContext, RelevanceModel
 
@@ -83,6 +92,27 @@ def test_card_holds_the_design_keys(model_dir: Path) -> None:
     assert metrics["k"] == 3
 
 
+def test_a_failed_save_leaves_the_model_already_there_as_it_was(
+    trained_model: RelevanceModel, artifact: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = {path.name: path.read_bytes() for path in artifact.iterdir()}
+
+    def disk_full(_model: object, filename: Path, **_kwargs: object) -> None:
+        Path(filename).write_bytes(b"half a model")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(joblib, "dump", disk_full)
+    with pytest.raises(OSError) as caught:
+        save_model(trained_model, artifact)
+
+    assert (caught.value.strerror, caught.value.filename) == (
+        "No space left on device",
+        str(artifact),
+    )
+    assert {path.name: path.read_bytes() for path in artifact.iterdir()} == before
+    assert load_model(artifact).version == json.loads(before[CARD_FILE])["version"]
+
+
 def test_another_format_version_is_refused(artifact: Path) -> None:
     _edit_card(artifact, format_version=FORMAT_VERSION + 1)
     with pytest.raises(ModelError) as caught:
@@ -91,6 +121,22 @@ def test_another_format_version_is_refused(artifact: Path) -> None:
         f"{artifact}: artifact format {FORMAT_VERSION + 1} is not supported "
         f"(this Encore reads format {FORMAT_VERSION}); retrain with `encore train`"
     )
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        pytest.param({"version": None}, "no version", id="no-version"),
+        pytest.param({"version": 5}, "no version", id="version-not-text"),
+        pytest.param({"metrics": None}, "no metrics.split_at time", id="no-metrics"),
+        pytest.param({"metrics": {"split_at": "nonsense"}}, "no metrics.split_at time", id="split"),
+    ],
+)
+def test_a_card_edited_by_hand_is_refused_in_one_line(artifact: Path, edit, problem) -> None:
+    _edit_card(artifact, **edit)
+    with pytest.raises(ModelError) as caught:
+        load_model(artifact)
+    assert str(caught.value) == f"{artifact / CARD_FILE}: not a model card ({problem})"
 
 
 def test_a_model_trained_on_other_features_is_refused(artifact: Path) -> None:

@@ -396,8 +396,13 @@ _ALL_AT_ONE_MOMENT = (
         ),
         pytest.param(
             ["evaluate", "--model", "{model}", "--orders", "{bad_orders}", "--k", "0"],
-            "encore evaluate: error: --k must be at least 1, got 0",
+            "encore evaluate: error: --k must be between 1 and 1000, got 0",
             id="evaluate-bad-k",
+        ),
+        pytest.param(
+            ["evaluate", "--model", "{model}", "--orders", "{bad_orders}", "--k", "999999999999"],
+            "encore evaluate: error: --k must be between 1 and 1000, got 999999999999",
+            id="evaluate-k-beyond-memory",
         ),
         pytest.param(
             ["recommend", "--model", "{model}", "--input", "{bad_jsonl}"],

@@ -47,6 +47,8 @@ def test_missing_model_falls_back_to_popularity(make_client, rank_body, tmp_path
         pytest.param({"card.json": b"{not json", "model.joblib": b"junk"}, id="garbage"),
         pytest.param({"model.joblib": b"\x80\x04junk"}, id="corrupt-joblib"),
         pytest.param({"card.json": b"[]"}, id="card-not-an-object"),
+        pytest.param({"card.json": {"version": None}}, id="card-edited-without-version"),
+        pytest.param({"card.json": {"metrics": {}}}, id="card-edited-without-split"),
     ],
 )
 def test_corrupt_model_falls_back_to_popularity(
@@ -55,6 +57,8 @@ def test_corrupt_model_falls_back_to_popularity(
     model = tmp_path / "model"
     shutil.copytree((shop_data.models / "current").resolve(), model)
     for name, content in damage.items():
+        if isinstance(content, dict):  # fields of the real card edited by hand
+            content = json.dumps(json.loads((model / name).read_text()) | content).encode()
         (model / name).write_bytes(content)
     client = make_client(model_dir=str(model))
 
