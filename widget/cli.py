@@ -1,11 +1,15 @@
 """The `encore` command: one parser, with the subcommands each package registers."""
 
 import argparse
+import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import OperationalError
+
 from offers import commands as offers_commands
-from offers.errors import InputError
+from offers.errors import InputError, first_line
 from ranker import commands as ranker_commands
 from widget import commands as widget_commands
 
@@ -38,14 +42,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args)
     except InputError as err:
         problem = str(err)
+    except BrokenPipeError:  # the reader stopped reading (`| head`): stop quietly
+        _discard_stdout()
+        return _BROKEN_PIPE
     except OSError as err:  # a path that cannot be read or written
         where = f"{err.filename}: " if err.filename else ""
         problem = f"{where}{err.strerror or err}"
     except KeyboardInterrupt:
         return 130
+    except Exception as err:
+        if not _database_unusable(err):
+            raise
+        problem = f"the database could not be used: {first_line(err)}"
     # one line, whatever the input quoted in it holds (an id with a line break, say)
     print(f"{parser.prog} {args.command}: error: {problem.translate(_ESCAPED)}", file=sys.stderr)
     return 2
+
+
+def _database_unusable(err: Exception) -> bool:
+    """Whether ``err`` says that the database cannot be used now (locked by another
+    process, gone): SQLAlchemy's error, or a driver's own where a bulk write goes straight
+    to the driver (psycopg's is looked for only if loaded, as it is when it raised)."""
+    kinds: list[type[Exception]] = [OperationalError, sqlite3.OperationalError]
+    if (psycopg := sys.modules.get("psycopg")) is not None:
+        kinds.append(psycopg.OperationalError)
+    return isinstance(err, tuple(kinds))
+
+
+_BROKEN_PIPE = 141  # as a shell reports a command ended by SIGPIPE
+
+
+def _discard_stdout() -> None:
+    """Send what is left in stdout's buffer nowhere, so that flushing it at exit does not
+    fail again with a second, printed, BrokenPipeError."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 _ESCAPED = {

@@ -4,6 +4,8 @@ import codecs
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -248,6 +250,25 @@ def test_recommend_scores_a_large_catalog_s_cross_sells_only_among_likely_skus(
     ]
     assert offers
     assert {o["kind"] for o in offers} == {"partner"}
+
+
+def test_recommend_into_a_reader_that_stops_early_ends_quietly(
+    model_dir: Path, rank_bodies: Path, tmp_path: Path
+) -> None:
+    """`encore recommend ... | head -1`: no error, no traceback, once the reader is gone."""
+    many = tmp_path / "many.jsonl"
+    many.write_text(rank_bodies.read_text() * 25)  # 1,000 lines: more than a pipe holds
+    command = [sys.executable, "-m", "widget.cli", "recommend", "--model", str(model_dir)]
+    with subprocess.Popen(
+        [*command, "--input", str(many)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as process:
+        first = process.stdout.readline()
+        process.stdout.close()  # as `head -1` does
+        errors = process.stderr.read()
+
+    assert json.loads(first)["skus"]
+    assert errors == b""
+    assert process.returncode == 141
 
 
 def test_recommend_reads_input_saved_with_a_byte_order_mark(
