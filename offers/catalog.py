@@ -82,8 +82,10 @@ class Offer(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
 
 class _YamlLoader(yaml.SafeLoader):
     """PyYAML's safe loader with YAML 1.2's booleans, only ``true`` and ``false``: in YAML 1.1
-    ``NO`` (Norway's country code), ``yes``, ``on`` and ``off`` are booleans too. A key
-    written twice in one mapping is refused, as YAML 1.2 says, not read as its last value."""
+    ``NO`` (Norway's country code), ``yes``, ``on`` and ``off`` are booleans too. Dates stay
+    text, read and checked as in a JSON file (PyYAML's own reading of ``2025-02-30`` fails
+    with no word of which value). A key written twice in one mapping is refused, as YAML 1.2
+    says, not read as its last value."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen = set()
@@ -98,8 +100,9 @@ class _YamlLoader(yaml.SafeLoader):
 
 
 _BOOL = "tag:yaml.org,2002:bool"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _YamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag != _BOOL]
+    first: [(tag, pattern) for tag, pattern in resolvers if tag not in (_BOOL, _TIMESTAMP)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _YamlLoader.add_implicit_resolver(

@@ -105,13 +105,31 @@ def _import(database_url: str, shop_dir: Path) -> None:
 
 
 def _keys(path: Path) -> tuple[str, str]:
-    if path.is_file():
-        keys = json.loads(path.read_text(encoding="utf-8"))
-        return keys["publishable_key"], keys["secret_key"]
+    """The demo's keys, kept in ``path``; new ones if it holds none (a file damaged by a
+    run killed while writing it, or edited: the demo shop takes whatever keys it is given)."""
+    if (kept := _kept_keys(path)) is not None:
+        return kept
     keys = {
         "publishable_key": f"pk_demo_{secrets.token_hex(12)}",
         "secret_key": f"sk_demo_{secrets.token_hex(24)}",
     }
-    path.write_text(json.dumps(keys, indent=2) + "\n", encoding="utf-8")
-    path.chmod(0o600)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(keys, indent=2) + "\n", encoding="utf-8")
+    partial.chmod(0o600)
+    partial.replace(path)
     return keys["publishable_key"], keys["secret_key"]
+
+
+def _kept_keys(path: Path) -> tuple[str, str] | None:
+    try:
+        keys = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    if not isinstance(keys, dict):
+        return None
+    publishable, secret = keys.get("publishable_key"), keys.get("secret_key")
+    if not (isinstance(publishable, str) and publishable.startswith("pk_")):
+        return None
+    if not (isinstance(secret, str) and secret.startswith("sk_")):
+        return None
+    return publishable, secret

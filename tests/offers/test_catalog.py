@@ -339,6 +339,35 @@ def test_a_yaml_number_too_long_to_read_is_one_clear_error(write_file):
     assert str(raised.value) == "offers.yaml: not valid YAML (a number too long to read)"
 
 
+@pytest.mark.parametrize("starts_at", ["2025-02-30", "2025-13-45"])
+def test_an_impossible_date_in_yaml_is_named_as_in_json(write_file, starts_at):
+    offer = "- {id: p1, kind: partner, title: T, advertiser: A, value: 3, starts_at: %s}\n"
+    messages = []
+    for name, text in (
+        ("offers.yaml", offer % starts_at),
+        ("offers.json", json.dumps([PARTNER | {"starts_at": starts_at}])),
+    ):
+        with pytest.raises(InputError) as raised:
+            read_offers(write_file(name, text))
+        messages.append(str(raised.value).removeprefix(name))
+
+    assert messages[0] == messages[1]
+    assert "`starts_at`" in messages[0]
+
+
+def test_yaml_dates_and_times_are_read_as_json_s(write_file):
+    as_json = write_file(
+        "offers.json",
+        json.dumps([PARTNER | {"starts_at": "2025-11-01", "ends_at": "2026-01-01T08:00:00Z"}]),
+    )
+    as_yaml = write_file(
+        "offers.yaml",
+        "- {id: p1, kind: partner, title: Travel insurance, advertiser: Safe, value: 3,\n"
+        "   starts_at: 2025-11-01, ends_at: 2026-01-01T08:00:00Z}\n",
+    )
+    assert read_offers(as_yaml) == read_offers(as_json)
+
+
 @pytest.mark.parametrize("name", ["offers.json", "offers.yaml"])
 def test_an_offers_file_that_is_a_workbook_is_named_for_what_it_is(write_file, name):
     path = write_file(name, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))

@@ -332,6 +332,25 @@ def test_demo_retrains_a_model_this_encore_cannot_serve(first_demo, tmp_path, ca
     assert json.loads(card_path.read_text())["features"] == list(FEATURES)
 
 
+@pytest.mark.parametrize("damage", ["", '{"publishable_key": "pk_demo_', "{}", "[]"])
+def test_demo_makes_new_keys_when_its_keys_file_is_damaged(first_demo, tmp_path, damage):
+    data = tmp_path / "demo"
+    shutil.copytree(first_demo[0], data, symlinks=True)
+    (data / "keys.json").write_text(damage)  # a run killed while writing it, or an edit
+
+    settings = widget.demo_setup.prepare_demo(data, port=8127)
+
+    keys = json.loads((data / "keys.json").read_text())
+    assert (settings.publishable_key, settings.secret_key) == (
+        keys["publishable_key"],
+        keys["secret_key"],
+    )
+    assert settings.publishable_key.startswith("pk_demo_") and settings.secret_key.startswith(
+        "sk_demo_"
+    )
+    assert not list(data.glob(".keys.json*"))
+
+
 def test_the_demo_settings_serve_the_demo_shop(first_demo):
     data, _, _ = first_demo
 
