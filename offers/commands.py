@@ -113,6 +113,11 @@ def run_export(args: argparse.Namespace) -> int:
     if args.since and args.until and args.until < args.since:
         raise InputError(f"--until {args.until} is before --since {args.since}")
     with _store_of(args) as (store, shop_id):
+        if path.resolve() in store.database_files():
+            raise InputError(
+                f"--impressions {path}: is a file of the store itself, which the export "
+                "would replace: write it elsewhere"
+            )
         exported = export_impressions(
             store,
             shop_id,

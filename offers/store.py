@@ -108,6 +108,17 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    def database_files(self) -> tuple[Path, ...]:
+        """The files a SQLite store lives in (its database, WAL, shared-memory and journal
+        files), resolved; none for PostgreSQL."""
+        if self.engine.dialect.name != "sqlite":
+            return ()
+        database = Path(self.engine.url.database).resolve()
+        return tuple(
+            database.with_name(database.name + suffix)
+            for suffix in ("", "-wal", "-shm", "-journal")
+        )
+
     def migrate(self) -> None:
         """Bring the schema up to date. Processes that start together on a new database
         (two hosts deployed at once, an import beside a starting service) take turns: the
