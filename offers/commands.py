@@ -92,13 +92,13 @@ def run_import(args: argparse.Namespace) -> int:
         if given is not None and not given.is_file():
             raise InputError(f"{given}: no such file")
     reports = []
-    with _store_of(args) as (store, shop_id):
+    with _store_of(args) as (store, shop_id), store.transaction() as writing:
         if args.products:
-            reports.append(import_products(store, shop_id, args.products))
+            reports.append(import_products(writing, shop_id, args.products))
         if args.offers:
-            reports.append(import_offers(store, shop_id, args.offers))
+            reports.append(import_offers(writing, shop_id, args.offers))
         if args.orders:
-            reports.append(import_orders(store, shop_id, args.orders, progress=True))
+            reports.append(import_orders(writing, shop_id, args.orders, progress=True))
     for report in reports:
         print(report.summary())
     return 0

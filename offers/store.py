@@ -7,7 +7,8 @@ serves both. The schema is created and migrated (Alembic) on first use.
 
 import hashlib
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import repeat
@@ -91,8 +92,9 @@ def utcnow() -> datetime:
 class Store:
     """One database of shops, offers, orders and feedback."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, connection: Connection | None = None) -> None:
         self.engine = engine
+        self._connection = connection  # the transaction of :meth:`transaction`
 
     @classmethod
     def open(cls, url: str) -> "Store":
@@ -107,6 +109,22 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator["Store"]:
+        """This store, with the catalog and order writes made through it in one transaction:
+        committed when the block ends, rolled back if it raises, so an import that fails
+        halfway writes nothing."""
+        with self.engine.begin() as connection:
+            yield Store(self.engine, connection)
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        if self._connection is not None:
+            yield self._connection
+        else:
+            with self.engine.begin() as connection:
+                yield connection
 
     def database_files(self) -> tuple[Path, ...]:
         """The files a SQLite store lives in (its database, WAL, shared-memory and journal
@@ -294,7 +312,7 @@ class Store:
         lines, returns = order_lines.lines, order_lines.returns
         headers = lines.drop_duplicates("order_id")
         extra = [c for c in lines.columns if c not in ORDER_COLUMNS]
-        with self.engine.begin() as connection:
+        with self._begin() as connection:
             dialect = connection.dialect.name
             order_columns = {
                 "order_id": headers["order_id"].tolist(),
@@ -364,7 +382,7 @@ class Store:
     ) -> WriteCount:
         compared = [c.name for c in table.columns if c.name not in (*keys, *ignore)]
         count = WriteCount()
-        with self.engine.begin() as connection:
+        with self._begin() as connection:
             existing = (
                 {
                     tuple(row[k] for k in keys): row
