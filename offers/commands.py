@@ -112,7 +112,7 @@ def run_export(args: argparse.Namespace) -> int:
         raise InputError(f"--impressions {path}: no such folder {path.parent}")
     if args.since and args.until and args.until < args.since:
         raise InputError(f"--until {args.until} is before --since {args.since}")
-    with _store_of(args) as (store, shop_id):
+    with _store_of(args, create=False) as (store, shop_id):
         if path.resolve() in store.database_files():
             raise InputError(
                 f"--impressions {path}: is a file of the store itself, which the export "
@@ -138,10 +138,11 @@ def _store_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @contextmanager
-def _store_of(args: argparse.Namespace) -> Iterator[tuple[Store, str]]:
-    """The store and shop id that ``--database`` and ``--shop`` (or the environment) name."""
+def _store_of(args: argparse.Namespace, *, create: bool = True) -> Iterator[tuple[Store, str]]:
+    """The store and shop id that ``--database`` and ``--shop`` (or the environment) name;
+    ``create=False`` for a command that only reads (see :meth:`Store.open`)."""
     settings = load_settings().with_overrides(database_url=args.database, shop_id=args.shop)
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.database_url, create=create)
     try:
         yield store, settings.shop_id
     finally:

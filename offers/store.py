@@ -97,9 +97,11 @@ class Store:
         self._connection = connection  # the transaction of :meth:`transaction`
 
     @classmethod
-    def open(cls, url: str) -> "Store":
-        """Connect to ``url`` and bring its schema up to date (creating it on first use)."""
-        store = cls(_create_engine(url))
+    def open(cls, url: str, *, create: bool = True) -> "Store":
+        """Connect to ``url`` and bring its schema up to date (creating it on first use).
+        With ``create=False`` (a command that only reads), a SQLite file that does not exist
+        is a one-line InputError, and neither it nor its folder is made."""
+        store = cls(_create_engine(url, create=create))
         try:
             store.migrate()
         except BaseException:
@@ -415,7 +417,7 @@ def _alembic_config() -> Config:
     return config
 
 
-def _create_engine(url: str) -> Engine:
+def _create_engine(url: str, *, create: bool) -> Engine:
     if url.startswith("postgres://"):
         url = "postgresql://" + url.removeprefix("postgres://")
     if url.startswith("postgresql://"):
@@ -440,9 +442,12 @@ def _create_engine(url: str) -> Engine:
             "connection sees its own: give a file, sqlite:///PATH",
             field="database",
         )
+    if is_sqlite and not create and not Path(parsed.database).is_file():
+        raise InputError(f"no such database: {parsed.database}", field="database")
     try:
         if is_sqlite:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            if create:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url)
             event.listen(engine, "connect", _tune_sqlite)
         else:

@@ -291,3 +291,18 @@ def test_export_refuses_to_write_over_the_stores_own_files(tmp_path, monkeypatch
     store = Store.open(database)
     assert store.shop_settings("default") == {}
     store.close()
+
+
+def test_export_from_a_store_that_does_not_exist_creates_nothing(tmp_path, capsys):
+    (tmp_path / "out").mkdir()
+    database = tmp_path / "typo" / "dir" / "store.db"
+
+    status = main(
+        ["export", "--impressions", str(tmp_path / "out" / "x.csv")]
+        + ["--database", f"sqlite:///{database}"]
+    )
+
+    assert status == 2
+    assert capsys.readouterr().err == f"encore export: error: no such database: {database}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert list((tmp_path / "out").iterdir()) == []
