@@ -9,7 +9,7 @@ from pathlib import Path
 from offers.dates import midnight
 from offers.errors import InputError
 from offers.export import export_impressions
-from offers.files import path_argument
+from offers.files import check_regular_file, path_argument
 from offers.importer import import_offers, import_orders, import_products
 from offers.store import Store
 from offers.synthetic import generate_shop
@@ -87,10 +87,8 @@ def run_import(args: argparse.Namespace) -> int:
     if not (args.offers or args.orders or args.products):
         raise InputError("nothing to import: give --offers, --orders and/or --products")
     for given in (args.offers, args.orders, args.products):
-        if given is not None and given.is_dir():
-            raise InputError(f"{given}: is a folder, not a file")
-        if given is not None and not given.is_file():
-            raise InputError(f"{given}: no such file")
+        if given is not None:
+            check_regular_file(given, str(given))
     reports = []
     with _store_of(args) as (store, shop_id), store.transaction() as writing:
         if args.products:

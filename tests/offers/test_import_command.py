@@ -330,3 +330,12 @@ def test_an_orders_file_malformed_after_its_first_chunk_imports_nothing(
         "encore import: error: orders.csv: malformed CSV: row 5: expected 4 fields, saw 5\n"
     )
     assert _stored(store_url) == {"products": 0, "offers": 0, "orders": 0, "order_lines": 0}
+
+
+def test_an_orders_file_given_as_a_pipe_is_refused_in_one_line(piped, database, capsys):
+    path = piped(ORDERS)
+    assert main(["import", "--orders", path]) == 2
+    assert capsys.readouterr().err == (
+        f"encore import: error: {path}: not a regular file (a pipe?): save it to a file "
+        "and give that\n"
+    )
