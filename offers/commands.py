@@ -9,7 +9,7 @@ from pathlib import Path
 from offers.dates import midnight
 from offers.errors import InputError
 from offers.export import export_impressions
-from offers.files import path_argument
+from offers.files import check_regular_file, path_argument
 from offers.importer import import_offers, import_orders, import_products
 from offers.store import Store
 from offers.synthetic import generate_shop
@@ -87,18 +87,16 @@ def run_import(args: argparse.Namespace) -> int:
     if not (args.offers or args.orders or args.products):
         raise InputError("nothing to import: give --offers, --orders and/or --products")
     for given in (args.offers, args.orders, args.products):
-        if given is not None and given.is_dir():
-            raise InputError(f"{given}: is a folder, not a file")
-        if given is not None and not given.is_file():
-            raise InputError(f"{given}: no such file")
+        if given is not None:
+            check_regular_file(given, str(given))
     reports = []
-    with _store_of(args) as (store, shop_id):
+    with _store_of(args) as (store, shop_id), store.transaction() as writing:
         if args.products:
-            reports.append(import_products(store, shop_id, args.products))
+            reports.append(import_products(writing, shop_id, args.products))
         if args.offers:
-            reports.append(import_offers(store, shop_id, args.offers))
+            reports.append(import_offers(writing, shop_id, args.offers))
         if args.orders:
-            reports.append(import_orders(store, shop_id, args.orders, progress=True))
+            reports.append(import_orders(writing, shop_id, args.orders, progress=True))
     for report in reports:
         print(report.summary())
     return 0
@@ -112,7 +110,12 @@ def run_export(args: argparse.Namespace) -> int:
         raise InputError(f"--impressions {path}: no such folder {path.parent}")
     if args.since and args.until and args.until < args.since:
         raise InputError(f"--until {args.until} is before --since {args.since}")
-    with _store_of(args) as (store, shop_id):
+    with _store_of(args, create=False) as (store, shop_id):
+        if path.resolve() in store.database_files():
+            raise InputError(
+                f"--impressions {path}: is a file of the store itself, which the export "
+                "would replace: write it elsewhere"
+            )
         exported = export_impressions(
             store,
             shop_id,
@@ -133,10 +136,11 @@ def _store_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @contextmanager
-def _store_of(args: argparse.Namespace) -> Iterator[tuple[Store, str]]:
-    """The store and shop id that ``--database`` and ``--shop`` (or the environment) name."""
+def _store_of(args: argparse.Namespace, *, create: bool = True) -> Iterator[tuple[Store, str]]:
+    """The store and shop id that ``--database`` and ``--shop`` (or the environment) name;
+    ``create=False`` for a command that only reads (see :meth:`Store.open`)."""
     settings = load_settings().with_overrides(database_url=args.database, shop_id=args.shop)
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.database_url, create=create)
     try:
         yield store, settings.shop_id
     finally:

@@ -17,6 +17,7 @@ import csv
 import gzip
 import io
 import re
+import stat
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -265,9 +266,22 @@ def _read_chunks(
         raise InputError(f"{name}: {_CUT_GZIP}") from None
 
 
+def check_regular_file(path: Path, name: str) -> None:
+    """Refuse, calling it ``name``, a path that is missing, a folder or no regular file: the
+    readers open a file more than once (its first bytes, its header, its rows), and a pipe,
+    such as the shell's ``<(cat orders.csv)``, gives its data once."""
+    with opening(name):
+        mode = path.stat().st_mode
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{name}: is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        raise InputError(f"{path}: not a regular file (a pipe?): save it to a file and give that")
+
+
 def _read_header(path: Path) -> tuple[str, bool]:
     """The header line, and whether the file is gzip data (by its first bytes, not its name)."""
     name = path.name
+    check_regular_file(path, name)
     with opening(name):
         with open(path, "rb") as handle:
             gzipped = handle.read(2) == _GZIP_MAGIC

@@ -7,7 +7,8 @@ serves both. The schema is created and migrated (Alembic) on first use.
 
 import hashlib
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import repeat
@@ -91,13 +92,16 @@ def utcnow() -> datetime:
 class Store:
     """One database of shops, offers, orders and feedback."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, connection: Connection | None = None) -> None:
         self.engine = engine
+        self._connection = connection  # the transaction of :meth:`transaction`
 
     @classmethod
-    def open(cls, url: str) -> "Store":
-        """Connect to ``url`` and bring its schema up to date (creating it on first use)."""
-        store = cls(_create_engine(url))
+    def open(cls, url: str, *, create: bool = True) -> "Store":
+        """Connect to ``url`` and bring its schema up to date (creating it on first use).
+        With ``create=False`` (a command that only reads), a SQLite file that does not exist
+        is a one-line InputError, and neither it nor its folder is made."""
+        store = cls(_create_engine(url, create=create))
         try:
             store.migrate()
         except BaseException:
@@ -107,6 +111,33 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator["Store"]:
+        """This store, with the catalog and order writes made through it in one transaction:
+        committed when the block ends, rolled back if it raises, so an import that fails
+        halfway writes nothing."""
+        with self.engine.begin() as connection:
+            yield Store(self.engine, connection)
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        if self._connection is not None:
+            yield self._connection
+        else:
+            with self.engine.begin() as connection:
+                yield connection
+
+    def database_files(self) -> tuple[Path, ...]:
+        """The files a SQLite store lives in (its database, WAL, shared-memory and journal
+        files), resolved; none for PostgreSQL."""
+        if self.engine.dialect.name != "sqlite":
+            return ()
+        database = Path(self.engine.url.database).resolve()
+        return tuple(
+            database.with_name(database.name + suffix)
+            for suffix in ("", "-wal", "-shm", "-journal")
+        )
 
     def migrate(self) -> None:
         """Bring the schema up to date. Processes that start together on a new database
@@ -283,7 +314,7 @@ class Store:
         lines, returns = order_lines.lines, order_lines.returns
         headers = lines.drop_duplicates("order_id")
         extra = [c for c in lines.columns if c not in ORDER_COLUMNS]
-        with self.engine.begin() as connection:
+        with self._begin() as connection:
             dialect = connection.dialect.name
             order_columns = {
                 "order_id": headers["order_id"].tolist(),
@@ -353,7 +384,7 @@ class Store:
     ) -> WriteCount:
         compared = [c.name for c in table.columns if c.name not in (*keys, *ignore)]
         count = WriteCount()
-        with self.engine.begin() as connection:
+        with self._begin() as connection:
             existing = (
                 {
                     tuple(row[k] for k in keys): row
@@ -386,7 +417,7 @@ def _alembic_config() -> Config:
     return config
 
 
-def _create_engine(url: str) -> Engine:
+def _create_engine(url: str, *, create: bool) -> Engine:
     if url.startswith("postgres://"):
         url = "postgresql://" + url.removeprefix("postgres://")
     if url.startswith("postgresql://"):
@@ -411,9 +442,12 @@ def _create_engine(url: str) -> Engine:
             "connection sees its own: give a file, sqlite:///PATH",
             field="database",
         )
+    if is_sqlite and not create and not Path(parsed.database).is_file():
+        raise InputError(f"no such database: {parsed.database}", field="database")
     try:
         if is_sqlite:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            if create:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url)
             event.listen(engine, "connect", _tune_sqlite)
         else:

@@ -111,3 +111,20 @@ def write_file(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def piped() -> Iterator[Callable[[str], str]]:
+    """The path of a pipe holding some text, as the shell's ``<(cat orders.csv)`` gives one."""
+    read_ends = []
+
+    def pipe(content: str) -> str:
+        read_end, write_end = os.pipe()
+        os.write(write_end, content.encode())  # less than a pipe's buffer: no reader needed
+        os.close(write_end)
+        read_ends.append(read_end)
+        return f"/dev/fd/{read_end}"
+
+    yield pipe
+    for read_end in read_ends:
+        os.close(read_end)

@@ -7,7 +7,7 @@ import pytest
 from offers.export import MAX_CONTEXT_COLUMNS, export_impressions
 from offers.feedback import FeedbackBatch, record_conversion, record_feedback
 from offers.files import read_impressions
-from offers.store import Shop
+from offers.store import Shop, Store
 from ranker.feedback import fit_feedback
 from widget.cli import main
 
@@ -271,3 +271,38 @@ def test_a_failed_export_leaves_the_previous_file_whole(logged, tmp_path, monkey
 
     assert path.read_text() == "the previous export\n"
     assert [p.name for p in path.parent.iterdir()] == ["impressions.csv"]
+
+
+@pytest.mark.parametrize("name", ["encore.db", "encore.db-wal"])
+def test_export_refuses_to_write_over_the_stores_own_files(tmp_path, monkeypatch, capsys, name):
+    monkeypatch.chdir(tmp_path)
+    database = "sqlite:///encore.db"
+    store = Store.open(database)
+    store.save_shop(Shop("default", "Shop", "pk_test_1"), "sk_test_1")
+    store.close()
+
+    status = main(["export", "--impressions", name, "--database", database])
+
+    assert status == 2
+    assert capsys.readouterr().err == (
+        f"encore export: error: --impressions {name}: is a file of the store itself, "
+        "which the export would replace: write it elsewhere\n"
+    )
+    store = Store.open(database)
+    assert store.shop_settings("default") == {}
+    store.close()
+
+
+def test_export_from_a_store_that_does_not_exist_creates_nothing(tmp_path, capsys):
+    (tmp_path / "out").mkdir()
+    database = tmp_path / "typo" / "dir" / "store.db"
+
+    status = main(
+        ["export", "--impressions", str(tmp_path / "out" / "x.csv")]
+        + ["--database", f"sqlite:///{database}"]
+    )
+
+    assert status == 2
+    assert capsys.readouterr().err == f"encore export: error: no such database: {database}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert list((tmp_path / "out").iterdir()) == []

@@ -281,3 +281,61 @@ def test_rows_the_store_cannot_hold_are_skipped_on_either_store(
     counts = (store.count(schema.products, "default"), store.count(schema.order_lines, "default"))
     assert counts == (1, 2)
     store.close()
+
+
+def _stored(store_url: str) -> dict[str, int]:
+    store = Store.open(store_url)
+    tables = (schema.products, schema.offers, schema.orders, schema.order_lines)
+    counts = {table.name: store.count(table, "default") for table in tables}
+    store.close()
+    return counts
+
+
+def test_an_import_that_fails_on_one_file_writes_none_of_them(
+    write_file, store_url, monkeypatch, capsys
+):
+    monkeypatch.setenv("ENCORE_DATABASE_URL", store_url)
+    products = write_file("products.csv", "sku,title,category,price\nCAM,Camera,Cameras,499\n")
+    offers = write_file(
+        "offers.json",
+        json.dumps([{"id": "x", "kind": "cross_sell", "title": "Card", "sku": "SD64"}]),
+    )
+    orders = write_file("orders.csv", "order_id,customer_id,sku\nO1,C1,CAM\n")
+
+    status = main(
+        ["import", "--products", str(products), "--offers", str(offers), "--orders", str(orders)]
+    )
+
+    assert status == 2
+    assert capsys.readouterr().err == (
+        "encore import: error: orders.csv: missing required column `ordered_at`\n"
+    )
+    assert _stored(store_url) == {"products": 0, "offers": 0, "orders": 0, "order_lines": 0}
+
+
+def test_an_orders_file_malformed_after_its_first_chunk_imports_nothing(
+    write_file, store_url, monkeypatch, capsys
+):
+    monkeypatch.setenv("ENCORE_DATABASE_URL", store_url)
+    monkeypatch.setitem(import_orders.__kwdefaults__, "chunksize", 2)
+    good = "".join(f"O{n},C1,2026-01-0{n},A\n" for n in range(1, 5))
+    orders = write_file(
+        "orders.csv", "order_id,customer_id,ordered_at,sku\n" + good + "O5,C1,2026-01-05,A,x\n"
+    )
+
+    status = main(["import", "--orders", str(orders)])
+
+    assert status == 2
+    assert capsys.readouterr().err == (
+        "encore import: error: orders.csv: malformed CSV: row 5: expected 4 fields, saw 5\n"
+    )
+    assert _stored(store_url) == {"products": 0, "offers": 0, "orders": 0, "order_lines": 0}
+
+
+def test_an_orders_file_given_as_a_pipe_is_refused_in_one_line(piped, database, capsys):
+    path = piped(ORDERS)
+    assert main(["import", "--orders", path]) == 2
+    assert capsys.readouterr().err == (
+        f"encore import: error: {path}: not a regular file (a pipe?): save it to a file "
+        "and give that\n"
+    )

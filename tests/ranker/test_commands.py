@@ -482,3 +482,12 @@ def test_bad_input_exits_2_with_one_line(
     assert status == 2
     assert captured.err == message.format(**values) + "\n"
     shutil.rmtree(tmp_path / "m", ignore_errors=True)
+
+
+def test_train_refuses_an_orders_file_given_as_a_pipe_in_one_line(piped, tmp_path, capsys):
+    path = piped("order_id,customer_id,ordered_at,sku\no1,c1,2025-01-01,s1\n")
+    assert main(["train", "--orders", path, "--out", str(tmp_path / "m")]) == 2
+    assert capsys.readouterr().err == (
+        f"encore train: error: {path}: not a regular file (a pipe?): save it to a file "
+        "and give that\n"
+    )
