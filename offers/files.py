@@ -85,6 +85,7 @@ _CONTEXT_SPELLING = {  # impressions' order context, spelled as /v1/rank reads i
     "ctx_device": lambda text: text.lower(),
 }
 _MAX_QUANTITY = 2**31 - 1  # the store's integer column on PostgreSQL
+MAX_POSITION = 1_000  # slots in one widget; beyond, a typo (and beyond int64, garbage)
 
 
 def _column_lengths(*tables: Table) -> dict[str, int]:
@@ -181,7 +182,10 @@ def read_impressions(path: str | Path) -> pd.DataFrame:
     keep &= _drop(reversed_date, _REVERSED_DATE.format("shown_at"), skipped, keep)
     keep &= _drop(shown_at.isna(), "unreadable shown_at", skipped, keep)
     keep &= _drop(
-        ~(position >= 1) | (position % 1 != 0), "position not a whole number >= 1", skipped, keep
+        ~position.between(1, MAX_POSITION) | (position % 1 != 0),
+        f"position not a whole number from 1 to {MAX_POSITION}",
+        skipped,
+        keep,
     )
     keep &= _drop(
         ~((propensity > 0) & (propensity <= 1)), "propensity not in (0, 1]", skipped, keep

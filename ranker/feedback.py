@@ -127,7 +127,7 @@ def fit_click_model(impressions: pd.DataFrame) -> ClickModel:
     clicked = impressions["clicked"].to_numpy()
     estimator = None
     if len(np.unique(clicked)) == 2:
-        weight = np.minimum(1.0 / impressions["propensity"].to_numpy(), MAX_WEIGHT)
+        weight = 1.0 / np.maximum(impressions["propensity"].to_numpy(), 1.0 / MAX_WEIGHT)
         estimator = LogisticRegression(solver="newton-cholesky", tol=_TOLERANCE, max_iter=100)
         estimator.fit(X, clicked, sample_weight=weight / weight.mean())
     return ClickModel(vectorizer, estimator, context_columns, float(clicked.mean()))

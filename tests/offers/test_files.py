@@ -557,14 +557,16 @@ def test_impressions_with_impossible_values_are_skipped(write_file):
         + "R2,2026-01-05,C1,thank_you,X,0,0.5,1,0,DE\n"
         + "R3,2026-01-05,C1,thank_you,X,1,1.5,1,0,DE\n"
         + "R4,2026-01-05,C1,thank_you,X,1,0.5,yes,0,DE\n"
-        + "R5,2026-01-05,C1,thank_you,X,1,0.5,True,FALSE,DE\n",
+        + "R5,2026-01-05,C1,thank_you,X,1,0.5,True,FALSE,DE\n"
+        + "R6,2026-01-05,C1,thank_you,X,1e20,0.5,1,0,DE\n"  # beyond int64: it read as < 0
+        + "R7,2026-01-05,C1,thank_you,X,99999999999999999999,0.5,1,0,DE\n",
     )
     impressions = read_impressions(path)
     assert list(impressions["request_id"]) == ["R1", "R5"]
     assert (impressions.loc[1, "clicked"], impressions.loc[1, "converted"]) == (1, 0)
     assert impressions.loc[0, "ctx_country"] == "DE"
     assert dict(impressions.attrs["skipped"]) == {
-        "position not a whole number >= 1": 1,
+        "position not a whole number from 1 to 1000": 3,
         "propensity not in (0, 1]": 1,
         "clicked/converted not 0 or 1 (or true/false)": 1,
     }

@@ -185,3 +185,10 @@ def test_a_page_attribute_named_like_the_model_s_own_features_is_learned(name) -
     header = _click_rate(model, "a", attributes={name: "header"})
     assert model.context_names == (name,)
     assert footer < header / 2  # mobile's 0.1 against desktop's 0.3
+
+
+def test_a_propensity_too_small_to_invert_weighs_as_much_as_the_clip() -> None:
+    tiny = _impressions(n=4_000).assign(propensity=1e-320)  # 1 / 1e-320 is beyond a float
+    clipped = tiny.assign(propensity=1 / 20)
+
+    assert fit_feedback(tiny).weights == fit_feedback(clipped).weights
