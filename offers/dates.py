@@ -24,6 +24,7 @@ import pandas as pd
 _UNIT = "datetime64[ns, UTC]"
 _EARLIEST, _LATEST = pd.Timestamp("1678-01-01", tz="UTC"), pd.Timestamp("2261-12-31", tz="UTC")
 _EPOCH = re.compile(r"\d{9,10}|\d{12,13}")  # Unix time: 1973-2286 in seconds or milliseconds
+_ISO_SHAPED = re.compile(r"\s*\d{4}-\d")  # 2025-13-01 is no date, whichever way a file reads
 _NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?!\d)(.*)$")
 
 
@@ -81,6 +82,7 @@ def parse_timestamps(text: pd.Series, order: DateOrder) -> tuple[pd.Series, pd.S
                     moments = pd.to_datetime(part.astype("int64"), unit=unit, utc=True)
                     parsed[part.index] = _bounded(moments)
                 retry[digits.index] = False
+            retry &= ~text.str.match(_ISO_SHAPED)  # refused as ISO: no other reading
             if retry.any():  # RFC 2822, month names, 12-hour clocks: slower, row by row
                 parsed[retry] = _bounded(
                     pd.to_datetime(

@@ -121,6 +121,14 @@ def test_a_date_the_other_way_round_from_the_file_is_skipped_not_guessed(write_f
     }
 
 
+@pytest.mark.parametrize("first", ["13/02/2025", "02/13/2025"], ids=["day-first", "month-first"])
+def test_an_iso_date_with_a_month_13_is_skipped_whichever_way_the_file_reads(write_file, first):
+    rows = f"O1,C1,{first},A,1,1\nO2,C1,2025-13-01,A,1,1\n"
+    orders = read_orders(write_file("orders.csv", HEADER + rows))
+    assert list(orders.lines["order_id"]) == ["O1"]
+    assert orders.skipped == {"unreadable ordered_at": 1}
+
+
 def test_later_chunks_keep_the_day_month_order_the_first_one_settled(write_file):
     rows = "O1,C1,13/01/2026,A,1,1\n" + "O2,C1,05/01/2026,A,1,1\n"
     chunks = list(iter_orders(write_file("orders.csv", HEADER + rows), chunksize=1))
