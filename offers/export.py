@@ -22,7 +22,6 @@ import gzip
 import heapq
 import io
 import json
-import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
@@ -40,6 +39,7 @@ from offers.errors import InputError
 from offers.files import IMPRESSION_REQUIRED, MAX_CONTEXT_VALUES
 from offers.progress import progress
 from offers.rank_request import LOGGED_FIELDS, fold_names
+from offers.staging import staged
 from offers.store import Store, utcnow
 
 MAX_CONTEXT_COLUMNS = 20
@@ -102,38 +102,34 @@ def export_impressions(
         columns = tuple(f"ctx_{name}" for name in names)
         cells = _ContextCells(names)
         in_order = _rows(connection, _in_order(shown), total, "writing", show_progress)
-        staged = path.with_name(f".{path.name}.partial")
         n_written = n_clicked = n_converted = 0
-        try:
-            with (
-                _open(staged, gzipped=path.name.endswith(".gz")) as handle,
-                closing(in_order) as rows,  # its cursor closed if writing fails
-            ):
-                writer = csv.writer(handle, lineterminator="\r\n")  # a cell holding either: quoted
-                writer.writerow((*IMPRESSION_REQUIRED, *columns))
-                for impression in rows:
-                    key = (impression.request_id, impression.offer_id)
-                    was_clicked, was_converted = key in clicked, key in converted
-                    n_written += 1
-                    n_clicked += was_clicked
-                    n_converted += was_converted
-                    writer.writerow(
-                        (
-                            as_text_cell(impression.request_id),
-                            impression.shown_at.isoformat() + "Z",
-                            as_text_cell(impression.customer_id),
-                            as_text_cell(impression.placement),
-                            as_text_cell(impression.offer_id),
-                            impression.position,
-                            impression.propensity,
-                            int(was_clicked),
-                            int(was_converted),
-                            *cells.of(impression.context),
-                        )
+        with (
+            staged(path) as (temporary,),
+            _open(temporary, gzipped=path.name.endswith(".gz")) as handle,
+            closing(in_order) as rows,  # its cursor closed if writing fails
+        ):
+            writer = csv.writer(handle, lineterminator="\r\n")  # a cell holding either: quoted
+            writer.writerow((*IMPRESSION_REQUIRED, *columns))
+            for impression in rows:
+                key = (impression.request_id, impression.offer_id)
+                was_clicked, was_converted = key in clicked, key in converted
+                n_written += 1
+                n_clicked += was_clicked
+                n_converted += was_converted
+                writer.writerow(
+                    (
+                        as_text_cell(impression.request_id),
+                        impression.shown_at.isoformat() + "Z",
+                        as_text_cell(impression.customer_id),
+                        as_text_cell(impression.placement),
+                        as_text_cell(impression.offer_id),
+                        impression.position,
+                        impression.propensity,
+                        int(was_clicked),
+                        int(was_converted),
+                        *cells.of(impression.context),
                     )
-            os.replace(staged, path)
-        finally:
-            staged.unlink(missing_ok=True)
+                )
     return Exported(path, n_written, n_clicked, n_converted, columns, left_out)
 
 

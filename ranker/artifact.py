@@ -20,6 +20,7 @@ import joblib
 import numpy as np
 import sklearn
 
+from offers.staging import staged
 from ranker.features import FEATURES
 from ranker.interactions import Interactions, iso_time
 
@@ -90,19 +91,15 @@ def save_model(model: "RelevanceModel", directory: str | Path) -> Path:
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    staged = {name: directory / f".{name}.partial" for name in (MODEL_FILE, CARD_FILE)}
     try:
-        joblib.dump(model, staged[MODEL_FILE], compress=3)
-        card = dict(model.card, sha256=_sha256(staged[MODEL_FILE]))
-        staged[CARD_FILE].write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    except BaseException as err:
-        for path in staged.values():
-            path.unlink(missing_ok=True)
-        if isinstance(err, OSError) and err.filename is None:  # joblib's own writes name none
+        with staged(directory / MODEL_FILE, directory / CARD_FILE) as (model_file, card_file):
+            joblib.dump(model, model_file, compress=3)
+            card = dict(model.card, sha256=_sha256(model_file))
+            card_file.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    except OSError as err:
+        if err.filename is None:  # joblib's own writes name no file
             raise OSError(err.errno, err.strerror, str(directory)) from err
         raise
-    for name, path in staged.items():
-        path.replace(directory / name)
     model.card = card
     return directory
 

@@ -15,6 +15,7 @@ from offers import schema
 from offers.catalog import read_offers
 from offers.files import read_impressions, read_orders, read_products
 from offers.importer import import_offers, import_orders, import_products
+from offers.staging import staged
 from offers.store import Store
 from offers.synthetic import generate_shop
 from widget.settings import Settings
@@ -113,10 +114,9 @@ def _keys(path: Path) -> tuple[str, str]:
         "publishable_key": f"pk_demo_{secrets.token_hex(12)}",
         "secret_key": f"sk_demo_{secrets.token_hex(24)}",
     }
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(keys, indent=2) + "\n", encoding="utf-8")
-    partial.chmod(0o600)
-    partial.replace(path)
+    with staged(path) as (temporary,):
+        temporary.write_text(json.dumps(keys, indent=2) + "\n", encoding="utf-8")
+        temporary.chmod(0o600)
     return keys["publishable_key"], keys["secret_key"]
 
 

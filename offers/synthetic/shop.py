@@ -9,13 +9,13 @@ request came from) to the context columns.
 """
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from offers.progress import progress as progress_bar
+from offers.staging import staged
 from offers.synthetic.catalog import build_catalog, catalog_size, segment_tastes
 from offers.synthetic.clock import build_clock
 from offers.synthetic.feedback_log import simulate_impressions
@@ -76,13 +76,11 @@ def generate_shop(
         name: out_dir / f"{name}.{'json' if name == 'offers' else 'csv'}"
         for name in ("products", "orders", "offers", "impressions")
     }
-    partial = {name: path.with_name(f".{path.name}.partial") for name, path in paths.items()}
     try:
-        counts = _generate(partial, n_orders, seed, progress)
-        for name, path in partial.items():
-            path.replace(paths[name])
-    except BaseException:  # Ctrl-C too: no half-written shop, no folder left empty
-        _remove(partial.values(), created)
+        with staged(*paths.values()) as temporary:
+            counts = _generate(dict(zip(paths, temporary, strict=True)), n_orders, seed, progress)
+    except BaseException:  # Ctrl-C too: no folder left empty
+        _remove_empty(created)
         raise
     return ShopSummary(**counts, paths=paths)
 
@@ -121,10 +119,8 @@ def _generate(paths: dict[str, Path], n_orders: int, seed: int, progress: bool) 
     }
 
 
-def _remove(files: Iterable[Path], folders: list[Path]) -> None:
-    """Delete the files, then the folders (deepest first) that are left empty."""
-    for path in files:
-        path.unlink(missing_ok=True)
+def _remove_empty(folders: list[Path]) -> None:
+    """Delete the folders (deepest first) that are left empty."""
     for folder in folders:
         try:
             folder.rmdir()
