@@ -138,6 +138,8 @@ def _decoded_offers_file(path: Path) -> object:
     kind = binary_kind(content[:8])
     if kind:
         raise InputError(f"{path.name}: {kind}, not JSON or YAML text")
+    if not content.removeprefix(codecs.BOM_UTF8).strip():
+        raise InputError(f"{path.name}: no offers (the file is empty)")
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
             data = yaml.load(content, Loader=_YamlLoader)

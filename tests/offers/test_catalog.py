@@ -339,6 +339,14 @@ def test_a_yaml_number_too_long_to_read_is_one_clear_error(write_file):
     assert str(raised.value) == "offers.yaml: not valid YAML (a number too long to read)"
 
 
+@pytest.mark.parametrize("name", ["offers.json", "offers.yaml"])
+@pytest.mark.parametrize("content", ["", " \n\n", "\ufeff"], ids=["empty", "blank", "bom"])
+def test_an_empty_offers_file_says_so(write_file, name, content):
+    with pytest.raises(InputError) as raised:
+        read_offers(write_file(name, content))
+    assert str(raised.value) == f"{name}: no offers (the file is empty)"
+
+
 @pytest.mark.parametrize("starts_at", ["2025-02-30", "2025-13-45"])
 def test_an_impossible_date_in_yaml_is_named_as_in_json(write_file, starts_at):
     offer = "- {id: p1, kind: partner, title: T, advertiser: A, value: 3, starts_at: %s}\n"
