@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 _NOT_PART_OF_A_NUMBER = re.compile(r"[^\d,.\-]")
+_NOT_PART_OF_AN_AMOUNT = re.compile(r"[^\d,.\-()]")
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
 _DOTTED_THOUSANDS = re.compile(r"-?\d{1,3}(?:\.\d{3}){2,}")
 
@@ -40,9 +41,9 @@ def parse_money(text: pd.Series) -> pd.Series:
 
 
 def _read_written_amount(text: str) -> float:
-    stripped = text.strip()
-    if len(stripped) > 2 and stripped[0] == "(" and stripped[-1] == ")":
-        return -_read_written_amount(stripped[1:-1])
+    bare = _NOT_PART_OF_AN_AMOUNT.sub("", text)  # signs and codes around the parentheses too
+    if len(bare) > 2 and bare[0] == "(" and bare[-1] == ")":
+        return -_read_written_amount(bare[1:-1])
     cleaned = _NOT_PART_OF_A_NUMBER.sub("", text)
     last_comma, last_dot = cleaned.rfind(","), cleaned.rfind(".")
     if last_comma > last_dot and (last_dot >= 0 or _DECIMAL_COMMA.fullmatch(cleaned)):

@@ -51,7 +51,7 @@ def evaluate_feedback(impressions: pd.DataFrame, test_fraction: float = 0.2) -> 
     clicked = test["clicked"].to_numpy()
     both_kinds = len(np.unique(clicked)) == 2
     return {
-        "split_at": split.isoformat(timespec="seconds"),
+        "split_at": split.isoformat(timespec="seconds") + "Z",  # UTC, as the card's others
         "train_impressions": len(train),
         "test_impressions": len(test),
         "test_clicks": int(clicked.sum()),

@@ -188,7 +188,24 @@ def test_a_page_attribute_named_like_the_model_s_own_features_is_learned(name) -
 
 
 def test_a_propensity_too_small_to_invert_weighs_as_much_as_the_clip() -> None:
-    tiny = _impressions(n=4_000).assign(propensity=1e-320)  # 1 / 1e-320 is beyond a float
-    clipped = tiny.assign(propensity=1 / 20)
+    log = _impressions(n=4_000)
+    rare = log.index % 5 == 0  # beside impressions logged at 0.8, so that weights differ
+    tiny = log.assign(propensity=np.where(rare, 1e-320, 0.8))  # 1 / 1e-320 is beyond a float
+    clipped = log.assign(propensity=np.where(rare, 1 / 20, 0.8))
+    less_rare = log.assign(propensity=np.where(rare, 1 / 10, 0.8))
 
     assert fit_feedback(tiny).weights == fit_feedback(clipped).weights
+    assert fit_feedback(tiny).weights != fit_feedback(less_rare).weights
+
+
+def test_a_log_with_thousands_of_offers_is_solved_to_the_same_weights(monkeypatch) -> None:
+    """Past a few thousand offers the solver changes (its Newton steps would hold a dense
+    offers x offers matrix); the weights it finds must not."""
+    log = _impressions(n=8_000)
+    newton = fit_feedback(log).weights
+    monkeypatch.setattr("ranker.feedback._MAX_NEWTON_FEATURES", 3)  # as if there were many
+
+    many = fit_feedback(log).weights
+
+    assert many.keys() == newton.keys()
+    assert all(abs(many[name] - newton[name]) < 1e-3 for name in newton)

@@ -27,7 +27,8 @@ def test_the_click_model_predicts_later_clicks_better_than_its_baselines(log) ->
 def test_the_later_part_of_the_period_is_held_out(log) -> None:
     figures = evaluate_feedback(log, test_fraction=0.25)
 
-    split_at = pd.Timestamp(figures["split_at"])
+    split_at = pd.Timestamp(figures["split_at"]).tz_localize(None)  # UTC, as shown_at
+    assert figures["split_at"].endswith("Z")
     later = log[log["shown_at"] >= split_at]
     assert figures["train_impressions"] + figures["test_impressions"] == len(log)
     assert figures["test_impressions"] == len(later)
