@@ -24,7 +24,7 @@ import pandas as pd
 _UNIT = "datetime64[ns, UTC]"
 _EARLIEST, _LATEST = pd.Timestamp("1678-01-01", tz="UTC"), pd.Timestamp("2261-12-31", tz="UTC")
 _EPOCH = re.compile(r"\d{9,10}|\d{12,13}")  # Unix time: 1973-2286 in seconds or milliseconds
-_ISO_SHAPED = re.compile(r"\s*\d{4}-\d")  # 2025-13-01 is no date, whichever way a file reads
+_YEAR_FIRST = re.compile(r"^\s*\d{4}-(\d{1,2})-(\d{1,2})")
 _NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?!\d)(.*)$")
 
 
@@ -82,17 +82,22 @@ def parse_timestamps(text: pd.Series, order: DateOrder) -> tuple[pd.Series, pd.S
                     moments = pd.to_datetime(part.astype("int64"), unit=unit, utc=True)
                     parsed[part.index] = _bounded(moments)
                 retry[digits.index] = False
-            retry &= ~text.str.match(_ISO_SHAPED)  # refused as ISO: no other reading
-            if retry.any():  # RFC 2822, month names, 12-hour clocks: slower, row by row
-                parsed[retry] = _bounded(
-                    pd.to_datetime(
-                        text[retry],
-                        format="mixed",
-                        dayfirst=bool(order.day_first),
-                        utc=True,
-                        errors="coerce",
+            # RFC 2822, month names, 12-hour clocks, zones by name: slower, row by row. A
+            # date written year first is year, month, day, whichever way the file writes
+            # the others; 2025-13-01 is no date (it read as January 13 in a day-first file).
+            year_first = text[retry].str.extract(_YEAR_FIRST).dropna()
+            impossible = year_first.astype(int).pipe(lambda d: (d[0] > 12) | (d[1] > 31))
+            retry[impossible[impossible].index] = False
+            is_year_first = text.index.isin(year_first.index)
+            for rows, day_first in (
+                (retry & is_year_first, False),
+                (retry & ~is_year_first, bool(order.day_first)),
+            ):
+                if rows.any():
+                    moments = pd.to_datetime(
+                        text[rows], format="mixed", dayfirst=day_first, utc=True, errors="coerce"
                     )
-                )
+                    parsed[rows] = _bounded(moments)
     return parsed.dt.tz_localize(None), reversed_
 
 

@@ -74,6 +74,11 @@ def test_prices_written_as_strings_are_numbers(write_file, price, expected):
         pytest.param("1736071200", "2025-01-05 10:00:00", id="unix-seconds"),
         pytest.param("1736071200123", "2025-01-05 10:00:00.123000", id="unix-milliseconds"),
         pytest.param("973036800", "2000-11-01 00:00:00", id="unix-seconds-before-2001"),
+        pytest.param("2025-02-03 10:42:13 UTC", "2025-02-03 10:42:13", id="bigquery-export"),
+        pytest.param("2025-02-03 10:42 PM", "2025-02-03 22:42:00", id="year-first-twelve-hour"),
+        pytest.param(
+            "2025-02-03T10:42:13.000+0100 (CET)", "2025-02-03 09:42:13", id="zone-named-after"
+        ),
     ],
 )
 def test_mixed_date_formats_become_utc(write_file, ordered_at, expected):
@@ -119,6 +124,12 @@ def test_a_date_the_other_way_round_from_the_file_is_skipped_not_guessed(write_f
     assert orders.skipped == {
         "ordered_at with day and month the other way round from the file's": 1
     }
+
+
+def test_a_date_written_year_first_is_year_month_day_in_a_day_first_file(write_file):
+    rows = "O1,C1,13/02/2025,A,1,1\nO2,C1,2025-02-03 10:00 PM,A,1,1\n"
+    lines = read_orders(write_file("orders.csv", HEADER + rows)).lines.set_index("order_id")
+    assert str(lines.loc["O2", "ordered_at"]) == "2025-02-03 22:00:00"  # not March 2
 
 
 @pytest.mark.parametrize("first", ["13/02/2025", "02/13/2025"], ids=["day-first", "month-first"])
