@@ -47,13 +47,27 @@ def write_feedback(connection: Connection, batch: FeedbackBatch) -> None:
 
 
 def record_conversion(store: Store, row: dict[str, Any]) -> bool:
-    """Store one conversion; False when a conversion with this id was already stored."""
+    """Store one conversion; False when a conversion with this id was already stored, or
+    one of the same purchase (``order_id``) of the same offer, whatever its id (ids made
+    before a purchase was keyed by its order id alone)."""
     table = schema.conversions
     with store.engine.begin() as connection:
+        if row["order_id"] and _purchase_recorded(connection, row):
+            return False
         statement = (
             dialect_insert(connection, table).on_conflict_do_nothing(index_elements=["id"])
         ).returning(table.c.id)  # rowcount is not reported for this statement by every driver
         return connection.execute(statement, row).first() is not None
+
+
+def _purchase_recorded(connection: Connection, row: dict[str, Any]) -> bool:
+    table = schema.conversions
+    query = select(table.c.id).where(
+        table.c.shop_id == row["shop_id"],
+        table.c.offer_id == row["offer_id"],
+        table.c.order_id == row["order_id"],
+    )
+    return connection.execute(query.limit(1)).first() is not None
 
 
 def impression(store: Store, shop_id: str, request_id: str, offer_id: str) -> dict[str, Any] | None:

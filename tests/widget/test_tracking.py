@@ -319,6 +319,27 @@ def test_one_purchase_posted_with_each_visit_s_token_counts_once(client, rank_bo
     ]
 
 
+def test_a_purchase_recorded_under_an_id_of_before_is_not_counted_again(
+    client, rank_body, database_url
+):
+    """A conversion stored when ids were made of the request (before an upgrade), posted
+    again by a server's retry."""
+    offer = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"][0]
+    conversion = {"token": offer["token"], "order_id": "P-11", "revenue": 25}
+    assert client.post("/v1/conversions", json=conversion, headers=auth(SK)).status_code == 201
+    store = Store.open(database_url)
+    try:
+        with store.engine.begin() as connection:
+            connection.execute(schema.conversions.update().values(id="an-id-of-before"))
+    finally:
+        store.close()
+
+    again = client.post("/v1/conversions", json=conversion, headers=auth(SK))
+
+    assert (again.status_code, again.json()["recorded"]) == (200, False)
+    assert len(stored_rows(database_url, schema.conversions)) == 1
+
+
 def test_conversion_by_token_is_recorded_once(client, rank_body, database_url):
     offer = client.post("/v1/rank", json=rank_body(), headers=auth()).json()["offers"][0]
     conversion = {"token": offer["token"], "order_id": "o-2", "revenue": 19.5}
