@@ -10,7 +10,7 @@ from offers.dates import midnight
 from offers.errors import InputError
 from offers.export import export_impressions
 from offers.files import check_regular_file, path_argument
-from offers.importer import import_offers, import_orders, import_products
+from offers.importer import import_files
 from offers.store import Store
 from offers.synthetic import generate_shop
 from widget.settings import load_settings
@@ -89,14 +89,15 @@ def run_import(args: argparse.Namespace) -> int:
     for given in (args.offers, args.orders, args.products):
         if given is not None:
             check_regular_file(given, str(given))
-    reports = []
-    with _store_of(args) as (store, shop_id), store.transaction() as writing:
-        if args.products:
-            reports.append(import_products(writing, shop_id, args.products))
-        if args.offers:
-            reports.append(import_offers(writing, shop_id, args.offers))
-        if args.orders:
-            reports.append(import_orders(writing, shop_id, args.orders, progress=True))
+    with _store_of(args) as (store, shop_id):
+        reports = import_files(
+            store,
+            shop_id,
+            products=args.products,
+            offers=args.offers,
+            orders=args.orders,
+            progress=True,
+        )
     for report in reports:
         print(report.summary())
     return 0

@@ -1,6 +1,7 @@
 """`encore import`: load a catalog or an order history into the store, idempotently."""
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,42 +40,77 @@ class FileReport:
         return line
 
 
-def import_orders(
+def import_files(
     store: Store,
     shop_id: str,
-    path: Path,
     *,
+    products: Path | None = None,
+    offers: Path | None = None,
+    orders: Path | None = None,
     progress: bool = False,
     chunksize: int = 250_000,
-) -> FileReport:
-    """Stream an orders file into the store in chunks; lines already stored are kept as they are."""
-    report = FileReport(Path(path))
-    for chunk in iter_orders(path, chunksize=chunksize, progress=progress):
-        purchases, returns = store.save_order_lines(shop_id, chunk)
-        report.n_read += chunk.n_read
-        report.written += purchases
-        report.returns += returns
-        report.skipped += chunk.skipped
-    return report
+) -> list[FileReport]:
+    """Import the files given (products, offers, orders, in that order); what the store
+    already holds is kept as it is.
+
+    Every file is read and checked before anything is written, then all of it is written
+    in one transaction: a file that cannot be read writes nothing, a failure while writing
+    leaves the store as it was, and the store's write lock (the whole file on SQLite) is
+    held only while writing, not while the files are read.
+    """
+    writes: list[Callable[[Store], FileReport]] = []
+    if products is not None:
+        writes.append(_products_write(shop_id, products))
+    if offers is not None:
+        writes.append(_offers_write(shop_id, offers))
+    if orders is not None:
+        writes.append(_orders_write(shop_id, orders, progress, chunksize))
+    with store.transaction() as writing:
+        return [write(writing) for write in writes]
 
 
-def import_products(store: Store, shop_id: str, path: Path) -> FileReport:
+def _orders_write(
+    shop_id: str, path: Path, progress: bool, chunksize: int
+) -> Callable[[Store], FileReport]:
+    chunks = list(iter_orders(path, chunksize=chunksize, progress=progress))
+
+    def write(store: Store) -> FileReport:
+        report = FileReport(Path(path))
+        for chunk in chunks:
+            purchases, returns = store.save_order_lines(shop_id, chunk)
+            report.n_read += chunk.n_read
+            report.written += purchases
+            report.returns += returns
+            report.skipped += chunk.skipped
+        return report
+
+    return write
+
+
+def _products_write(shop_id: str, path: Path) -> Callable[[Store], FileReport]:
     products = read_products(path)
-    written = store.save_products(shop_id, products)
-    return FileReport(
-        Path(path), products.attrs["n_read"], written, skipped=products.attrs["skipped"]
-    )
+
+    def write(store: Store) -> FileReport:
+        written = store.save_products(shop_id, products)
+        n_read, skipped = products.attrs["n_read"], products.attrs["skipped"]
+        return FileReport(Path(path), n_read, written, skipped=skipped)
+
+    return write
 
 
-def import_offers(store: Store, shop_id: str, path: Path) -> FileReport:
-    """Save the file's offers. One the file gives no ``status`` keeps the status it has in
-    the store: importing the file again does not resume an offer paused in the dashboard."""
+def _offers_write(shop_id: str, path: Path) -> Callable[[Store], FileReport]:
+    """An offer the file gives no ``status`` keeps the status it has in the store: importing
+    the file again does not resume an offer paused in the dashboard."""
     read = read_offers_file(path)
-    stored = {offer.id: offer.status for offer in store.offers(shop_id)}
-    offers = [
-        msgspec.structs.replace(offer, status=stored[offer.id])
-        if offer.id in read.ids_without_status and offer.id in stored
-        else offer
-        for offer in read.offers
-    ]
-    return FileReport(Path(path), len(offers), store.save_offers(shop_id, offers))
+
+    def write(store: Store) -> FileReport:
+        stored = {offer.id: offer.status for offer in store.offers(shop_id)}
+        offers = [
+            msgspec.structs.replace(offer, status=stored[offer.id])
+            if offer.id in read.ids_without_status and offer.id in stored
+            else offer
+            for offer in read.offers
+        ]
+        return FileReport(Path(path), len(offers), store.save_offers(shop_id, offers))
+
+    return write

@@ -14,7 +14,7 @@ from pathlib import Path
 from offers import schema
 from offers.catalog import read_offers
 from offers.files import read_impressions, read_orders, read_products
-from offers.importer import import_offers, import_orders, import_products
+from offers.importer import import_files
 from offers.staging import staged
 from offers.store import Store
 from offers.synthetic import generate_shop
@@ -95,10 +95,13 @@ def _import(database_url: str, shop_dir: Path) -> None:
     try:
         if store.count(schema.orders, SHOP_ID) == 0:
             print(f"importing {shop_dir} into {database_url}", flush=True)
-            for report in (
-                import_products(store, SHOP_ID, shop_dir / "products.csv"),
-                import_offers(store, SHOP_ID, shop_dir / "offers.json"),
-                import_orders(store, SHOP_ID, shop_dir / "orders.csv", progress=True),
+            for report in import_files(
+                store,
+                SHOP_ID,
+                products=shop_dir / "products.csv",
+                offers=shop_dir / "offers.json",
+                orders=shop_dir / "orders.csv",
+                progress=True,
             ):
                 print(f"  {report.summary()}", flush=True)
     finally:

@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from offers import schema
 from offers.files import ORDER_COLUMNS
-from offers.importer import import_orders
+from offers.importer import import_files
 from offers.store import Store
 from tests.browser.helpers import Shopper, keep_offline
 from tests.conftest import missing_service
@@ -129,7 +129,7 @@ class Service:
                         "desktop",
                     ]
                 )
-        import_orders(self.store, self.shop_id, path)
+        import_files(self.store, self.shop_id, orders=path)
         order = {
             "id": order_id,
             "total": round(sum(i["price"] * i["quantity"] for i in self.basket), 2),

@@ -1,13 +1,14 @@
 """`encore import` loads files into the store idempotently and reports what it skipped."""
 
 import json
+import sqlite3
 
 import msgspec
 import pytest
 from sqlalchemy import select
 
-from offers import schema
-from offers.importer import import_orders
+from offers import importer, schema
+from offers.importer import import_files
 from offers.store import Store
 from widget.cli import main
 
@@ -115,7 +116,7 @@ def test_a_line_split_across_import_chunks_is_imported_whole(write_file, databas
         "O2,C1,2026-01-06T10:00:00Z,A,2,10\n",
     )
     store = Store.open(database)
-    report = import_orders(store, "default", path, chunksize=2)
+    [report] = import_files(store, "default", orders=path, chunksize=2)
     lines = store.order_lines("default")
     store.close()
     assert report.summary() == (
@@ -317,7 +318,7 @@ def test_an_orders_file_malformed_after_its_first_chunk_imports_nothing(
     write_file, store_url, monkeypatch, capsys
 ):
     monkeypatch.setenv("ENCORE_DATABASE_URL", store_url)
-    monkeypatch.setitem(import_orders.__kwdefaults__, "chunksize", 2)
+    monkeypatch.setitem(import_files.__kwdefaults__, "chunksize", 2)
     good = "".join(f"O{n},C1,2026-01-0{n},A\n" for n in range(1, 5))
     orders = write_file(
         "orders.csv", "order_id,customer_id,ordered_at,sku\n" + good + "O5,C1,2026-01-05,A,x\n"
@@ -330,6 +331,33 @@ def test_an_orders_file_malformed_after_its_first_chunk_imports_nothing(
         "encore import: error: orders.csv: malformed CSV: row 5: expected 4 fields, saw 5\n"
     )
     assert _stored(store_url) == {"products": 0, "offers": 0, "orders": 0, "order_lines": 0}
+
+
+def test_the_store_stays_writable_while_an_import_reads_its_files(
+    write_file, database, monkeypatch
+):
+    """A service writing to a SQLite store (a conversion, an offer) is not kept waiting
+    while an import parses a large file: the write lock is taken once all is read."""
+    products = write_file("products.csv", "sku,title,category,price\nCAM,Camera,Cameras,499\n")
+    orders = write_file("orders.csv", ORDERS)
+    store_file = database.removeprefix("sqlite:///")
+    read_orders_in_chunks, writable_meanwhile = importer.iter_orders, []
+
+    def reading(*args, **kwargs):
+        other = sqlite3.connect(store_file, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # fails at once if another writer holds the lock
+            other.execute("ROLLBACK")
+            writable_meanwhile.append(True)
+        except sqlite3.OperationalError:
+            writable_meanwhile.append(False)
+        finally:
+            other.close()
+        yield from read_orders_in_chunks(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "iter_orders", reading)
+    assert main(["import", "--products", str(products), "--orders", str(orders)]) == 0
+    assert writable_meanwhile == [True]
 
 
 def test_an_orders_file_given_as_a_pipe_is_refused_in_one_line(piped, database, capsys):

@@ -17,7 +17,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
     from starlette.testclient import TestClient
 
-from offers.importer import import_offers, import_orders, import_products
+from offers.importer import import_files
 from offers.store import Store
 from offers.synthetic import generate_shop
 from tests.conftest import _empty_all_tables
@@ -45,11 +45,7 @@ def shop_data(tmp_path_factory: pytest.TempPathFactory) -> ShopData:
     root = tmp_path_factory.mktemp("shop")
     generate_shop(root / "files", n_orders=N_ORDERS, seed=3)
     database = root / "template.db"
-    store = Store.open(f"sqlite:///{database}")
-    import_products(store, SHOP_ID, root / "files" / "products.csv")
-    import_offers(store, SHOP_ID, root / "files" / "offers.json")
-    import_orders(store, SHOP_ID, root / "files" / "orders.csv")
-    store.close()
+    _import_shop(f"sqlite:///{database}", root / "files")
     train_into(root / "files", root / "models")
     orders = pd.read_csv(root / "files" / "orders.csv", dtype=str)
     return ShopData(root / "files", database, root / "models", orders)
@@ -59,11 +55,23 @@ def postgres_with_shop(postgres_url: str, shop_data: ShopData) -> str:
     """The test PostgreSQL emptied, then the shop's files imported as into the SQLite copy."""
     store = Store.open(postgres_url)
     _empty_all_tables(store)
-    import_products(store, SHOP_ID, shop_data.files / "products.csv")
-    import_offers(store, SHOP_ID, shop_data.files / "offers.json")
-    import_orders(store, SHOP_ID, shop_data.files / "orders.csv")
     store.close()
+    _import_shop(postgres_url, shop_data.files)
     return postgres_url
+
+
+def _import_shop(database_url: str, files: Path) -> None:
+    store = Store.open(database_url)
+    try:
+        import_files(
+            store,
+            SHOP_ID,
+            products=files / "products.csv",
+            offers=files / "offers.json",
+            orders=files / "orders.csv",
+        )
+    finally:
+        store.close()
 
 
 @pytest.fixture
