@@ -124,7 +124,12 @@ class SelectionPolicy:
             At most ``max_offers``, possibly empty.
         """
         probability = np.asarray(scores.probability, dtype=np.float64).tolist()
-        value = [_usable_value(v) for v in np.asarray(scores.value, dtype=np.float64).tolist()]
+        # NaN and negative values count as 0, infinity as the largest float
+        largest = sys.float_info.max
+        value = [
+            min(v, largest) if v > 0 else 0.0
+            for v in np.asarray(scores.value, dtype=np.float64).tolist()
+        ]
         basket, excluded = set(basket_skus), set(excluded_offer_ids)
         admissible = [
             i
@@ -237,11 +242,6 @@ _PARAMS = (
     "exploration_rate",
     "random_state",
 )
-
-
-def _usable_value(value: float) -> float:
-    """A value the blend can use: NaN and negatives are 0, infinity the largest float."""
-    return min(value, sys.float_info.max) if value > 0 else 0.0
 
 
 class _Taken:
