@@ -197,12 +197,11 @@ class RelevanceModel:
             Arrays of shape (n_offers,).
         """
         basket_sku, basket_category, basket_price, customer = self._basket_codes(context)
-        codes = [self._sku_code(offer) for offer in offers]
+        sku_code = self.index.sku_code
+        codes = [sku_code.get(o.sku, -1) if o.kind == "cross_sell" else -1 for o in offers]
         basket = set(basket_sku)
         scored = sorted({code for code in codes if code >= 0 and code not in basket})
-        row_of = {code: row for row, code in enumerate(scored)}
-        probability: list[float] = []
-        reason_of: list[Reason] = []
+        scored_sku: dict[int, tuple[float, Reason]] = {}
         if scored:
             now = _days(context.at)
             scores = score_order(
@@ -214,22 +213,24 @@ class RelevanceModel:
                 now,
                 np.array(scored, dtype=np.int64),
             )
-            probability = scores.probability.tolist()
-            reason_of = self._reasons(scores, now)
+            found = zip(scores.probability.tolist(), self._reasons(scores, now), strict=True)
+            scored_sku = dict(zip(scored, found, strict=True))
         basket_categories = {category for _, category, _, _ in context.basket if category}
         context_logit = self.feedback.context_logit(context) if self.feedback else 0.0
+        sku_value, floor = self._sku_value, self.scorer.floor
         probabilities, values, reasons = [], [], []
         for offer, code in zip(offers, codes, strict=True):
-            row = row_of.get(code, -1)
             if offer.kind == "partner":
                 p, reason = self._score_partner(offer, context_logit, basket_categories)
-            elif row >= 0:
-                p, reason = probability[row], reason_of[row]
+            elif code in scored_sku:
+                p, reason = scored_sku[code]
             else:
-                p = self.scorer.floor
+                p = floor
                 reason = (POPULAR_IN, offer.category) if offer.category else _DEFAULT_REASON
+            # a cross-sell without a value of its own is worth its sku's margin, else price
+            value = sku_value[code] if offer.value <= 0 and code >= 0 else offer.value
             probabilities.append(p)
-            values.append(self._value(offer, code))
+            values.append(value if math.isfinite(value) else 0.0)
             reasons.append(reason)
         return OfferScores(
             probability=np.array(probabilities, dtype=np.float64),
@@ -292,17 +293,6 @@ class RelevanceModel:
             build_features(self.index, queries, candidates, self.horizon)
         )
 
-    def _sku_code(self, offer: Offer) -> int:
-        return self.index.sku_code.get(offer.sku, -1) if offer.kind == "cross_sell" else -1
-
-    def _value(self, offer: Offer, code: int) -> float:
-        """The offer's value; a cross-sell without one is worth its sku's margin, else price."""
-        value = offer.value
-        if value <= 0 and code >= 0:
-            margin = self._sku_margin[code]
-            value = margin if margin > 0 else self._sku_price[code]
-        return value if math.isfinite(value) else 0.0
-
     def _score_partner(
         self, offer: Offer, context_logit: float, basket_categories: set[str]
     ) -> tuple[float, Reason]:
@@ -358,12 +348,10 @@ class RelevanceModel:
         return self.index.categories[self.index.sku_category].tolist()
 
     @cached_property
-    def _sku_margin(self) -> list[float]:
-        return self.index.sku_margin.tolist()
-
-    @cached_property
-    def _sku_price(self) -> list[float]:
-        return self.index.sku_price.tolist()
+    def _sku_value(self) -> list[float]:
+        """What a cross-sell of each sku is worth: its margin, else its price."""
+        margin, price = self.index.sku_margin, self.index.sku_price
+        return np.where(margin > 0, margin, price).tolist()
 
     def __getstate__(self) -> dict:
         return {name: value for name, value in self.__dict__.items() if not name.startswith("_")}

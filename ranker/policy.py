@@ -12,7 +12,6 @@ summed exactly over every way the earlier slots could have been filled.
 """
 
 import sys
-from collections import Counter
 from collections.abc import Collection, Sequence
 from numbers import Integral, Real
 from typing import NamedTuple
@@ -125,7 +124,12 @@ class SelectionPolicy:
             At most ``max_offers``, possibly empty.
         """
         probability = np.asarray(scores.probability, dtype=np.float64).tolist()
-        value = [_usable_value(v) for v in np.asarray(scores.value, dtype=np.float64).tolist()]
+        # NaN and negative values count as 0, infinity as the largest float
+        largest = sys.float_info.max
+        value = [
+            min(v, largest) if v > 0 else 0.0
+            for v in np.asarray(scores.value, dtype=np.float64).tolist()
+        ]
         basket, excluded = set(basket_skus), set(excluded_offer_ids)
         admissible = [
             i
@@ -142,12 +146,7 @@ class SelectionPolicy:
         }
         # ties (equal blends, or no value at all with value_weight 1) go to the more relevant
         ranked = sorted(admissible, key=lambda i: (-blended[i], -probability[i]))
-        picks: list[int] = []
-        for _ in range(self.max_offers):
-            allowed = self._allowed(offers, ranked, picks)
-            if not allowed:
-                break
-            picks.append(self._draw(allowed))
+        picks = self._fill(offers, ranked)
         propensity = (
             self._propensities(offers, ranked, len(picks)) if self.exploration_rate > 0 else {}
         )
@@ -162,19 +161,38 @@ class SelectionPolicy:
             for position, pick in enumerate(picks)
         ]
 
+    def _fill(self, offers: Sequence[Offer], ranked: list[int]) -> list[int]:
+        """The offer of each slot, in order: the best the diversity rules allow after the
+        slots above, or with exploration sometimes a drawn one."""
+        picks: list[int] = []
+        taken = _Taken(self)
+        if self.exploration_rate == 0.0:  # one pass: what a slot may not take, no later one may
+            for i in ranked:
+                if taken.allows(offers[i]):
+                    picks.append(i)
+                    taken.add(offers[i])
+                    if len(picks) == self.max_offers:
+                        break
+            return picks
+        for _ in range(self.max_offers):
+            allowed = [i for i in ranked if i not in picks and taken.allows(offers[i])]
+            if not allowed:
+                break
+            picks.append(self._draw(allowed))
+            taken.add(offers[picks[-1]])
+        return picks
+
     def _allowed(
         self, offers: Sequence[Offer], ranked: list[int], picks: Collection[int]
     ) -> list[int]:
         """The offers, best first, that may fill the next slot after ``picks``."""
-        taken = _Taken()
+        taken = _Taken(self)
         for pick in picks:
             taken.add(offers[pick])
-        return [i for i in ranked if i not in picks and taken.allows(offers[i], self)]
+        return [i for i in ranked if i not in picks and taken.allows(offers[i])]
 
     def _draw(self, allowed: list[int]) -> int:
         """Epsilon-greedy choice among ``allowed`` (best first)."""
-        if self.exploration_rate == 0.0:
-            return allowed[0]
         if not hasattr(self, "_rng"):
             self._rng = check_random_state(self.random_state)
         if self._rng.random_sample() < self.exploration_rate:
@@ -226,29 +244,26 @@ _PARAMS = (
 )
 
 
-def _usable_value(value: float) -> float:
-    """A value the blend can use: NaN and negatives are 0, infinity the largest float."""
-    return min(value, sys.float_info.max) if value > 0 else 0.0
-
-
 class _Taken:
-    """What the slots filled so far hold, for the diversity rules."""
+    """What the slots filled so far hold, for the policy's diversity rules."""
 
-    def __init__(self) -> None:
+    def __init__(self, policy: SelectionPolicy) -> None:
+        self.max_per_category = policy.max_per_category
+        self.max_partner_offers = policy.max_partner_offers
         self.skus: set[str] = set()
         self.advertisers: set[str] = set()
-        self.categories: Counter[str] = Counter()
+        self.categories: dict[str, int] = {}
         self.n_partner = 0
 
-    def allows(self, offer: Offer, policy: SelectionPolicy) -> bool:
+    def allows(self, offer: Offer) -> bool:
         if offer.sku and offer.sku in self.skus:
             return False
         if offer.advertiser and offer.advertiser in self.advertisers:
             return False
-        limit = policy.max_per_category
-        if offer.category and limit is not None and self.categories[offer.category] >= limit:
+        limit = self.max_per_category
+        if offer.category and limit is not None and self.categories.get(offer.category, 0) >= limit:
             return False
-        limit = policy.max_partner_offers
+        limit = self.max_partner_offers
         return not (offer.kind == "partner" and limit is not None and self.n_partner >= limit)
 
     def add(self, offer: Offer) -> None:
@@ -257,7 +272,7 @@ class _Taken:
         if offer.advertiser:
             self.advertisers.add(offer.advertiser)
         if offer.category:
-            self.categories[offer.category] += 1
+            self.categories[offer.category] = self.categories.get(offer.category, 0) + 1
         self.n_partner += offer.kind == "partner"
 
 

@@ -24,6 +24,7 @@ from offers.translations import translator
 from widget import offers_api, report_api, tracking
 from widget.bodies import decode, read_body
 from widget.errors import ApiError
+from widget.headers import header
 from widget.ranking import Ranked
 from widget.responses import accept_weights, json_response, prefers_html
 from widget.service import Service, check_capacity, describe, service_of
@@ -83,7 +84,7 @@ def _click_base(request: Request) -> str:
     server = scope.get("server")
     return _click_base_of(
         scope.get("scheme", "http"),
-        request.headers.get("host"),
+        header(scope, b"host"),
         None if server is None else tuple(server),
         scope.get("app_root_path", scope.get("root_path", "")),
     )

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from offers.store import Shop, hash_secret
 from widget.errors import ANSWER_HEADERS, ApiError, error_response
+from widget.headers import header, raw_header
 from widget.origins import AllowedOrigins
 
 
@@ -81,7 +82,7 @@ class KeyRing:
         return origin in self._origins or origin == _own_origin(request)
 
     def _check_origin(self, request: Request) -> None:
-        origin = request.headers.get("origin")
+        origin = header(request.scope, b"origin")
         if origin is not None and not self.origin_allowed(origin, request):
             raise ApiError(
                 403, f"origin {origin} is not allowed for this shop (ENCORE_ALLOWED_ORIGINS)"
@@ -118,7 +119,7 @@ class Cors(CORSMiddleware):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        origin = _raw_header(scope, b"origin")
+        origin = raw_header(scope, b"origin")
         if origin is not None and scope["method"] == "OPTIONS":
             request_headers = Headers(scope=scope)
             if "access-control-request-method" in request_headers:
@@ -161,23 +162,16 @@ class OriginList:
         self.allowed = AllowedOrigins(allowed)
 
 
-def _raw_header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return value
-    return None
-
-
 def _with_cors(
     headers: Iterable[tuple[bytes, bytes]], allow: tuple[bytes, bytes] | None
 ) -> list[tuple[bytes, bytes]]:
     """The response headers with ``Vary: Origin`` (joined to any ``Vary`` already there)."""
     kept, vary = [], []
-    for header in headers:
-        if header[0] == b"vary":
-            vary.append(header[1])
-        elif allow is None or header[0] != allow[0]:
-            kept.append(header)
+    for pair in headers:
+        if pair[0] == b"vary":
+            vary.append(pair[1])
+        elif allow is None or pair[0] != allow[0]:
+            kept.append(pair)
     if allow is not None:
         kept.append(allow)
     kept.append((b"vary", b", ".join([*vary, b"Origin"])))
@@ -185,10 +179,10 @@ def _with_cors(
 
 
 def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if header is None:
+    authorization = header(request.scope, b"authorization")
+    if authorization is None:
         return None
-    scheme, _, key = header.partition(" ")
+    scheme, _, key = authorization.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise _unauthorized("the Authorization header must be `Bearer <key>`")
     return key.strip()
@@ -196,7 +190,7 @@ def _bearer(request: Request) -> str | None:
 
 def _own_origin(request: Request) -> str:
     # from the scope, not request.url: a malformed Host header must not fail URL parsing
-    return f"{request.scope.get('scheme', 'http')}://{request.headers.get('host', '')}"
+    return f"{request.scope.get('scheme', 'http')}://{header(request.scope, b'host') or ''}"
 
 
 def _unauthorized(message: str) -> ApiError:

@@ -8,6 +8,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from offers.errors import TOO_DEEP, utf8_problem
 from widget.errors import ApiError, from_validation
+from widget.headers import header
 
 MAX_BODY_BYTES = 1_048_576
 
@@ -21,7 +22,7 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     Reads the ASGI messages itself: ``Request.stream()`` is an async generator, which
     asyncio hooks and tracks in a WeakSet on every request (more than reading costs).
     """
-    length = request.headers.get("content-length")
+    length = header(request.scope, b"content-length")
     if length is not None:
         if not length.isdigit():
             raise ApiError(400, "Content-Length must be a number of bytes")
@@ -39,7 +40,7 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-            encoding = request.headers.get("content-encoding")
+            encoding = header(request.scope, b"content-encoding")
             return body if encoding is None else _decoded(body, encoding, limit)
 
 

@@ -10,9 +10,10 @@ event loop; what it logs goes to the impression log's queue.
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import msgspec
 
 from offers.catalog import Offer
 from offers.holdout import in_holdout
@@ -34,8 +35,7 @@ from widget.tokens import TokenSigner, Tracking
 logger = logging.getLogger("encore.widget")
 
 
-@dataclass(frozen=True)
-class Ranked:
+class Ranked(msgspec.Struct, frozen=True):
     """The answer to one ranking request."""
 
     request_id: str
@@ -274,17 +274,17 @@ def _history_until(body: RankRequest, now: datetime) -> datetime:
 def _impression_context(body: RankRequest) -> dict[str, Any]:
     """What an impression logs of its request: the attributes, and over them the order's
     :data:`~offers.rank_request.LOGGED_FIELDS`; an email anywhere in them as its digest."""
-    context: dict[str, Any] = {
-        **body.attributes,
-        "country": body.order.country,
-        "currency": body.order.currency,
-        "device": body.order.device,
-        "is_returning": body.customer.is_returning,
-        "n_items": len(body.order.items),
-    }
+    order = body.order
     return {
-        without_emails(name): without_emails(value) if isinstance(value, str) else value
-        for name, value in context.items()
+        **{
+            without_emails(name): without_emails(value) if isinstance(value, str) else value
+            for name, value in body.attributes.items()
+        },
+        "country": without_emails(order.country),
+        "currency": without_emails(order.currency),
+        "device": without_emails(order.device),
+        "is_returning": body.customer.is_returning,
+        "n_items": len(order.items),
     }
 
 

@@ -1,8 +1,8 @@
-from dataclasses import replace
 from datetime import datetime
 
 import msgspec
 import pytest
+from msgspec.structs import replace
 
 from offers.caps import OfferUsage
 from offers.catalog import Offer

@@ -109,7 +109,7 @@ def test_the_service_warms_its_model_up_before_the_first_request(make_client, sh
 
     model = client.app_state["service"].models.model
 
-    assert {"_scoring_tables", "_sku_title", "_sku_price"} <= set(vars(model))
+    assert {"_scoring_tables", "_sku_title", "_sku_value"} <= set(vars(model))
 
 
 def test_a_model_trained_after_start_replaces_the_fallback(make_client, shop_data, tmp_path):
