@@ -37,7 +37,7 @@ from ranker.features import FEATURES, build_features
 from ranker.feedback import fit_feedback
 from ranker.feedback_evaluation import evaluate_feedback
 from ranker.index import ShopIndex, build_index
-from ranker.interactions import Interactions, from_lines
+from ranker.interactions import Interactions, from_lines, iso_time
 from ranker.model import RelevanceModel, rank_queries
 from ranker.scorer import LEARNERS, EstimatorScorer, export_scorer, make_learner
 from ranker.splits import NextOrderTask, next_order_task
@@ -101,7 +101,10 @@ def train(
         X, y, group = training_set(log.before(split), horizon, random_state=random_state)
         bar.update()
         bar.set_postfix_str("fitting")
-        calibrated, selection = fit_scorer(X, y, group, k=k, random_state=random_state)
+        try:
+            calibrated, selection = fit_scorer(X, y, group, k=k, random_state=random_state)
+        except InputError as err:  # name the period: one stray date (1970) can stretch it
+            raise InputError(f"{err} {_period(log, split)}") from None
         scorer = export_scorer(calibrated)
         bar.update()
         bar.set_postfix_str("evaluating")
@@ -138,6 +141,11 @@ def train(
         offers=offers,
         estimator=calibrated,
     )
+
+
+def _period(log: Interactions, split: float) -> str:
+    first, last = iso_time(log.order_time[0]), iso_time(log.order_time[-1])
+    return f"(orders from {first} to {last}, held out from {iso_time(split)})"
 
 
 def training_set(

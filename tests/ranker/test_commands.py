@@ -402,7 +402,8 @@ _ALL_AT_ONE_MOMENT = (
             ["train", "--orders", "{two_orders}", "--out", "{tmp}/m"],
             "encore train: error: the order history is too short to learn from: before the "
             "held-out period, no customer's later orders hold a product, among those it "
-            "could suggest, that their earlier order did not",
+            "could suggest, that their earlier order did not (orders from "
+            "2025-01-01T00:00:00Z to 2025-01-05T00:00:00Z, held out from 2025-01-04T04:48:00Z)",
             id="train-two-orders",
         ),
         pytest.param(

@@ -1,6 +1,7 @@
 """Training on a generated shop: the model beats every baseline, and the card says so."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from offers.errors import InputError
@@ -79,11 +80,20 @@ def test_a_history_with_no_repeat_customer_is_refused(make_lines) -> None:
     lines = make_lines([(f"o{i}", f"c{i}", i, f"S{i % 3}") for i in range(30)])
     with pytest.raises(InputError) as caught:
         train(lines)
-    assert str(caught.value) == (
+    assert str(caught.value).startswith(
         "the order history is too short to learn from: before the held-out period, "
         "no customer's later orders hold a product, among those it could suggest, "
-        "that their earlier order did not"
+        "that their earlier order did not (orders from "
     )
+
+
+def test_a_stray_order_dated_1970_is_named_when_it_leaves_too_little_to_learn(
+    order_lines,
+) -> None:
+    stray = order_lines.iloc[:1].assign(order_id="stray", ordered_at=pd.Timestamp("1970-01-01"))
+    with pytest.raises(InputError) as caught:
+        train(pd.concat([stray, order_lines], ignore_index=True))
+    assert "(orders from 1970-01-01T00:00:00Z to " in str(caught.value)
 
 
 @pytest.mark.filterwarnings("error")
