@@ -24,7 +24,10 @@ import pandas as pd
 _UNIT = "datetime64[ns, UTC]"
 _EARLIEST, _LATEST = pd.Timestamp("1678-01-01", tz="UTC"), pd.Timestamp("2261-12-31", tz="UTC")
 _EPOCH = re.compile(r"\d{9,10}|\d{12,13}")  # Unix time: 1973-2286 in seconds or milliseconds
-_YEAR_FIRST = re.compile(r"^\s*\d{4}-(\d{1,2})-(\d{1,2})")
+_YEAR_FIRST = re.compile(r"^\s*\d{4}([-/.])(\d{1,2})\1(\d{1,2})")
+# "UTC+1", "GMT+01:00": read as the offset it says (dateutil follows POSIX, where GMT+1 is
+# an hour behind UTC, the other way from what people who write it mean)
+_NAMED_OFFSET = re.compile(r"\s*(?:UTC|GMT)\s*([+-])(\d{1,2})(?::?(\d\d))?\b")
 _NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?!\d)(.*)$")
 
 
@@ -85,8 +88,8 @@ def parse_timestamps(text: pd.Series, order: DateOrder) -> tuple[pd.Series, pd.S
             # RFC 2822, month names, 12-hour clocks, zones by name: slower, row by row. A
             # date written year first is year, month, day, whichever way the file writes
             # the others; 2025-13-01 is no date (it read as January 13 in a day-first file).
-            year_first = text[retry].str.extract(_YEAR_FIRST).dropna()
-            impossible = year_first.astype(int).pipe(lambda d: (d[0] > 12) | (d[1] > 31))
+            year_first = text[retry].str.extract(_YEAR_FIRST).dropna()[[1, 2]]
+            impossible = year_first.astype(int).pipe(lambda d: (d[1] > 12) | (d[2] > 31))
             retry[impossible[impossible].index] = False
             is_year_first = text.index.isin(year_first.index)
             for rows, day_first in (
@@ -94,11 +97,17 @@ def parse_timestamps(text: pd.Series, order: DateOrder) -> tuple[pd.Series, pd.S
                 (retry & ~is_year_first, bool(order.day_first)),
             ):
                 if rows.any():
+                    written = text[rows].str.replace(_NAMED_OFFSET, _plain_offset, regex=True)
                     moments = pd.to_datetime(
-                        text[rows], format="mixed", dayfirst=day_first, utc=True, errors="coerce"
+                        written, format="mixed", dayfirst=day_first, utc=True, errors="coerce"
                     )
                     parsed[rows] = _bounded(moments)
     return parsed.dt.tz_localize(None), reversed_
+
+
+def _plain_offset(named: re.Match[str]) -> str:
+    sign, hours, minutes = named.groups()
+    return f" {sign}{int(hours):02d}:{minutes or '00'}"
 
 
 def _bounded(moments: pd.Series) -> pd.Series:

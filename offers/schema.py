@@ -170,6 +170,12 @@ csat_answers = Table(
     Index("ix_csat_answers_shop_at", "shop_id", "at"),
 )
 
-# Lifetime counts per offer for caps (total impressions, partner budget).
+# Lifetime counts per offer for caps (total impressions, partner budget); conversions
+# also by purchase, which counts once per offer.
 Index("ix_impressions_offer", impressions.c.shop_id, impressions.c.offer_id)
-Index("ix_conversions_offer", conversions.c.shop_id, conversions.c.offer_id)
+Index(
+    "ix_conversions_offer_order",
+    conversions.c.shop_id,
+    conversions.c.offer_id,
+    conversions.c.order_id,
+)

@@ -79,6 +79,9 @@ def test_prices_written_as_strings_are_numbers(write_file, price, expected):
         pytest.param(
             "2025-02-03T10:42:13.000+0100 (CET)", "2025-02-03 09:42:13", id="zone-named-after"
         ),
+        pytest.param("2025-02-03 10:00:00 UTC+1", "2025-02-03 09:00:00", id="utc-plus-hours"),
+        pytest.param("2025-02-03T10:00:00 GMT+0100", "2025-02-03 09:00:00", id="gmt-plus-hhmm"),
+        pytest.param("03/02/2025 10:00 GMT-5", "2025-03-02 15:00:00", id="gmt-minus-numeric"),
     ],
 )
 def test_mixed_date_formats_become_utc(write_file, ordered_at, expected):
@@ -126,8 +129,10 @@ def test_a_date_the_other_way_round_from_the_file_is_skipped_not_guessed(write_f
     }
 
 
-def test_a_date_written_year_first_is_year_month_day_in_a_day_first_file(write_file):
-    rows = "O1,C1,13/02/2025,A,1,1\nO2,C1,2025-02-03 10:00 PM,A,1,1\n"
+@pytest.mark.parametrize("separator", ["-", "/", "."])
+def test_a_date_written_year_first_is_year_month_day_in_a_day_first_file(write_file, separator):
+    year_first = separator.join(("2025", "02", "03")) + " 10:00 PM"
+    rows = f"O1,C1,13/02/2025,A,1,1\nO2,C1,{year_first},A,1,1\n"
     lines = read_orders(write_file("orders.csv", HEADER + rows)).lines.set_index("order_id")
     assert str(lines.loc["O2", "ordered_at"]) == "2025-02-03 22:00:00"  # not March 2
 

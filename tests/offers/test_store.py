@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 import pandas as pd
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
@@ -20,7 +21,7 @@ from offers import schema
 from offers.catalog import Caps, Offer, Targeting
 from offers.errors import InputError
 from offers.files import ORDER_COLUMNS, OrderLines
-from offers.store import Shop, Store
+from offers.store import Shop, Store, _alembic_config
 
 
 def order_lines(*rows: tuple) -> OrderLines:
@@ -64,16 +65,26 @@ def test_the_migrations_build_exactly_the_tables_and_indexes_schema_py_declares(
     assert differences == []
 
 
+def _store_at_revision(url: str, revision: str) -> None:
+    """A store as an earlier Encore left it: its tables migrated up to ``revision``."""
+    engine = create_engine(url)
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    engine.dispose()
+
+
 def test_migrating_gives_log_times_written_without_a_fraction_their_microseconds(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    store = Store.open(url)
-    with store.engine.begin() as connection:
+    _store_at_revision(url, "0003")
+    engine = create_engine(url)
+    with engine.begin() as connection:
         connection.exec_driver_sql(
             "INSERT INTO rank_requests VALUES "
             "('r1', 'shop', '2024-03-04 00:00:00', 'thank_you', 'o1', 'c1', 1.0, 0, 'v1', 0)"
         )
-        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0003'")
-    store.close()
+    engine.dispose()
 
     store = Store.open(url)  # as an earlier version left it: migrates on open
     with store.engine.connect() as connection:
