@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DatabaseError,
+    DBAPIError,
     InterfaceError,
     NoSuchModuleError,
     OperationalError,
@@ -549,8 +550,11 @@ def _insert_new(
     )
     n_rows = len(next(iter(columns.values())))
     cursor = connection.connection.cursor()
+    dbapi_error = connection.dialect.loaded_dbapi.Error
     try:
         cursor.executemany(sql, zip(repeat(shop_id, n_rows), *columns.values(), strict=False))
+    except dbapi_error as err:  # raised as SQLAlchemy raises its own statements' (no rows quoted)
+        raise DBAPIError.instance(sql, None, err, dbapi_error, hide_parameters=True) from err
     finally:
         cursor.close()
     new = connection.execute(count).scalar_one() - before

@@ -165,8 +165,8 @@ class SelectionPolicy:
         """The offer of each slot, in order: the best the diversity rules allow after the
         slots above, or with exploration sometimes a drawn one."""
         picks: list[int] = []
-        taken = _Taken(self)
         if self.exploration_rate == 0.0:  # one pass: what a slot may not take, no later one may
+            taken = _Taken(self)
             for i in ranked:
                 if taken.allows(offers[i]):
                     picks.append(i)
@@ -175,11 +175,10 @@ class SelectionPolicy:
                         break
             return picks
         for _ in range(self.max_offers):
-            allowed = [i for i in ranked if i not in picks and taken.allows(offers[i])]
+            allowed = self._allowed(offers, ranked, picks)
             if not allowed:
                 break
             picks.append(self._draw(allowed))
-            taken.add(offers[picks[-1]])
         return picks
 
     def _allowed(

@@ -2,14 +2,12 @@
 
 import argparse
 import os
-import sqlite3
 import sys
 from collections.abc import Sequence
 
-from sqlalchemy.exc import OperationalError
-
 from offers import commands as offers_commands
 from offers.errors import InputError, first_line
+from offers.store import STORE_AWAY
 from ranker import commands as ranker_commands
 from widget import commands as widget_commands
 
@@ -50,23 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         problem = f"{where}{err.strerror or err}"
     except KeyboardInterrupt:
         return 130
-    except Exception as err:
-        if not _database_unusable(err):
-            raise
+    except STORE_AWAY as err:  # locked by another process, or gone
         problem = f"the database could not be used: {first_line(err)}"
     # one line, whatever the input quoted in it holds (an id with a line break, say)
     print(f"{parser.prog} {args.command}: error: {problem.translate(_ESCAPED)}", file=sys.stderr)
     return 2
-
-
-def _database_unusable(err: Exception) -> bool:
-    """Whether ``err`` says that the database cannot be used now (locked by another
-    process, gone): SQLAlchemy's error, or a driver's own where a bulk write goes straight
-    to the driver (psycopg's is looked for only if loaded, as it is when it raised)."""
-    kinds: list[type[Exception]] = [OperationalError, sqlite3.OperationalError]
-    if (psycopg := sys.modules.get("psycopg")) is not None:
-        kinds.append(psycopg.OperationalError)
-    return isinstance(err, tuple(kinds))
 
 
 _BROKEN_PIPE = 141  # as a shell reports a command ended by SIGPIPE
