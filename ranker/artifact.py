@@ -27,7 +27,8 @@ from ranker.interactions import Interactions, iso_time
 if TYPE_CHECKING:
     from ranker.model import RelevanceModel
 
-FORMAT_VERSION = 2  # 2: the feedback model's context weights keyed by their ctx_ column
+FORMAT_VERSION = 3  # 2: the feedback model's context weights keyed by their ctx_ column;
+# 3: and its cross-sell offers' click weights
 MODEL_FILE = "model.joblib"
 CARD_FILE = "card.json"
 

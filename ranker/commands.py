@@ -131,6 +131,8 @@ def _train_into(args: argparse.Namespace) -> int:
     print(format_metrics(card["metrics"]))
     if card.get("feedback"):
         print(_feedback_text(card["feedback"]))
+    if model.feedback is not None:
+        print(_cross_sells_text(model.feedback.cross_sell_weights, bool(args.offers)))
     print(f"wrote {args.out} (version {card['version']})")
     return 0
 
@@ -233,6 +235,12 @@ def _feedback_text(feedback: dict) -> str:
     if feedback["auc"]:
         text += "; AUC: " + ", ".join(f"{name} {feedback['auc'][name]:.4f}" for name in names)
     return text
+
+
+def _cross_sells_text(weights: dict[str, float], offers_given: bool) -> str:
+    if not offers_given:
+        return "cross-sells: not moved by their own clicks (give --offers to say which they are)"
+    return f"cross-sells moved by their own clicks: {len(weights)}"
 
 
 def _nothing_to_score(split_at: str) -> str:

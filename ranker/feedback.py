@@ -12,6 +12,15 @@ corrects both:
   scoring, so the model predicts the click-through rate at the top slot;
 - per offer, the conversion rate of a click is smoothed towards the overall rate.
 
+Cross-sells are scored by the relevance model, from the order history; what the log
+adds for them is each offer's own appeal: a second click regression of the same kind,
+on the cross-sell impressions alone, whose shrunk offer weights say how much more or
+less often each cross-sell is clicked than a typical cross-sell at the same position,
+in the same context (its smoothed, debiased click-through rate, on the log-odds
+scale). Fitting it apart makes its level the cross-sells' own, so a cross-sell shown
+a few times, or never, stays at 0. :class:`~ranker.model.RelevanceModel` adds that
+weight to the log-odds of the offer's relevance.
+
 The click model is a ``LogisticRegression`` on one-hot offer and context
 features (the ``ctx_*`` columns with few distinct values: country, device,
 segment..., not ids or amounts; each keeps its ``ctx_`` in the model, so a
@@ -32,7 +41,7 @@ logged impressions (the traffic's mix, which the penalty's level is not).
 """
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +78,9 @@ class FeedbackModel:
     mean_weights : dict of str to float
         Per context column (``ctx_<name>``), the mean weight of its values over the
         logged impressions: what a missing or unseen value counts as.
+    cross_sell_weights : dict of str to float
+        Per cross-sell offer id, its click log-odds against a typical cross-sell's
+        (the offers the log showed and training knew as cross-sells).
     """
 
     intercept: float
@@ -77,6 +89,7 @@ class FeedbackModel:
     default_conversion_rate: float
     context_names: tuple[str, ...]
     mean_weights: dict
+    cross_sell_weights: dict
 
     def probability(self, offer: Offer, context: object) -> float:
         """P(the offer converts) if shown first in ``context`` (a RankContext)."""
@@ -134,13 +147,18 @@ def fit_click_model(impressions: pd.DataFrame) -> ClickModel:
     return ClickModel(vectorizer, estimator, context_columns, float(clicked.mean()))
 
 
-def fit_feedback(impressions: pd.DataFrame) -> FeedbackModel:
+def fit_feedback(
+    impressions: pd.DataFrame, cross_sells: Collection[str] = frozenset()
+) -> FeedbackModel:
     """Fit the position-debiased, propensity-weighted click and conversion model.
 
     Parameters
     ----------
     impressions : DataFrame of shape (n_impressions, n_columns)
         As read by :func:`offers.files.read_impressions`.
+    cross_sells : collection of str, default=frozenset()
+        Ids of the catalog's cross-sell offers, whose impressions also fit
+        ``cross_sell_weights`` (none without them: the log does not say an offer's kind).
 
     Returns
     -------
@@ -167,7 +185,24 @@ def fit_feedback(impressions: pd.DataFrame) -> FeedbackModel:
             name: _mean_weight(impressions[name].astype(str), name, weights)
             for name in context_columns
         },
+        cross_sell_weights=_offer_weights(impressions[impressions["offer_id"].isin(cross_sells)]),
     )
+
+
+def _offer_weights(impressions: pd.DataFrame) -> dict[str, float]:
+    """Each logged offer's weight in a click regression of these impressions alone."""
+    if not len(impressions):
+        return {}
+    click_model = fit_click_model(impressions)
+    if click_model.estimator is None:
+        return {}
+    names = click_model.vectorizer.feature_names_
+    coefficients = click_model.estimator.coef_[0].tolist()
+    return {
+        name.removeprefix("offer="): weight
+        for name, weight in zip(names, coefficients, strict=True)
+        if name.startswith("offer=")
+    }
 
 
 def _click_regression(n_features: int) -> LogisticRegression:

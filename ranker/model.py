@@ -3,8 +3,9 @@
 :class:`RelevanceModel` joins the lookup tables (:class:`~ranker.index.ShopIndex`),
 the exported stage-2 scorer (:class:`~ranker.scorer.Scorer`) and, when
 impressions were given at training time, the feedback model that scores partner
-offers. Per request it looks codes up in dicts and scores the offered skus in one
-compiled call (:mod:`ranker.compiled_scoring`); no pandas, no scikit-learn call.
+offers and moves each cross-sell by its own click rate. Per request it looks codes
+up in dicts and scores the offered skus in one compiled call
+(:mod:`ranker.compiled_scoring`); no pandas, no scikit-learn call.
 """
 
 import math
@@ -124,7 +125,8 @@ class RelevanceModel:
     card : dict
         The model card (see :mod:`ranker.artifact`).
     feedback : FeedbackModel, default=None
-        Scores partner offers from how earlier impressions were received.
+        Scores partner offers from how earlier impressions were received, and moves a
+        cross-sell's relevance by how its own impressions were.
     offers : sequence of Offer, default=()
         The offer catalog given at training time (used by ``encore recommend``).
     budget : Budget, default=DEFAULT_BUDGET
@@ -217,6 +219,7 @@ class RelevanceModel:
             scored_sku = dict(zip(scored, found, strict=True))
         basket_categories = {category for _, category, _, _ in context.basket if category}
         context_logit = self.feedback.context_logit(context) if self.feedback else 0.0
+        appeal = self.feedback.cross_sell_weights if self.feedback else {}
         sku_value, floor = self._sku_value, self.scorer.floor
         probabilities, values, reasons = [], [], []
         for offer, code in zip(offers, codes, strict=True):
@@ -224,6 +227,9 @@ class RelevanceModel:
                 p, reason = self._score_partner(offer, context_logit, basket_categories)
             elif code in scored_sku:
                 p, reason = scored_sku[code]
+                if offer.id in appeal:  # the log-odds move by the offer's own click weight
+                    odds = p * math.exp(appeal[offer.id])
+                    p = odds / (1.0 - p + odds)
             else:
                 p = floor
                 reason = (POPULAR_IN, offer.category) if offer.category else _DEFAULT_REASON

@@ -69,9 +69,10 @@ def train(
     products : DataFrame, default=None
         As ``read_products(path)``: titles, categories, prices, margins.
     impressions : DataFrame, default=None
-        As ``read_impressions(path)``: fits the partner-offer feedback model.
+        As ``read_impressions(path)``: fits the feedback model (partner offers' click and
+        conversion rates; with ``offers``, each cross-sell's appeal too).
     offers : sequence of Offer, default=()
-        Kept in the artifact for ``encore recommend``.
+        Kept in the artifact for ``encore recommend``; names the cross-sells of the log.
     k : int, default=3
         Cut-off of the metrics and of the learner selection.
     test_fraction : float, default=0.2
@@ -130,7 +131,8 @@ def train(
     )
     feedback = None
     if impressions is not None and len(impressions):
-        feedback = fit_feedback(impressions)
+        cross_sells = {offer.id for offer in offers if offer.kind == "cross_sell"}
+        feedback = fit_feedback(impressions, cross_sells)
         card["feedback"] = evaluate_feedback(impressions, test_fraction)
     return RelevanceModel(
         index,

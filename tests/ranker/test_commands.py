@@ -13,6 +13,7 @@ import pytest
 
 from offers.files import read_orders
 from offers.translations import translator
+from ranker.artifact import load_model
 from ranker.model import RelevanceModel
 from ranker.reasons import MESSAGES
 from widget.cli import main
@@ -109,6 +110,35 @@ def test_train_says_how_many_impression_rows_it_used_and_why_others_were_skipped
     assert held_out.startswith(f"click model on the {feedback['test_impressions']} impressions")
     (losses,) = [line for line in printed if line.startswith("log loss: model")]
     assert f"overall_ctr {feedback['log_loss']['overall_ctr']:.4f}" in losses
+    assert "cross-sells: not moved by their own clicks (give --offers to say which they are)" in (
+        printed
+    )
+
+
+def test_train_with_the_offers_says_how_many_cross_sells_learned_from_their_clicks(
+    shop_dir: Path, tmp_path: Path, capsys
+) -> None:
+    status = main(
+        [
+            "train",
+            "--orders",
+            str(shop_dir / "orders.csv"),
+            "--impressions",
+            str(shop_dir / "impressions.csv"),
+            "--offers",
+            str(shop_dir / "offers.json"),
+            "--out",
+            str(tmp_path / "model"),
+        ]
+    )
+
+    model = load_model(tmp_path / "model")
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if "own clicks" in line]
+    assert status == 0
+    assert model.feedback.cross_sell_weights
+    assert (
+        line == f"cross-sells moved by their own clicks: {len(model.feedback.cross_sell_weights)}"
+    )
 
 
 @pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])

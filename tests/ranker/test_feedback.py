@@ -209,3 +209,44 @@ def test_a_log_with_thousands_of_offers_is_solved_to_the_same_weights(monkeypatc
 
     assert many.keys() == newton.keys()
     assert all(abs(many[name] - newton[name]) < 1e-3 for name in newton)
+
+
+def _log_with_cross_sells(n: int = 20_000) -> pd.DataFrame:
+    """Cross-sells clicked at 0.02 at the top slot, but "liked" at 0.10 and "ignored" at 0.005;
+    a partner offer clicked at 0.2, so a typical offer of the whole log is clicked far more
+    often than a typical cross-sell. Each is shown at positions 1 to 3."""
+    rng = np.random.default_rng(5)
+    offers = np.array(["liked", "ignored", *(f"xs{i}" for i in range(8)), "partner"])
+    offer = rng.choice(offers, size=n, p=[0.05, 0.05, *[0.075] * 8, 0.3])
+    position = rng.integers(1, 4, size=n)
+    top_rate = np.select(
+        [offer == "liked", offer == "ignored", offer == "partner"], [0.10, 0.005, 0.2], 0.02
+    )
+    clicked = rng.random(n) < top_rate * position.astype(float) ** -0.7
+    return pd.DataFrame(
+        {
+            "offer_id": offer,
+            "position": position,
+            "propensity": 1 / 3,
+            "clicked": clicked.astype(int),
+            "converted": clicked.astype(int),
+        }
+    )
+
+
+def test_each_cross_sell_gets_its_click_weight_against_a_typical_cross_sell() -> None:
+    log = _log_with_cross_sells()
+    cross_sells = {"liked", "ignored", *(f"xs{i}" for i in range(8))}
+
+    weights = fit_feedback(log, cross_sells).cross_sell_weights
+
+    assert weights.keys() == cross_sells  # partner offers and unseen offers have none
+    assert weights["liked"] == pytest.approx(np.log(5), abs=0.4)  # 0.10 against 0.02
+    assert weights["ignored"] < -0.8
+    typical = [weights[f"xs{i}"] for i in range(8)]  # ~20 clicks each: noisy, but around 0,
+    assert abs(np.mean(typical)) < 0.15  # the cross-sells' level, not the whole log's
+    assert max(map(abs, typical)) < 0.5
+
+
+def test_without_the_catalog_s_cross_sells_no_cross_sell_is_moved() -> None:
+    assert fit_feedback(_log_with_cross_sells()).cross_sell_weights == {}

@@ -1,5 +1,6 @@
 """The request-time model: recommendations and offer scores for one order."""
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
@@ -7,6 +8,7 @@ import msgspec
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import expit, logit
 
 from offers.catalog import Offer
 from ranker.candidates import generate
@@ -104,6 +106,48 @@ def test_restock_reason_names_a_due_sku(
     reasons = trained_model._reasons(candidates, float(queries.time[0]))
     assert {message for message, _ in reasons} <= set(MESSAGES)
     assert any(wording(r).startswith("Time to restock ") and r[1] for r in reasons)
+
+
+def _with_cross_sell_weights(model: RelevanceModel, weights: dict) -> RelevanceModel:
+    feedback = dataclasses.replace(model.feedback, cross_sell_weights=weights)
+    return RelevanceModel(
+        model.index,
+        model.scorer,
+        horizon=model.horizon,
+        card=model.card,
+        feedback=feedback,
+        estimator=model.estimator,  # requests never read it
+    )
+
+
+def test_a_cross_sell_s_own_clicks_move_its_probability_for_the_same_order(
+    trained_model: RelevanceModel, order_lines: pd.DataFrame
+) -> None:
+    cross_sells = [o.id for o in trained_model.offers if o.kind == "cross_sell"]
+    assert trained_model.feedback.cross_sell_weights  # learned from the shop's log
+    assert set(trained_model.feedback.cross_sell_weights) <= set(cross_sells)
+    context = _returning_context(trained_model, order_lines)
+    offers = trained_model.offers
+    before = _with_cross_sell_weights(trained_model, {}).score_offers(context, offers)
+    scored = [
+        i
+        for i, o in enumerate(offers)
+        if o.kind == "cross_sell"
+        and 0 < before.probability[i] < 1
+        and before.probability[i] != trained_model.scorer.floor
+    ]
+    liked, ignored = offers[scored[0]].id, offers[scored[1]].id
+
+    after = _with_cross_sell_weights(trained_model, {liked: 1.0, ignored: -1.0}).score_offers(
+        context, offers
+    )
+
+    moved = {scored[0]: 1.0, scored[1]: -1.0}
+    for i, shift in moved.items():  # the odds times e, or over e
+        assert after.probability[i] == pytest.approx(expit(logit(before.probability[i]) + shift))
+    unmoved = [i for i in range(len(offers)) if i not in moved]
+    assert after.probability[unmoved].tolist() == before.probability[unmoved].tolist()
+    assert after.reasons == before.reasons
 
 
 def test_a_cross_sell_of_an_unknown_sku_gets_the_lowest_probability(
@@ -216,7 +260,8 @@ def _batch_scores(
                 model.feedback.probability(offer, context) if model.feedback else PRIOR_PROBABILITY
             )
         elif code >= 0 and position < len(candidates.sku) and candidates.sku[position] == code:
-            expected.append(probability[position])
+            appeal = model.feedback.cross_sell_weights.get(offer.id, 0.0) if model.feedback else 0.0
+            expected.append(expit(logit(probability[position]) + appeal))
             reason_of[i] = reasons[position]
         else:
             expected.append(model.scorer.floor)
