@@ -98,13 +98,8 @@ def report(impressions: pd.DataFrame, offers: dict, lines: pd.DataFrame) -> None
 
 
 def _position_weights(impressions: pd.DataFrame) -> dict[int, float]:
-    click_model = fit_click_model(impressions)
-    names = click_model.vectorizer.feature_names_
-    return {
-        int(name.removeprefix("position=")): weight
-        for name, weight in zip(names, click_model.estimator.coef_[0].tolist(), strict=True)
-        if name.startswith("position=")
-    }
+    weights = fit_click_model(impressions).weights("position=")
+    return {int(position): weight for position, weight in weights.items()}
 
 
 if __name__ == "__main__":

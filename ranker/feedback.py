@@ -128,6 +128,18 @@ class ClickModel:
         records = _records(impressions, self.context_columns).to_dict("records")
         return self.estimator.predict_proba(self.vectorizer.transform(records))[:, 1]
 
+    def weights(self, prefix: str = "") -> dict[str, float]:
+        """The regression's weight of each feature named ``prefix...``, the prefix taken off
+        (``"offer="``: each logged offer's); none when it has no estimator."""
+        if self.estimator is None:
+            return {}
+        names = self.vectorizer.feature_names_
+        return {
+            name.removeprefix(prefix): weight
+            for name, weight in zip(names, self.estimator.coef_[0].tolist(), strict=True)
+            if name.startswith(prefix)
+        }
+
 
 def fit_click_model(impressions: pd.DataFrame) -> ClickModel:
     """The propensity-weighted click regression of :func:`fit_feedback`."""
@@ -166,10 +178,8 @@ def fit_feedback(
     """
     click_model = fit_click_model(impressions)
     context_columns = click_model.context_columns
-    intercept, weights = _logit(click_model.click_rate), {}
+    intercept, weights = _logit(click_model.click_rate), click_model.weights()
     if click_model.estimator is not None:
-        coefficients = click_model.estimator.coef_[0].tolist()
-        weights = dict(zip(click_model.vectorizer.feature_names_, coefficients, strict=True))
         intercept = float(click_model.estimator.intercept_[0]) + weights.get("position=1", 0.0)
     clicks = impressions[impressions["clicked"] == 1]
     overall = float(clicks["converted"].mean()) if len(clicks) else 0.0
@@ -191,18 +201,7 @@ def fit_feedback(
 
 def _offer_weights(impressions: pd.DataFrame) -> dict[str, float]:
     """Each logged offer's weight in a click regression of these impressions alone."""
-    if not len(impressions):
-        return {}
-    click_model = fit_click_model(impressions)
-    if click_model.estimator is None:
-        return {}
-    names = click_model.vectorizer.feature_names_
-    coefficients = click_model.estimator.coef_[0].tolist()
-    return {
-        name.removeprefix("offer="): weight
-        for name, weight in zip(names, coefficients, strict=True)
-        if name.startswith("offer=")
-    }
+    return fit_click_model(impressions).weights("offer=") if len(impressions) else {}
 
 
 def _click_regression(n_features: int) -> LogisticRegression:
