@@ -100,10 +100,17 @@ class Store:
     @classmethod
     def open(cls, url: str, *, create: bool = True) -> "Store":
         """Connect to ``url`` and bring its schema up to date (creating it on first use).
-        With ``create=False`` (a command that only reads), a SQLite file that does not exist
-        is a one-line InputError, and neither it nor its folder is made."""
+        With ``create=False`` (a command that only reads), a SQLite file that does not exist,
+        or a database without Encore's tables, is a one-line InputError, and nothing is made:
+        no file, folder or table."""
         store = cls(_create_engine(url, create=create))
         try:
+            if not create and store.schema_version() is None:
+                raise InputError(
+                    "the database holds no Encore store (`encore import` or `encore serve` "
+                    "creates one)",
+                    field="database",
+                )
             store.migrate()
         except BaseException:
             store.close()

@@ -1,8 +1,10 @@
 """`encore export`: the service's feedback log as impressions.csv, read back by training."""
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import create_engine, inspect, make_url
 
 from offers.export import MAX_CONTEXT_COLUMNS, export_impressions
 from offers.feedback import FeedbackBatch, record_conversion, record_feedback
@@ -306,3 +308,45 @@ def test_export_from_a_store_that_does_not_exist_creates_nothing(tmp_path, capsy
     assert capsys.readouterr().err == f"encore export: error: no such database: {database}\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def foreign_database(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """A database that exists and holds one table of another application's."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'other.db'}"
+        engine = create_engine(url)
+    else:
+        server = make_url(request.getfixturevalue("postgres_url"))
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.exec_driver_sql("DROP DATABASE IF EXISTS other_app")
+            connection.exec_driver_sql("CREATE DATABASE other_app")
+        url = server.set(database="other_app").render_as_string(hide_password=False)
+        engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    engine.dispose()
+    yield url
+    if request.param == "postgresql":
+        with admin.connect() as connection:
+            connection.exec_driver_sql("DROP DATABASE other_app")
+        admin.dispose()
+
+
+def test_export_from_a_database_without_encore_tables_creates_none(
+    foreign_database, tmp_path, capsys
+):
+    status = main(
+        ["export", "--impressions", str(tmp_path / "x.csv"), "--database", foreign_database]
+    )
+
+    assert status == 2
+    assert capsys.readouterr().err == (
+        "encore export: error: the database holds no Encore store "
+        "(`encore import` or `encore serve` creates one)\n"
+    )
+    engine = create_engine(foreign_database)
+    assert inspect(engine).get_table_names() == ["invoices"]
+    engine.dispose()
+    assert not (tmp_path / "x.csv").exists()
