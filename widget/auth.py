@@ -39,16 +39,16 @@ class KeyRing:
             raise _unauthorized(
                 "missing API key: send `Authorization: Bearer pk_...` or the body field `key`"
             )
+        if body_key and self._is_secret(body_key):  # a body is what a page can see
+            raise ApiError(
+                403,
+                "a secret key must never be sent from a page; use the publishable key",
+                field="key",
+            )
         if self._is_publishable(key):
             self._check_origin(request)
             return self.shop
         if self._is_secret(key):
-            if header_key is None:
-                raise ApiError(
-                    403,
-                    "a secret key must never be sent from a page; use the publishable key",
-                    field="key",
-                )
             return self.shop
         raise _unauthorized("unknown API key")
 

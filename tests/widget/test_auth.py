@@ -73,8 +73,13 @@ def test_secret_key_may_rank_server_to_server(client, rank_body):
     assert client.post("/v1/rank", json=rank_body(), headers=auth(SK)).status_code == 200
 
 
-def test_secret_key_in_a_page_body_is_403(client, rank_body):
-    response = client.post("/v1/rank", content=json.dumps({**rank_body(), "key": SK}))
+@pytest.mark.parametrize(
+    "headers", [pytest.param({}, id="alone"), pytest.param(auth(PK), id="beside-a-header-key")]
+)
+def test_secret_key_in_a_page_body_is_403(client, rank_body, headers):
+    body = json.dumps({**rank_body(), "key": SK})
+
+    response = client.post("/v1/rank", content=body, headers=headers)
 
     assert response.status_code == 403
     assert response.json()["error"]["field"] == "key"
