@@ -118,6 +118,9 @@ def _check_text(body: bytes) -> None:
     # block the feedback log; no real order or offer has one.
     if b"\\u0000" in body:
         raise ApiError(422, "text must not contain NUL characters (\\u0000)")
+    # msgspec skips an unknown field without decoding it: bad bytes there would pass
+    if not body.isascii() and (problem := utf8_problem(body)) is not None:
+        raise ApiError(400, f"the body is not valid JSON: {problem}")
 
 
 def _refused(body: bytes, err: msgspec.DecodeError | UnicodeDecodeError) -> ApiError:

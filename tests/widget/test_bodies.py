@@ -123,8 +123,11 @@ def test_a_body_sent_as_utf16_is_named_so(client):
     [
         ("/v1/rank", PK, b'{"placement": "thank_you", "order": {"id": "\xff\xfe", "items": []}}'),
         ("/v1/offers", SK, b'{"id": "p-\xff", "kind": "partner"}'),
+        ("/v1/rank", PK, b'{"order": {"id": "o1", "items": []}, "\xff\xfe": 1}'),
+        ("/v1/widget", PK, b'{"order": {"id": "o1", "items": [], "z": "\xff"}}'),
+        ("/v1/events", PK, b'{"events": [], "note\xff": 1}'),
     ],
-    ids=["rank", "offers"],
+    ids=["rank", "offers", "rank-unknown-key", "widget-unknown-field", "events-unknown-key"],
 )
 def test_text_that_is_not_utf8_is_400_not_a_server_error(client, path, key, body):
     response = client.post(path, content=body, headers=auth(key))
