@@ -101,17 +101,28 @@ def _click_base_of(
     return f"{Request({**scope, 'path': '/', 'headers': headers}).base_url}v1/click/"
 
 
+_DEBUG_VALUES = {
+    **dict.fromkeys(("", "0", "false", "no", "off"), False),
+    **dict.fromkeys(("1", "true", "yes", "on"), True),
+}
+
+
 def _wants_debug(request: Request) -> bool:
     if not request.scope["query_string"]:  # the usual case: no query at all
         return False
-    return request.query_params.get("debug", "") not in ("", "0", "false")
+    value = request.query_params.get("debug", "")
+    wanted = _DEBUG_VALUES.get(value.strip().lower())
+    if wanted is None:
+        raise ApiError(422, f"`debug` must be 1 or 0, got `{value[:40]}`", field="debug")
+    return wanted
 
 
 def render_fragment(service: Service, ranked: Ranked, *, placement: str) -> str:
     template = service.templates.get_template("fragment.html")
     # Ask "How was your checkout?" under the offers, and alone for a holdout customer (the
     # report compares the two arms); not when nothing relevant was found: the page stays quiet.
-    csat = service.csat and bool(ranked.offers or ranked.holdout)
+    # Nor in a debug look at a ranking, which hands out no token (it records nothing).
+    csat = service.csat and ranked.debug is None and bool(ranked.offers or ranked.holdout)
     csat_token = ""
     if csat:  # the answer's event carries this request-level token, and the customer's arm
         about = Tracking(

@@ -78,7 +78,8 @@ class Ranker:
         debug: bool = False,
     ) -> Ranked:
         """Rank ``body``; with ``debug``, also say why each offer of the shop was left out, and
-        record nothing (no transaction, impression or cap spent)."""
+        record nothing (no transaction, impression or cap spent) nor sign tracking tokens (each
+        offer's ``token`` is empty and its ``click_url`` the offer's own link)."""
         at = utcnow()
         customer = customer_key(body.customer.id) if body.customer.id else ""
         language = language_of(body.locale)
@@ -108,12 +109,13 @@ class Ranker:
             tracking = Tracking(
                 self.catalog.shop_id, request_id, offer.id, customer, position, body.placement
             )
-            token = self.signer.sign(tracking)
+            # a look at a ranking hands out nothing a click, dismissal or conversion could count
+            token = "" if debug else self.signer.sign(tracking)
             offers.append(
                 _shown(
                     offer,
                     token,
-                    click_url(token),
+                    click_url(token) if token else offer.cta_url,
                     position,
                     selection.score,
                     wording(selection.reason, translate),

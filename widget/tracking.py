@@ -150,6 +150,13 @@ async def conversions(request: Request) -> Response:
                 service, lambda: holdout_customer(service.store, shop.id, request_id)
             )
             exposed = False
+        if customer is None and offer_id not in service.catalog.by_id:
+            raise ApiError(
+                404,
+                f"offer `{offer_id}` was not shown in request `{request_id}`, "
+                "and the catalog has no such offer",
+                field="offer_id",
+            )
         if customer is None:
             raise ApiError(
                 404,

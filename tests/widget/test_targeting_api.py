@@ -168,6 +168,50 @@ def test_debug_needs_the_secret_key(client, rank_body) -> None:
     assert "debug" not in plain
 
 
+def test_a_debug_ranking_hands_out_no_token_a_click_or_dismissal_could_count(
+    client, rank_body
+) -> None:
+    catalog = client.app_state["service"].catalog.by_id
+    body = rank_body("debug-look")
+
+    ranked = debug_rank(client, body)["offers"]
+    widget = client.post("/v1/widget?debug=1", json=body, headers=auth(SK)).json()
+
+    assert ranked
+    assert [offer["token"] for offer in ranked] == [""] * len(ranked)
+    assert [offer["click_url"] for offer in ranked] == [
+        catalog[offer["id"]].cta_url for offer in ranked
+    ]
+    assert widget["offers"] and {offer["token"] for offer in widget["offers"]} == {""}
+    assert "/v1/click/" not in widget["html"] and "data-encore-csat" not in widget["html"]
+
+
+@pytest.mark.parametrize("value", ["0", "False", "no", "OFF", ""])
+def test_debug_switched_off_in_any_usual_spelling_ranks_for_a_page(client, rank_body, value):
+    response = client.post(f"/v1/rank?debug={value}", json=rank_body(), headers=auth(PK))
+
+    assert response.status_code == 200
+    assert "debug" not in response.json()
+
+
+@pytest.mark.parametrize("value", ["1", "True", "yes", "ON"])
+def test_debug_switched_on_in_any_usual_spelling_explains(client, rank_body, value):
+    response = client.post(f"/v1/rank?debug={value}", json=rank_body(), headers=auth(SK))
+
+    assert "excluded" in response.json()["debug"]
+
+
+def test_a_debug_value_that_is_not_a_yes_or_no_is_422(client, rank_body):
+    response = client.post("/v1/rank?debug=maybe", json=rank_body(), headers=auth(SK))
+
+    assert response.status_code == 422
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": "`debug` must be 1 or 0, got `maybe`",
+        "field": "debug",
+    }
+
+
 def test_debug_explains_the_widget_and_the_holdout(make_client, rank_body) -> None:
     client = make_client(holdout_share=1.0)
     response = client.post("/v1/widget?debug=1", json=rank_body(), headers=auth(SK))

@@ -426,8 +426,8 @@ def test_budget_stops_a_partner_offer_once_conversions_reach_it(
     _capped(client, partner, budget=2 * partner.value)  # two conversions spend it all
 
     def shown_token(customer: str) -> str:
-        answer = rank(client, rank_body(customer))
-        assert verdict(answer, partner.id) is None
+        assert verdict(rank(client, rank_body(customer)), partner.id) is None
+        answer = rank(client, rank_body(customer), debug=False)  # a debug look has no tokens
         return next(o["token"] for o in answer["offers"] if o["id"] == partner.id)
 
     def convert(token: str, order_id: str) -> None:

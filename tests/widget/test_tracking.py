@@ -430,8 +430,9 @@ def test_a_conversion_whose_ids_are_not_its_token_s_is_refused(client, rank_body
     assert response.json()["error"]["field"] == "offer_id"
 
 
-def test_conversion_of_an_offer_never_shown_is_404(client):
-    conversion = {"request_id": "nope", "offer_id": "nope", "revenue": 5}
+def test_conversion_in_a_request_never_made_is_404_naming_the_request(client):
+    offer_id = min(client.app_state["service"].catalog.by_id)
+    conversion = {"request_id": "nope", "offer_id": offer_id, "revenue": 5}
 
     response = client.post("/v1/conversions", json=conversion, headers=auth(SK))
 
@@ -531,17 +532,34 @@ def test_a_holdout_customer_who_buys_anyway_counts_in_the_holdout_arm(make_clien
     assert arms["holdout"]["difference"]["rpt"] == 0.0
 
 
-@pytest.mark.parametrize("holdout", [False, True], ids=["exposed-request", "holdout-request"])
-def test_a_conversion_of_an_offer_a_request_did_not_show_is_404(make_client, rank_body, holdout):
+@pytest.mark.parametrize(
+    ("holdout", "in_catalog", "field", "why"),
+    [
+        (False, True, "request_id", "which is no holdout request"),
+        (False, False, "offer_id", "and the catalog has no such offer"),
+        (True, False, "offer_id", "and the catalog has no such offer"),
+    ],
+    ids=["exposed-request", "exposed-request-unknown-offer", "holdout-request-unknown-offer"],
+)
+def test_a_conversion_of_an_offer_a_request_did_not_show_is_404_saying_why(
+    make_client, rank_body, holdout, in_catalog, field, why
+):
     client = make_client(holdout_share=0.5)
     customer = holdout_customer(0.5) if holdout else "exposed-1"
     answer = client.post("/v1/rank", json=rank_body(customer), headers=auth()).json()
-    offer_id = "not-shown" if holdout else "no-such-offer"
+    shown = {offer["id"] for offer in answer["offers"]}
+    catalog = client.app_state["service"].catalog.by_id
+    offer_id = min(set(catalog) - shown) if in_catalog else "no-such-offer"
     body = {"request_id": answer["request_id"], "offer_id": offer_id, "order_id": "x", "revenue": 1}
 
     response = client.post("/v1/conversions", json=body, headers=auth(SK))
 
     assert response.status_code == 404
+    assert response.json()["error"] == {
+        "code": "not_found",
+        "message": f"offer `{offer_id}` was not shown in request `{answer['request_id']}`, {why}",
+        "field": field,
+    }
 
 
 def test_a_holdout_customer_s_purchase_spends_no_partner_budget(make_client, rank_body):
