@@ -1,7 +1,6 @@
 """The offer catalog: what an offer is, and reading `offers.json` / `offers.yaml`."""
 
 import codecs
-import functools
 import json
 import math
 import re
@@ -152,8 +151,9 @@ def _decoded_offers_file(path: Path) -> object:
         return data
     text = content.removeprefix(codecs.BOM_UTF8)  # as Notepad saves
     try:
-        data = msgspec.json.decode(text)
-        json.loads(text, object_pairs_hook=functools.partial(_without_repeated_keys, path.name))
+        data = decode_offers_json(text)
+    except InputError as err:
+        raise InputError(f"{path.name}: not valid offers JSON ({err})", field=err.field) from None
     except (msgspec.DecodeError, UnicodeDecodeError) as err:
         problem = utf8_problem(content) or f"not valid JSON ({err})"
         raise InputError(f"{path.name}: {problem}") from None
@@ -162,13 +162,20 @@ def _decoded_offers_file(path: Path) -> object:
     return data
 
 
-def _without_repeated_keys(source: str, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object of a JSON offers file; a key written twice would otherwise keep its last
-    value and lose the first without a word."""
+def decode_offers_json(text: bytes) -> Any:
+    """Offers written as JSON, in a file or a request body; msgspec's DecodeError for text
+    that is not JSON, and an InputError naming a key written twice in one object (read as its
+    last value, the first would be lost without a word)."""
+    data = msgspec.json.decode(text)
+    json.loads(text, object_pairs_hook=_without_repeated_keys)  # msgspec keeps the last
+    return data
+
+
+def _without_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for key, value in pairs:
         if key in found:
-            raise InputError(f"{source}: not valid offers JSON (key `{key}` appears twice)")
+            raise InputError(f"key `{key}` appears twice", field=key)
         found[key] = value
     return found
 

@@ -307,6 +307,51 @@ def test_an_unknown_offer_field_is_named_in_the_error_body(client, extra, field)
     assert response.json()["error"]["field"] == field
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body", "key"),
+    [
+        pytest.param(
+            "POST",
+            "/v1/offers",
+            '{"id": "dup-a", "id": "dup-b", "kind": "partner", "title": "T", "advertiser": "A"}',
+            "id",
+            id="post",
+        ),
+        pytest.param(
+            "POST",
+            "/v1/offers",
+            '{"id": "dup", "kind": "partner", "title": "T", "advertiser": "A", '
+            '"targeting": {"countries": ["DE"], "countries": ["FR"]}}',
+            "countries",
+            id="post-nested",
+        ),
+        pytest.param(
+            "PUT",
+            "/v1/offers/p-new",
+            '{"kind": "partner", "title": "A", "title": "B", "advertiser": "A"}',
+            "title",
+            id="put",
+        ),
+        pytest.param(
+            "PATCH", "/v1/offers/p-new", '{"title": "A", "title": "B"}', "title", id="patch"
+        ),
+    ],
+)
+def test_a_key_written_twice_is_422_naming_it_not_read_as_its_last_value(
+    client, method, path, body, key
+):
+    client.post("/v1/offers", json=PARTNER, headers=auth(SK))
+    before = client.get("/v1/offers", headers=auth(SK)).json()
+
+    response = client.request(method, path, content=body, headers=auth(SK))
+
+    assert response.status_code == 422
+    assert response.json() == {
+        "error": {"code": "invalid", "message": f"key `{key}` appears twice", "field": key}
+    }
+    assert client.get("/v1/offers", headers=auth(SK)).json() == before
+
+
 def test_an_offer_saved_just_before_the_store_stops_answering_is_answered_as_saved(client):
     """The write committed, then re-reading the catalog failed: the caller must not be told
     to retry a write that was done (the retry would be a 409)."""
