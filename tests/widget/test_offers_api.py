@@ -186,6 +186,47 @@ def test_a_bad_patch_is_refused_and_changes_nothing(client, offer_id, patch, sta
     }
 
 
+@pytest.mark.parametrize(
+    ("method", "body"),
+    [
+        pytest.param("PATCH", {"status": "active"}, id="patch-resume"),
+        pytest.param("PATCH", {"status": "paused"}, id="patch-pause"),
+        pytest.param("PUT", {**PARTNER, "status": "active"}, id="put-active"),
+        pytest.param("PUT", PARTNER, id="put-without-status"),
+    ],
+)
+def test_an_archived_offer_cannot_be_resumed_through_the_api(client, method, body):
+    client.post("/v1/offers", json=PARTNER, headers=auth(SK))
+    archived = client.patch("/v1/offers/p-new", json={"status": "archived"}, headers=auth(SK))
+
+    response = client.request(method, "/v1/offers/p-new", json=body, headers=auth(SK))
+
+    assert response.status_code == 409
+    assert response.json()["error"] == {
+        "code": "conflict",
+        "message": "offer `p-new` is archived, and archived offers cannot be paused or "
+        'resumed: create a new offer instead (a change that keeps `"status": "archived"` '
+        "is allowed)",
+        "field": "status",
+    }
+    assert client.get("/v1/offers/p-new", headers=auth(SK)).json() == archived.json()
+
+
+def test_an_archived_offer_can_be_edited_and_stays_archived(client):
+    client.post("/v1/offers", json=PARTNER, headers=auth(SK))
+    client.patch("/v1/offers/p-new", json={"status": "archived"}, headers=auth(SK))
+
+    patched = client.patch("/v1/offers/p-new", json={"title": "Renamed"}, headers=auth(SK))
+    replaced = client.put(
+        "/v1/offers/p-new", json={**PARTNER, "status": "archived"}, headers=auth(SK)
+    )
+
+    assert (patched.status_code, patched.json()["title"]) == (200, "Renamed")
+    assert patched.json()["status"] == "archived"
+    assert replaced.status_code == 200
+    assert replaced.json() == {**PARTNER, "targeting": {}, "caps": {}, "status": "archived"}
+
+
 def test_delete_an_offer(client, rank_body):
     client.post("/v1/offers", json=PARTNER, headers=auth(SK))
 
