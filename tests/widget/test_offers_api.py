@@ -289,6 +289,60 @@ def test_invalid_offers_are_422_naming_the_field(client, body, field, message):
     assert response.json() == {"error": {"code": "invalid", "message": message, "field": field}}
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field", "shown"),
+    [
+        pytest.param(
+            "POST",
+            "/v1/offers",
+            b'{"id": "p-new", "kind": "partner", "title": "T", "advertiser": "A", "value": 1e400}',
+            "value",
+            "inf",
+            id="post",
+        ),
+        pytest.param(
+            "PUT",
+            "/v1/offers/p-new",
+            b'{"kind": "partner", "title": "T", "advertiser": "A", "value": 1e400}',
+            "value",
+            "inf",
+            id="put",
+        ),
+        pytest.param("PATCH", "/v1/offers/p-new", b'{"value": 1e400}', "value", "inf", id="patch"),
+        pytest.param(
+            "PATCH",
+            "/v1/offers/p-new",
+            b'{"targeting": {"min_order_total": -1e400}}',
+            "targeting.min_order_total",
+            "-inf",
+            id="nested",
+        ),
+        pytest.param(
+            "PATCH",
+            "/v1/offers/p-new",
+            b'{"attributes": {"weight": 1e400}}',
+            "attributes.weight",
+            "inf",
+            id="attribute",
+        ),
+    ],
+)
+def test_a_number_too_large_for_a_float_is_422_naming_its_field(
+    client, method, path, body, field, shown
+):
+    stored = client.put("/v1/offers/p-new", json=PARTNER, headers=auth(SK)).json()
+
+    response = client.request(method, path, content=body, headers=auth(SK))
+
+    assert response.status_code == 422
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": f"offer (`p-new`): `{field}` must be a finite number, got {shown}",
+        "field": field,
+    }
+    assert client.get("/v1/offers/p-new", headers=auth(SK)).json() == stored
+
+
 def test_put_with_another_id_in_the_body_is_422(client):
     response = client.put("/v1/offers/p-new", json={**PARTNER, "id": "other"}, headers=auth(SK))
 
