@@ -279,6 +279,7 @@ def _paths() -> dict[str, Any]:
                     "200": _json(
                         _ref("Health"),
                         "`model.fallback` is true when ranking by popularity, with the `reason`; "
+                        "`model.rejected` says why a newly published model was not loaded; "
                         "`feedback_log.failing_since` is set while the store refuses writes.",
                     )
                 },
