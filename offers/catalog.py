@@ -1,7 +1,6 @@
 """The offer catalog: what an offer is, and reading `offers.json` / `offers.yaml`."""
 
 import codecs
-import functools
 import json
 import math
 import re
@@ -26,6 +25,7 @@ MAX_ID_LENGTH = 128
 _UNSAFE_ID = re.compile(r"[/\x00-\x1f\x7f]")
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _NOT_IN_URL = re.compile(r"[\\\x00-\x1f\x7f]")
+_NUMBER_FIELDS = ("value", "targeting.min_order_total", "targeting.max_order_total", "caps.budget")
 # Where a click may lead (the redirect refuses anything else), and what an image may load
 _URL_RULES = {
     "cta_url": (("http", "https"), "an http(s) URL"),
@@ -152,8 +152,9 @@ def _decoded_offers_file(path: Path) -> object:
         return data
     text = content.removeprefix(codecs.BOM_UTF8)  # as Notepad saves
     try:
-        data = msgspec.json.decode(text)
-        json.loads(text, object_pairs_hook=functools.partial(_without_repeated_keys, path.name))
+        data = decode_offers_json(text)
+    except InputError as err:
+        raise InputError(f"{path.name}: not valid offers JSON ({err})", field=err.field) from None
     except (msgspec.DecodeError, UnicodeDecodeError) as err:
         problem = utf8_problem(content) or f"not valid JSON ({err})"
         raise InputError(f"{path.name}: {problem}") from None
@@ -162,13 +163,25 @@ def _decoded_offers_file(path: Path) -> object:
     return data
 
 
-def _without_repeated_keys(source: str, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object of a JSON offers file; a key written twice would otherwise keep its last
-    value and lose the first without a word."""
+# A number beyond a float (1e400) is read as infinity, which the offer's rules refuse naming
+# its field: msgspec's own refusal, decoding without a type, names no key.
+_OFFERS_JSON = msgspec.json.Decoder(float_hook=float)
+
+
+def decode_offers_json(text: bytes) -> Any:
+    """Offers written as JSON, in a file or a request body; msgspec's DecodeError for text
+    that is not JSON, and an InputError naming a key written twice in one object (read as its
+    last value, the first would be lost without a word)."""
+    data = _OFFERS_JSON.decode(text)
+    json.loads(text, object_pairs_hook=_without_repeated_keys)  # msgspec keeps the last
+    return data
+
+
+def _without_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for key, value in pairs:
         if key in found:
-            raise InputError(f"{source}: not valid offers JSON (key `{key}` appears twice)")
+            raise InputError(f"key `{key}` appears twice", field=key)
         found[key] = value
     return found
 
@@ -264,9 +277,10 @@ def _rule_violations(offer: Offer, stored: bool) -> list[tuple[str, str]]:
         problems.append((problem, "id"))
     if not offer.title.strip():
         problems.append(("`title` must not be empty: it is what the shopper reads", "title"))
-    for name in ("value", "targeting.min_order_total", "targeting.max_order_total", "caps.budget"):
-        number = attrgetter(name)(offer)
-        if number is not None and not math.isfinite(number):
+    numbers = [(name, attrgetter(name)(offer)) for name in _NUMBER_FIELDS]
+    numbers += [(f"attributes.{name}", value) for name, value in offer.attributes.items()]
+    for name, number in numbers:
+        if isinstance(number, float) and not math.isfinite(number):
             problems.append((f"`{name}` must be a finite number, got {number}", name))
     for name, value in msgspec.to_builtins(offer).items():
         if name != "id" and _holds_nul(value):  # PostgreSQL's text holds none; nor does an offer

@@ -6,8 +6,9 @@ from typing import Any, TypeVar
 import msgspec
 from starlette.requests import ClientDisconnect, Request
 
-from offers.errors import TOO_DEEP, utf8_problem
-from widget.errors import ApiError, from_validation
+from offers.catalog import decode_offers_json
+from offers.errors import TOO_DEEP, InputError, utf8_problem
+from widget.errors import ApiError, from_input_error, from_validation
 from widget.headers import header
 
 MAX_BODY_BYTES = 1_048_576
@@ -101,12 +102,15 @@ def decode(decoder: "msgspec.json.Decoder[T]", body: bytes) -> T:
 
 
 def decode_any(body: bytes) -> Any:
-    """Decode JSON of any shape (for bodies validated afterwards, such as offers)."""
+    """Decode JSON of any shape, for bodies validated afterwards: offers, read as an offers
+    file is (:func:`offers.catalog.decode_offers_json`: a key written twice is a 422)."""
     _check_text(body)
     try:
-        return msgspec.json.decode(body)
+        return decode_offers_json(body)
     except (msgspec.DecodeError, UnicodeDecodeError) as err:
         raise _refused(body, err) from None
+    except InputError as err:
+        raise from_input_error(err) from None
     except RecursionError:
         raise _too_deep() from None
 

@@ -69,13 +69,17 @@ def from_validation(err: msgspec.ValidationError | msgspec.DecodeError) -> ApiEr
     field = None
     if " - at `$" in text:
         text, location = text.split(" - at `$", 1)
-        field = location.rstrip("`").lstrip(".") or None
+        # msgspec writes a dict's key as `[...]`, and every key when decoding without a type
+        # (decode_any): the field is the dict, or none
+        field = location.rstrip("`").split("[...]")[0].lstrip(".") or None
     if text.startswith(("Object missing required field `", "Object contains unknown field `")):
         named = text.split("`")[1]
         field = f"{field}.{named}" if field else named
     message = text[0].lower() + text[1:]
     if field:
         return ApiError(422, f"`{field}`: {message}", field=field)
+    if text.startswith("Expected `object`, got "):  # the body itself: a list, text, null...
+        return ApiError(422, f"the body must be a JSON object, {text.split(', ', 1)[1]}")
     # a check of the whole body (RankRequest.__post_init__) names its field in the message
     named = re.match(r"Expected `(\w+)`", text)
     return ApiError(422, message, field=named.group(1) if named else None)

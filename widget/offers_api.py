@@ -82,7 +82,7 @@ async def put_offer(request: Request) -> Response:
             service.store.change_offer,
             shop.id,
             offer_id,
-            lambda _stored: _parse_offer(document, stored=True),
+            lambda stored: _kept_archived(stored, _parse_offer(document, stored=True)),
         )
         if replaced is not None:
             await service.offers_changed()
@@ -105,7 +105,8 @@ async def patch_offer(request: Request) -> Response:
         raise ApiError(422, f"`id` must be `{offer_id}` (the id in the URL)", field="id")
 
     def patched(stored: Offer) -> Offer:
-        return _parse_offer(_merged(msgspec.to_builtins(stored), patch), stored=True)
+        offer = _parse_offer(_merged(msgspec.to_builtins(stored), patch), stored=True)
+        return _kept_archived(stored, offer)
 
     offer = await run_in_threadpool(service.store.change_offer, shop.id, offer_id, patched)
     if offer is None:
@@ -157,6 +158,20 @@ def _parse_offer(document: Any, *, stored: bool = False) -> Offer:
         offer = parse_offer(document, stored=stored)
     except InputError as err:
         raise from_input_error(err) from None
+    return offer
+
+
+def _kept_archived(stored: Offer, offer: Offer) -> Offer:
+    """``offer``, to replace ``stored``, unless it would pause or resume an archived offer:
+    that is for good, as in the dashboard (raised in the store's transaction: nothing is
+    written)."""
+    if stored.status == "archived" and offer.status != "archived":
+        raise ApiError(
+            409,
+            f"offer `{offer.id}` is archived, and archived offers cannot be paused or resumed: "
+            'create a new offer instead (a change that keeps `"status": "archived"` is allowed)',
+            field="status",
+        )
     return offer
 
 

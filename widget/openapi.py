@@ -81,6 +81,12 @@ _REPORT = {
 }
 
 
+_ARCHIVED = _json(
+    _ref("ErrorBody"),
+    "The offer is archived, and the change would pause or resume it: archived is for good.",
+)
+
+
 def _offer_id() -> list[dict[str, Any]]:
     return [{"name": "offer_id", "in": "path", "required": True, "schema": {"type": "string"}}]
 
@@ -213,6 +219,7 @@ def _paths() -> dict[str, Any]:
                     "200": _json(_ref("Offer"), "Replaced."),
                     "201": _json(_ref("Offer"), "Created."),
                     **_errors(400, 401, 403, 413, 422, 503),
+                    "409": _ARCHIVED,
                 },
             },
             "patch": {
@@ -230,6 +237,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "200": _json(_ref("Offer"), "Changed."),
                     **_errors(400, 401, 403, 404, 413, 422, 503),
+                    "409": _ARCHIVED,
                 },
             },
             "delete": {
@@ -271,6 +279,7 @@ def _paths() -> dict[str, Any]:
                     "200": _json(
                         _ref("Health"),
                         "`model.fallback` is true when ranking by popularity, with the `reason`; "
+                        "`model.rejected` says why a newly published model was not loaded; "
                         "`feedback_log.failing_since` is set while the store refuses writes.",
                     )
                 },

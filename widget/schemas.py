@@ -111,6 +111,14 @@ class ModelHealth(msgspec.Struct):
     version: str
     fallback: bool
     reason: str | None
+    rejected: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="Why the newest published model was not loaded (corrupt, another "
+            "format, a copy not finished, or one that knows none of the shop's ordered "
+            "products) while the model in `version` goes on serving; null once one loads."
+        ),
+    ]
 
 
 class FeedbackLogHealth(msgspec.Struct):

@@ -203,6 +203,7 @@ def test_a_date_it_cannot_read_is_refused_saying_what_it_reads(moment):
                     "inf",
                 ),
                 ({"caps": {"budget": float("nan")}}, "caps.budget", "nan"),
+                ({"attributes": {"weight": float("inf")}}, "attributes.weight", "inf"),
             ]
         ),
         *(

@@ -92,6 +92,55 @@ def test_validation_messages_name_the_field(client):
     }
 
 
+@pytest.mark.parametrize(
+    ("path", "key", "body", "field", "message"),
+    [
+        pytest.param(
+            "/v1/rank", PK, b"[]", None, "the body must be a JSON object, got `array`", id="a-list"
+        ),
+        pytest.param(
+            "/v1/events",
+            PK,
+            b'"click"',
+            None,
+            "the body must be a JSON object, got `str`",
+            id="text",
+        ),
+        pytest.param(
+            "/v1/conversions",
+            SK,
+            b"null",
+            None,
+            "the body must be a JSON object, got `null`",
+            id="null",
+        ),
+        pytest.param(
+            "/v1/rank",
+            PK,
+            b'{"order": {}, "attributes": {"tags": ["a", "b"]}}',
+            "attributes",
+            "`attributes`: expected `bool | int | float | str | null`, got `array`",
+            id="an-attribute-that-is-a-list",
+        ),
+        pytest.param(
+            "/v1/offers",
+            SK,
+            b'{"id": "big", "value": 1' + b"0" * 5000 + b"}",
+            None,
+            "integer value out of range",
+            id="an-offer-number-of-5000-digits",
+        ),
+    ],
+)
+def test_a_422_names_the_field_at_fault_or_none_never_a_type_or_a_placeholder(
+    client, path, key, body, field, message
+):
+    response = client.post(path, content=body, headers=auth(key))
+
+    assert response.status_code == 422
+    assert response.json()["error"] == {"code": "invalid", "message": message, "field": field}
+
+
 def test_a_missing_field_is_named(client):
     response = client.post("/v1/rank", json={"key": PK})
 

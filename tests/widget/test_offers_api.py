@@ -186,6 +186,47 @@ def test_a_bad_patch_is_refused_and_changes_nothing(client, offer_id, patch, sta
     }
 
 
+@pytest.mark.parametrize(
+    ("method", "body"),
+    [
+        pytest.param("PATCH", {"status": "active"}, id="patch-resume"),
+        pytest.param("PATCH", {"status": "paused"}, id="patch-pause"),
+        pytest.param("PUT", {**PARTNER, "status": "active"}, id="put-active"),
+        pytest.param("PUT", PARTNER, id="put-without-status"),
+    ],
+)
+def test_an_archived_offer_cannot_be_resumed_through_the_api(client, method, body):
+    client.post("/v1/offers", json=PARTNER, headers=auth(SK))
+    archived = client.patch("/v1/offers/p-new", json={"status": "archived"}, headers=auth(SK))
+
+    response = client.request(method, "/v1/offers/p-new", json=body, headers=auth(SK))
+
+    assert response.status_code == 409
+    assert response.json()["error"] == {
+        "code": "conflict",
+        "message": "offer `p-new` is archived, and archived offers cannot be paused or "
+        'resumed: create a new offer instead (a change that keeps `"status": "archived"` '
+        "is allowed)",
+        "field": "status",
+    }
+    assert client.get("/v1/offers/p-new", headers=auth(SK)).json() == archived.json()
+
+
+def test_an_archived_offer_can_be_edited_and_stays_archived(client):
+    client.post("/v1/offers", json=PARTNER, headers=auth(SK))
+    client.patch("/v1/offers/p-new", json={"status": "archived"}, headers=auth(SK))
+
+    patched = client.patch("/v1/offers/p-new", json={"title": "Renamed"}, headers=auth(SK))
+    replaced = client.put(
+        "/v1/offers/p-new", json={**PARTNER, "status": "archived"}, headers=auth(SK)
+    )
+
+    assert (patched.status_code, patched.json()["title"]) == (200, "Renamed")
+    assert patched.json()["status"] == "archived"
+    assert replaced.status_code == 200
+    assert replaced.json() == {**PARTNER, "targeting": {}, "caps": {}, "status": "archived"}
+
+
 def test_delete_an_offer(client, rank_body):
     client.post("/v1/offers", json=PARTNER, headers=auth(SK))
 
@@ -248,6 +289,60 @@ def test_invalid_offers_are_422_naming_the_field(client, body, field, message):
     assert response.json() == {"error": {"code": "invalid", "message": message, "field": field}}
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field", "shown"),
+    [
+        pytest.param(
+            "POST",
+            "/v1/offers",
+            b'{"id": "p-new", "kind": "partner", "title": "T", "advertiser": "A", "value": 1e400}',
+            "value",
+            "inf",
+            id="post",
+        ),
+        pytest.param(
+            "PUT",
+            "/v1/offers/p-new",
+            b'{"kind": "partner", "title": "T", "advertiser": "A", "value": 1e400}',
+            "value",
+            "inf",
+            id="put",
+        ),
+        pytest.param("PATCH", "/v1/offers/p-new", b'{"value": 1e400}', "value", "inf", id="patch"),
+        pytest.param(
+            "PATCH",
+            "/v1/offers/p-new",
+            b'{"targeting": {"min_order_total": -1e400}}',
+            "targeting.min_order_total",
+            "-inf",
+            id="nested",
+        ),
+        pytest.param(
+            "PATCH",
+            "/v1/offers/p-new",
+            b'{"attributes": {"weight": 1e400}}',
+            "attributes.weight",
+            "inf",
+            id="attribute",
+        ),
+    ],
+)
+def test_a_number_too_large_for_a_float_is_422_naming_its_field(
+    client, method, path, body, field, shown
+):
+    stored = client.put("/v1/offers/p-new", json=PARTNER, headers=auth(SK)).json()
+
+    response = client.request(method, path, content=body, headers=auth(SK))
+
+    assert response.status_code == 422
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": f"offer (`p-new`): `{field}` must be a finite number, got {shown}",
+        "field": field,
+    }
+    assert client.get("/v1/offers/p-new", headers=auth(SK)).json() == stored
+
+
 def test_put_with_another_id_in_the_body_is_422(client):
     response = client.put("/v1/offers/p-new", json={**PARTNER, "id": "other"}, headers=auth(SK))
 
@@ -305,6 +400,51 @@ def test_an_unknown_offer_field_is_named_in_the_error_body(client, extra, field)
 
     assert response.status_code == 422
     assert response.json()["error"]["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "key"),
+    [
+        pytest.param(
+            "POST",
+            "/v1/offers",
+            '{"id": "dup-a", "id": "dup-b", "kind": "partner", "title": "T", "advertiser": "A"}',
+            "id",
+            id="post",
+        ),
+        pytest.param(
+            "POST",
+            "/v1/offers",
+            '{"id": "dup", "kind": "partner", "title": "T", "advertiser": "A", '
+            '"targeting": {"countries": ["DE"], "countries": ["FR"]}}',
+            "countries",
+            id="post-nested",
+        ),
+        pytest.param(
+            "PUT",
+            "/v1/offers/p-new",
+            '{"kind": "partner", "title": "A", "title": "B", "advertiser": "A"}',
+            "title",
+            id="put",
+        ),
+        pytest.param(
+            "PATCH", "/v1/offers/p-new", '{"title": "A", "title": "B"}', "title", id="patch"
+        ),
+    ],
+)
+def test_a_key_written_twice_is_422_naming_it_not_read_as_its_last_value(
+    client, method, path, body, key
+):
+    client.post("/v1/offers", json=PARTNER, headers=auth(SK))
+    before = client.get("/v1/offers", headers=auth(SK)).json()
+
+    response = client.request(method, path, content=body, headers=auth(SK))
+
+    assert response.status_code == 422
+    assert response.json() == {
+        "error": {"code": "invalid", "message": f"key `{key}` appears twice", "field": key}
+    }
+    assert client.get("/v1/offers", headers=auth(SK)).json() == before
 
 
 def test_an_offer_saved_just_before_the_store_stops_answering_is_answered_as_saved(client):
