@@ -87,6 +87,16 @@ _ARCHIVED = _json(
 )
 
 
+_DEBUG = {
+    "name": "debug",
+    "in": "query",
+    "required": False,
+    "description": "`1` (secret key only, else 403): add `debug`, why each offer was not "
+    "shown, and record nothing; the offers then carry no tracking token.",
+    "schema": {"type": "string", "enum": ["0", "1", "false", "true", "no", "yes", "off", "on"]},
+}
+
+
 def _offer_id() -> list[dict[str, Any]]:
     return [{"name": "offer_id", "in": "path", "required": True, "schema": {"type": "string"}}]
 
@@ -106,6 +116,7 @@ def _paths() -> dict[str, Any]:
                 "none (also for a holdout customer). A page may send its publishable key as the "
                 "body field `key`.",
                 "security": _PUBLISHABLE,
+                "parameters": [_DEBUG],
                 "requestBody": _body("RankRequest"),
                 "responses": {
                     "200": _json(_ref("RankResponse"), "The offers to show, best first."),
@@ -120,6 +131,7 @@ def _paths() -> dict[str, Any]:
                 "the fragment "
                 "and each shown offer's tracking token. No offers: an empty fragment.",
                 "security": _PUBLISHABLE,
+                "parameters": [_DEBUG],
                 "requestBody": _body("RankRequest"),
                 "responses": {
                     "200": {

@@ -75,10 +75,24 @@ class RankedOffer(msgspec.Struct):
     reason: str
 
 
+class RankingExplained(msgspec.Struct):
+    """``?debug=1`` (secret key): why each offer of the shop was not shown."""
+
+    candidates: int
+    shown: list[str]
+    excluded: Annotated[
+        dict[str, str], msgspec.Meta(description="offer id -> why it was not shown")
+    ]
+    holdout: bool
+    max_offers: int | msgspec.UnsetType = msgspec.UNSET  # not for a holdout customer
+    relevance_floor: float | msgspec.UnsetType = msgspec.UNSET
+
+
 class RankResponse(msgspec.Struct):
     request_id: str
     model_version: str
     offers: list[RankedOffer]
+    debug: RankingExplained | msgspec.UnsetType = msgspec.UNSET
 
 
 class WidgetOffer(msgspec.Struct):
@@ -91,6 +105,7 @@ class WidgetResponse(msgspec.Struct):
     request_id: str
     model_version: str
     offers: list[WidgetOffer]
+    debug: RankingExplained | msgspec.UnsetType = msgspec.UNSET
 
 
 class EventsResponse(msgspec.Struct):
