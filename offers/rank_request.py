@@ -49,7 +49,10 @@ OrderedAt = Annotated[
 ]
 Digits = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 """A whole-number id (at most 19 digits)."""
-Id = Annotated[str, msgspec.Meta(max_length=128)] | Digits
+MAX_ID_LENGTH = 128
+IdOrEmail = Annotated[str, msgspec.Meta(max_length=320)] | Digits
+"""An id that may be, or hold, an email (stored as its digest): 320 characters then, else
+``MAX_ID_LENGTH``; see :func:`check_id_length`."""
 MAX_AMOUNT = 1e12
 Money = Annotated[float, msgspec.Meta(ge=0, le=MAX_AMOUNT)]
 Amount = Money | Annotated[str, msgspec.Meta(max_length=64)]
@@ -84,6 +87,14 @@ def settle(body: msgspec.Struct, keys: tuple[str, ...] = (), amounts: tuple[str,
             force_setattr(body, name, amount)
 
 
+def check_id_length(body: msgspec.Struct, name: str) -> None:
+    """An :data:`IdOrEmail` ``name`` (settled) longer than ``MAX_ID_LENGTH`` must hold an
+    email, as an order id numbered by email does (ValueError, which msgspec reports)."""
+    value = getattr(body, name)
+    if value and len(value) > MAX_ID_LENGTH and "@" not in value:
+        raise ValueError(f"Expected `{name}` of length <= {MAX_ID_LENGTH} (or an email)")
+
+
 def _defaults_standing_for_null(cls: type[msgspec.Struct]) -> tuple[tuple[str, Callable], ...]:
     """(field, a fresh copy of its default) for each field whose default is not None."""
     found = []
@@ -116,7 +127,7 @@ class Item(msgspec.Struct, frozen=True):
 class Order(msgspec.Struct, frozen=True):
     """The order on the thank-you page; ``total`` defaults to the sum of its lines."""
 
-    id: Id | None = ""
+    id: IdOrEmail | None = ""
     total: Amount | None = None
     currency: Annotated[str, msgspec.Meta(max_length=16)] | None = ""
     country: Name | None = ""
@@ -126,6 +137,7 @@ class Order(msgspec.Struct, frozen=True):
 
     def __post_init__(self) -> None:
         settle(self, keys=("id",), amounts=("total",))
+        check_id_length(self, "id")
         # One spelling from here on, for targeting, the log and the models alike: a shop that
         # sends "fr" or "Mobile" matches rules written "FR" and "mobile", and feedback learnt
         # from logged requests weighs the same values the service then scores.
@@ -156,13 +168,12 @@ class Order(msgspec.Struct, frozen=True):
 class Customer(msgspec.Struct, frozen=True):
     """Who ordered; an email as ``id`` is hashed before anything is stored."""
 
-    id: Annotated[str, msgspec.Meta(max_length=320)] | Digits | None = None
+    id: IdOrEmail | None = None
     is_returning: bool | None = None
 
     def __post_init__(self) -> None:
         settle(self, keys=("id",))
-        if self.id and "@" not in self.id and len(self.id) > 128:
-            raise ValueError("Expected `id` of length <= 128 (or an email)")
+        check_id_length(self, "id")
 
 
 class RankRequest(msgspec.Struct, frozen=True):

@@ -25,6 +25,7 @@ from offers.files import (
     read_orders,
     read_products,
 )
+from offers.identity import customer_key
 from offers.rank_request import RankRequest, rank_decoder
 from offers.targeting import OrderContext, eligible_offers
 from offers.translations import language_of, translator
@@ -255,7 +256,7 @@ def _recommend(
 ) -> dict:
     context = RankContext.of_request(body, body.customer.id, placed)
     return {
-        "order_id": body.order.id,
+        "order_id": customer_key(body.order.id),  # an order numbered by email: its digest
         "skus": model.recommend_skus(context, k),
         "offers": (
             _offers(model, body, context, policies, language_of(body.locale))

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from offers.rank_request import Amount, Id, settle
+from offers.rank_request import Amount, IdOrEmail, check_id_length, settle
 
 EventType = Literal["impression", "view", "click", "dismiss", "accept", "csat"]
 MAX_EVENTS = 100
@@ -52,10 +52,11 @@ class ConversionRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
     token: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)] | None = None
     request_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     offer_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
-    order_id: Id | None = ""
+    order_id: IdOrEmail | None = ""
 
     def __post_init__(self) -> None:
         settle(self, keys=("order_id",), amounts=("revenue",))
+        check_id_length(self, "order_id")
 
 
 # Responses (documentation only: handlers encode dicts with orjson).

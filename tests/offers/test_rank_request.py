@@ -163,3 +163,21 @@ def test_a_huge_whole_number_as_ordered_at_ranks_as_of_now() -> None:
 
 def test_a_whole_number_with_more_digits_than_python_writes_out_is_ignored() -> None:
     assert Order(ordered_at=10**5000, items=[Item(sku="A")]).placed_at is None
+
+
+LONG_EMAIL = "x" * 120 + "@mail.example"  # 133 characters: past an id's 128
+
+
+def test_an_order_or_customer_id_holding_a_long_email_is_read_for_its_digest() -> None:
+    body = decode({"order": {"id": LONG_EMAIL, "items": []}, "customer": {"id": LONG_EMAIL}})
+
+    assert (body.order.id, body.customer.id) == (LONG_EMAIL, LONG_EMAIL)
+
+
+@pytest.mark.parametrize("where", ["order", "customer"])
+def test_an_id_past_128_characters_without_an_email_is_refused(where: str) -> None:
+    body: dict = {"order": {"items": []}}
+    body.setdefault(where, {})["id"] = "x" * 129
+
+    with pytest.raises(msgspec.ValidationError, match=r"`id` of length <= 128 \(or an email\)"):
+        decode(body)

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from offers.files import read_orders
+from offers.identity import customer_key
 from offers.translations import translator
 from ranker.artifact import load_model
 from ranker.model import RelevanceModel
@@ -328,6 +329,20 @@ def test_recommend_reads_a_line_as_a_shop_template_writes_it(
     from_clean, from_template = capsys.readouterr().out.splitlines()
     assert from_template == from_clean
     assert json.loads(from_template)["order_id"] == "5001"
+
+
+def test_recommend_prints_an_order_numbered_by_email_as_the_digest_the_store_keeps(
+    model_dir: Path, rank_bodies: Path, tmp_path: Path, capsys
+) -> None:
+    body = json.loads(rank_bodies.read_text().splitlines()[0])
+    body["order"]["id"] = "Jane.Doe@Example.com"
+    line = tmp_path / "line.jsonl"
+    line.write_text(json.dumps(body) + "\n")
+
+    assert main(["recommend", "--model", str(model_dir), "--input", str(line)]) == 0
+    printed = capsys.readouterr().out
+    assert json.loads(printed)["order_id"] == customer_key("jane.doe@example.com")
+    assert "example" not in printed.lower()
 
 
 _INPUT_FILES = {  # placeholder in the arguments: (file name, content)
