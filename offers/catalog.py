@@ -80,12 +80,32 @@ class Offer(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     status: OfferStatus = "active"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class _YamlLoader(yaml.SafeLoader):
     """PyYAML's safe loader with YAML 1.2's booleans, only ``true`` and ``false``: in YAML 1.1
     ``NO`` (Norway's country code), ``yes``, ``on`` and ``off`` are booleans too. Dates stay
     text, read and checked as in a JSON file (PyYAML's own reading of ``2025-02-30`` fails
     with no word of which value). A key written twice in one mapping is refused, as YAML 1.2
-    says, not read as its last value."""
+    says, not read as its last value. A character beyond U+FFFF escaped as a UTF-16 pair
+    (``"\\ud83c\\udf81"``, as JSON writes it) is read as that character, where PyYAML reads
+    the two halves apart; half a pair is refused."""
+
+    def construct_scalar(self, node: yaml.ScalarNode) -> Any:
+        value = super().construct_scalar(node)
+        if isinstance(value, str) and _SURROGATE.search(value):
+            try:
+                return value.encode("utf-16", "surrogatepass").decode("utf-16")
+            except UnicodeDecodeError:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    "an escape from \\ud800 to \\udfff alone is half a UTF-16 pair, "
+                    "not a character",
+                    node.start_mark,
+                ) from None
+        return value
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen = set()

@@ -340,6 +340,31 @@ def test_a_yaml_number_too_long_to_read_is_one_clear_error(write_file):
     assert str(raised.value) == "offers.yaml: not valid YAML (a number too long to read)"
 
 
+def test_a_character_escaped_as_a_utf16_pair_reads_the_same_in_yaml_as_in_json(write_file):
+    written = json.dumps(
+        [{"id": "p", "kind": "cross_sell", "sku": "s", "title": "Gift \U0001f381"}]
+    )
+    assert "\\ud83c\\udf81" in written  # what json.dumps writes for a character past U+FFFF
+
+    from_yaml = read_offers(write_file("offers.yaml", written))
+    from_json = read_offers(write_file("offers.json", written))
+
+    assert from_yaml == from_json
+    assert from_yaml[0].title == "Gift \U0001f381"
+
+
+def test_half_a_utf16_pair_in_yaml_is_one_clear_error(write_file):
+    path = write_file("offers.yaml", '- id: p\n  kind: partner\n  title: "bad \\ud800 x"\n')
+
+    with pytest.raises(InputError) as raised:
+        read_offers(path)
+
+    assert str(raised.value) == (
+        "offers.yaml: not valid YAML (an escape from \\ud800 to \\udfff alone is half a "
+        "UTF-16 pair, not a character)"
+    )
+
+
 @pytest.mark.parametrize("name", ["offers.json", "offers.yaml"])
 @pytest.mark.parametrize("content", ["", " \n\n", "\ufeff"], ids=["empty", "blank", "bom"])
 def test_an_empty_offers_file_says_so(write_file, name, content):
