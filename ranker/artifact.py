@@ -125,7 +125,7 @@ def read_card(directory: str | Path) -> dict:
     written = card.get("format_version")
     if written != FORMAT_VERSION:
         raise ModelError(
-            f"{directory}: artifact format {written} is not supported "
+            f"{directory}: artifact format {json.dumps(written)} is not supported "
             f"(this Encore reads format {FORMAT_VERSION}); retrain with `encore train`"
         )
     if card.get("features") != list(FEATURES):

@@ -113,12 +113,22 @@ def test_a_failed_save_leaves_the_model_already_there_as_it_was(
     assert load_model(artifact).version == json.loads(before[CARD_FILE])["version"]
 
 
-def test_another_format_version_is_refused(artifact: Path) -> None:
-    _edit_card(artifact, format_version=FORMAT_VERSION + 1)
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        pytest.param(FORMAT_VERSION + 1, str(FORMAT_VERSION + 1), id="newer"),
+        pytest.param(str(FORMAT_VERSION), f'"{FORMAT_VERSION}"', id="the-same-written-as-text"),
+        pytest.param(None, "null", id="none"),
+    ],
+)
+def test_another_format_version_is_refused_as_the_card_writes_it(
+    artifact: Path, written: object, shown: str
+) -> None:
+    _edit_card(artifact, format_version=written)
     with pytest.raises(ModelError) as caught:
         load_model(artifact)
     assert str(caught.value) == (
-        f"{artifact}: artifact format {FORMAT_VERSION + 1} is not supported "
+        f"{artifact}: artifact format {shown} is not supported "
         f"(this Encore reads format {FORMAT_VERSION}); retrain with `encore train`"
     )
 
