@@ -301,10 +301,13 @@ def _read_header(path: Path) -> tuple[str, bool]:
                 )
             with io.TextIOWrapper(handle, encoding="utf-8-sig", newline="") as text:
                 header = text.readline().strip("\r\n")
+                more = not header.strip() and any(line.strip() for line in text)
     if "\x00" in header:
         wide = wide_encoding_problem(header.encode())
         problem = f"{wide}; {_SAVE_AS_UTF8}" if wide else "not CSV text (it holds NUL bytes)"
         raise InputError(f"{name}: {problem}")
+    if more:
+        raise InputError(f"{name}: the first line is blank, where the header row belongs")
     if not header.strip():
         raise InputError(f"{name}: the file is empty (expected a header row)")
     return header, gzipped

@@ -340,6 +340,12 @@ def test_emails_in_impression_context_columns_are_kept_only_as_digests(write_fil
             id="missing-columns",
         ),
         pytest.param("", "orders.csv: the file is empty (expected a header row)", id="empty"),
+        pytest.param("\n\n", "orders.csv: the file is empty (expected a header row)", id="blank"),
+        pytest.param(
+            "\n" + HEADER + "O1,C1,2026-01-05,A,1,1\n",
+            "orders.csv: the first line is blank, where the header row belongs",
+            id="blank-line-before-the-header",
+        ),
         pytest.param(
             b"order_id,customer_id,ordered_at,sku\nO1,C\xe9,2026-01-05,A\n",
             "orders.csv: not UTF-8 text (byte 0xe9); save the file as UTF-8 CSV",
