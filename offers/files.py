@@ -85,6 +85,7 @@ _CONTEXT_SPELLING = {  # impressions' order context, spelled as /v1/rank reads i
     "ctx_device": lambda text: text.lower(),
 }
 _MAX_QUANTITY = 2**31 - 1  # the store's integer column on PostgreSQL
+_OUT_OF_RANGE = "quantity out of range"
 MAX_POSITION = 1_000  # slots in one widget; beyond, a typo (and beyond int64, garbage)
 
 
@@ -114,11 +115,11 @@ class OrderLines:
 def read_orders(path: str | Path, *, progress: bool = False) -> OrderLines:
     """Read a whole orders file: purchases sorted by time, returns apart, skips counted."""
     chunks = list(iter_orders(path, progress=progress))
-    lines = _merge_repeated_lines(pd.concat([c.lines for c in chunks], ignore_index=True))
-    returns = _merge_repeated_lines(pd.concat([c.returns for c in chunks], ignore_index=True))
     skipped = sum((c.skipped for c in chunks), Counter())
-    skipped[MERGED] += sum(len(c.lines) + len(c.returns) for c in chunks)
-    skipped[MERGED] -= len(lines) + len(returns)
+    lines = _merge_repeated_lines(pd.concat([c.lines for c in chunks], ignore_index=True), skipped)
+    returns = _merge_repeated_lines(
+        pd.concat([c.returns for c in chunks], ignore_index=True), skipped
+    )
     skipped = +skipped
     lines = lines.sort_values(["ordered_at", "order_id"], kind="stable", ignore_index=True)
     return OrderLines(lines, returns, sum(c.n_read for c in chunks), skipped)
@@ -387,7 +388,7 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
     quantity_text = raw["quantity"] if "quantity" in raw else pd.Series("", index=raw.index)
     quantity = pd.to_numeric(quantity_text.replace("", "1"), errors="coerce")
     keep &= _drop(quantity.isna() | (quantity % 1 != 0), "unreadable quantity", skipped, keep)
-    keep &= _drop(quantity.abs() > _MAX_QUANTITY, "quantity out of range", skipped, keep)
+    keep &= _drop(quantity.abs() > _MAX_QUANTITY, _OUT_OF_RANGE, skipped, keep)
     keep &= _fits(raw, _ORDER_LENGTHS, skipped, keep)
 
     lines = raw[keep].copy()
@@ -402,9 +403,8 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
     for column in extra:  # kept as attributes: an export's Email column is no customer id
         lines[column] = column_without_emails(lines[column])
     is_return = lines["quantity"] <= 0
-    purchases = _merge_repeated_lines(lines[~is_return])
-    returns = _merge_repeated_lines(lines[is_return])  # partial refunds of a line add up
-    skipped[MERGED] += len(lines) - len(purchases) - len(returns)
+    purchases = _merge_repeated_lines(lines[~is_return], skipped)
+    returns = _merge_repeated_lines(lines[is_return], skipped)  # partial refunds add up
     return OrderLines(
         lines=purchases.reset_index(drop=True),
         returns=returns.reset_index(drop=True),
@@ -434,24 +434,27 @@ def _flag(text: pd.Series) -> pd.Series:
     return pd.to_numeric(words.fillna(text), errors="coerce")
 
 
-def _merge_repeated_lines(lines: pd.DataFrame) -> pd.DataFrame:
+def _merge_repeated_lines(lines: pd.DataFrame, counts: Counter) -> pd.DataFrame:
     """One row per (order_id, sku): an export that splits a line in two sums its quantities,
-    as do two partial refunds of a line (the store keeps one return per line)."""
+    as do two partial refunds of a line (the store keeps one return per line). The rows
+    summed into another are counted as merged; a line whose sum the store cannot hold is
+    skipped, each of its rows counted as out of range, as a row beyond it alone is."""
     repeated = lines.duplicated(["order_id", "sku"], keep=False)
     if not repeated.any():
         return lines
-    merged = (
-        lines[repeated]
-        .groupby(["order_id", "sku"], sort=False, as_index=False)
-        .agg(
-            {
-                c: ("sum" if c == "quantity" else "first")
-                for c in lines.columns
-                if c not in ("order_id", "sku")
-            }
-        )
+    grouped = lines[repeated].groupby(["order_id", "sku"], sort=False, as_index=False)
+    merged = grouped.agg(
+        {
+            c: ("sum" if c == "quantity" else "first")
+            for c in lines.columns
+            if c not in ("order_id", "sku")
+        }
     )
-    return pd.concat([lines[~repeated], merged[lines.columns]], ignore_index=True)
+    n_rows = grouped.size()["size"]
+    beyond = merged["quantity"].abs() > _MAX_QUANTITY
+    counts[_OUT_OF_RANGE] += int(n_rows[beyond].sum())
+    counts[MERGED] += int(n_rows[~beyond].sum() - (~beyond).sum())
+    return pd.concat([lines[~repeated], merged.loc[~beyond, lines.columns]], ignore_index=True)
 
 
 def _holds_nul(raw: pd.DataFrame) -> pd.Series:

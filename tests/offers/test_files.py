@@ -253,6 +253,18 @@ def test_a_line_split_across_a_chunk_boundary_is_merged(write_file):
     assert sum(chunk.n_read for chunk in chunks) == 3
 
 
+def test_a_line_whose_rows_add_up_beyond_the_store_is_skipped_as_a_row_beyond_it_is(write_file):
+    rows = (
+        "O1,C1,2026-01-05,A,2000000000,1\nO1,C1,2026-01-05,A,2000000000,2\n"
+        "O1,C1,2026-01-05,B,1,1\nO1,C1,2026-01-05,B,2,1\n"
+        "O2,C1,2026-01-09,A,-2000000000,1\nO2,C1,2026-01-10,A,-2000000000,1\n"
+    )
+    result = read_orders(write_file("orders.csv", HEADER + rows))
+    assert result.lines[["order_id", "sku", "quantity"]].values.tolist() == [["O1", "B", 3]]
+    assert result.returns.empty
+    assert result.skipped == {"quantity out of range": 4, MERGED: 1}
+
+
 def test_missing_quantity_means_one(write_file):
     path = write_file("orders.csv", "order_id,customer_id,ordered_at,sku\nO1,C1,2026-01-05,A\n")
     assert read_orders(path).lines.loc[0, "quantity"] == 1

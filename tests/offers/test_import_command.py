@@ -284,6 +284,32 @@ def test_rows_the_store_cannot_hold_are_skipped_on_either_store(
     store.close()
 
 
+def test_a_line_whose_merged_quantity_is_beyond_the_store_is_skipped_on_either_store(
+    write_file, store_url, monkeypatch, capsys
+):
+    """Each row fits, but merged, the line (a purchase or a return) would not: PostgreSQL
+    refused it with a traceback and SQLite stored the sum."""
+    monkeypatch.setenv("ENCORE_DATABASE_URL", store_url)
+    orders = write_file(
+        "orders.csv",
+        "order_id,customer_id,ordered_at,sku,quantity,price\n"
+        "BIG,C1,2026-01-01,S1,2000000000,1\n"
+        "BIG,C1,2026-01-01,S1,2000000000,2\n"
+        "BIG,C1,2026-01-01,S2,1,5\n"
+        "RET,C1,2026-01-02,S1,-2000000000,1\n"
+        "RET,C1,2026-01-03,S1,-2000000000,1\n"
+        "RET,C1,2026-01-03,S2,2,5\n",
+    )
+
+    assert main(["import", "--orders", str(orders)]) == 0
+
+    assert capsys.readouterr().out == (
+        "orders.csv: 6 rows read, 2 imported, 4 skipped (quantity out of range: 4)\n"
+    )
+    assert _stored(store_url)["order_lines"] == 2
+    assert _returned(store_url) == []
+
+
 def _stored(store_url: str) -> dict[str, int]:
     store = Store.open(store_url)
     tables = (schema.products, schema.offers, schema.orders, schema.order_lines)
