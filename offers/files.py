@@ -67,6 +67,12 @@ PRICE_DROPPED = "kept without their unreadable price"
 PRICE_NEGATIVE = "kept without their negative price"
 MARGIN_DROPPED = "kept without their unreadable margin"
 KEPT = (MERGED, PRICE_DROPPED, PRICE_NEGATIVE, MARGIN_DROPPED)
+# A row dated after the moment the command runs (a year typed wrong, 2062 for 2026) is no
+# order that happened nor an offer shown yet: kept, it stretched the period, and training's
+# held-out split fell after every real order. A day's leeway covers clocks and time zones.
+# The reason names the latest such date, so the line can be found.
+FUTURE = "dated after now"
+_CLOCK_LEEWAY = pd.Timedelta(days=1)
 
 _KNOWN_COLUMNS = frozenset(
     (*ORDER_COLUMNS, *PRODUCT_REQUIRED, "margin", *PRODUCT_OPTIONAL_TEXT, *IMPRESSION_REQUIRED)
@@ -120,7 +126,7 @@ def read_orders(path: str | Path, *, progress: bool = False) -> OrderLines:
     returns = _merge_repeated_lines(
         pd.concat([c.returns for c in chunks], ignore_index=True), skipped
     )
-    skipped = +skipped
+    skipped = _one_future_reason(+skipped)
     lines = lines.sort_values(["ordered_at", "order_id"], kind="stable", ignore_index=True)
     return OrderLines(lines, returns, sum(c.n_read for c in chunks), skipped)
 
@@ -182,6 +188,7 @@ def read_impressions(path: str | Path) -> pd.DataFrame:
     keep &= _drop(raw["offer_id"] == "", "no offer id", skipped, keep)
     keep &= _drop(reversed_date, _REVERSED_DATE.format("shown_at"), skipped, keep)
     keep &= _drop(shown_at.isna(), "unreadable shown_at", skipped, keep)
+    keep &= _drop_future(shown_at, skipped, keep)
     keep &= _drop(
         ~position.between(1, MAX_POSITION) | (position % 1 != 0),
         f"position not a whole number from 1 to {MAX_POSITION}",
@@ -385,6 +392,7 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
     ordered_at, reversed_date = parse_timestamps(raw["ordered_at"], date_order)
     keep &= _drop(reversed_date, _REVERSED_DATE.format("ordered_at"), skipped, keep)
     keep &= _drop(ordered_at.isna(), "unreadable ordered_at", skipped, keep)
+    keep &= _drop_future(ordered_at, skipped, keep)
     quantity_text = raw["quantity"] if "quantity" in raw else pd.Series("", index=raw.index)
     quantity = pd.to_numeric(quantity_text.replace("", "1"), errors="coerce")
     keep &= _drop(quantity.isna() | (quantity % 1 != 0), "unreadable quantity", skipped, keep)
@@ -489,6 +497,24 @@ def _drop(
     return ~mask
 
 
+def _drop_future(moments: pd.Series, skipped: Counter, keep: pd.Series) -> pd.Series:
+    """The rows not dated after now (see :data:`FUTURE`); the others counted."""
+    future = moments > pd.Timestamp.now(tz="UTC").tz_localize(None) + _CLOCK_LEEWAY
+    latest = moments[future & keep].max()
+    if pd.isna(latest):
+        return ~future
+    return _drop(future, f"{FUTURE} (latest {latest:%Y-%m-%d})", skipped, keep)
+
+
+def _one_future_reason(counts: Counter) -> Counter:
+    """``counts`` with the future-dated rows of several chunks, each naming its own latest
+    date, under one reason that names the latest of all."""
+    future = sorted(reason for reason in counts if reason.startswith(FUTURE))
+    if len(future) > 1:
+        counts[future[-1]] = sum(counts.pop(reason) for reason in future)
+    return counts
+
+
 def _context(impressions: pd.DataFrame) -> list[str]:
     return [column for column in impressions.columns if column.startswith("ctx_")]
 
@@ -533,7 +559,7 @@ def kept_and_skipped(counts: Counter) -> tuple[Counter, Counter]:
     """A reader's counts split in two: rows kept with a note (:data:`KEPT`), rows skipped."""
     kept = Counter({reason: counts[reason] for reason in KEPT if counts[reason]})
     skipped = Counter({reason: n for reason, n in counts.items() if reason not in KEPT and n})
-    return kept, skipped
+    return kept, _one_future_reason(skipped)
 
 
 def describe_skipped(skipped: Counter) -> str:

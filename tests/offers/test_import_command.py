@@ -126,6 +126,15 @@ def test_a_line_split_across_import_chunks_is_imported_whole(write_file, databas
     assert lines[["order_id", "quantity"]].values.tolist() == [["O1", 1], ["O2", 3]]
 
 
+def test_an_import_skips_orders_dated_after_now_as_training_does(write_file, database, capsys):
+    path = write_file("orders.csv", ORDERS + "O5,C2,2062-01-09T10:00:00Z,BAG,1,35,Bag,Bags\n")
+    assert main(["import", "--orders", str(path)]) == 0
+    assert capsys.readouterr().out == (
+        "orders.csv: 7 rows read, 3 imported, 1 returns imported, 3 skipped "
+        "(duplicate line: 1, no customer id: 1, dated after now (latest 2062-01-09): 1)\n"
+    )
+
+
 def test_importing_a_catalog_and_offers(write_file, database, capsys):
     products = write_file("products.csv", "sku,title,category,price\nCAM,Camera,Cameras,499\n")
     offers = write_file(
