@@ -10,10 +10,10 @@ from offers.dates import midnight
 from offers.errors import InputError
 from offers.export import export_impressions
 from offers.files import check_regular_file, path_argument
-from offers.importer import import_files
-from offers.store import Store
+from offers.importer import read_files
+from offers.store import Store, check_database_url
 from offers.synthetic import generate_shop
-from widget.settings import load_settings
+from widget.settings import Settings, load_settings
 
 MAX_GENERATED_ORDERS = 2_000_000  # ~5.4M order lines; far more would not fit in memory
 
@@ -89,15 +89,14 @@ def run_import(args: argparse.Namespace) -> int:
     for given in (args.offers, args.orders, args.products):
         if given is not None:
             check_regular_file(given, str(given))
+    check_database_url(_settings_of(args).database_url)  # a typo stops it before the reading
+    # Read and checked before the store is opened: a file that cannot be used makes no
+    # database, folder or table.
+    files = read_files(
+        products=args.products, offers=args.offers, orders=args.orders, progress=True
+    )
     with _store_of(args) as (store, shop_id):
-        reports = import_files(
-            store,
-            shop_id,
-            products=args.products,
-            offers=args.offers,
-            orders=args.orders,
-            progress=True,
-        )
+        reports = files.write(store, shop_id)
     for report in reports:
         print(report.summary())
     return 0
@@ -140,12 +139,17 @@ def _store_arguments(parser: argparse.ArgumentParser) -> None:
 def _store_of(args: argparse.Namespace, *, create: bool = True) -> Iterator[tuple[Store, str]]:
     """The store and shop id that ``--database`` and ``--shop`` (or the environment) name;
     ``create=False`` for a command that only reads (see :meth:`Store.open`)."""
-    settings = load_settings().with_overrides(database_url=args.database, shop_id=args.shop)
+    settings = _settings_of(args)
     store = Store.open(settings.database_url, create=create)
     try:
         yield store, settings.shop_id
     finally:
         store.close()
+
+
+def _settings_of(args: argparse.Namespace) -> Settings:
+    """The settings, with ``--database`` and ``--shop`` over the environment's, checked."""
+    return load_settings().with_overrides(database_url=args.database, shop_id=args.shop)
 
 
 def _day(text: str) -> date:

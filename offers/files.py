@@ -67,6 +67,12 @@ PRICE_DROPPED = "kept without their unreadable price"
 PRICE_NEGATIVE = "kept without their negative price"
 MARGIN_DROPPED = "kept without their unreadable margin"
 KEPT = (MERGED, PRICE_DROPPED, PRICE_NEGATIVE, MARGIN_DROPPED)
+# A row dated after the moment the command runs (a year typed wrong, 2062 for 2026) is no
+# order that happened nor an offer shown yet: kept, it stretched the period, and training's
+# held-out split fell after every real order. A day's leeway covers clocks and time zones.
+# The reason names the latest such date, so the line can be found.
+FUTURE = "dated after now"
+_CLOCK_LEEWAY = pd.Timedelta(days=1)
 
 _KNOWN_COLUMNS = frozenset(
     (*ORDER_COLUMNS, *PRODUCT_REQUIRED, "margin", *PRODUCT_OPTIONAL_TEXT, *IMPRESSION_REQUIRED)
@@ -85,6 +91,7 @@ _CONTEXT_SPELLING = {  # impressions' order context, spelled as /v1/rank reads i
     "ctx_device": lambda text: text.lower(),
 }
 _MAX_QUANTITY = 2**31 - 1  # the store's integer column on PostgreSQL
+_OUT_OF_RANGE = "quantity out of range"
 MAX_POSITION = 1_000  # slots in one widget; beyond, a typo (and beyond int64, garbage)
 
 
@@ -114,12 +121,12 @@ class OrderLines:
 def read_orders(path: str | Path, *, progress: bool = False) -> OrderLines:
     """Read a whole orders file: purchases sorted by time, returns apart, skips counted."""
     chunks = list(iter_orders(path, progress=progress))
-    lines = _merge_repeated_lines(pd.concat([c.lines for c in chunks], ignore_index=True))
-    returns = _merge_repeated_lines(pd.concat([c.returns for c in chunks], ignore_index=True))
     skipped = sum((c.skipped for c in chunks), Counter())
-    skipped[MERGED] += sum(len(c.lines) + len(c.returns) for c in chunks)
-    skipped[MERGED] -= len(lines) + len(returns)
-    skipped = +skipped
+    lines = _merge_repeated_lines(pd.concat([c.lines for c in chunks], ignore_index=True), skipped)
+    returns = _merge_repeated_lines(
+        pd.concat([c.returns for c in chunks], ignore_index=True), skipped
+    )
+    skipped = _one_future_reason(+skipped)
     lines = lines.sort_values(["ordered_at", "order_id"], kind="stable", ignore_index=True)
     return OrderLines(lines, returns, sum(c.n_read for c in chunks), skipped)
 
@@ -181,6 +188,7 @@ def read_impressions(path: str | Path) -> pd.DataFrame:
     keep &= _drop(raw["offer_id"] == "", "no offer id", skipped, keep)
     keep &= _drop(reversed_date, _REVERSED_DATE.format("shown_at"), skipped, keep)
     keep &= _drop(shown_at.isna(), "unreadable shown_at", skipped, keep)
+    keep &= _drop_future(shown_at, skipped, keep)
     keep &= _drop(
         ~position.between(1, MAX_POSITION) | (position % 1 != 0),
         f"position not a whole number from 1 to {MAX_POSITION}",
@@ -387,10 +395,11 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
     ordered_at, reversed_date = parse_timestamps(raw["ordered_at"], date_order)
     keep &= _drop(reversed_date, _REVERSED_DATE.format("ordered_at"), skipped, keep)
     keep &= _drop(ordered_at.isna(), "unreadable ordered_at", skipped, keep)
+    keep &= _drop_future(ordered_at, skipped, keep)
     quantity_text = raw["quantity"] if "quantity" in raw else pd.Series("", index=raw.index)
     quantity = pd.to_numeric(quantity_text.replace("", "1"), errors="coerce")
     keep &= _drop(quantity.isna() | (quantity % 1 != 0), "unreadable quantity", skipped, keep)
-    keep &= _drop(quantity.abs() > _MAX_QUANTITY, "quantity out of range", skipped, keep)
+    keep &= _drop(quantity.abs() > _MAX_QUANTITY, _OUT_OF_RANGE, skipped, keep)
     keep &= _fits(raw, _ORDER_LENGTHS, skipped, keep)
 
     lines = raw[keep].copy()
@@ -405,9 +414,8 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
     for column in extra:  # kept as attributes: an export's Email column is no customer id
         lines[column] = column_without_emails(lines[column])
     is_return = lines["quantity"] <= 0
-    purchases = _merge_repeated_lines(lines[~is_return])
-    returns = _merge_repeated_lines(lines[is_return])  # partial refunds of a line add up
-    skipped[MERGED] += len(lines) - len(purchases) - len(returns)
+    purchases = _merge_repeated_lines(lines[~is_return], skipped)
+    returns = _merge_repeated_lines(lines[is_return], skipped)  # partial refunds add up
     return OrderLines(
         lines=purchases.reset_index(drop=True),
         returns=returns.reset_index(drop=True),
@@ -437,24 +445,27 @@ def _flag(text: pd.Series) -> pd.Series:
     return pd.to_numeric(words.fillna(text), errors="coerce")
 
 
-def _merge_repeated_lines(lines: pd.DataFrame) -> pd.DataFrame:
+def _merge_repeated_lines(lines: pd.DataFrame, counts: Counter) -> pd.DataFrame:
     """One row per (order_id, sku): an export that splits a line in two sums its quantities,
-    as do two partial refunds of a line (the store keeps one return per line)."""
+    as do two partial refunds of a line (the store keeps one return per line). The rows
+    summed into another are counted as merged; a line whose sum the store cannot hold is
+    skipped, each of its rows counted as out of range, as a row beyond it alone is."""
     repeated = lines.duplicated(["order_id", "sku"], keep=False)
     if not repeated.any():
         return lines
-    merged = (
-        lines[repeated]
-        .groupby(["order_id", "sku"], sort=False, as_index=False)
-        .agg(
-            {
-                c: ("sum" if c == "quantity" else "first")
-                for c in lines.columns
-                if c not in ("order_id", "sku")
-            }
-        )
+    grouped = lines[repeated].groupby(["order_id", "sku"], sort=False, as_index=False)
+    merged = grouped.agg(
+        {
+            c: ("sum" if c == "quantity" else "first")
+            for c in lines.columns
+            if c not in ("order_id", "sku")
+        }
     )
-    return pd.concat([lines[~repeated], merged[lines.columns]], ignore_index=True)
+    n_rows = grouped.size()["size"]
+    beyond = merged["quantity"].abs() > _MAX_QUANTITY
+    counts[_OUT_OF_RANGE] += int(n_rows[beyond].sum())
+    counts[MERGED] += int(n_rows[~beyond].sum() - (~beyond).sum())
+    return pd.concat([lines[~repeated], merged.loc[~beyond, lines.columns]], ignore_index=True)
 
 
 def _holds_nul(raw: pd.DataFrame) -> pd.Series:
@@ -487,6 +498,24 @@ def _drop(
     if n_rejected:
         skipped[reason] += n_rejected
     return ~mask
+
+
+def _drop_future(moments: pd.Series, skipped: Counter, keep: pd.Series) -> pd.Series:
+    """The rows not dated after now (see :data:`FUTURE`); the others counted."""
+    future = moments > pd.Timestamp.now(tz="UTC").tz_localize(None) + _CLOCK_LEEWAY
+    latest = moments[future & keep].max()
+    if pd.isna(latest):
+        return ~future
+    return _drop(future, f"{FUTURE} (latest {latest:%Y-%m-%d})", skipped, keep)
+
+
+def _one_future_reason(counts: Counter) -> Counter:
+    """``counts`` with the future-dated rows of several chunks, each naming its own latest
+    date, under one reason that names the latest of all."""
+    future = sorted(reason for reason in counts if reason.startswith(FUTURE))
+    if len(future) > 1:
+        counts[future[-1]] = sum(counts.pop(reason) for reason in future)
+    return counts
 
 
 def _context(impressions: pd.DataFrame) -> list[str]:
@@ -533,7 +562,7 @@ def kept_and_skipped(counts: Counter) -> tuple[Counter, Counter]:
     """A reader's counts split in two: rows kept with a note (:data:`KEPT`), rows skipped."""
     kept = Counter({reason: counts[reason] for reason in KEPT if counts[reason]})
     skipped = Counter({reason: n for reason, n in counts.items() if reason not in KEPT and n})
-    return kept, skipped
+    return kept, _one_future_reason(skipped)
 
 
 def describe_skipped(skipped: Counter) -> str:

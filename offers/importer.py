@@ -4,6 +4,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -40,41 +41,53 @@ class FileReport:
         return line
 
 
-def import_files(
-    store: Store,
-    shop_id: str,
+_Write = Callable[[Store, str], FileReport]
+
+
+@dataclass
+class ReadFiles:
+    """Files read and checked by :func:`read_files`, waiting to be written."""
+
+    writes: list[_Write]
+
+    def write(self, store: Store, shop_id: str) -> list[FileReport]:
+        """Write them all to ``shop_id`` in one transaction: a failure while writing leaves
+        the store as it was."""
+        with store.transaction() as writing:
+            return [write(writing, shop_id) for write in self.writes]
+
+
+def read_files(
     *,
     products: Path | None = None,
     offers: Path | None = None,
     orders: Path | None = None,
     progress: bool = False,
     chunksize: int = 250_000,
-) -> list[FileReport]:
-    """Import the files given (products, offers, orders, in that order); what the store
-    already holds is kept as it is.
-
-    Every file is read and checked before anything is written, then all of it is written
-    in one transaction: a file that cannot be read writes nothing, a failure while writing
-    leaves the store as it was, and the store's write lock (the whole file on SQLite) is
-    held only while writing, not while the files are read.
-    """
-    writes: list[Callable[[Store], FileReport]] = []
+) -> ReadFiles:
+    """Read and check the files given (products, offers, orders, in that order), touching
+    no store: a file that cannot be used raises before a store is opened, let alone made,
+    and the store's write lock (the whole file on SQLite) is not held while they are read."""
+    writes: list[_Write] = []
     if products is not None:
-        writes.append(_products_write(shop_id, products))
+        writes.append(_products_write(products))
     if offers is not None:
-        writes.append(_offers_write(shop_id, offers))
+        writes.append(_offers_write(offers))
     if orders is not None:
-        writes.append(_orders_write(shop_id, orders, progress, chunksize))
-    with store.transaction() as writing:
-        return [write(writing) for write in writes]
+        writes.append(_orders_write(orders, progress, chunksize))
+    return ReadFiles(writes)
 
 
-def _orders_write(
-    shop_id: str, path: Path, progress: bool, chunksize: int
-) -> Callable[[Store], FileReport]:
+def import_files(store: Store, shop_id: str, **files: Any) -> list[FileReport]:
+    """Import the files given (the arguments of :func:`read_files`); what the store already
+    holds is kept as it is. Every file is read and checked before anything is written."""
+    return read_files(**files).write(store, shop_id)
+
+
+def _orders_write(path: Path, progress: bool, chunksize: int) -> _Write:
     chunks = list(iter_orders(path, chunksize=chunksize, progress=progress))
 
-    def write(store: Store) -> FileReport:
+    def write(store: Store, shop_id: str) -> FileReport:
         report = FileReport(Path(path))
         for chunk in chunks:
             purchases, returns = store.save_order_lines(shop_id, chunk)
@@ -87,10 +100,10 @@ def _orders_write(
     return write
 
 
-def _products_write(shop_id: str, path: Path) -> Callable[[Store], FileReport]:
+def _products_write(path: Path) -> _Write:
     products = read_products(path)
 
-    def write(store: Store) -> FileReport:
+    def write(store: Store, shop_id: str) -> FileReport:
         written = store.save_products(shop_id, products)
         n_read, skipped = products.attrs["n_read"], products.attrs["skipped"]
         return FileReport(Path(path), n_read, written, skipped=skipped)
@@ -98,12 +111,12 @@ def _products_write(shop_id: str, path: Path) -> Callable[[Store], FileReport]:
     return write
 
 
-def _offers_write(shop_id: str, path: Path) -> Callable[[Store], FileReport]:
+def _offers_write(path: Path) -> _Write:
     """An offer the file gives no ``status`` keeps the status it has in the store: importing
     the file again does not resume an offer paused in the dashboard."""
     read = read_offers_file(path)
 
-    def write(store: Store) -> FileReport:
+    def write(store: Store, shop_id: str) -> FileReport:
         stored = {offer.id: offer.status for offer in store.offers(shop_id)}
         offers = [
             msgspec.structs.replace(offer, status=stored[offer.id])

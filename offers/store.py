@@ -24,7 +24,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, Table, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DatabaseError,
@@ -425,7 +425,14 @@ def _alembic_config() -> Config:
     return config
 
 
-def _create_engine(url: str, *, create: bool) -> Engine:
+def check_database_url(url: str) -> None:
+    """Refuse, in one line, a URL that names no store Encore can open, without connecting
+    or creating anything (`encore import` checks it before it reads its files)."""
+    _parsed_url(url)
+
+
+def _parsed_url(url: str) -> tuple[str, URL]:
+    """``url`` with the driver Encore uses, and parsed; an unusable one is an InputError."""
     if url.startswith("postgres://"):
         url = "postgresql://" + url.removeprefix("postgres://")
     if url.startswith("postgresql://"):
@@ -450,6 +457,12 @@ def _create_engine(url: str, *, create: bool) -> Engine:
             "connection sees its own: give a file, sqlite:///PATH",
             field="database",
         )
+    return url, parsed
+
+
+def _create_engine(url: str, *, create: bool) -> Engine:
+    url, parsed = _parsed_url(url)
+    is_sqlite = parsed.drivername == "sqlite"
     if is_sqlite and not create and not Path(parsed.database).is_file():
         raise InputError(f"no such database: {parsed.database}", field="database")
     try:

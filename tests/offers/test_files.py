@@ -193,6 +193,38 @@ def test_dates_beyond_what_a_timestamp_holds_are_skipped_not_a_crash(write_file)
     assert orders.skipped == {"unreadable ordered_at": 3}
 
 
+def _hours_from_now(hours: int) -> str:
+    return f"{pd.Timestamp.now(tz='UTC') + pd.Timedelta(hours=hours):%Y-%m-%dT%H:%M:%SZ}"
+
+
+def test_lines_dated_after_now_are_skipped_and_counted_with_the_latest_date(write_file):
+    """A year typed wrong (2062 for 2026) is no order that happened; a line a few hours
+    ahead (a shop's clock, a time zone) is one."""
+    rows = (
+        "O1,C1,2026-01-05,A,1,1\n"
+        "O2,C1,2062-01-05,A,1,1\n"
+        f"O3,C1,{_hours_from_now(12)},A,1,1\n"
+        "O4,C1,2061-07-01,A,-1,1\n"  # a return dated so, too
+        "O5,C1,2062-02-05T01:00:00+05:00,B,1,1\n"  # the last order: a chunk of its own
+    )
+    result = read_orders(write_file("orders.csv", HEADER + rows))
+    assert list(result.lines["order_id"]) == ["O1", "O3"]
+    assert result.returns.empty
+    assert result.skipped == {"dated after now (latest 2062-02-04)": 3}
+
+
+def test_impressions_shown_after_now_are_skipped_and_counted_with_the_latest_date(write_file):
+    rows = (
+        "R1,2026-01-05,C1,thank_you,X,1,0.5,1,0\n"
+        "R2,2099-01-05,C1,thank_you,X,1,0.5,1,0\n"
+        f"R3,{_hours_from_now(12)},C1,thank_you,X,1,0.5,1,0\n"
+        f"R4,{_hours_from_now(49)[:10]},C1,thank_you,X,1,0.5,1,0\n"
+    )
+    impressions = read_impressions(write_file("impressions.csv", IMPRESSIONS_HEADER + rows))
+    assert list(impressions["request_id"]) == ["R1", "R3"]
+    assert dict(impressions.attrs["skipped"]) == {"dated after now (latest 2099-01-05)": 2}
+
+
 def test_messy_rows_are_skipped_and_counted_by_reason(write_file):
     path = write_file(
         "orders.csv",
@@ -251,6 +283,18 @@ def test_a_line_split_across_a_chunk_boundary_is_merged(write_file):
     lines = pd.concat([chunk.lines for chunk in chunks], ignore_index=True)
     assert lines[["order_id", "quantity"]].values.tolist() == [["O1", 1], ["O2", 3]]
     assert sum(chunk.n_read for chunk in chunks) == 3
+
+
+def test_a_line_whose_rows_add_up_beyond_the_store_is_skipped_as_a_row_beyond_it_is(write_file):
+    rows = (
+        "O1,C1,2026-01-05,A,2000000000,1\nO1,C1,2026-01-05,A,2000000000,2\n"
+        "O1,C1,2026-01-05,B,1,1\nO1,C1,2026-01-05,B,2,1\n"
+        "O2,C1,2026-01-09,A,-2000000000,1\nO2,C1,2026-01-10,A,-2000000000,1\n"
+    )
+    result = read_orders(write_file("orders.csv", HEADER + rows))
+    assert result.lines[["order_id", "sku", "quantity"]].values.tolist() == [["O1", "B", 3]]
+    assert result.returns.empty
+    assert result.skipped == {"quantity out of range": 4, MERGED: 1}
 
 
 def test_missing_quantity_means_one(write_file):

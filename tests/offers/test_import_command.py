@@ -2,10 +2,11 @@
 
 import json
 import sqlite3
+from collections.abc import Iterator
 
 import msgspec
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, inspect, make_url, select
 
 from offers import importer, schema
 from offers.importer import import_files
@@ -123,6 +124,15 @@ def test_a_line_split_across_import_chunks_is_imported_whole(write_file, databas
         "orders.csv: 3 rows read, 2 imported, 1 merged with another row of its line, 0 skipped"
     )
     assert lines[["order_id", "quantity"]].values.tolist() == [["O1", 1], ["O2", 3]]
+
+
+def test_an_import_skips_orders_dated_after_now_as_training_does(write_file, database, capsys):
+    path = write_file("orders.csv", ORDERS + "O5,C2,2062-01-09T10:00:00Z,BAG,1,35,Bag,Bags\n")
+    assert main(["import", "--orders", str(path)]) == 0
+    assert capsys.readouterr().out == (
+        "orders.csv: 7 rows read, 3 imported, 1 returns imported, 3 skipped "
+        "(duplicate line: 1, no customer id: 1, dated after now (latest 2062-01-09): 1)\n"
+    )
 
 
 def test_importing_a_catalog_and_offers(write_file, database, capsys):
@@ -284,6 +294,32 @@ def test_rows_the_store_cannot_hold_are_skipped_on_either_store(
     store.close()
 
 
+def test_a_line_whose_merged_quantity_is_beyond_the_store_is_skipped_on_either_store(
+    write_file, store_url, monkeypatch, capsys
+):
+    """Each row fits, but merged, the line (a purchase or a return) would not: PostgreSQL
+    refused it with a traceback and SQLite stored the sum."""
+    monkeypatch.setenv("ENCORE_DATABASE_URL", store_url)
+    orders = write_file(
+        "orders.csv",
+        "order_id,customer_id,ordered_at,sku,quantity,price\n"
+        "BIG,C1,2026-01-01,S1,2000000000,1\n"
+        "BIG,C1,2026-01-01,S1,2000000000,2\n"
+        "BIG,C1,2026-01-01,S2,1,5\n"
+        "RET,C1,2026-01-02,S1,-2000000000,1\n"
+        "RET,C1,2026-01-03,S1,-2000000000,1\n"
+        "RET,C1,2026-01-03,S2,2,5\n",
+    )
+
+    assert main(["import", "--orders", str(orders)]) == 0
+
+    assert capsys.readouterr().out == (
+        "orders.csv: 6 rows read, 2 imported, 4 skipped (quantity out of range: 4)\n"
+    )
+    assert _stored(store_url)["order_lines"] == 2
+    assert _returned(store_url) == []
+
+
 def _stored(store_url: str) -> dict[str, int]:
     store = Store.open(store_url)
     tables = (schema.products, schema.offers, schema.orders, schema.order_lines)
@@ -318,7 +354,7 @@ def test_an_orders_file_malformed_after_its_first_chunk_imports_nothing(
     write_file, store_url, monkeypatch, capsys
 ):
     monkeypatch.setenv("ENCORE_DATABASE_URL", store_url)
-    monkeypatch.setitem(import_files.__kwdefaults__, "chunksize", 2)
+    monkeypatch.setitem(importer.read_files.__kwdefaults__, "chunksize", 2)
     good = "".join(f"O{n},C1,2026-01-0{n},A\n" for n in range(1, 5))
     orders = write_file(
         "orders.csv", "order_id,customer_id,ordered_at,sku\n" + good + "O5,C1,2026-01-05,A,x\n"
@@ -333,11 +369,65 @@ def test_an_orders_file_malformed_after_its_first_chunk_imports_nothing(
     assert _stored(store_url) == {"products": 0, "offers": 0, "orders": 0, "order_lines": 0}
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def new_database(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """A store not made yet: a SQLite file in folders that do not exist, or an empty
+    PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'new' / 'sub' / 'store.db'}"
+        return
+    server = make_url(request.getfixturevalue("postgres_url"))
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql("DROP DATABASE IF EXISTS new_store")
+        connection.exec_driver_sql("CREATE DATABASE new_store")
+    yield server.set(database="new_store").render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.exec_driver_sql("DROP DATABASE new_store WITH (FORCE)")
+    admin.dispose()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        pytest.param(
+            "offers.json",
+            '[{"id": "x", "kind": "banner", "title": "t"}]',
+            "offers.json: offer 1: `kind`: invalid enum value 'banner'",
+            id="a-bad-offer",
+        ),
+        pytest.param(
+            "orders.csv",
+            "order_id,customer_id,sku\nO,C,S\n",
+            "orders.csv: missing required column `ordered_at`",
+            id="a-missing-column",
+        ),
+    ],
+)
+def test_an_import_of_a_file_it_refuses_makes_no_store(
+    write_file, new_database, tmp_path, capsys, name, content, message
+):
+    path = write_file(name, content)
+
+    status = main(["import", f"--{name.split('.')[0]}", str(path), "--database", new_database])
+
+    assert status == 2
+    assert capsys.readouterr().err == f"encore import: error: {message}\n"
+    if new_database.startswith("sqlite"):
+        assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+    else:
+        engine = create_engine(new_database)
+        tables = inspect(engine).get_table_names()
+        engine.dispose()
+        assert tables == []
+
+
 def test_the_store_stays_writable_while_an_import_reads_its_files(
     write_file, database, monkeypatch
 ):
     """A service writing to a SQLite store (a conversion, an offer) is not kept waiting
     while an import parses a large file: the write lock is taken once all is read."""
+    Store.open(database).close()  # the service's store, already there
     products = write_file("products.csv", "sku,title,category,price\nCAM,Camera,Cameras,499\n")
     orders = write_file("orders.csv", ORDERS)
     store_file = database.removeprefix("sqlite:///")

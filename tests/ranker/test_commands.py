@@ -149,7 +149,7 @@ def test_evaluate_refuses_a_history_where_no_customer_returns(
     orders = tmp_path / "orders.csv"
     orders.write_text(
         "order_id,customer_id,ordered_at,sku\n"
-        + "".join(f"o{n},c{n},2027-01-{n + 1:02d},s{n % 3}\n" for n in range(20))
+        + "".join(f"o{n},c{n},2026-11-{n + 1:02d},s{n % 3}\n" for n in range(20))
     )
 
     status = main(
@@ -162,7 +162,7 @@ def test_evaluate_refuses_a_history_where_no_customer_returns(
     assert captured.out == ""
     assert captured.err == (
         "encore evaluate: error: orders.csv: nothing to score: no customer who ordered "
-        "before the split (2027-01-16T04:48:00Z) bought a product after it that their "
+        "before the split (2026-11-16T04:48:00Z) bought a product after it that their "
         "last order before it did not hold\n"
     )
 
@@ -171,8 +171,8 @@ def test_evaluate_says_which_rows_it_could_not_score(model_dir: Path, tmp_path: 
     orders = tmp_path / "orders.csv"
     orders.write_text(
         "order_id,customer_id,ordered_at,sku\n"
-        + "".join(f"o{n},c{n % 5},2027-01-{n + 1:02d},s{n % 3}\n" for n in range(20))
-        + "o99,,2027-01-21,s1\no98,c1,someday,s2\n"
+        + "".join(f"o{n},c{n % 5},2026-11-{n + 1:02d},s{n % 3}\n" for n in range(20))
+        + "o99,,2026-11-21,s1\no98,c1,someday,s2\n"
     )
 
     main(["evaluate", "--model", str(model_dir), "--orders", str(orders)])
@@ -191,6 +191,60 @@ def test_evaluate_says_which_rows_it_could_not_score(model_dir: Path, tmp_path: 
         "kept": {},
         "skipped": {"no customer id": 1, "unreadable ordered_at": 1},
     }
+
+
+def _with_a_row_dated(source: Path, target: Path, column: str, moment: str) -> Path:
+    """``source`` and one more row, a copy of its first with ``column`` set to ``moment``."""
+    table = pd.read_csv(source, dtype=str, keep_default_na=False)
+    typo = table.iloc[[0]].assign(**{column: moment})
+    if "order_id" in table:
+        typo = typo.assign(order_id="TYPO")
+    pd.concat([table, typo]).to_csv(target, index=False)
+    return target
+
+
+def test_a_year_typed_wrong_in_one_order_or_impression_does_not_move_training_s_splits(
+    shop_dir: Path, trained_model: RelevanceModel, tmp_path: Path, capsys
+) -> None:
+    """One line dated 2062 in a 2026 history put the test split in 2061: metrics on one
+    customer, every figure 0, and the model written as if all were well."""
+    orders = _with_a_row_dated(
+        shop_dir / "orders.csv", tmp_path / "orders.csv", "ordered_at", "2062-03-01T10:00:00Z"
+    )
+    impressions = _with_a_row_dated(
+        shop_dir / "impressions.csv", tmp_path / "impressions.csv", "shown_at", "2099-01-05"
+    )
+    args = ["--orders", str(orders), "--impressions", str(impressions)]
+
+    status = main(
+        ["train", *args, "--offers", str(shop_dir / "offers.json")]
+        + ["--out", str(tmp_path / "model")]
+    )
+
+    printed = capsys.readouterr().out.splitlines()
+    card = json.loads((tmp_path / "model" / "card.json").read_text())
+    assert status == 0
+    assert card["metrics"]["split_at"] == trained_model.card["metrics"]["split_at"]
+    assert card["metrics"]["n_queries"] == trained_model.card["metrics"]["n_queries"]
+    assert card["feedback"]["split_at"] == trained_model.card["feedback"]["split_at"]
+    assert "dated after now (latest 2062-03-01): 1" in printed[0]
+    (line,) = [line for line in printed if line.startswith("impressions.csv")]
+    assert line.endswith("(skipped: dated after now (latest 2099-01-05): 1)")
+
+
+def test_evaluate_skips_orders_dated_after_now(
+    model_dir: Path, shop_dir: Path, tmp_path: Path, capsys
+) -> None:
+    orders = _with_a_row_dated(
+        shop_dir / "orders.csv", tmp_path / "orders.csv", "ordered_at", "2062-03-01T10:00:00Z"
+    )
+
+    assert main(["evaluate", "--model", str(model_dir), "--orders", str(orders), "--json"]) == 0
+
+    printed = json.loads(capsys.readouterr().out)
+    card = json.loads((model_dir / "card.json").read_text())
+    assert printed["split_at"] == card["metrics"]["split_at"]
+    assert printed["read"]["skipped"] == {"dated after now (latest 2062-03-01)": 1}
 
 
 def test_a_failed_training_leaves_no_empty_out_folder(tmp_path: Path, capsys) -> None:
