@@ -32,7 +32,7 @@ from offers import schema
 from offers.cells import read_text_cells
 from offers.dates import DateOrder, parse_timestamps
 from offers.errors import InputError, binary_kind, not_utf8, opening, wide_encoding_problem
-from offers.identity import column_without_emails, customer_keys
+from offers.identity import column_without_emails, customer_keys, without_emails
 from offers.money import parse_margin, parse_money
 from offers.progress import progress
 
@@ -316,9 +316,19 @@ def _column_names(header: list[str]) -> list[str]:
     names = [name.strip().lower() for name in header]
     canonical = [re.sub(r"[\s-]+", "_", name) for name in names]
     return [
-        new if new in _KNOWN_COLUMNS and new not in names and canonical.count(new) == 1 else name
+        new
+        if new in _KNOWN_COLUMNS and new not in names and canonical.count(new) == 1
+        else _name_without_emails(name)
         for name, new in zip(names, canonical, strict=True)
     ]
+
+
+def _name_without_emails(name: str) -> str:
+    """An extra column's name with each email in it as its digest, as a request's attribute
+    names are logged; a ``ctx_`` column keeps its prefix (``ctx_ann@shop.example`` is
+    ``ctx_sha256:...``), which :func:`without_emails` would take as part of the address."""
+    prefix = "ctx_" if name.startswith("ctx_") else ""
+    return prefix + without_emails(name.removeprefix(prefix))
 
 
 def _check_columns(name: str, columns: list[str], required: tuple[str, ...]) -> None:

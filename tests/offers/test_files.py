@@ -326,6 +326,45 @@ def test_emails_in_impression_context_columns_are_kept_only_as_digests(write_fil
     assert row["ctx_device"] == "mobile"
 
 
+ANN = "ann@shop.example"
+BOB = "bob@corp.example"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "column"),
+    [
+        pytest.param(
+            "orders.csv",
+            HEADER.strip() + f",{BOB}\nO1,C1,2026-01-05,A,1,1,v\n",
+            customer_key(BOB),
+            id="orders",
+        ),
+        pytest.param(
+            "products.csv",
+            f"sku,title,category,price,{BOB}\nA,Mug,Kitchen,4,v\n",
+            customer_key(BOB),
+            id="products",
+        ),
+        pytest.param(
+            "impressions.csv",
+            IMPRESSIONS_HEADER.strip() + f",ctx_{BOB}\nR1,2026-01-05,C1,thank_you,X,1,0.5,1,0,v\n",
+            f"ctx_{customer_key(BOB)}",  # still a context column, named as its digest
+            id="impressions",
+        ),
+    ],
+)
+def test_an_email_written_as_a_column_name_is_kept_only_as_its_digest(
+    write_file, name, content, column
+):
+    path = write_file(name, content)
+    table = read_orders(path).lines if name == "orders.csv" else None
+    if table is None:
+        table = (read_products if name == "products.csv" else read_impressions)(path)
+
+    assert table.loc[0, column] == "v"
+    assert not [c for c in table.columns if "@" in c]
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
