@@ -41,6 +41,7 @@ ORDER_OPTIONAL_TEXT = ("title", "category", "country", "currency", "device")
 ORDER_COLUMNS = (*ORDER_REQUIRED, "quantity", "price", *ORDER_OPTIONAL_TEXT)
 PRODUCT_REQUIRED = ("sku", "title", "category", "price")
 PRODUCT_OPTIONAL_TEXT = ("image_url", "url")
+PRODUCT_COLUMNS = (*PRODUCT_REQUIRED, "margin", *PRODUCT_OPTIONAL_TEXT)
 MAX_CONTEXT_VALUES = 50
 """An impressions file's ``ctx_`` column with more distinct values (ids, amounts, free text)
 holds no pattern a click model can learn per value: training leaves it out."""
@@ -68,9 +69,7 @@ PRICE_NEGATIVE = "kept without their negative price"
 MARGIN_DROPPED = "kept without their unreadable margin"
 KEPT = (MERGED, PRICE_DROPPED, PRICE_NEGATIVE, MARGIN_DROPPED)
 
-_KNOWN_COLUMNS = frozenset(
-    (*ORDER_COLUMNS, *PRODUCT_REQUIRED, "margin", *PRODUCT_OPTIONAL_TEXT, *IMPRESSION_REQUIRED)
-)
+_KNOWN_COLUMNS = frozenset((*ORDER_COLUMNS, *PRODUCT_COLUMNS, *IMPRESSION_REQUIRED))
 _SEPARATORS = ",;\t|"
 _NUL = "NUL character in a field"
 _SAVE_AS_UTF8 = "save the file as UTF-8 CSV"
@@ -148,6 +147,7 @@ def iter_orders(
 def read_products(path: str | Path) -> pd.DataFrame:
     """Read a products file; ``attrs["n_read"]`` and ``attrs["skipped"]`` tell what was left out."""
     raw = pd.concat(list(_read_chunks(path, PRODUCT_REQUIRED, 250_000, False)), ignore_index=True)
+    _hash_emails(raw, ("title", "category"), PRODUCT_COLUMNS)
     skipped: Counter = Counter()
     keep = _drop(_holds_nul(raw), _NUL, skipped)
     keep &= _drop(raw["sku"] == "", "no sku", skipped, keep)
@@ -387,6 +387,7 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
     keep = _drop(raw.duplicated(), "duplicate line", skipped)
     raw["order_id"] = _stored_ids(raw["order_id"])  # some shops number orders by email
     raw["customer_id"] = _stored_ids(raw["customer_id"])
+    _hash_emails(raw, ORDER_OPTIONAL_TEXT, ORDER_COLUMNS)
     keep &= _drop(_holds_nul(raw), _NUL, skipped, keep)
     keep &= _drop(raw["order_id"] == "", "no order id", skipped, keep)
     keep &= _drop(raw["customer_id"] == "", "no customer id", skipped, keep)
@@ -409,8 +410,6 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
             lines[column] = ""
     extra = [c for c in lines.columns if c not in ORDER_COLUMNS]
     lines = lines[[*ORDER_COLUMNS, *extra]]
-    for column in extra:  # kept as attributes: an export's Email column is no customer id
-        lines[column] = column_without_emails(lines[column])
     is_return = lines["quantity"] <= 0
     purchases = _merge_repeated_lines(lines[~is_return])
     returns = _merge_repeated_lines(lines[is_return])  # partial refunds of a line add up
@@ -421,6 +420,15 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
         n_read=len(raw),
         skipped=+skipped,
     )
+
+
+def _hash_emails(raw: pd.DataFrame, texts: tuple[str, ...], known: tuple[str, ...]) -> None:
+    """Each email in the columns ``texts`` and in the extra ones (not ``known``: attributes,
+    where an export's Email column is no customer id) replaced by its digest, in place and
+    before the length checks, so that what must fit its column is what is stored."""
+    for column in raw.columns:
+        if column in texts or column not in known:
+            raw[column] = column_without_emails(raw[column])
 
 
 def _stored_ids(ids: pd.Series) -> pd.Series:

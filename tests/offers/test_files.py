@@ -365,6 +365,47 @@ def test_an_email_written_as_a_column_name_is_kept_only_as_its_digest(
     assert not [c for c in table.columns if "@" in c]
 
 
+def test_emails_in_order_titles_categories_country_and_device_are_kept_only_as_digests(
+    write_file,
+):
+    path = write_file(
+        "orders.csv",
+        "order_id,customer_id,ordered_at,sku,title,category,country,currency,device\n"
+        f"O1,C1,2026-01-05,A,Mug for {ANN},{BOB},{ANN},EUR,{ANN}\n",
+    )
+    line = read_orders(path).lines.loc[0]
+
+    assert line["title"] == f"Mug for {customer_key(ANN)}"  # the text around it kept
+    assert line[["category", "country", "device"]].tolist() == [
+        customer_key(BOB),
+        customer_key(ANN),
+        customer_key(ANN),
+    ]
+
+
+def test_an_email_as_currency_counts_as_its_digest_which_the_column_cannot_hold(write_file):
+    path = write_file(
+        "orders.csv",
+        f"order_id,customer_id,ordered_at,sku,currency\nO1,C1,2026-01-05,A,{ANN}\n"
+        "O2,C1,2026-01-05,A,EUR\n",
+    )
+    result = read_orders(path)
+
+    assert list(result.lines["order_id"]) == ["O2"]
+    assert result.skipped == {"currency longer than 16 characters": 1}
+
+
+def test_emails_in_a_products_file_are_kept_only_as_digests(write_file):
+    path = write_file(
+        "products.csv",
+        f"sku,title,category,price,supplier\nA,Mug by {ANN},{BOB},4,{BOB}\n",
+    )
+    product = read_products(path).loc[0]
+
+    assert product["title"] == f"Mug by {customer_key(ANN)}"
+    assert product[["category", "supplier"]].tolist() == [customer_key(BOB)] * 2
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
