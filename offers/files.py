@@ -32,7 +32,7 @@ from offers import schema
 from offers.cells import read_text_cells
 from offers.dates import DateOrder, parse_timestamps
 from offers.errors import InputError, binary_kind, not_utf8, opening, wide_encoding_problem
-from offers.identity import column_without_emails, customer_keys
+from offers.identity import column_without_emails, customer_keys, without_emails
 from offers.money import parse_margin, parse_money
 from offers.progress import progress
 
@@ -41,6 +41,7 @@ ORDER_OPTIONAL_TEXT = ("title", "category", "country", "currency", "device")
 ORDER_COLUMNS = (*ORDER_REQUIRED, "quantity", "price", *ORDER_OPTIONAL_TEXT)
 PRODUCT_REQUIRED = ("sku", "title", "category", "price")
 PRODUCT_OPTIONAL_TEXT = ("image_url", "url")
+PRODUCT_COLUMNS = (*PRODUCT_REQUIRED, "margin", *PRODUCT_OPTIONAL_TEXT)
 MAX_CONTEXT_VALUES = 50
 """An impressions file's ``ctx_`` column with more distinct values (ids, amounts, free text)
 holds no pattern a click model can learn per value: training leaves it out."""
@@ -74,9 +75,7 @@ KEPT = (MERGED, PRICE_DROPPED, PRICE_NEGATIVE, MARGIN_DROPPED)
 FUTURE = "dated after now"
 _CLOCK_LEEWAY = pd.Timedelta(days=1)
 
-_KNOWN_COLUMNS = frozenset(
-    (*ORDER_COLUMNS, *PRODUCT_REQUIRED, "margin", *PRODUCT_OPTIONAL_TEXT, *IMPRESSION_REQUIRED)
-)
+_KNOWN_COLUMNS = frozenset((*ORDER_COLUMNS, *PRODUCT_COLUMNS, *IMPRESSION_REQUIRED))
 _SEPARATORS = ",;\t|"
 _NUL = "NUL character in a field"
 _SAVE_AS_UTF8 = "save the file as UTF-8 CSV"
@@ -155,6 +154,7 @@ def iter_orders(
 def read_products(path: str | Path) -> pd.DataFrame:
     """Read a products file; ``attrs["n_read"]`` and ``attrs["skipped"]`` tell what was left out."""
     raw = pd.concat(list(_read_chunks(path, PRODUCT_REQUIRED, 250_000, False)), ignore_index=True)
+    _hash_emails(raw, ("title", "category"), PRODUCT_COLUMNS)
     skipped: Counter = Counter()
     keep = _drop(_holds_nul(raw), _NUL, skipped)
     keep &= _drop(raw["sku"] == "", "no sku", skipped, keep)
@@ -327,9 +327,19 @@ def _column_names(header: list[str]) -> list[str]:
     names = [name.strip().lower() for name in header]
     canonical = [re.sub(r"[\s-]+", "_", name) for name in names]
     return [
-        new if new in _KNOWN_COLUMNS and new not in names and canonical.count(new) == 1 else name
+        new
+        if new in _KNOWN_COLUMNS and new not in names and canonical.count(new) == 1
+        else _name_without_emails(name)
         for name, new in zip(names, canonical, strict=True)
     ]
+
+
+def _name_without_emails(name: str) -> str:
+    """An extra column's name with each email in it as its digest, as a request's attribute
+    names are logged; a ``ctx_`` column keeps its prefix (``ctx_ann@shop.example`` is
+    ``ctx_sha256:...``), which :func:`without_emails` would take as part of the address."""
+    prefix = "ctx_" if name.startswith("ctx_") else ""
+    return prefix + without_emails(name.removeprefix(prefix))
 
 
 def _check_columns(name: str, columns: list[str], required: tuple[str, ...]) -> None:
@@ -388,6 +398,7 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
     keep = _drop(raw.duplicated(), "duplicate line", skipped)
     raw["order_id"] = _stored_ids(raw["order_id"])  # some shops number orders by email
     raw["customer_id"] = _stored_ids(raw["customer_id"])
+    _hash_emails(raw, ORDER_OPTIONAL_TEXT, ORDER_COLUMNS)
     keep &= _drop(_holds_nul(raw), _NUL, skipped, keep)
     keep &= _drop(raw["order_id"] == "", "no order id", skipped, keep)
     keep &= _drop(raw["customer_id"] == "", "no customer id", skipped, keep)
@@ -411,8 +422,6 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
             lines[column] = ""
     extra = [c for c in lines.columns if c not in ORDER_COLUMNS]
     lines = lines[[*ORDER_COLUMNS, *extra]]
-    for column in extra:  # kept as attributes: an export's Email column is no customer id
-        lines[column] = column_without_emails(lines[column])
     is_return = lines["quantity"] <= 0
     purchases = _merge_repeated_lines(lines[~is_return], skipped)
     returns = _merge_repeated_lines(lines[is_return], skipped)  # partial refunds add up
@@ -422,6 +431,15 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
         n_read=len(raw),
         skipped=+skipped,
     )
+
+
+def _hash_emails(raw: pd.DataFrame, texts: tuple[str, ...], known: tuple[str, ...]) -> None:
+    """Each email in the columns ``texts`` and in the extra ones (not ``known``: attributes,
+    where an export's Email column is no customer id) replaced by its digest, in place and
+    before the length checks, so that what must fit its column is what is stored."""
+    for column in raw.columns:
+        if column in texts or column not in known:
+            raw[column] = column_without_emails(raw[column])
 
 
 def _stored_ids(ids: pd.Series) -> pd.Series:

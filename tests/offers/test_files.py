@@ -370,6 +370,86 @@ def test_emails_in_impression_context_columns_are_kept_only_as_digests(write_fil
     assert row["ctx_device"] == "mobile"
 
 
+ANN = "ann@shop.example"
+BOB = "bob@corp.example"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "column"),
+    [
+        pytest.param(
+            "orders.csv",
+            HEADER.strip() + f",{BOB}\nO1,C1,2026-01-05,A,1,1,v\n",
+            customer_key(BOB),
+            id="orders",
+        ),
+        pytest.param(
+            "products.csv",
+            f"sku,title,category,price,{BOB}\nA,Mug,Kitchen,4,v\n",
+            customer_key(BOB),
+            id="products",
+        ),
+        pytest.param(
+            "impressions.csv",
+            IMPRESSIONS_HEADER.strip() + f",ctx_{BOB}\nR1,2026-01-05,C1,thank_you,X,1,0.5,1,0,v\n",
+            f"ctx_{customer_key(BOB)}",  # still a context column, named as its digest
+            id="impressions",
+        ),
+    ],
+)
+def test_an_email_written_as_a_column_name_is_kept_only_as_its_digest(
+    write_file, name, content, column
+):
+    path = write_file(name, content)
+    table = read_orders(path).lines if name == "orders.csv" else None
+    if table is None:
+        table = (read_products if name == "products.csv" else read_impressions)(path)
+
+    assert table.loc[0, column] == "v"
+    assert not [c for c in table.columns if "@" in c]
+
+
+def test_emails_in_order_titles_categories_country_and_device_are_kept_only_as_digests(
+    write_file,
+):
+    path = write_file(
+        "orders.csv",
+        "order_id,customer_id,ordered_at,sku,title,category,country,currency,device\n"
+        f"O1,C1,2026-01-05,A,Mug for {ANN},{BOB},{ANN},EUR,{ANN}\n",
+    )
+    line = read_orders(path).lines.loc[0]
+
+    assert line["title"] == f"Mug for {customer_key(ANN)}"  # the text around it kept
+    assert line[["category", "country", "device"]].tolist() == [
+        customer_key(BOB),
+        customer_key(ANN),
+        customer_key(ANN),
+    ]
+
+
+def test_an_email_as_currency_counts_as_its_digest_which_the_column_cannot_hold(write_file):
+    path = write_file(
+        "orders.csv",
+        f"order_id,customer_id,ordered_at,sku,currency\nO1,C1,2026-01-05,A,{ANN}\n"
+        "O2,C1,2026-01-05,A,EUR\n",
+    )
+    result = read_orders(path)
+
+    assert list(result.lines["order_id"]) == ["O2"]
+    assert result.skipped == {"currency longer than 16 characters": 1}
+
+
+def test_emails_in_a_products_file_are_kept_only_as_digests(write_file):
+    path = write_file(
+        "products.csv",
+        f"sku,title,category,price,supplier\nA,Mug by {ANN},{BOB},4,{BOB}\n",
+    )
+    product = read_products(path).loc[0]
+
+    assert product["title"] == f"Mug by {customer_key(ANN)}"
+    assert product[["category", "supplier"]].tolist() == [customer_key(BOB)] * 2
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -681,7 +761,7 @@ def test_rows_holding_a_nul_character_are_skipped_and_counted(write_file, name, 
 
 
 def test_rows_with_a_field_longer_than_the_store_holds_are_skipped(write_file):
-    long_email = "a" * 300 + "@example.com"  # stored as its 71-character digest, so it fits
+    long_email = "a" * 300 + "@example.com"  # stored as its 39-character digest, so it fits
     orders = write_file(
         "orders.csv",
         "order_id,customer_id,ordered_at,sku,currency\n"

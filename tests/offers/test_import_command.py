@@ -320,6 +320,36 @@ def test_a_line_whose_merged_quantity_is_beyond_the_store_is_skipped_on_either_s
     assert _returned(store_url) == []
 
 
+def test_an_imported_catalog_and_order_history_store_no_email(
+    write_file, store_url, monkeypatch, capsys
+):
+    monkeypatch.setenv("ENCORE_DATABASE_URL", store_url)
+    products = write_file(
+        "products.csv",
+        "sku,title,category,price,supplier,ann@shop.example\n"
+        "P1,Mug for ann@shop.example,bob@corp.example,1,bob@corp.example,1\n",
+    )
+    orders = write_file(
+        "orders.csv",
+        "order_id,customer_id,ordered_at,sku,title,category,country,device,bob@corp.example\n"
+        "E1,C1,2026-01-01,P1,for ann@shop.example,ann@shop.example,ann@shop.example,"
+        "ann@shop.example,v\n",
+    )
+    assert main(["import", "--products", str(products), "--orders", str(orders)]) == 0
+    capsys.readouterr()
+
+    store = Store.open(store_url)
+    with store.engine.connect() as connection:
+        stored = [
+            tuple(row)
+            for table in (schema.products, schema.orders, schema.order_lines)
+            for row in connection.execute(select(table)).all()
+        ]
+    store.close()
+    assert len(stored) == 3
+    assert [row for row in stored if "@" in str(row)] == []
+
+
 def _stored(store_url: str) -> dict[str, int]:
     store = Store.open(store_url)
     tables = (schema.products, schema.offers, schema.orders, schema.order_lines)

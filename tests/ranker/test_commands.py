@@ -2,6 +2,7 @@
 
 import codecs
 import json
+import pickle
 import re
 import shutil
 import subprocess
@@ -140,6 +141,33 @@ def test_train_with_the_offers_says_how_many_cross_sells_learned_from_their_clic
     assert (
         line == f"cross-sells moved by their own clicks: {len(model.feedback.cross_sell_weights)}"
     )
+
+
+def test_train_keeps_no_email_of_its_files_in_the_model_or_its_card(
+    shop_dir: Path, tmp_path: Path, capsys
+) -> None:
+    files = {}
+    for name in ("orders", "products", "impressions"):
+        table = pd.read_csv(shop_dir / f"{name}.csv", dtype=str, keep_default_na=False)
+        if name == "impressions":
+            table["ctx_cy@corp.example"] = table["ctx_device"]
+        else:
+            table["title"] += " by ann@shop.example"
+            table["category"] += " bob@corp.example"
+            table["gift@shop.example"] = "1"
+        files[name] = tmp_path / f"{name}.csv"
+        table.to_csv(files[name], index=False)
+    out = tmp_path / "model"
+
+    status = main(["train", *(f"--{n}={path}" for n, path in files.items()), f"--out={out}"])
+
+    capsys.readouterr()
+    model = load_model(out)
+    kept = pickle.dumps(model) + (out / "card.json").read_bytes()
+    assert status == 0
+    assert f"ctx_{customer_key('cy@corp.example')}" in model.feedback.mean_weights
+    for domain in ("@shop.example", "@corp.example"):
+        assert domain.encode() not in kept and domain.encode("utf-32-le") not in kept
 
 
 @pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
