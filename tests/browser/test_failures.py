@@ -117,3 +117,28 @@ def test_an_order_that_cannot_be_written_as_json_renders_nothing(shopper: Shoppe
     assert shopper.widget_requests() == []
     assert len(shopper.encore_lines()) == 1
     shopper.assert_host_page_unharmed()
+
+
+def test_a_host_fetch_that_throws_at_once_leaves_no_error_in_the_page(
+    shopper: Shopper, service, purchase
+) -> None:
+    now = datetime.now(UTC)
+    shopper.page.clock.install(time=now)
+    page = host_page(
+        script_src=service.url + "/widget.js",
+        attributes=snippet(service, purchase),
+        before_script=(  # as a consent manager's wrapper may do
+            "<script>var realFetch = window.fetch; window.fetch = function (url, init) {"
+            " if (String(url).indexOf('/v1/') >= 0) throw new TypeError('blocked');"
+            " return realFetch.apply(this, arguments); };</script>"
+        ),
+    )
+    serve_host_page(shopper, service.url + "/test/thanks", page)
+
+    shopper.page.goto(service.url + "/test/thanks")
+    expect(shopper.page.locator(".encore-host")).to_be_hidden()
+    shopper.page.clock.run_for(5_000)  # past the request's timeout
+    shopper.page.evaluate("new Promise(done => setTimeout(done))")
+
+    assert shopper.encore_lines() == ["[encore] no offers: blocked"]
+    shopper.assert_host_page_unharmed()

@@ -5,7 +5,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import Shopper, host_page, is_events_post
+from tests.browser.helpers import Shopper, host_page, is_events_post, serve_host_page
 
 pytestmark = pytest.mark.browser
 
@@ -211,6 +211,12 @@ def test_refused_consent_shows_and_sends_nothing(
     [
         pytest.param("pending", "encore.consent('granted')", id="pending-then-granted"),
         pytest.param("Granted", "", id="granted-in-the-tag"),
+        pytest.param("denied", "encore.consent('granted')", id="denied-then-granted"),
+        pytest.param(
+            "pending",
+            "encore.consent('denied'); encore.consent('granted')",
+            id="pending-then-denied-then-granted",
+        ),
     ],
 )
 def test_a_consent_tool_s_granted_shows_offers(
@@ -507,6 +513,64 @@ def test_a_second_tag_of_another_shop_or_refusing_consent_sends_nothing(
     assert hosts_with_offers(shopper) == ["BODY"]
 
 
+def test_the_same_tag_pasted_twice_shows_its_order_once(shopper: Shopper, service, purchase):
+    open_host_page(shopper, service, order_attributes(purchase))
+    shopper.offers().first.wait_for()
+
+    add_tag(
+        shopper,
+        service,
+        {
+            "data-key": service.publishable_key,
+            "data-placement": "thank_you",
+            **order_attributes(purchase),
+        },
+    )
+
+    assert len(shopper.widget_requests()) == 1
+    assert hosts_with_offers(shopper) == ["BODY"]
+    shopper.assert_host_page_unharmed()
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        pytest.param("/", id="root-relative"),
+        pytest.param("//{host}", id="protocol-relative"),
+        pytest.param("{origin}/", id="absolute-with-a-slash"),
+    ],
+)
+def test_a_data_endpoint_written_relative_to_the_page_shows_offers(
+    shopper: Shopper, service, purchase, endpoint: str
+) -> None:
+    origin = service.url
+    written = endpoint.format(origin=origin, host=origin.split("//", 1)[1])
+
+    open_host_page(shopper, service, {**order_attributes(purchase), "data-endpoint": written})
+
+    expect(shopper.offers().first).to_be_visible()
+    assert all(r.url == origin + "/v1/widget" for r in shopper.widget_requests())
+    shopper.assert_host_page_unharmed()
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        pytest.param("div:empty { display: none }", id="empty-divs-hidden"),
+        pytest.param("div:not([id]) { display: none !important }", id="important-rule"),
+    ],
+)
+def test_a_page_rule_hiding_plain_divs_does_not_hide_the_offers(
+    shopper: Shopper, service, purchase, rule: str
+) -> None:
+    open_host_page(
+        shopper, service, order_attributes(purchase), before_script=f"<style>{rule}</style>"
+    )
+
+    expect(shopper.offers().first).to_be_visible()
+    shopper.assert_host_page_unharmed()
+
+
 def test_a_second_tag_in_head_shows_its_offers_in_the_page(shopper: Shopper, service, purchase):
     open_host_page(shopper, service, order_attributes(purchase))
     shopper.offers().first.wait_for()
@@ -548,3 +612,43 @@ def test_two_tags_keep_their_own_revisit_slots_so_a_reload_ranks_nothing_again(
         "encore:encore-tag-1",
     ]
     assert len(shopper.widget_requests()) == 2  # both from the first visit
+
+
+# The README's recipe for a page whose load event matters: the tag added once the page has loaded.
+TAG_AFTER_LOAD = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Thanks</title>
+</head><body><h1>Thank you for your order!</h1><div id="encore-offers"></div>
+<script>
+  addEventListener('load', function () {
+    var tag = document.createElement('script');
+    tag.src = %(src)s;
+    tag.dataset.key = %(key)s;
+    tag.dataset.order = JSON.stringify(%(order)s);
+    tag.dataset.customer = JSON.stringify(%(customer)s);
+    document.body.appendChild(tag);
+  });
+</script></body></html>"""
+
+
+def test_a_tag_added_after_load_leaves_the_load_event_alone_and_shows_offers(
+    shopper: Shopper, service, purchase
+) -> None:
+    src = service.url + "/widget.js"
+    page = TAG_AFTER_LOAD % {
+        "src": json.dumps(src),
+        "key": json.dumps(service.publishable_key),
+        "order": json.dumps(purchase.order),
+        "customer": json.dumps(purchase.customer),
+    }
+    serve_host_page(shopper, service.url + "/test/after-load", page)
+
+    shopper.page.goto(service.url + "/test/after-load")
+    shopper.offers().first.wait_for()
+
+    load_began, script_asked = shopper.page.evaluate(
+        "src => [performance.getEntriesByType('navigation')[0].loadEventStart,"
+        " performance.getEntriesByName(src)[0].startTime]",
+        src,
+    )
+    assert 0 < load_began <= script_asked  # the page had loaded when widget.js was asked for
+    assert host_of_offers(shopper) == "encore-offers"
+    shopper.assert_host_page_unharmed()

@@ -14,13 +14,15 @@
  * Use: <script async src="https://ENCORE/widget.js" data-key="pk_..." data-placement="thank_you"
  *        data-order='{"id":"1001","total":59.9,"items":[...]}' data-customer='{"id":"c1"}'></script>
  * Options: data-target (CSS selector; default #encore-offers, else right after this tag),
- * data-endpoint (default: this script's origin), data-timeout (ms, default 3000), data-limit,
- * data-attributes (JSON), data-locale (default: the page's <html lang>),
- * data-consent="pending" (wait for encore.consent(true)), or a consent tool's value: "granted", "true",
- * "yes" or "1" (any case) grant it, anything else ("denied", "false", "no", "") refuses it.
+ * data-endpoint (default: this script's origin; may be relative to the page, e.g. "/"),
+ * data-timeout (ms, default 3000), data-limit, data-attributes (JSON), data-locale (default: the
+ * page's <html lang>), data-consent="pending" (wait for encore.consent(true)), or a consent tool's
+ * value: "granted", "true", "yes" or "1" (any case) grant it, anything else ("denied", "false", "no",
+ * "") withholds it: nothing is shown or sent until encore.consent grants it.
  * Calls before load: window.encore = window.encore && window.encore.q ? window.encore : {q: [],
  *   show: function (o) { this.q.push(['show', o]) }, consent: function (v) { this.q.push(['consent', v]) }};
  *   or push ['show', {...}] onto encore.q. The loaded script turns that same object into the API.
+ * The same tag pasted twice shows its order once.
  * A second tag of the same shop and service (another placement) is one more show() of its own data-*
  * settings; a tag of another shop or service is left alone.
  * Never throws into the host page: every failure renders nothing and logs at most one "[encore]" warning.
@@ -31,8 +33,10 @@
   var PREFIX = '[encore] ';
   // Another tag loaded the widget first: it shows this tag's order too (see showTag).
   if (stub && stub.loaded) return typeof stub.tag === 'function' && stub.tag(d.currentScript);
+  // !important inside the shadow root outranks the page's rules, !important ones too: a theme's
+  // `div:empty{display:none}` would otherwise hide offers whose impressions are counted.
   var CSS =
-    ':host{display:block}' +
+    ':host{display:block!important}:host([hidden]){display:none!important}' +
     '.encore-ph{min-height:var(--encore-min-height,150px)}' +
     '.encore{all:initial;display:block;box-sizing:border-box;margin:24px 0;overflow-wrap:anywhere;' +
     'color:var(--encore-text,#1d2329);' +
@@ -114,9 +118,15 @@
     };
   }
 
-  // The service a tag talks to: its data-endpoint, else the origin it was loaded from.
+  // The service a tag talks to: its data-endpoint (absolute, or relative to the page: `/` for a
+  // service proxied under the shop's own origin), else the origin it was loaded from; '' if unreadable.
   function endpointOf(set, tag) {
-    return (set.endpoint || (tag && tag.src ? new URL(tag.src).origin : location.origin)).replace(/\/+$/, '');
+    try {
+      if (set.endpoint) return new URL(set.endpoint, location.href).href.replace(/\/+$/, '');
+      return tag && tag.src ? new URL(tag.src).origin : location.origin;
+    } catch (e) {
+      return '';
+    }
   }
 
   // A tag's data-consent: absent is consent, "pending" is null (wait for encore.consent), else granted().
@@ -176,8 +186,7 @@
 
   function show(options) {
     options = options || {};
-    if (consent === false) return;
-    if (consent === null) return waiting.push(options);
+    if (consent !== true) return waiting.push(options); // shown if consent is granted later
     withHost(options.target || data.target, function (host) { load(host, options); });
   }
 
@@ -188,11 +197,12 @@
     var slot = STORE + (target && target.nodeType ? target.id : target || '');
     var body, kept;
     latest.set(host, id);
-    host.style.display = '';
+    host.hidden = false;
     fill(root, '<div class="encore-ph" aria-hidden="true"></div>');
     Promise.resolve().then(function () {
       var order = options.order || parse('order');
       if (!order || typeof order !== 'object') throw new Error('no order to show offers for');
+      if (!base) throw new Error('data-endpoint is not a URL');
       body = stringify({
         key: data.key,
         placement: options.placement || data.placement || 'thank_you',
@@ -211,10 +221,10 @@
       render(host, root, kept); // throws on an answer it cannot show: that is not kept
       memory.set(host, {slot: slot, kept: kept});
       keep(slot, kept);
-    }).catch(function (e) {
-      if (latest.get(host) === id) collapse(host);
+    }).catch(guard(function (e) {
       warn('no offers: ' + ((e && e.message) || e));
-    });
+      if (latest.get(host) === id) collapse(host);
+    }));
   }
 
   // A revisit of the same order in this tab (a reload, the back button) shows what the first
@@ -280,11 +290,14 @@
         reject(new Error('timed out after ' + timeoutMs + ' ms'));
       }, timeoutMs);
     });
-    var answer = fetch(url, {method: 'POST', body: body, credentials: 'omit', signal: controller && controller.signal})
-      .then(function (response) {
-        if (!response.ok) throw new Error('/v1/widget answered ' + response.status);
-        return response.json();
-      });
+    // fetch called in the chain: one that throws at once (a host's wrapper) rejects this answer,
+    // which clears the timer, rather than leaving the timeout to reject with nobody listening.
+    var answer = Promise.resolve().then(function () {
+      return fetch(url, {method: 'POST', body: body, credentials: 'omit', signal: controller && controller.signal});
+    }).then(function (response) {
+      if (!response.ok) throw new Error('/v1/widget answered ' + response.status);
+      return response.json();
+    });
     var done = function () { clearTimeout(timer); };
     answer.then(done, done);
     return Promise.race([answer, timeout]);
@@ -336,7 +349,7 @@
       each(host.shadowRoot.querySelectorAll('[data-encore-token]'), forget);
       while (host.shadowRoot.firstChild) host.shadowRoot.removeChild(host.shadowRoot.firstChild);
     }
-    host.style.display = 'none';
+    host.hidden = true;
   }
 
   function onClick(host, root, event) {
@@ -457,8 +470,7 @@
 
   function setConsent(value) {
     consent = granted(value);
-    var held = waiting.splice(0, waiting.length);
-    if (consent) return each(held, show);
+    if (consent) return each(waiting.splice(0, waiting.length), show);
     outbox.length = 0;
     forgetAll();
     each(shown, collapse);
@@ -471,7 +483,7 @@
     var own = (tag && tag.dataset) || {};
     if (!own.order) return;
     if (own.key !== data.key || endpointOf(own, tag) !== base) return warn('a tag of another shop or service is left alone');
-    if (consentOf(own) === false) return;
+    if (consentOf(own) === false || once(own)) return;
     var options = {placement: own.placement, limit: own.limit, locale: own.locale, target: own.target,
       order: parse('order', own), customer: parse('customer', own), attributes: parse('attributes', own)};
     if (options.target) return show(options);
@@ -488,6 +500,14 @@
     show(options);
   }
 
+  // Whether a tag with these data-* settings was shown already: the same tag pasted twice (by a
+  // theme and an app, say) shows its order once.
+  function once(set) {
+    var settings = [set.placement, set.target, set.order, set.customer, set.attributes, set.limit, set.locale].join('\n');
+    if (tagSettings.indexOf(settings) >= 0) return true;
+    tagSettings.push(settings);
+  }
+
   function run(command) {
     if (command && typeof command.length === 'number' && typeof command[0] === 'string') {
       var method = api[command[0]];
@@ -501,6 +521,7 @@
   var queued = (stub && stub.q && stub.q.length && stub.q) || [];
   var api = stub && stub.q && !stub.nodeType ? stub : {};
   var tags = 0; // other tags of this shop on the page, each with its own slot
+  var tagSettings = [];
 
   guard(function () {
     api.loaded = true;
@@ -515,7 +536,7 @@
       if (d.visibilityState === 'hidden') flush();
     }));
     w.addEventListener('pagehide', api.flush);
-    if (data.order) show({});
+    if (data.order && !once(data)) show({});
     each(queued, api.q.push);
   })();
 
