@@ -210,11 +210,11 @@ def read_impressions(path: str | Path) -> pd.DataFrame:
     for column in ("request_id", "customer_id", "placement", "offer_id", *_context(impressions)):
         impressions[column] = read_text_cells(impressions[column])
     impressions["customer_id"] = _stored_ids(impressions["customer_id"])
-    for column in _context(impressions):
-        impressions[column] = column_without_emails(impressions[column])
     for column, spelled in _CONTEXT_SPELLING.items():  # as the service reads an order's
         if column in impressions.columns:
             impressions[column] = spelled(impressions[column].str)
+    for column in _context(impressions):  # after the spelling, as the service logs them
+        impressions[column] = column_without_emails(impressions[column])
     impressions["shown_at"] = shown_at[keep]
     impressions["position"] = position[keep].astype("int64")
     impressions["propensity"] = propensity[keep].astype("float64")

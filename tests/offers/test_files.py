@@ -361,13 +361,15 @@ def test_impressions_spell_country_currency_and_device_as_the_service_reads_them
 def test_emails_in_impression_context_columns_are_kept_only_as_digests(write_file):
     path = write_file(
         "impressions.csv",
-        IMPRESSIONS_HEADER.strip() + ",ctx_email,ctx_device\n"
-        "R1,2026-01-05,C1,thank_you,X,1,0.5,1,0,Ann@Example.com,mobile\n",
+        IMPRESSIONS_HEADER.strip() + ",ctx_email,ctx_device,ctx_country\n"
+        "R1,2026-01-05,C1,thank_you,X,1,0.5,1,0,Ann@Example.com,mobile,ann@example.com\n",
     )
     row = read_impressions(path).loc[0]
 
-    assert row["ctx_email"].startswith("sha256:")
+    assert row["ctx_email"] == customer_key("ann@example.com")
     assert row["ctx_device"] == "mobile"
+    # the digest the service logs for that country: folded to upper case, then hashed
+    assert row["ctx_country"] == customer_key("ann@example.com")
 
 
 ANN = "ann@shop.example"
