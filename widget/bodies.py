@@ -101,9 +101,9 @@ def decode(decoder: "msgspec.json.Decoder[T]", body: bytes) -> T:
         raise _too_deep() from None
 
 
-def decode_any(body: bytes) -> Any:
-    """Decode JSON of any shape, for bodies validated afterwards: offers, read as an offers
-    file is (:func:`offers.catalog.decode_offers_json`: a key written twice is a 422)."""
+def decode_offer_body(body: bytes) -> Any:
+    """Decode a ``/v1/offers`` body (an offer, or a patch), validated afterwards, as an offers
+    file is read (:func:`offers.catalog.decode_offers_json`: a key written twice is a 422)."""
     _check_text(body)
     try:
         return decode_offers_json(body)

@@ -70,7 +70,7 @@ def from_validation(err: msgspec.ValidationError | msgspec.DecodeError) -> ApiEr
     if " - at `$" in text:
         text, location = text.split(" - at `$", 1)
         # msgspec writes a dict's key as `[...]`, and every key when decoding without a type
-        # (decode_any): the field is the dict, or none
+        # (decode_offer_body): the field is the dict, or none
         field = location.rstrip("`").split("[...]")[0].lstrip(".") or None
     if text.startswith(("Object missing required field `", "Object contains unknown field `")):
         named = text.split("`")[1]

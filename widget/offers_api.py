@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from offers.catalog import Offer, is_offer_id, parse_offer
 from offers.errors import InputError
-from widget.bodies import decode_any, read_body
+from widget.bodies import decode_offer_body, read_body
 from widget.errors import ApiError, from_input_error
 from widget.responses import offer_response
 from widget.service import Service, service_of
@@ -43,7 +43,7 @@ async def list_offers(request: Request) -> Response:
 async def create_offer(request: Request) -> Response:
     service = service_of(request)
     shop = service.keys.secret(request)
-    offer = _parse_offer(decode_any(await read_body(request)))
+    offer = _parse_offer(decode_offer_body(await read_body(request)))
     if await run_in_threadpool(service.store.offer, shop.id, offer.id) is not None:
         raise ApiError(
             409,
@@ -70,7 +70,7 @@ async def put_offer(request: Request) -> Response:
     service = service_of(request)
     shop = service.keys.secret(request)
     offer_id = request.path_params["offer_id"]  # checked with the body's, as `id`
-    document = decode_any(await read_body(request))
+    document = decode_offer_body(await read_body(request))
     if isinstance(document, dict):
         document.setdefault("id", offer_id)
         if document["id"] != offer_id:
@@ -98,7 +98,7 @@ async def patch_offer(request: Request) -> Response:
     service = service_of(request)
     shop = service.keys.secret(request)
     offer_id = offer_id_of(request)
-    patch = decode_any(await read_body(request))
+    patch = decode_offer_body(await read_body(request))
     if not isinstance(patch, dict):
         raise ApiError(422, "expected a merge patch: a JSON object of the fields to change")
     if patch.get("id", offer_id) != offer_id:

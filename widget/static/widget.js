@@ -506,6 +506,7 @@
     var settings = [set.placement, set.target, set.order, set.customer, set.attributes, set.limit, set.locale].join('\n');
     if (tagSettings.indexOf(settings) >= 0) return true;
     tagSettings.push(settings);
+    return false;
   }
 
   function run(command) {
