@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from offers.catalog import read_offers_file
+from offers.errors import InputError
 from offers.files import describe_skipped, iter_orders, kept_and_skipped, read_products
 from offers.store import Store, WriteCount
 
@@ -86,6 +87,9 @@ def import_files(store: Store, shop_id: str, **files: Any) -> list[FileReport]:
 
 def _orders_write(path: Path, progress: bool, chunksize: int) -> _Write:
     chunks = list(iter_orders(path, chunksize=chunksize, progress=progress))
+    if all(c.lines.empty and c.returns.empty for c in chunks) and any(c.n_read for c in chunks):
+        _kept, skipped = kept_and_skipped(sum((c.skipped for c in chunks), Counter()))
+        raise InputError(f"{path.name}: no usable order lines ({describe_skipped(skipped)})")
 
     def write(store: Store, shop_id: str) -> FileReport:
         report = FileReport(Path(path))
@@ -102,6 +106,9 @@ def _orders_write(path: Path, progress: bool, chunksize: int) -> _Write:
 
 def _products_write(path: Path) -> _Write:
     products = read_products(path)
+    if products.empty and products.attrs["n_read"]:
+        skipped = describe_skipped(products.attrs["skipped"])
+        raise InputError(f"{path.name}: no usable products ({skipped})")
 
     def write(store: Store, shop_id: str) -> FileReport:
         written = store.save_products(shop_id, products)

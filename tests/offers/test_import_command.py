@@ -432,6 +432,18 @@ def new_database(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
             "orders.csv: missing required column `ordered_at`",
             id="a-missing-column",
         ),
+        pytest.param(
+            "orders.csv",
+            "order_id,customer_id,ordered_at,sku\nO1,,2026-01-05,S\nO2,C,someday,S\n",
+            "orders.csv: no usable order lines (no customer id: 1, unreadable ordered_at: 1)",
+            id="no-usable-order-line",
+        ),
+        pytest.param(
+            "products.csv",
+            "sku,title,category,price\n,Mug,Kitchen,5\n",
+            "products.csv: no usable products (no sku: 1)",
+            id="no-usable-product",
+        ),
     ],
 )
 def test_an_import_of_a_file_it_refuses_makes_no_store(
