@@ -243,15 +243,18 @@ def _holdout(connection: Connection, window: _Window) -> dict[str, Any]:
         .group_by(conversions.c.request_id)
         .subquery()
     )
+    # An order is in one arm: the holdout only if no visit to it was shown offers (a guest
+    # checkout, exposed, then the signed-in customer's page, held out, is an exposed order).
+    held_out = func.min(case((requests.c.holdout, 1), else_=0)) == 1
     per_transaction = (
         select(
-            requests.c.holdout,
+            held_out.label("holdout"),
             func.coalesce(func.sum(per_request.c.revenue), 0.0).label("revenue"),
             func.coalesce(func.sum(per_request.c.conversions), 0).label("conversions"),
         )
         .select_from(requests.outerjoin(per_request, per_request.c.request_id == requests.c.id))
         .where(window.condition)
-        .group_by(requests.c.holdout, _transaction())
+        .group_by(_transaction())
         .subquery()
     )
     revenue = per_transaction.c.revenue
@@ -262,11 +265,10 @@ def _holdout(connection: Connection, window: _Window) -> dict[str, Any]:
         func.sum(revenue * revenue).label("squares"),
         func.sum(per_transaction.c.conversions).label("conversions"),
     ).group_by(per_transaction.c.holdout)
-    # One answer per transaction: the first, as a customer back on the order's page is
-    # asked again.
+    # One answer per transaction, in the arm it was asked in: the first, as a customer back
+    # on the order's page is asked again.
     first = func.row_number().over(
-        partition_by=[answers.c.holdout, _transaction()],
-        order_by=[answers.c.at, answers.c.request_id],
+        partition_by=_transaction(), order_by=[answers.c.at, answers.c.request_id]
     )
     per_transaction_answer = (
         select(answers.c.holdout, answers.c.score, first.label("nth"))
@@ -353,7 +355,10 @@ def _difference(
     difference = (a.mean - b.mean) * scale
     if a.variance is None or b.variance is None:
         return round(difference, digits), None
-    margin = _Z95 * math.sqrt(a.variance / a.n + b.variance / b.n) * scale
+    standard_error = math.sqrt(a.variance / a.n + b.variance / b.n)
+    if standard_error == 0:  # every value alike in both arms (no conversion yet): no evidence
+        return round(difference, digits), None
+    margin = _Z95 * standard_error * scale
     return round(difference, digits), [
         round(difference - margin, digits),
         round(difference + margin, digits),

@@ -160,6 +160,39 @@ def test_an_order_whose_page_is_shown_again_is_one_transaction(store) -> None:
     assert (exposed["csat_answers"], exposed["csat_mean"]) == (2, 3.0)  # order 1001's first: 2
 
 
+def test_an_order_shown_offers_as_a_guest_then_held_out_signed_in_is_one_exposed_order(
+    store,
+) -> None:
+    # Order 2001 is ranked for a guest (never held out: shown offers), then on the order page
+    # for the signed-in customer, who is in the holdout. Order 2002 is held out alone.
+    at = datetime(2024, 3, 1, 10)
+    add_request(store, "r1", at, order_id="2001", customer_id="", holdout=False)
+    add_request(store, "r2", at.replace(hour=11), order_id="2001", customer_id="ann", holdout=True)
+    add_request(store, "r3", at, order_id="2002", customer_id="bo", holdout=True)
+    record_csat(store, "shop", "r1", 4, at)
+    record_csat(store, "shop", "r2", 2, at.replace(hour=11), holdout=True)
+    record_csat(store, "shop", "r3", 5, at, holdout=True)
+
+    result = report(store, "shop", SINCE, UNTIL)
+
+    arms = result["holdout"]
+    assert result["totals"]["transactions"] == 2
+    assert (arms["exposed"]["transactions"], arms["holdout"]["transactions"]) == (1, 1)
+    assert arms["share"] == 0.5
+    assert (arms["exposed"]["csat_answers"], arms["exposed"]["csat_mean"]) == (1, 4.0)
+    assert (arms["holdout"]["csat_answers"], arms["holdout"]["csat_mean"]) == (1, 5.0)
+
+
+def test_arms_whose_every_order_earned_the_same_get_no_interval(store) -> None:
+    at = datetime(2024, 3, 1, 10)
+    for n, holdout in enumerate((False, False, True, True)):
+        add_request(store, f"r{n}", at, customer_id=f"c{n}", holdout=holdout)
+
+    difference = report(store, "shop", SINCE, UNTIL)["holdout"]["difference"]
+
+    assert (difference["rpt"], difference["rpt_ci95"]) == (0.0, None)
+
+
 def test_report_of_an_empty_period_has_zeros_and_no_ratios(store) -> None:
     result = report(store, "shop", SINCE, UNTIL, "day")
     assert result["totals"] == figures(0, 0, 0, 0, 0, 0, 0.0, None, None, None)
