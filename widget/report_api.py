@@ -4,6 +4,7 @@ Answers the secret key (``Authorization: Bearer sk_...``). The period is whole U
 days; :func:`parse_period` is also how the dashboard picks its days.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -20,6 +21,7 @@ from widget.service import service_of
 DEFAULT_DAYS = 30
 _FORMATS = ("json", "csv")
 _PARAMETERS = {"since", "until", "group_by", "format"}
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ async def report_endpoint(request: Request) -> Response:
     if unknown:  # `from=` or `groupby=` would otherwise answer the default report unsaid
         known = ", ".join(f"`{name}`" for name in sorted(_PARAMETERS))
         raise ApiError(422, f"unknown parameter `{unknown[0]}`: expected {known}", field=unknown[0])
+    repeated = sorted(name for name in set(params) if len(params.getlist(name)) > 1)
+    if repeated:  # which of two `since` would the report be of?
+        raise ApiError(422, f"`{repeated[0]}` is given more than once", field=repeated[0])
     period = parse_period(params.get("since"), params.get("until"))
     group_by = params.get("group_by") or "day"
     if group_by not in GROUP_BY:
@@ -80,6 +85,8 @@ def parse_period(since: str | None, until: str | None, today: date | None = None
 
 def _parse_date(value: str, field: str) -> date:
     try:
+        if not _DAY.fullmatch(value):  # fromisoformat also reads 20261201 and 2026-W49-1
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         raise ApiError(

@@ -145,6 +145,30 @@ def test_report_takes_the_first_and_last_days_there_are(client, query, since, un
         ),
         pytest.param("format=xml", "format", "`format` must be json or csv", id="bad format"),
         pytest.param(
+            "since=20240301",
+            "since",
+            "`since` must be a date as YYYY-MM-DD, got '20240301'",
+            id="since-without-dashes",
+        ),
+        pytest.param(
+            "since=2024-W09-5",
+            "since",
+            "`since` must be a date as YYYY-MM-DD, got '2024-W09-5'",
+            id="since-as-an-iso-week",
+        ),
+        pytest.param(
+            "since=2024-03-01&since=2024-02-01",
+            "since",
+            "`since` is given more than once",
+            id="since-twice",
+        ),
+        pytest.param(
+            "group_by=day&group_by=kind",
+            "group_by",
+            "`group_by` is given more than once",
+            id="group-by-twice",
+        ),
+        pytest.param(
             "since=2999-01-01",
             "since",
             "`since` (2999-01-01) is after today, where `until` ends by default",
