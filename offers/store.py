@@ -259,6 +259,25 @@ class Store:
             document = connection.execute(query).scalar_one_or_none()
         return None if document is None else msgspec.convert(document, Offer)
 
+    def create_offer(self, shop_id: str, offer: Offer) -> bool:
+        """Insert ``offer`` unless one with its id is stored; False if one is. Atomic: of two
+        creations of one id at once (two workers), exactly one inserts."""
+        table = schema.offers
+        row = {
+            "shop_id": shop_id,
+            "id": offer.id,
+            "kind": offer.kind,
+            "status": offer.status,
+            "document": msgspec.to_builtins(offer),
+            "updated_at": utcnow(),
+        }
+        with self._begin() as connection:
+            statement = dialect_insert(connection, table).on_conflict_do_nothing(
+                index_elements=["shop_id", "id"]
+            )
+            # rowcount is not reported for this statement by every driver
+            return connection.execute(statement.returning(table.c.id), row).first() is not None
+
     def change_offer(
         self, shop_id: str, offer_id: str, change: Callable[[Offer], Offer]
     ) -> Offer | None:

@@ -19,7 +19,7 @@ from offers.errors import InputError
 from widget.bodies import decode_offer_body, read_body
 from widget.errors import ApiError, from_input_error
 from widget.responses import offer_response
-from widget.service import Service, service_of
+from widget.service import service_of
 
 
 async def list_offers(request: Request) -> Response:
@@ -44,13 +44,13 @@ async def create_offer(request: Request) -> Response:
     service = service_of(request)
     shop = service.keys.secret(request)
     offer = _parse_offer(decode_offer_body(await read_body(request)))
-    if await run_in_threadpool(service.store.offer, shop.id, offer.id) is not None:
+    if not await run_in_threadpool(service.store.create_offer, shop.id, offer):
         raise ApiError(
             409,
             f"offer `{offer.id}` already exists; PUT /v1/offers/{offer.id} replaces it",
             field="id",
         )
-    await _save(service, offer)
+    await service.offers_changed()
     # Headers are latin-1: an id in any script goes in percent-encoded.
     location = str(request.url_for("offer", offer_id=quote(offer.id, safe="")))
     return offer_response(offer, 201, headers={"Location": location})
@@ -75,21 +75,29 @@ async def put_offer(request: Request) -> Response:
         document.setdefault("id", offer_id)
         if document["id"] != offer_id:
             raise ApiError(422, f"`id` must be `{offer_id}` (the id in the URL)", field="id")
-    if is_offer_id(offer_id):  # else not looked up: PostgreSQL refuses a NUL in an id
-        # Replaced under the stored row's lock, so an offer deleted meanwhile is not brought
-        # back with an id that only a stored offer may keep.
+    def replaced_by(stored: Offer) -> Offer:
+        return _kept_archived(stored, _parse_offer(document, stored=True))
+
+    # Replaced under the stored row's lock, so an offer deleted meanwhile is not brought back
+    # with an id that only a stored offer may keep. Not looked up with an id that cannot be
+    # one (PostgreSQL refuses a NUL in it): parsing names the problem.
+    if is_offer_id(offer_id):
         replaced = await run_in_threadpool(
-            service.store.change_offer,
-            shop.id,
-            offer_id,
-            lambda stored: _kept_archived(stored, _parse_offer(document, stored=True)),
+            service.store.change_offer, shop.id, offer_id, replaced_by
         )
         if replaced is not None:
             await service.offers_changed()
             return offer_response(replaced, 200)
     offer = _parse_offer(document)
-    await _save(service, offer)
-    return offer_response(offer, 201)
+    if await run_in_threadpool(service.store.create_offer, shop.id, offer):
+        await service.offers_changed()
+        return offer_response(offer, 201)
+    # Created by another request this moment: this one replaces it, as it would a moment later.
+    replaced = await run_in_threadpool(service.store.change_offer, shop.id, offer_id, replaced_by)
+    if replaced is None:  # and deleted again meanwhile
+        raise ApiError(409, f"offer `{offer_id}` changed meanwhile: send it again", field="id")
+    await service.offers_changed()
+    return offer_response(replaced, 200)
 
 
 async def patch_offer(request: Request) -> Response:
@@ -173,11 +181,6 @@ def _kept_archived(stored: Offer, offer: Offer) -> Offer:
             field="status",
         )
     return offer
-
-
-async def _save(service: Service, offer: Offer) -> None:
-    await run_in_threadpool(service.store.save_offers, service.shop.id, [offer])
-    await service.offers_changed()
 
 
 async def offers_collection(request: Request) -> Response:

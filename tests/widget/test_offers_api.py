@@ -1,6 +1,7 @@
 """/v1/offers: the catalog over HTTP, validated by the catalog's own rules."""
 
 import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
@@ -139,6 +140,28 @@ def test_patches_sent_at_once_are_all_kept(client):
     assert statuses == [200] * 12
     stored = client.get("/v1/offers/p-new", headers=auth(SK)).json()
     assert stored["attributes"] == {f"k{n}": n for n in range(12)}
+
+
+@pytest.mark.parametrize("method", ["post", "put"])
+def test_one_new_offer_created_at_once_by_many_is_created_once(client, method):
+    start = threading.Barrier(12)
+
+    def create(n: int) -> int:
+        offer = {**PARTNER, "title": f"by client {n}"}
+        start.wait()
+        if method == "post":
+            return client.post("/v1/offers", json=offer, headers=auth(SK)).status_code
+        return client.put("/v1/offers/p-new", json=offer, headers=auth(SK)).status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        statuses = Counter(pool.map(create, range(12)))
+
+    # POST: one creates, the others are told it exists; PUT: one creates, the others replace
+    assert statuses == {201: 1, 409 if method == "post" else 200: 11}
+    [stored] = [
+        o for o in client.get("/v1/offers", headers=auth(SK)).json()["offers"] if o["id"] == "p-new"
+    ]
+    assert stored["title"].startswith("by client ")
 
 
 def test_patch_merges_objects_and_null_removes_a_field(client):
