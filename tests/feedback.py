@@ -47,6 +47,26 @@ def add_request(
     )
 
 
+def impression_row(
+    request_id: str, offer_id: str, customer_id: str, shown_at: datetime, *, shop_id: str = "shop"
+) -> dict:
+    """An impression row as the service's log queues it."""
+    return {
+        "request_id": request_id,
+        "offer_id": offer_id,
+        "shop_id": shop_id,
+        "shown_at": shown_at,
+        "customer_id": customer_id,
+        "placement": "thank_you",
+        "kind": "partner",
+        "position": 1,
+        "propensity": 1.0,
+        "score": 0.5,
+        "model_version": "v",
+        "context": {},
+    }
+
+
 def add_impression(
     store: Store,
     request_id: str,

@@ -31,6 +31,7 @@ import math
 import sqlite3
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,8 +60,12 @@ class ImpressionLog:
         max_pending: int = 200_000,
         checkpoint_seconds: float = 1.0,
         shutdown_seconds: float = 20.0,
+        on_written: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> None:
         self.store = store
+        # told the impressions of each batch once written (or dropped): the per-worker
+        # lifetime counts keep those not written yet (widget/recent.py)
+        self.on_written = on_written
         self.flush_interval = flush_interval
         self.batch_rows = batch_rows
         self.max_pending = max_pending
@@ -205,6 +210,7 @@ class ImpressionLog:
                 rows.append(queue.popleft())
                 taken += 1
         self._in_flight = taken
+        impressions = list(batch.impressions)
         try:
             await self._write(batch)
         except STORE_AWAY:  # the store is away: keep everything
@@ -215,11 +221,17 @@ class ImpressionLog:
             try:
                 await run_in_threadpool(self._write_one_by_one, batch)
             except STORE_AWAY:  # away midway: keep the rows not done
+                self._tell_written(impressions[: len(impressions) - len(batch.impressions)])
                 self._put_back(batch)
                 raise
         finally:
             self._in_flight = 0
         self.n_written += taken
+        self._tell_written(impressions)
+
+    def _tell_written(self, impressions: list[dict[str, Any]]) -> None:
+        if self.on_written is not None and impressions:
+            self.on_written(impressions)
 
     def _put_back(self, batch: FeedbackBatch) -> None:
         """Return a batch's rows to the front of their queues, in order."""

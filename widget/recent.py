@@ -11,7 +11,10 @@ table costs milliseconds, a whole request's budget). So each worker keeps:
 Its own requests and events update it at once; a background refresh every few
 seconds merges in what other workers wrote (rows are keyed, so merging twice
 changes nothing; its own impressions, told apart by their request ids, are not
-read again) and replaces the lifetime counts. A customer checks out
+read again) and replaces the lifetime counts with the store's, plus what this
+worker served that its log has not written yet (queued, or written while the
+store was being read: a refresh after an outage, with thousands of rows still
+queued, would otherwise forget them and let every worker spend the cap again). A customer checks out
 minutes apart, not seconds, so a few seconds' lag never lets a per-customer cap
 slip. Toward a lifetime cap each worker spends only its share of what is left
 (:meth:`RecentActivity.shown`), so the workers together stay within it, give or
@@ -22,6 +25,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from starlette.concurrency import run_in_threadpool
 
 from offers.caps import DAY, WEEK, OfferUsage, load_lifetime_usage
 from offers.catalog import Offer
@@ -58,6 +63,8 @@ class RecentActivity:
         self._tracked: frozenset[str] = frozenset()
         self._shown: dict[str, dict[tuple[str, str], datetime]] = {}
         self._dismissed: dict[str, dict[str, datetime]] = {}
+        self._unwritten: Counter[str] = Counter()  # own impressions the log has not written
+        self._written_while_reading: Counter[str] | None = None
         self._set_lifetime(OfferUsage())
         self._watermark: datetime | None = None
         self._pruned_at: datetime | None = None
@@ -101,8 +108,19 @@ class RecentActivity:
         the others served as many meanwhile, rather than all of it (which let N workers
         overshoot a cap N times over)."""
         self._total_shown[offer.id] = self._total_shown.get(offer.id, 0) + self.workers
+        self._unwritten[offer.id] += 1
         if customer_id and _capped_per_customer(offer):
             self._shown.setdefault(customer_id, {})[(request_id, offer.id)] = at
+
+    def written(self, impressions: Sequence[dict]) -> None:
+        """The feedback log wrote (or dropped) these impressions of this worker's."""
+        for row in impressions:
+            offer_id = row["offer_id"]
+            self._unwritten[offer_id] -= 1
+            if self._unwritten[offer_id] <= 0:
+                del self._unwritten[offer_id]
+            if self._written_while_reading is not None:
+                self._written_while_reading[offer_id] += 1
 
     def converted(self, offer_id: str) -> None:
         self._conversions[offer_id] = self._conversions.get(offer_id, 0) + 1
@@ -121,6 +139,15 @@ class RecentActivity:
         if self._watermark is not None and self._late_since is None:
             self._late_since = self._watermark
         self._back_at = None
+
+    async def refresh(self, offers: Sequence[Offer], now: datetime) -> None:
+        """:meth:`fetch` in a worker thread, then :meth:`apply`; impressions the log writes
+        meanwhile may or may not be in what the fetch counts, so they count as unwritten."""
+        self._written_while_reading = Counter()
+        try:
+            self.apply(await run_in_threadpool(self.fetch, offers, now))
+        finally:
+            self._written_while_reading = None
 
     def fetch(self, offers: Sequence[Offer], now: datetime) -> Fetched:
         """Read what changed (blocking: run it in a worker thread)."""
@@ -177,9 +204,14 @@ class RecentActivity:
         return {customer_id: shown for customer_id, shown in kept.items() if shown}
 
     def _set_lifetime(self, lifetime: OfferUsage) -> None:
-        """The lifetime counts as read; this worker's impressions and conversions are added as
-        they happen, and every usage handed out shares these two counts."""
+        """The lifetime counts as read, plus this worker's impressions not yet written (each
+        counted once per worker, as :meth:`shown` counts them: the others' logs may hold as
+        many); its impressions and conversions are added as they happen, and every usage
+        handed out shares these two counts."""
+        unwritten = self._unwritten + (self._written_while_reading or Counter())
         self._total_shown: dict[str, int] = dict(lifetime.total_impressions)
+        for offer_id, n in unwritten.items():
+            self._total_shown[offer_id] = self._total_shown.get(offer_id, 0) + n * self.workers
         self._conversions: dict[str, int] = dict(lifetime.conversions)
         self._no_customer = OfferUsage(
             total_impressions=self._total_shown, conversions=self._conversions

@@ -106,7 +106,11 @@ class Service:
         catalog = CatalogCache(store, shop.id)
         recent = RecentActivity(store, shop.id, settings.dismiss_days, settings.workers)
         signer = TokenSigner(served.signing_secret, settings.token_max_age_days)
-        log = ImpressionLog(store, flush_interval=float(extra.get("log_flush_seconds", 0.2)))
+        log = ImpressionLog(
+            store,
+            flush_interval=float(extra.get("log_flush_seconds", 0.2)),
+            on_written=recent.written,
+        )
         service = cls(
             settings=settings,
             store=store,
@@ -134,8 +138,7 @@ class Service:
     async def refresh(self) -> None:
         """Re-read the catalog and what other workers logged."""
         await self.reload_catalog()
-        fetched = await run_in_threadpool(self.recent.fetch, self.catalog.offers, utcnow())
-        self.recent.apply(fetched)
+        await self.recent.refresh(self.catalog.offers, utcnow())
 
     async def reload_catalog(self) -> None:
         self.catalog.apply(await run_in_threadpool(self.catalog.fetch))

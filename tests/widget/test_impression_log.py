@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from offers import schema
 from offers.feedback import record_feedback, write_feedback
 from offers.store import Store
+from tests.feedback import impression_row
 from tests.widget.conftest import TestClient, auth
 from widget.app import create_app
 from widget.impression_log import ImpressionLog
@@ -123,6 +124,37 @@ def test_rows_are_kept_while_the_store_is_unreachable_and_written_when_it_is_bac
     assert _request_ids(store) == ["r1"]
     assert (away["pending"], away["written"]) == (1, 0) and away["failing_since"] is not None
     assert back == {"pending": 0, "written": 1, "failing_since": None, "locked_batches": 0}
+
+
+def test_the_impressions_of_a_batch_are_told_once_written_not_while_the_store_is_away(
+    store, monkeypatch
+):
+    told: list[list[str]] = []
+    log = ImpressionLog(
+        store,
+        flush_interval=3600,
+        on_written=lambda rows: told.append([r["offer_id"] for r in rows]),
+    )
+    at = datetime(2026, 1, 1)
+    impressions = [impression_row("r1", o, "c", at, shop_id="s") for o in ("o1", "o2")]
+
+    def unreachable(*args) -> None:
+        raise OperationalError("INSERT", {}, Exception("connection refused"))
+
+    async def attempt() -> list[list[str]]:
+        log.start()
+        log.add_rank(_request_row("r1"), impressions)
+        with monkeypatch.context() as away:
+            away.setattr("widget.impression_log.write_feedback", unreachable)
+            away.setattr("widget.impression_log.record_feedback", unreachable)
+            with pytest.raises(OperationalError):
+                await log.flush()
+        while_away = list(told)
+        await log.close()
+        return while_away
+
+    assert run(attempt) == []
+    assert told == [["o1", "o2"]]
 
 
 def test_rows_being_written_from_a_thread_still_count_as_pending(store, monkeypatch):

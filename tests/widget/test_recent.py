@@ -1,10 +1,12 @@
 from datetime import datetime, timedelta
 
 import pytest
+from anyio.from_thread import start_blocking_portal
 
 from offers.caps import cap_violation
 from offers.catalog import Caps, Offer
 from offers.feedback import FeedbackBatch, record_feedback
+from tests.feedback import impression_row
 from widget.recent import RecentActivity
 from widget.request_ids import worker_tag
 
@@ -18,23 +20,6 @@ CAPPED = Offer(
     caps=Caps(per_customer_per_day=1, per_customer_per_week=2, total_impressions=10, budget=5.0),
 )
 FREE = Offer(id="free", kind="cross_sell", title="X", sku="S1")
-
-
-def _impression(request_id: str, offer_id: str, customer: str, shown_at: datetime) -> dict:
-    return {
-        "request_id": request_id,
-        "offer_id": offer_id,
-        "shop_id": "shop",
-        "shown_at": shown_at,
-        "customer_id": customer,
-        "placement": "thank_you",
-        "kind": "partner",
-        "position": 1,
-        "propensity": 1.0,
-        "score": 0.5,
-        "model_version": "v",
-        "context": {},
-    }
 
 
 def _dismissal(n: int, offer_id: str, customer: str, at: datetime) -> dict:
@@ -52,11 +37,11 @@ def _dismissal(n: int, offer_id: str, customer: str, at: datetime) -> dict:
 @pytest.fixture
 def history(store):
     impressions = [
-        _impression("r1", "capped", "ann", NOW - timedelta(hours=2)),
-        _impression("r2", "capped", "ann", NOW - timedelta(days=3)),
-        _impression("r3", "capped", "ann", NOW - timedelta(days=9)),
-        _impression("r4", "capped", "bob", NOW - timedelta(hours=1)),
-        _impression("r5", "free", "ann", NOW - timedelta(hours=1)),
+        impression_row("r1", "capped", "ann", NOW - timedelta(hours=2)),
+        impression_row("r2", "capped", "ann", NOW - timedelta(days=3)),
+        impression_row("r3", "capped", "ann", NOW - timedelta(days=9)),
+        impression_row("r4", "capped", "bob", NOW - timedelta(hours=1)),
+        impression_row("r5", "free", "ann", NOW - timedelta(hours=1)),
     ]
     events = [
         _dismissal(1, "free", "ann", NOW - timedelta(days=2)),
@@ -112,7 +97,7 @@ def test_a_refresh_merges_what_other_workers_wrote(history):
     record_feedback(
         history,
         FeedbackBatch(
-            impressions=[_impression("r7", "capped", "dan", later)],
+            impressions=[impression_row("r7", "capped", "dan", later)],
             events=[_dismissal(3, "capped", "dan", later)],
         ),
     )
@@ -136,7 +121,7 @@ def test_what_other_workers_write_late_after_an_outage_still_counts(history):
     record_feedback(
         history,
         FeedbackBatch(
-            impressions=[_impression("r8", "capped", "dan", served)],
+            impressions=[impression_row("r8", "capped", "dan", served)],
             events=[_dismissal(4, "free", "dan", served)],
         ),
     )
@@ -165,6 +150,51 @@ def test_workers_between_refreshes_together_stay_within_a_total_cap(history, n_w
     assert 6 <= shown <= 6 + n_workers - 1
 
 
+def _total(recent: RecentActivity) -> int:
+    return recent.usage("anyone", NOW).total_impressions.get("capped", 0)
+
+
+def test_a_refresh_keeps_counting_what_this_worker_served_and_its_log_has_not_written(history):
+    """After an outage the store comes back before the logs have written what they kept: the
+    store's count alone would let every worker spend the cap again."""
+    recent = RecentActivity(history, "shop", 30, workers=2)
+    recent.apply(recent.fetch([CAPPED, FREE], NOW))  # the store holds 4 of the 10
+    rows = [impression_row(worker_tag() + f"{n:016d}", "capped", f"g{n}", NOW) for n in range(3)]
+    for row in rows:
+        recent.shown(row["customer_id"], row["request_id"], CAPPED, NOW)
+
+    recent.apply(recent.fetch([CAPPED, FREE], NOW))  # the log has written none yet
+    still_queued, capped = _total(recent), cap_violation(CAPPED, recent.usage("g9", NOW), "g9")
+    record_feedback(history, FeedbackBatch(impressions=rows))
+    recent.written(rows)
+    recent.apply(recent.fetch([CAPPED, FREE], NOW))
+
+    assert still_queued == 4 + 3 * 2  # each counted once per worker, as when served
+    assert capped is not None
+    assert _total(recent) == 7  # written: the store counts them, once
+
+
+def test_impressions_the_log_writes_while_the_store_is_read_still_count(history, monkeypatch):
+    recent = RecentActivity(history, "shop", 30, workers=1)
+    recent.apply(recent.fetch([CAPPED, FREE], NOW))
+    rows = [impression_row(worker_tag() + f"{n:016d}", "capped", f"h{n}", NOW) for n in range(2)]
+    for row in rows:
+        recent.shown(row["customer_id"], row["request_id"], CAPPED, NOW)
+    read = recent.fetch
+
+    def read_then_written(offers, now):  # the log writes them just after the count is read
+        fetched = read(offers, now)
+        record_feedback(history, FeedbackBatch(impressions=rows))
+        recent.written(rows)
+        return fetched
+
+    monkeypatch.setattr(recent, "fetch", read_then_written)
+    with start_blocking_portal() as portal:
+        portal.call(recent.refresh, [CAPPED, FREE], NOW)
+
+    assert _total(recent) == 4 + 2
+
+
 def test_a_guest_has_no_per_customer_usage(history):
     recent = RecentActivity(history, "shop", dismiss_days=30)
     recent.apply(recent.fetch([CAPPED, FREE], NOW))
@@ -180,8 +210,8 @@ def test_a_refresh_reads_other_workers_impressions_but_not_this_ones(history):
     own, other = worker_tag() + "0" * 16, "f" * 24
     recent.shown("erin", own, CAPPED, later)  # served and logged by this worker
     impressions = [
-        _impression(own, "capped", "erin", later),
-        _impression(other, "capped", "fay", later),
+        impression_row(own, "capped", "erin", later),
+        impression_row(other, "capped", "fay", later),
     ]
     record_feedback(history, FeedbackBatch(impressions=impressions))
 
@@ -195,7 +225,7 @@ def test_a_refresh_reads_other_workers_impressions_but_not_this_ones(history):
 
 def test_a_full_reload_reads_this_workers_impressions_too(history):
     own = worker_tag() + "0" * 16
-    record_feedback(history, FeedbackBatch(impressions=[_impression(own, "capped", "gus", NOW)]))
+    record_feedback(history, FeedbackBatch(impressions=[impression_row(own, "capped", "gus", NOW)]))
     recent = RecentActivity(history, "shop", dismiss_days=30)
 
     recent.apply(recent.fetch([CAPPED, FREE], NOW))
@@ -212,7 +242,7 @@ def test_a_full_reload_keeps_this_workers_impressions_the_store_does_not_hold_ye
 
     later = NOW + timedelta(seconds=5)
     recent.apply(recent.fetch([CAPPED, FREE, newly_capped], later))  # tracked set changed: full
-    record_feedback(history, FeedbackBatch(impressions=[_impression(own, "capped", "hal", NOW)]))
+    record_feedback(history, FeedbackBatch(impressions=[impression_row(own, "capped", "hal", NOW)]))
     recent.apply(recent.fetch([CAPPED, FREE, newly_capped], later))
 
     assert recent.usage("hal", later).customer_day == {"capped": 1}
