@@ -19,7 +19,7 @@ from sqlalchemy import JSON, DateTime, Table, select
 from sqlalchemy.engine import Connection, Dialect
 
 from offers import schema
-from offers.store import Store, dialect_insert
+from offers.store import Store, insert_if_new
 
 _PARAMETERS_PER_STATEMENT = 999  # the least any SQLite build accepts
 
@@ -54,10 +54,7 @@ def record_conversion(store: Store, row: dict[str, Any]) -> bool:
     with store.engine.begin() as connection:
         if row["order_id"] and _purchase_recorded(connection, row):
             return False
-        statement = (
-            dialect_insert(connection, table).on_conflict_do_nothing(index_elements=["id"])
-        ).returning(table.c.id)  # rowcount is not reported for this statement by every driver
-        return connection.execute(statement, row).first() is not None
+        return insert_if_new(connection, table, row, ["id"])
 
 
 def _purchase_recorded(connection: Connection, row: dict[str, Any]) -> bool:

@@ -223,15 +223,7 @@ class Store:
         """Insert new offers and update changed ones; identical offers are left alone."""
         now = utcnow()
         rows = [
-            {
-                "shop_id": shop_id,
-                "id": offer.id,
-                "kind": offer.kind,
-                "status": offer.status,
-                "document": msgspec.to_builtins(offer),
-                "updated_at": now,
-            }
-            for offer in offers
+            {"shop_id": shop_id, "id": offer.id, **_offer_columns(offer, now)} for offer in offers
         ]
         return self._save_changed(schema.offers, rows, ["shop_id", "id"], ignore=["updated_at"])
 
@@ -262,21 +254,9 @@ class Store:
     def create_offer(self, shop_id: str, offer: Offer) -> bool:
         """Insert ``offer`` unless one with its id is stored; False if one is. Atomic: of two
         creations of one id at once (two workers), exactly one inserts."""
-        table = schema.offers
-        row = {
-            "shop_id": shop_id,
-            "id": offer.id,
-            "kind": offer.kind,
-            "status": offer.status,
-            "document": msgspec.to_builtins(offer),
-            "updated_at": utcnow(),
-        }
+        row = {"shop_id": shop_id, "id": offer.id, **_offer_columns(offer, utcnow())}
         with self._begin() as connection:
-            statement = dialect_insert(connection, table).on_conflict_do_nothing(
-                index_elements=["shop_id", "id"]
-            )
-            # rowcount is not reported for this statement by every driver
-            return connection.execute(statement.returning(table.c.id), row).first() is not None
+            return insert_if_new(connection, schema.offers, row, ["shop_id", "id"])
 
     def change_offer(
         self, shop_id: str, offer_id: str, change: Callable[[Offer], Offer]
@@ -291,16 +271,7 @@ class Store:
                 return None
             document = connection.execute(select(table.c.document).where(*this)).scalar_one()
             offer = change(msgspec.convert(document, Offer))
-            connection.execute(
-                table.update()
-                .where(*this)
-                .values(
-                    kind=offer.kind,
-                    status=offer.status,
-                    document=msgspec.to_builtins(offer),
-                    updated_at=utcnow(),
-                )
-            )
+            connection.execute(table.update().where(*this).values(_offer_columns(offer, utcnow())))
         return offer
 
     def shop_settings(self, shop_id: str) -> dict[str, Any]:
@@ -553,6 +524,25 @@ def dialect_insert(connection: Connection, table: Table) -> Any:
     """An INSERT with ON CONFLICT support for the connection's database."""
     module = postgresql if connection.dialect.name == "postgresql" else sqlite
     return module.insert(table)
+
+
+def insert_if_new(connection: Connection, table: Table, row: dict, keys: list[str]) -> bool:
+    """Insert ``row`` unless a row with its ``keys`` is stored; whether it was inserted.
+    Atomic: of two inserts of one key at once (two workers), exactly one is."""
+    statement = dialect_insert(connection, table).on_conflict_do_nothing(index_elements=keys)
+    # RETURNING: rowcount is not reported for this statement by every driver
+    returning = statement.returning(*(table.c[key] for key in keys))
+    return connection.execute(returning, row).first() is not None
+
+
+def _offer_columns(offer: Offer, at: datetime) -> dict[str, Any]:
+    """An offer's stored columns, but for its shop and id."""
+    return {
+        "kind": offer.kind,
+        "status": offer.status,
+        "document": msgspec.to_builtins(offer),
+        "updated_at": at,
+    }
 
 
 def _upsert(
