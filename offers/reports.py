@@ -94,12 +94,18 @@ def report(
 
 
 def report_csv(result: Mapping[str, Any]) -> str:
-    """The groups of a :func:`report`, one CSV row each, then a ``total`` row."""
+    """The groups of a :func:`report`, one CSV row each, then the totals.
+
+    The first column says which a row is (``group`` or ``total``): a key cannot, as an
+    offer, placement or model version may be called ``total``.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")  # so a cell holding either is quoted
-    writer.writerow(["key", *FIELDS])
-    for row in [*result["groups"], {"key": "total", **result["totals"]}]:
-        writer.writerow([as_text_cell(row["key"]), *(as_text_cell(row[name]) for name in FIELDS)])
+    writer.writerow(["row", "key", *FIELDS])
+    labelled = [("group", group) for group in result["groups"]]
+    for label, row in [*labelled, ("total", {"key": None, **result["totals"]})]:
+        figures = (as_text_cell(row[name]) for name in FIELDS)
+        writer.writerow([label, as_text_cell(row["key"]), *figures])
     return out.getvalue()
 
 

@@ -262,7 +262,8 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "summary": "Online performance over a period, grouped",
                 "description": "Days `since` to `until` (ISO dates, both included; by default "
-                "the last 30 days). `format=csv` answers one row per group and a `total` row.",
+                "the last 30 days). `format=csv` answers one row per group and a totals row; "
+                "the first column, `row`, says which (`group` or `total`).",
                 "security": _SECRET,
                 "parameters": [
                     _query("since", {"type": "string", "format": "date"}),

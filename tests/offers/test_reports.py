@@ -223,11 +223,23 @@ def test_report_csv_has_a_row_per_group_and_a_total(store) -> None:
     seed(store)
     text = report_csv(report(store, "shop", SINCE, UNTIL, "day"))
     assert text.splitlines() == [
-        "key,transactions,impressions,views,clicks,dismissals,conversions,revenue,ctr,conversion_rate,rpt",
-        "2024-03-01,2,4,3,2,1,2,42.5,0.5,1.0,21250.0",
-        "2024-03-02,2,1,1,1,0,1,20.0,1.0,1.0,10000.0",
-        "2024-03-03,1,0,0,0,0,0,0.0,,,0.0",
-        "total,5,5,4,3,1,3,62.5,0.6,1.0,12500.0",
+        "row,key,transactions,impressions,views,clicks,dismissals,conversions,revenue,ctr,conversion_rate,rpt",
+        "group,2024-03-01,2,4,3,2,1,2,42.5,0.5,1.0,21250.0",
+        "group,2024-03-02,2,1,1,1,0,1,20.0,1.0,1.0,10000.0",
+        "group,2024-03-03,1,0,0,0,0,0,0.0,,,0.0",
+        "total,,5,5,4,3,1,3,62.5,0.6,1.0,12500.0",
+    ]
+
+
+def test_report_csv_tells_a_group_named_total_from_the_totals() -> None:
+    groups = [{"key": "total", **dict.fromkeys(FIELDS, 1)}]
+    text = report_csv({"groups": groups, "totals": dict.fromkeys(FIELDS, 2)})
+
+    rows = list(csv.DictReader(io.StringIO(text)))
+
+    assert [(row["row"], row["key"], row["impressions"]) for row in rows] == [
+        ("group", "total", "1"),
+        ("total", "", "2"),
     ]
 
 
@@ -238,16 +250,16 @@ def test_report_csv_writes_text_a_spreadsheet_would_run_as_a_formula_as_text() -
     ]
     totals = dict.fromkeys(FIELDS, 0)
     rows = list(csv.reader(io.StringIO(report_csv({"groups": groups, "totals": totals}))))
-    assert [row[0] for row in rows[1:]] == [
+    assert [row[1] for row in rows[1:]] == [
         '\'=HYPERLINK("http://evil.example","x")',
         "'+1",
         "'-2+3",
         "'@SUM(A1)",
         "'\tx",
         "ok",
-        "total",
+        "",
     ]
-    assert rows[1][1:] == ["-1.5"] * len(FIELDS)  # numbers stay numbers
+    assert rows[1][2:] == ["-1.5"] * len(FIELDS)  # numbers stay numbers
 
 
 def test_report_csv_keeps_a_carriage_return_inside_its_cell() -> None:
@@ -257,7 +269,7 @@ def test_report_csv_keeps_a_carriage_return_inside_its_cell() -> None:
 
     rows = list(csv.reader(io.StringIO(text, newline=None)))
 
-    assert [row[0] for row in rows] == ["key", "'\n=cmd|' /C calc'!A0", "total"]
+    assert [row[1] for row in rows] == ["key", "'\n=cmd|' /C calc'!A0", ""]
 
 
 def test_a_request_logged_at_midnight_counts_on_its_own_day(store) -> None:

@@ -95,11 +95,11 @@ def test_report_as_csv(client, shop_store) -> None:
         'attachment; filename="encore-report-2024-03-01-2024-03-03-day.csv"'
     )
     assert response.text.splitlines() == [
-        "key,transactions,impressions,views,clicks,dismissals,conversions,revenue,ctr,conversion_rate,rpt",
-        "2024-03-01,2,4,3,2,1,2,42.5,0.5,1.0,21250.0",
-        "2024-03-02,2,1,1,1,0,1,20.0,1.0,1.0,10000.0",
-        "2024-03-03,1,0,0,0,0,0,0.0,,,0.0",
-        "total,5,5,4,3,1,3,62.5,0.6,1.0,12500.0",
+        "row,key,transactions,impressions,views,clicks,dismissals,conversions,revenue,ctr,conversion_rate,rpt",
+        "group,2024-03-01,2,4,3,2,1,2,42.5,0.5,1.0,21250.0",
+        "group,2024-03-02,2,1,1,1,0,1,20.0,1.0,1.0,10000.0",
+        "group,2024-03-03,1,0,0,0,0,0,0.0,,,0.0",
+        "total,,5,5,4,3,1,3,62.5,0.6,1.0,12500.0",
     ]
 
 
