@@ -78,14 +78,16 @@ def impression(store: Store, shop_id: str, request_id: str, offer_id: str) -> di
     return dict(row) if row else None
 
 
-def holdout_customer(store: Store, shop_id: str, request_id: str) -> str | None:
-    """The customer of ``request_id`` if it is a holdout request (shown no offers), else None."""
+def holdout_request(store: Store, shop_id: str, request_id: str) -> dict[str, Any] | None:
+    """The ``customer_id`` and time (``at``) of ``request_id`` if it is a holdout request
+    (shown no offers), else None."""
     table = schema.rank_requests
-    query = select(table.c.customer_id).where(
+    query = select(table.c.customer_id, table.c.at).where(
         table.c.shop_id == shop_id, table.c.id == request_id, table.c.holdout.is_(True)
     )
     with store.engine.connect() as connection:
-        return connection.execute(query).scalar_one_or_none()
+        row = connection.execute(query).mappings().first()
+    return dict(row) if row else None
 
 
 def dismissals_since(

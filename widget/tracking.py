@@ -10,6 +10,7 @@ attributed by the offer's token, or by ``request_id`` and ``offer_id``.
 import contextlib
 import hashlib
 from collections.abc import Callable
+from datetime import timedelta
 from html import escape
 from typing import Any, TypeVar
 
@@ -20,7 +21,7 @@ from starlette.routing import Route
 
 from offers.catalog import Offer, allowed_url
 from offers.csat import record_csat
-from offers.feedback import holdout_customer, impression, record_conversion
+from offers.feedback import holdout_request, impression, record_conversion
 from offers.identity import customer_key
 from offers.store import utcnow
 from offers.targeting import utc_naive
@@ -143,27 +144,9 @@ async def conversions(request: Request) -> Response:
         exposed = True
     elif body.request_id is not None and body.offer_id is not None:
         request_id, offer_id = body.request_id, body.offer_id
-        customer, exposed = await _attributed(service, shop.id, request_id, offer_id), True
-        if customer is None and offer_id in service.catalog.by_id:
-            # a holdout customer who bought the offered product anyway: the holdout arm's revenue
-            customer = await _stored(
-                service, lambda: holdout_customer(service.store, shop.id, request_id)
-            )
-            exposed = False
-        if customer is None and offer_id not in service.catalog.by_id:
-            raise ApiError(
-                404,
-                f"offer `{offer_id}` was not shown in request `{request_id}`, "
-                "and the catalog has no such offer",
-                field="offer_id",
-            )
-        if customer is None:
-            raise ApiError(
-                404,
-                f"offer `{offer_id}` was not shown in request `{request_id}`, "
-                "which is no holdout request",
-                field="request_id",
-            )
+        offered, exposed = await _attributed(service, shop.id, request_id, offer_id)
+        _check_within_token_age(service, request_id, offered)
+        customer = offered["customer_id"]
     else:
         raise ApiError(
             422, "give the offer's `token`, or `request_id` and `offer_id`", field="token"
@@ -209,10 +192,44 @@ def _check_agrees(body: ConversionRequest, tracking: Tracking) -> None:
             )
 
 
-async def _attributed(service: Service, shop_id: str, request_id: str, offer_id: str) -> str | None:
-    """The customer the impression of ``offer_id`` in ``request_id`` was shown to, if any."""
+async def _attributed(
+    service: Service, shop_id: str, request_id: str, offer_id: str
+) -> tuple[dict[str, Any], bool]:
+    """Whom ``offer_id`` in ``request_id`` was offered to and when (``customer_id``, ``at``),
+    and whether they were shown it: a holdout customer who bought the offered product anyway
+    was not, and that purchase is the holdout arm's revenue."""
     shown = await _stored(service, lambda: impression(service.store, shop_id, request_id, offer_id))
-    return None if shown is None else shown["customer_id"]
+    if shown is not None:
+        return {"customer_id": shown["customer_id"], "at": shown["shown_at"]}, True
+    if offer_id not in service.catalog.by_id:
+        raise ApiError(
+            404,
+            f"offer `{offer_id}` was not shown in request `{request_id}`, "
+            "and the catalog has no such offer",
+            field="offer_id",
+        )
+    held_out = await _stored(service, lambda: holdout_request(service.store, shop_id, request_id))
+    if held_out is None:
+        raise ApiError(
+            404,
+            f"offer `{offer_id}` was not shown in request `{request_id}`, "
+            "which is no holdout request",
+            field="request_id",
+        )
+    return held_out, False
+
+
+def _check_within_token_age(service: Service, request_id: str, offered: dict[str, Any]) -> None:
+    """A request's conversions count for as long as its offers' tokens do: after that a
+    conversion posted by its id would change a period the tokens have closed."""
+    days = service.settings.token_max_age_days
+    if utcnow() - offered["at"] > timedelta(days=days):
+        raise ApiError(
+            400,
+            f"request `{request_id}` is over {days} days old, as its tracking tokens: "
+            "its conversions no longer count",
+            field="request_id",
+        )
 
 
 async def _stored(service: Service, find: Callable[[], T | None]) -> T | None:

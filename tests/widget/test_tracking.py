@@ -2,10 +2,12 @@
 
 import re
 import time
+from datetime import timedelta
 
 import pandas as pd
 import pytest
 from msgspec.structs import replace
+from sqlalchemy import update
 
 from offers import schema
 from offers.caps import load_lifetime_usage
@@ -560,6 +562,41 @@ def test_a_conversion_of_an_offer_a_request_did_not_show_is_404_saying_why(
         "message": f"offer `{offer_id}` was not shown in request `{answer['request_id']}`, {why}",
         "field": field,
     }
+
+
+def _age_requests(client, days: int) -> None:
+    """Date every stored request and impression ``days`` ago."""
+    store = client.app_state["service"].store
+    aged = utcnow() - timedelta(days=days)
+    with store.engine.begin() as connection:
+        connection.execute(update(schema.impressions).values(shown_at=aged))
+        connection.execute(update(schema.rank_requests).values(at=aged))
+
+
+@pytest.mark.parametrize(
+    ("holdout", "days", "status"),
+    [(False, 29, 201), (False, 31, 400), (True, 29, 201), (True, 31, 400)],
+    ids=["shown-29-days-ago", "shown-31-days-ago", "held-out-29-days-ago", "held-out-31-days-ago"],
+)
+def test_a_conversion_by_request_id_counts_only_while_its_tokens_would(
+    make_client, rank_body, database_url, holdout, days, status
+):
+    client = make_client(holdout_share=0.5)
+    customer = holdout_customer(0.5) if holdout else "exposed-1"
+    answer = client.post("/v1/rank", json=rank_body(customer), headers=auth()).json()
+    catalog = client.app_state["service"].catalog.by_id
+    offer_id = answer["offers"][0]["id"] if answer["offers"] else min(catalog)
+    flush_log(client)
+    _age_requests(client, days)
+    body = {"request_id": answer["request_id"], "offer_id": offer_id, "order_id": "x", "revenue": 1}
+
+    response = client.post("/v1/conversions", json=body, headers=auth(SK))
+
+    assert response.status_code == status
+    if status == 400:
+        assert response.json()["error"]["field"] == "request_id"
+        assert "over 30 days old" in response.json()["error"]["message"]
+    assert len(stored_rows(database_url, schema.conversions)) == (status == 201)
 
 
 def test_a_holdout_customer_s_purchase_spends_no_partner_budget(make_client, rank_body):
