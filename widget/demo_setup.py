@@ -18,7 +18,7 @@ from offers.importer import import_files
 from offers.staging import staged
 from offers.store import Store
 from offers.synthetic import generate_shop
-from widget.settings import Settings
+from widget.settings import Settings, load_settings
 
 SHOP_ID = "demo"
 N_ORDERS = 20_000
@@ -27,7 +27,12 @@ _SHOP_FILES = ("products.csv", "orders.csv", "offers.json", "impressions.csv")
 
 
 def prepare_demo(data: Path, *, port: int, n_orders: int = N_ORDERS, seed: int = SEED) -> Settings:
-    """Generate, import, train and make keys as needed; the settings to serve the demo with."""
+    """Generate, import, train and make keys as needed; the settings to serve the demo with.
+
+    What a shop decides (offers per widget, holdout share, dismissal days) comes from the
+    environment, as for `encore serve`; the store, model, keys and origins are the demo's own.
+    """
+    shop_settings = load_settings()  # a mistake in them is named before minutes of training
     data.mkdir(parents=True, exist_ok=True)
     shop_dir = data / "shop"
     if not all((shop_dir / name).is_file() for name in _SHOP_FILES):
@@ -44,13 +49,14 @@ def prepare_demo(data: Path, *, port: int, n_orders: int = N_ORDERS, seed: int =
         train_into(shop_dir, data / "models")
     publishable_key, secret_key = _keys(data / "keys.json")
     origins = (f"http://127.0.0.1:{port}", f"http://localhost:{port}")
-    return Settings(
+    return shop_settings.with_overrides(
         database_url=database_url,
         model_dir=str(model_dir),
         shop_id=SHOP_ID,
         publishable_key=publishable_key,
         secret_key=secret_key,
         allowed_origins=origins,
+        workers=1,
         extra={"demo": True},
     )
 

@@ -361,3 +361,25 @@ def test_the_demo_settings_serve_the_demo_shop(first_demo):
     assert settings.model_dir == str(data / "models" / "current")
     assert settings.allowed_origins == ("http://127.0.0.1:8125", "http://localhost:8125")
     assert settings.publishable_key.startswith("pk_") and settings.secret_key.startswith("sk_")
+
+
+def test_the_demo_takes_the_shop_s_choices_from_the_environment(first_demo, monkeypatch):
+    data, _, _ = first_demo
+    monkeypatch.setenv("ENCORE_MAX_OFFERS", "2")
+    monkeypatch.setenv("ENCORE_HOLDOUT_SHARE", "0.2")
+    monkeypatch.setenv("ENCORE_WORKERS", "4")
+    monkeypatch.setenv("ENCORE_DATABASE_URL", "postgresql://elsewhere/shop")
+
+    settings = widget.demo_setup.prepare_demo(data, port=8128)
+
+    assert (settings.max_offers, settings.holdout_share) == (2, 0.2)
+    assert settings.workers == 1  # the demo is one process, with every cap to itself
+    assert settings.database_url == f"sqlite:///{(data / 'encore.db').resolve()}"
+
+
+def test_the_demo_names_a_bad_setting_before_generating_anything(tmp_path, monkeypatch):
+    monkeypatch.setenv("ENCORE_MAX_OFFERS", "9")
+
+    with pytest.raises(InputError, match="ENCORE_MAX_OFFERS must be between 1 and 5, got 9"):
+        widget.demo_setup.prepare_demo(tmp_path / "demo", port=8129)
+    assert not (tmp_path / "demo").exists()
