@@ -231,7 +231,11 @@ def _paths() -> dict[str, Any]:
                     "200": _json(_ref("Offer"), "Replaced."),
                     "201": _json(_ref("Offer"), "Created."),
                     **_errors(400, 401, 403, 413, 422, 503),
-                    "409": _ARCHIVED,
+                    "409": _json(
+                        _ref("ErrorBody"),
+                        f"{_ARCHIVED['description']} Or, rarely, the offer was created and "
+                        "deleted by other requests while this one ran: send it again.",
+                    ),
                 },
             },
             "patch": {
