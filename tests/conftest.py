@@ -23,7 +23,8 @@ def missing_service(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -46,7 +47,7 @@ def postgres_url() -> Iterator[str]:
     data_dir = Path(tempfile.mkdtemp(prefix="encore-pg-"))
     if os.geteuid() == 0:
         shutil.chown(data_dir, "postgres", "postgres")
-    port = _free_port()
+    port = free_port()
     run = lambda *cmd: subprocess.run(  # noqa: E731
         _as_postgres_user([str(c) for c in cmd]), check=True, capture_output=True
     )

@@ -12,7 +12,6 @@ import itertools
 import json
 import os
 import shutil
-import socket
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -32,7 +31,7 @@ from offers.files import ORDER_COLUMNS
 from offers.importer import import_files
 from offers.store import Store
 from tests.browser.helpers import Shopper, keep_offline
-from tests.conftest import missing_service
+from tests.conftest import free_port, missing_service
 from tests.widget import conftest as service_fixtures
 from tests.widget.conftest import SHOP_ID, ShopData
 from widget.settings import Settings
@@ -187,12 +186,6 @@ class _Handle:
         await self.app(scope, receive, send)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _rank(url: str, body: dict[str, Any]) -> dict[str, Any]:
     request = urllib.request.Request(
         url + "/v1/rank",
@@ -236,7 +229,7 @@ def _basket_with_offers(url: str, orders: pd.DataFrame) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def shop_site() -> Iterator[ShopSite]:
-    site = ShopSite(_free_port())
+    site = ShopSite(free_port())
     thread = threading.Thread(target=site.server.serve_forever, name="shop-site", daemon=True)
     thread.start()
     yield site
@@ -253,7 +246,7 @@ def service(
     root = tmp_path_factory.mktemp("browser")
     shutil.copyfile(shop_data.database, root / "encore.db")
     database_url = f"sqlite:///{root / 'encore.db'}"
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = Settings(
         database_url=database_url,

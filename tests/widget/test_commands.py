@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 import widget.demo_setup
 from offers.errors import InputError
 from ranker.features import FEATURES
+from tests.conftest import free_port
 from widget import cli
 from widget.settings import Settings, load_settings
 
@@ -227,7 +228,7 @@ def test_serve_keeps_a_worker_count_set_for_several_hosts(environment, served):
     for name, value in {**KEYS, "ENCORE_WORKERS": "4"}.items():
         environment.setenv(name, value)
 
-    assert cli.main(["serve", "--workers", "2"]) == 0
+    assert cli.main(["serve", "--workers", "2", "--port", str(free_port())]) == 0
 
     assert [call["workers"] for call in served] == [2]
     assert load_settings().workers == 4
@@ -237,7 +238,7 @@ def test_serve_refuses_a_worker_count_below_its_own_workers(environment, served,
     for name, value in {**KEYS, "ENCORE_WORKERS": "1"}.items():
         environment.setenv(name, value)
 
-    assert cli.main(["serve", "--workers", "4"]) == 2
+    assert cli.main(["serve", "--workers", "4", "--port", str(free_port())]) == 2
 
     assert capsys.readouterr().err == (
         "encore serve: error: ENCORE_WORKERS (1) counts the workers of every host sharing "
@@ -250,7 +251,7 @@ def test_an_empty_worker_count_is_taken_as_unset(environment, served):
     for name, value in {**KEYS, "ENCORE_WORKERS": " "}.items():
         environment.setenv(name, value)
 
-    assert cli.main(["serve", "--workers", "3"]) == 0
+    assert cli.main(["serve", "--workers", "3", "--port", str(free_port())]) == 0
 
     assert load_settings().workers == 3
 
