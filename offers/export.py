@@ -38,7 +38,7 @@ from offers.cells import as_text_cell
 from offers.errors import InputError
 from offers.files import IMPRESSION_REQUIRED, MAX_CONTEXT_VALUES
 from offers.progress import progress
-from offers.rank_request import LOGGED_FIELDS, fold_names
+from offers.rank_request import LOGGED_FIELDS, fold_names, logged_value
 from offers.staging import staged
 from offers.store import Store, utcnow
 
@@ -284,8 +284,8 @@ def _rows(connection: Any, query: Select, total: int, desc: str, show: bool) -> 
 
 
 def _written(value: object) -> object:
-    """A context value as the service reads it when scoring: booleans as 1 and 0."""
-    return int(value) if isinstance(value, bool) else as_text_cell(value)
+    """A context value as the service reads it when scoring (:func:`logged_value`)."""
+    return as_text_cell(logged_value(value))
 
 
 def _open(path: Path, *, gzipped: bool) -> io.TextIOBase:
