@@ -136,7 +136,7 @@ def midnight(day: date, days_later: int = 0) -> datetime:
 
 _SPACED_OFFSET = re.compile(r"\s*([+-]\d\d:?\d\d)$|\s*(?:Z|UTC|GMT)$")
 _JAVASCRIPT = re.compile(r"^\w{3} (\w{3} \d{1,2} \d{4} \d\d:\d\d:\d\d) GMT([+-]\d{4})\b")
-_UNIX_TIME = re.compile(r"(\d{9,10}|\d{12,13})(\.\d+)?")  # as files read it (_EPOCH)
+_UNIX_TIME = re.compile(rf"({_EPOCH.pattern})(\.\d+)?")  # as files read it, and a fraction
 
 
 def read_moment(value: object) -> datetime | None:
