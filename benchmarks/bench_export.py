@@ -8,9 +8,9 @@ Then, in the same run, ``offers.export.export_impressions`` writes them as
 impressions.csv, and the baseline dumps the same impressions table with sqlite3 and
 csv.writer, the context left as its stored JSON text: what reading and writing the
 rows costs before any of the export's work (flags from the events and conversions,
-context columns, two passes, spreadsheet-safe text). Prints seconds, rows per second
-(an untraced run) and peak memory (a second run, under tracemalloc) of each, and
-their ratios.
+context columns from a first pass over the contexts, spreadsheet-safe text). Prints
+seconds, rows per second (an untraced run) and peak memory (a second run, under
+tracemalloc) of each, and their ratios.
 """
 
 import argparse

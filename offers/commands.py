@@ -86,6 +86,8 @@ def run_generate(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     if not (args.offers or args.orders or args.products):
         raise InputError("nothing to import: give --offers, --orders and/or --products")
+    # Here, before the database URL, each file named as given, the offers file too; the CSV
+    # readers check again for their other callers (encore train, evaluate, recommend).
     for given in (args.offers, args.orders, args.products):
         if given is not None:
             check_regular_file(given, str(given))

@@ -134,15 +134,16 @@ def midnight(day: date, days_later: int = 0) -> datetime:
         return datetime.max if days_later > 0 else datetime.min
 
 
-_SPACED_OFFSET = re.compile(r"\s*(?:UTC|GMT)?\s*([+-]\d\d:?\d\d)$|\s*(?:Z|UTC|GMT)$")
+_SPACED_OFFSET = re.compile(r"\s*([+-]\d\d:?\d\d)$|\s*(?:Z|UTC|GMT)$")
 _JAVASCRIPT = re.compile(r"^\w{3} (\w{3} \d{1,2} \d{4} \d\d:\d\d:\d\d) GMT([+-]\d{4})\b")
-_UNIX_TIME = re.compile(r"(\d{9,10}|\d{12,13})(\.\d+)?")  # as files read it (_EPOCH)
+_UNIX_TIME = re.compile(rf"({_EPOCH.pattern})(\.\d+)?")  # as files read it, and a fraction
 
 
 def read_moment(value: object) -> datetime | None:
     """One moment as a shop's page writes it, in UTC without tzinfo; None when it cannot be
     read. Read: ISO 8601 (a date alone, ``T`` or a space, ``Z``, ``UTC`` or an offset, also
-    after a space as Shopify's Liquid writes ``2026-10-31 12:00:00 +0100``), JavaScript's
+    after a space as Shopify's Liquid writes ``2026-10-31 12:00:00 +0100``, or after UTC or
+    GMT as files read it: ``UTC+1`` is an hour ahead), JavaScript's
     ``String(new Date())``, and Unix time as files read it: 9-10 digits of seconds or 12-13
     of milliseconds, as a number or as text (``20261031`` is a date, not a Unix time)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
@@ -160,7 +161,8 @@ def read_moment(value: object) -> datetime | None:
         return None
     if match := _JAVASCRIPT.match(text):
         return _utc(lambda: datetime.strptime("".join(match.groups()), "%b %d %Y %H:%M:%S%z"))
-    iso = _SPACED_OFFSET.sub(lambda m: m.group(1) or "+00:00", text, count=1)
+    plain = _NAMED_OFFSET.sub(_plain_offset, text)
+    iso = _SPACED_OFFSET.sub(lambda m: m.group(1) or "+00:00", plain, count=1)
     return _utc(lambda: datetime.fromisoformat(iso))
 
 

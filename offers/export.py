@@ -38,7 +38,7 @@ from offers.cells import as_text_cell
 from offers.errors import InputError
 from offers.files import IMPRESSION_REQUIRED, MAX_CONTEXT_VALUES
 from offers.progress import progress
-from offers.rank_request import LOGGED_FIELDS, fold_names
+from offers.rank_request import LOGGED_FIELDS, fold_names, logged_value
 from offers.staging import staged
 from offers.store import Store, utcnow
 
@@ -175,21 +175,18 @@ def _context_names(
     """The context names to make columns of, sorted, and whether others were left out.
 
     Anyone who can load the shop's page can make names up, so counting every name could
-    take any memory. A first pass keeps a bounded count of the names that may be frequent
-    (:func:`_frequent_names`); a second counts those exactly, rows and distinct values.
+    take any memory. One pass keeps a bounded count of the names that may be frequent
+    (:class:`_NameCounts`); only a log of so many names that counts had to be dropped takes
+    a second pass, to count the names left exactly.
     """
     contexts = select(shown.subquery().c.context)
-    candidates, left_out = _frequent_names(
-        _distinct_texts(connection, contexts, total, "finding context names", show)
-    )
-    rows: Counter[str] = Counter()
-    values: dict[str, set[int]] = defaultdict(set)
-    for text, n in _distinct_texts(connection, contexts, total, "counting context values", show):
-        for name, value in _folded(text).items():
-            if name in candidates and value not in (None, ""):
-                rows[name] += n
-                if len(values[name]) <= MAX_CONTEXT_VALUES:
-                    values[name].add(hash(str(value)))
+    counts = _NameCounts()
+    counts.add(_distinct_texts(connection, contexts, total, "finding context names", show))
+    left_out = counts.left_out
+    if counts.pruned:
+        counts = _NameCounts(only=set(counts.rows))
+        counts.add(_distinct_texts(connection, contexts, total, "counting context values", show))
+    rows, values = counts.rows, counts.values
     usable = sorted(
         (
             name
@@ -202,28 +199,44 @@ def _context_names(
     return sorted(kept), left_out or len(rows) > len(kept)
 
 
-def _frequent_names(texts: Iterable[tuple[str | None, int]]) -> tuple[set[str], bool]:
-    """Every plain name on 1% of the rows, and perhaps others; whether any name was left
-    out. Misra and Gries's frequent items, in batches: when more than twice
+class _NameCounts:
+    """The impressions holding each plain context name (with a value), and up to one more
+    than ``MAX_CONTEXT_VALUES`` of its distinct values; of the names ``only``, if given.
+
+    Without ``only``, Misra and Gries's frequent items, in batches: when more than twice
     ``_NAMES_TRACKED`` names are counted, every count drops by the one ranked just after
-    the top ``_NAMES_TRACKED``, and the names at zero go. A name loses at most (names
-    seen) / ``_NAMES_TRACKED``: with at most 55 names a row (50 attributes and the logged
-    fields), 0.55% of the rows."""
-    counts: Counter[str] = Counter()
-    left_out = False
-    for text, n in texts:
-        for name, value in _folded(text).items():
-            if value in (None, ""):
-                continue
-            if _PLAIN_NAME.fullmatch(name):
-                counts[name] += n
-            else:
-                left_out = True
-        if len(counts) > 2 * _NAMES_TRACKED:
-            floor = heapq.nlargest(_NAMES_TRACKED + 1, counts.values())[-1]
-            counts = Counter({name: c - floor for name, c in counts.items() if c > floor})
-            left_out = True
-    return set(counts), left_out
+    the top ``_NAMES_TRACKED``, and the names at zero go (``pruned``). Every plain name on
+    1% of the rows is still counted then, and perhaps others, but too few times: a name
+    loses at most (names seen) / ``_NAMES_TRACKED``, with at most 55 names a row (50
+    attributes and the logged fields), 0.55% of the rows.
+    """
+
+    def __init__(self, only: set[str] | None = None) -> None:
+        self.only = only
+        self.rows: Counter[str] = Counter()
+        self.values: dict[str, set[int]] = defaultdict(set)
+        self.left_out = False  # a name that is not plain, or whose count was dropped
+        self.pruned = False
+
+    def add(self, texts: Iterable[tuple[str | None, int]]) -> None:
+        for text, n in texts:
+            for name, value in _folded(text).items():
+                if value in (None, ""):
+                    continue
+                if self.only is None and not _PLAIN_NAME.fullmatch(name):
+                    self.left_out = True
+                elif self.only is None or name in self.only:
+                    self.rows[name] += n
+                    if len(self.values[name]) <= MAX_CONTEXT_VALUES:
+                        self.values[name].add(hash(str(value)))
+            if len(self.rows) > 2 * _NAMES_TRACKED:
+                self._prune()
+
+    def _prune(self) -> None:
+        floor = heapq.nlargest(_NAMES_TRACKED + 1, self.rows.values())[-1]
+        self.rows = Counter({name: n - floor for name, n in self.rows.items() if n > floor})
+        self.values = defaultdict(set, {name: self.values[name] for name in self.rows})
+        self.pruned = self.left_out = True
 
 
 def _distinct_texts(
@@ -284,8 +297,8 @@ def _rows(connection: Any, query: Select, total: int, desc: str, show: bool) -> 
 
 
 def _written(value: object) -> object:
-    """A context value as the service reads it when scoring: booleans as 1 and 0."""
-    return int(value) if isinstance(value, bool) else as_text_cell(value)
+    """A context value as the service reads it when scoring (:func:`logged_value`)."""
+    return as_text_cell(logged_value(value))
 
 
 def _open(path: Path, *, gzipped: bool) -> io.TextIOBase:

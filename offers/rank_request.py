@@ -216,4 +216,10 @@ def fold_names(attributes: Mapping[str, Any]) -> dict[str, Any]:
     return folded
 
 
+def logged_value(value: Any) -> Any:
+    """A context value as the impressions log holds it, for export and for the feedback
+    model alike: booleans as 1 and 0, anything else as it is."""
+    return int(value) if isinstance(value, bool) else value
+
+
 rank_decoder = msgspec.json.Decoder(RankRequest, strict=False)

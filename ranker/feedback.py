@@ -51,7 +51,7 @@ from sklearn.linear_model import LogisticRegression
 
 from offers.catalog import Offer
 from offers.files import MAX_CONTEXT_VALUES
-from offers.rank_request import LOGGED_FIELDS, fold_names
+from offers.rank_request import LOGGED_FIELDS, fold_names, logged_value
 
 MAX_WEIGHT = 20.0  # clip of the inverse-propensity weight
 _PRIOR_CLICKS = 20.0  # strength of the prior on an offer's conversion rate per click
@@ -235,7 +235,7 @@ def _context_values(context: object, names: tuple[str, ...]) -> Mapping[str, str
     for name in names:
         value = getattr(context, name, None) if name in LOGGED_FIELDS else attributes.get(name)
         if value not in (None, ""):
-            values[name] = str(int(value)) if isinstance(value, bool) else str(value)
+            values[name] = str(logged_value(value))
     return values
 
 

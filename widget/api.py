@@ -153,13 +153,13 @@ async def widget_js(request: Request) -> Response:
     asset = service_of(request).widget_js
     if asset is None:
         raise ApiError(404, "widget.js is not installed with this service")
-    gzipped = accepts_gzip(request.headers.get("accept-encoding", ""))
+    gzipped = accepts_gzip(header(request.scope, b"accept-encoding") or "")
     headers = {
         "ETag": f'"{asset.etag}-gz"' if gzipped else f'"{asset.etag}"',
         "Cache-Control": "public, max-age=300",
         "Vary": "Accept-Encoding",
     }
-    if headers["ETag"] in request.headers.get("if-none-match", ""):
+    if headers["ETag"] in (header(request.scope, b"if-none-match") or ""):
         return Response(status_code=304, headers=headers)
     if gzipped:
         headers["Content-Encoding"] = "gzip"

@@ -95,8 +95,8 @@ def decode(decoder: "msgspec.json.Decoder[T]", body: bytes) -> T:
     _check_text(body)
     try:
         return decoder.decode(body)
-    except (msgspec.DecodeError, UnicodeDecodeError) as err:
-        raise _refused(body, err) from None
+    except msgspec.DecodeError as err:
+        raise from_validation(err) from None
     except RecursionError:
         raise _too_deep() from None
 
@@ -107,8 +107,8 @@ def decode_offer_body(body: bytes) -> Any:
     _check_text(body)
     try:
         return decode_offers_json(body)
-    except (msgspec.DecodeError, UnicodeDecodeError) as err:
-        raise _refused(body, err) from None
+    except msgspec.DecodeError as err:
+        raise from_validation(err) from None
     except InputError as err:
         raise from_input_error(err) from None
     except RecursionError:
@@ -122,17 +122,10 @@ def _check_text(body: bytes) -> None:
     # block the feedback log; no real order or offer has one.
     if b"\\u0000" in body:
         raise ApiError(422, "text must not contain NUL characters (\\u0000)")
-    # msgspec skips an unknown field without decoding it: bad bytes there would pass
-    if not body.isascii() and (problem := utf8_problem(body)) is not None:
+    # msgspec skips an unknown field without decoding it: bad bytes there would pass. ASCII
+    # text in UTF-16 or UTF-32 is ASCII bytes, padded with NULs.
+    if (not body.isascii() or b"\x00" in body) and (problem := utf8_problem(body)) is not None:
         raise ApiError(400, f"the body is not valid JSON: {problem}")
-
-
-def _refused(body: bytes, err: msgspec.DecodeError | UnicodeDecodeError) -> ApiError:
-    """400 for a body that is not UTF-8 (by its first bad byte), else what msgspec said."""
-    problem = utf8_problem(body)
-    if problem is not None or isinstance(err, UnicodeDecodeError):
-        return ApiError(400, f"the body is not valid JSON: {problem or err}")
-    return from_validation(err)
 
 
 def _too_deep() -> ApiError:

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from offers.catalog import Offer
+from widget.headers import header
 
 
 def json_response(
@@ -39,7 +40,7 @@ def _with_status(offer: Offer) -> dict[str, Any]:
 def prefers_html(request: Request) -> bool:
     """``Accept`` names text/html and weighs it above application/json (or the same, named
     first): a browser, or a caller asking for markup. ``*/*`` alone (what fetch sends) is JSON."""
-    weights = accept_weights(request.headers.get("accept", ""))
+    weights = accept_weights(header(request.scope, b"accept") or "")
     html = weights.get("text/html", 0.0)
     json = weights.get("application/json", weights.get("application/*", weights.get("*/*", 0.0)))
     if html <= 0 or html < json:
@@ -50,11 +51,11 @@ def prefers_html(request: Request) -> bool:
     return named.index("text/html") < named.index("application/json")
 
 
-def accept_weights(header: str) -> dict[str, float]:
+def accept_weights(text: str) -> dict[str, float]:
     """Each name of an ``Accept`` or ``Accept-Encoding`` value with its weight ``q`` (1 when
     not given, 0 when unreadable), lower case, in the order written (RFC 9110, 12.4.2)."""
     weights = {}
-    for entry in header.lower().split(","):
+    for entry in text.lower().split(","):
         name, *parameters = (part.strip() for part in entry.split(";"))
         weight = 1.0
         for key, _, value in (parameter.partition("=") for parameter in parameters):

@@ -138,6 +138,8 @@ def test_an_order_placed_by_a_clock_running_ahead_counts_as_placed_now() -> None
         ("2026-10-31T12:00:00Z", datetime(2026, 10, 31, 12)),
         ("2026-10-31 13:00:00 +0100", datetime(2026, 10, 31, 12)),
         ("2026-10-31T13:00:00+01", datetime(2026, 10, 31, 12)),
+        ("2026-10-31 13:00:00 UTC+1", datetime(2026, 10, 31, 12)),  # as files read it
+        ("2026-10-31 07:00:00 GMT-05:00", datetime(2026, 10, 31, 12)),
         ("20261031T120000Z", datetime(2026, 10, 31, 12)),
         ("20261031", datetime(2026, 10, 31)),  # a basic ISO date, not 1970's Unix time
         ("Sat Oct 31 2026 13:00:00 GMT+0100 (CET)", datetime(2026, 10, 31, 12)),
