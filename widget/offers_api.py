@@ -75,6 +75,7 @@ async def put_offer(request: Request) -> Response:
         document.setdefault("id", offer_id)
         if document["id"] != offer_id:
             raise ApiError(422, f"`id` must be `{offer_id}` (the id in the URL)", field="id")
+
     def replaced_by(stored: Offer) -> Offer:
         return _kept_archived(stored, _parse_offer(document, stored=True))
 

@@ -16,9 +16,9 @@ worker served that its log has not written yet (queued, or written while the
 store was being read: a refresh after an outage, with thousands of rows still
 queued, would otherwise forget them and let every worker spend the cap again).
 A customer checks out minutes apart, not seconds, so a few seconds' lag never
-lets a per-customer cap slip. Toward a lifetime cap each worker spends only its share of what is left
-(:meth:`RecentActivity.shown`), so the workers together stay within it, give or
-take one impression each.
+lets a per-customer cap slip. Toward a lifetime cap each worker spends only its
+share of what is left (:meth:`RecentActivity.shown`), so the workers together
+stay within it, give or take one impression each.
 """
 
 from collections import Counter
