@@ -33,6 +33,8 @@ async def list_offers(request: Request) -> Response:
             "filtered by `status` alone",
             field=unknown[0],
         )
+    if len(request.query_params.getlist("status")) > 1:  # both lists, or only the last?
+        raise ApiError(422, "`status` is given more than once", field="status")
     status = request.query_params.get("status")
     if status is not None and status not in ("active", "paused", "archived"):
         raise ApiError(422, "`status` must be one of active, paused, archived", field="status")

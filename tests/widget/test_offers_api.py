@@ -411,6 +411,19 @@ def test_an_unknown_status_filter_is_422(client):
     assert response.json()["error"]["field"] == "status"
 
 
+def test_a_status_filter_given_twice_is_422_not_one_of_them_ignored(client):
+    response = client.get(
+        "/v1/offers", params=[("status", "paused"), ("status", "active")], headers=auth(SK)
+    )
+
+    assert response.status_code == 422
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": "`status` is given more than once",
+        "field": "status",
+    }
+
+
 @pytest.mark.parametrize(
     ("extra", "field"),
     [
