@@ -25,6 +25,7 @@ from widget import offers_api, report_api, tracking
 from widget.bodies import decode, read_body
 from widget.errors import ApiError
 from widget.headers import header
+from widget.query import single
 from widget.ranking import Ranked
 from widget.responses import accept_weights, json_response, prefers_html
 from widget.service import Service, check_capacity, describe, service_of
@@ -110,10 +111,12 @@ _DEBUG_VALUES = {
 def _wants_debug(request: Request) -> bool:
     if not request.scope["query_string"]:  # the usual case: no query at all
         return False
-    value = request.query_params.get("debug", "")
+    value = single(request.query_params, "debug") or ""
     wanted = _DEBUG_VALUES.get(value.strip().lower())
     if wanted is None:
-        raise ApiError(422, f"`debug` must be 1 or 0, got `{value[:40]}`", field="debug")
+        raise ApiError(
+            422, f"`debug` must be 1 or 0 (or true, yes, on), got `{value[:40]}`", field="debug"
+        )
     return wanted
 
 

@@ -18,6 +18,7 @@ from offers.catalog import Offer, is_offer_id, parse_offer
 from offers.errors import InputError
 from widget.bodies import decode_offer_body, read_body
 from widget.errors import ApiError, from_input_error
+from widget.query import single
 from widget.responses import offer_response
 from widget.service import service_of
 
@@ -33,9 +34,7 @@ async def list_offers(request: Request) -> Response:
             "filtered by `status` alone",
             field=unknown[0],
         )
-    if len(request.query_params.getlist("status")) > 1:  # both lists, or only the last?
-        raise ApiError(422, "`status` is given more than once", field="status")
-    status = request.query_params.get("status")
+    status = single(request.query_params, "status")
     if status is not None and status not in ("active", "paused", "archived"):
         raise ApiError(422, "`status` must be one of active, paused, archived", field="status")
     offers = await run_in_threadpool(service.store.offers, shop.id, status=status)

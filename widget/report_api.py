@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from offers.reports import GROUP_BY, report, report_csv
 from widget.errors import ApiError
+from widget.query import single
 from widget.service import service_of
 
 DEFAULT_DAYS = 30
@@ -44,9 +45,8 @@ async def report_endpoint(request: Request) -> Response:
     if unknown:  # `from=` or `groupby=` would otherwise answer the default report unsaid
         known = ", ".join(f"`{name}`" for name in sorted(_PARAMETERS))
         raise ApiError(422, f"unknown parameter `{unknown[0]}`: expected {known}", field=unknown[0])
-    repeated = sorted(name for name in set(params) if len(params.getlist(name)) > 1)
-    if repeated:  # which of two `since` would the report be of?
-        raise ApiError(422, f"`{repeated[0]}` is given more than once", field=repeated[0])
+    for name in sorted(params):
+        single(params, name)
     period = parse_period(params.get("since"), params.get("until"))
     group_by = params.get("group_by") or "day"
     if group_by not in GROUP_BY:

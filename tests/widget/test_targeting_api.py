@@ -207,7 +207,18 @@ def test_a_debug_value_that_is_not_a_yes_or_no_is_422(client, rank_body):
     assert response.status_code == 422
     assert response.json()["error"] == {
         "code": "invalid",
-        "message": "`debug` must be 1 or 0, got `maybe`",
+        "message": "`debug` must be 1 or 0 (or true, yes, on), got `maybe`",
+        "field": "debug",
+    }
+
+
+def test_debug_given_twice_is_422_not_one_of_them_picked(client, rank_body):
+    response = client.post("/v1/rank?debug=1&debug=0", json=rank_body(), headers=auth(SK))
+
+    assert response.status_code == 422
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": "`debug` is given more than once",
         "field": "debug",
     }
 
