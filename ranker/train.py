@@ -128,6 +128,8 @@ def train(
         learner=selection,
         horizon=horizon,
         n_training_rows=len(y),
+        n_lines=len(lines),
+        n_orders=int(lines["order_id"].nunique()),
     )
     feedback = None
     if impressions is not None and len(impressions):

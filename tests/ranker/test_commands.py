@@ -464,7 +464,7 @@ _INPUT_FILES = {  # placeholder in the arguments: (file name, content)
 }
 
 _ALL_AT_ONE_MOMENT = (
-    "all 3 orders were placed at 2025-01-01T09:30:00Z: training and evaluation hold out "
+    "every order was placed at 2025-01-01T09:30:00Z: training and evaluation hold out "
     "the latest orders, so they need orders placed at different times"
 )
 
