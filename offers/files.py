@@ -89,7 +89,7 @@ _CONTEXT_SPELLING = {  # impressions' order context, spelled as /v1/rank reads i
     "ctx_currency": lambda text: text.upper(),
     "ctx_device": lambda text: text.lower(),
 }
-_MAX_QUANTITY = 2**31 - 1  # the store's integer column on PostgreSQL
+_MAX_QUANTITY = 2**31 - 1  # no order line's (a barcode in the cell); the store's old integer
 _OUT_OF_RANGE = "quantity out of range"
 MAX_POSITION = 1_000  # slots in one widget; beyond, a typo (and beyond int64, garbage)
 
@@ -409,13 +409,13 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
     keep &= _drop_future(ordered_at, skipped, keep)
     quantity_text = raw["quantity"] if "quantity" in raw else pd.Series("", index=raw.index)
     quantity = pd.to_numeric(quantity_text.replace("", "1"), errors="coerce")
-    keep &= _drop(quantity.isna() | (quantity % 1 != 0), "unreadable quantity", skipped, keep)
+    keep &= _drop(quantity.isna(), "unreadable quantity", skipped, keep)
     keep &= _drop(quantity.abs() > _MAX_QUANTITY, _OUT_OF_RANGE, skipped, keep)
     keep &= _fits(raw, _ORDER_LENGTHS, skipped, keep)
 
     lines = raw[keep].copy()
     lines["ordered_at"] = ordered_at[keep]
-    lines["quantity"] = quantity[keep].astype("int64")
+    lines["quantity"] = _whole_if_whole(quantity[keep])
     lines["price"] = _prices(raw, keep, skipped)
     for column in ORDER_OPTIONAL_TEXT:
         if column not in lines:
@@ -431,6 +431,12 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
         n_read=len(raw),
         skipped=+skipped,
     )
+
+
+def _whole_if_whole(quantity: pd.Series) -> pd.Series:
+    """Quantities as integers, unless some have a fraction (2.375 kg: a shop that sells by
+    weight); those are purchases and returns like any other."""
+    return quantity.astype("int64") if (quantity % 1 == 0).all() else quantity.astype("float64")
 
 
 def _hash_emails(raw: pd.DataFrame, texts: tuple[str, ...], known: tuple[str, ...]) -> None:

@@ -115,7 +115,8 @@ class Item(msgspec.Struct, frozen=True):
     sku: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | Digits
     category: Annotated[str, msgspec.Meta(max_length=200)] | None = ""
     price: Amount | None = 0.0
-    quantity: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = 1
+    # A fraction is an amount sold by weight or length (2.375 kg), as order files hold it.
+    quantity: Annotated[float, msgspec.Meta(gt=0, le=100_000)] | None = 1
     title: Text | None = ""
 
     def __post_init__(self) -> None:

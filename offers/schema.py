@@ -75,7 +75,7 @@ order_lines = Table(
     Column("shop_id", String(64), primary_key=True),
     Column("order_id", String(128), primary_key=True),
     Column("sku", String(128), primary_key=True),
-    Column("quantity", Integer, nullable=False),
+    Column("quantity", Float, nullable=False),
     Column("price", Float),
     Column("title", String(500), nullable=False),
     Column("category", String(200), nullable=False),
@@ -90,7 +90,7 @@ order_returns = Table(
     Column("sku", String(128), primary_key=True),
     Column("customer_id", String(128), nullable=False),
     Column("returned_at", DateTime, nullable=False),
-    Column("quantity", Integer, nullable=False),
+    Column("quantity", Float, nullable=False),
     Column("price", Float),
 )
 

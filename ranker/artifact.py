@@ -46,17 +46,22 @@ def make_card(
     learner: dict,
     horizon: float,
     n_training_rows: int,
+    n_lines: int,
+    n_orders: int,
 ) -> dict:
     """The model card of DESIGN.md (``version``, ``trained_at``, ``libraries``, ``data``,
-    ``features``, ``metrics``) plus what Encore needs to load the artifact safely."""
+    ``features``, ``metrics``) plus what Encore needs to load the artifact safely.
+
+    ``n_lines`` and ``n_orders`` are the file's: ``log`` holds a customer's orders placed
+    at one moment as one."""
     return {
         "version": f"{trained_at:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}",
         "trained_at": trained_at.isoformat(timespec="seconds"),
         "format_version": FORMAT_VERSION,
         "libraries": library_versions(),
         "data": {
-            "rows": int(len(log.sku)),
-            "orders": int(log.n_orders),
+            "rows": n_lines,
+            "orders": n_orders,
             "customers": int(log.n_customers),
             "skus": int(len(np.unique(log.sku))),
             "time_range": [iso_time(log.order_time[0]), iso_time(log.order_time[-1])],

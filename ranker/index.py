@@ -66,8 +66,8 @@ class ShopIndex:
         Share of orders that contain each sku.
     sku_trend : ndarray of shape (n_skus,)
         Log ratio of the sku's orders in the last ``TREND_DAYS`` to its average rate.
-    popular : ndarray of shape (n_popular,)
-        Sku codes, most-bought first.
+    popular : ndarray of shape (n_bought_skus,)
+        Codes of every sku bought, most-bought first: fills a ranking of any ``k``.
     category_popular_indptr, category_popular : ndarray
         Best-selling skus of each category, CSR-style, best first by orders
         weighted with the trend (what sells now).
@@ -136,7 +136,7 @@ def build_index(log: Interactions, *, n_neighbours: int = 30, n_popular: int = 2
     n_neighbours : int, default=30
         Co-purchase and next-order neighbours kept per sku.
     n_popular : int, default=200
-        Skus kept in the global and per-category popularity lists.
+        Skus kept in each category's popularity list.
 
     Returns
     -------
@@ -155,8 +155,8 @@ def build_index(log: Interactions, *, n_neighbours: int = 30, n_popular: int = 2
         history_customer, log.sku[history_order], history_time, log.n_skus
     )
     trend = _trend(log, sku_orders, end_time)
-    popular = np.argsort(-sku_orders, kind="stable")[:n_popular]
-    popular = popular[sku_orders[popular] > 0]
+    popular = np.argsort(-sku_orders, kind="stable")
+    popular = popular[sku_orders[popular] > 0]  # all: `recommend --k 1000` cut at 200
     return ShopIndex(
         skus=log.skus,
         sku_category=log.sku_category,

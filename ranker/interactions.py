@@ -23,7 +23,8 @@ class Interactions:
     Attributes
     ----------
     order : ndarray of shape (n_lines,)
-        Order code of each line; orders are numbered in time order.
+        Order code of each line; orders are numbered in time order, and a customer's
+        orders placed at one moment share one code (one checkout).
     sku : ndarray of shape (n_lines,)
         Sku code of each line, an index into ``skus``.
     order_customer : ndarray of shape (n_orders,)
@@ -101,7 +102,7 @@ class Interactions:
         start, end = self.order_time[0], self.order_time[-1]
         if end <= start:
             raise InputError(
-                f"all {self.n_orders} orders were placed at {iso_time(start)}: "
+                f"every order was placed at {iso_time(start)}: "
                 "training and evaluation hold out the latest orders, so they need "
                 "orders placed at different times"
             )
@@ -130,9 +131,15 @@ def from_lines(lines: pd.DataFrame, products: pd.DataFrame | None = None) -> Int
     -------
     Interactions
     """
-    lines = lines.sort_values(["ordered_at", "order_id"], kind="stable")
+    lines = lines.sort_values(["ordered_at", "customer_id", "order_id"], kind="stable")
+    # A customer's orders placed at one moment are one checkout here: marketplaces split a
+    # checkout into an order per seller or per line, and a date-only export puts a day's
+    # orders at one moment. Apart, each hid the others from the query's history (the
+    # lines strictly before it): 0.46 against the history baseline's 0.54, one order a line.
+    order_codes = lines.groupby(["ordered_at", "customer_id"], sort=False).ngroup().to_numpy()
+    once = ~pd.DataFrame({"order": order_codes, "sku": lines["sku"].to_numpy()}).duplicated()
+    lines, order_codes = lines[once.to_numpy()], order_codes[once.to_numpy()]
     time = lines["ordered_at"].to_numpy("datetime64[ns]").astype("int64") / 1e9 / _SECONDS_PER_DAY
-    order_codes, order_ids = pd.factorize(lines["order_id"], sort=False)
     first_line = np.unique(order_codes, return_index=True)[1]
     customer_codes, customers = pd.factorize(lines["customer_id"].to_numpy()[first_line])
 

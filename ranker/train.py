@@ -96,6 +96,7 @@ def train(
         bar.set_postfix_str("encoding orders")
         log = from_lines(lines, products)
         split = log.split_time(test_fraction)
+        _check_returning_customers(log, split)
         horizon = float(log.order_time[-1] - split)
         bar.update()
         bar.set_postfix_str("building examples")
@@ -128,6 +129,8 @@ def train(
         learner=selection,
         horizon=horizon,
         n_training_rows=len(y),
+        n_lines=len(lines),
+        n_orders=int(lines["order_id"].nunique()),
     )
     feedback = None
     if impressions is not None and len(impressions):
@@ -143,6 +146,20 @@ def train(
         offers=offers,
         estimator=calibrated,
     )
+
+
+def _check_returning_customers(log: Interactions, split: float) -> None:
+    """Refuse, saying so, a history where no customer ordered twice before the split (a
+    shop of one-off buyers), which the generic "too short to learn from" misdescribed."""
+    before = log.before(split)
+    if np.bincount(before.order_customer).max(initial=0) < 2:
+        customers = len(np.unique(before.order_customer))
+        raise InputError(
+            "no customer placed two orders before the held-out period (customers: "
+            f"{customers}, orders: {before.n_orders}): the model learns what customers buy "
+            "in a later order; without a model, `encore serve` ranks by popularity "
+            + _period(log, split)
+        )
 
 
 def _period(log: Interactions, split: float) -> str:

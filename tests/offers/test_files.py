@@ -260,6 +260,18 @@ def test_returns_are_kept_apart_and_never_purchases(write_file):
     assert list(result.returns["order_id"]) == ["O2", "O3"]
 
 
+def test_a_quantity_with_a_fraction_is_a_purchase_or_a_return_as_its_sign_says(write_file):
+    path = write_file(
+        "orders.csv",
+        HEADER + "O1,C1,2026-01-05,FLOUR,2.375,1.2\nO1,C1,2026-01-05,SALT,1,0.5\n"
+        "O2,C1,2026-01-09,FLOUR,-0.5,1.2\n",
+    )
+    result = read_orders(path)
+    assert list(result.lines["quantity"]) == [2.375, 1.0]
+    assert list(result.returns["quantity"]) == [-0.5]
+    assert not result.skipped
+
+
 def test_a_line_split_in_two_is_merged_with_summed_quantity(write_file):
     path = write_file("orders.csv", HEADER + "O1,C1,2026-01-05,A,1,1\nO1,C1,2026-01-05,A,2,1\n")
     lines = read_orders(path).lines

@@ -54,6 +54,12 @@ def test_numbers_written_as_strings_are_read_as_numbers() -> None:
     assert (body.customer.is_returning, body.limit) == (True, 2)
 
 
+def test_a_quantity_with_a_fraction_is_an_amount_sold_by_weight() -> None:
+    body = decode({"order": {"items": [{"sku": "flour", "price": 1.2, "quantity": 2.5}]}})
+
+    assert (body.order.items[0].quantity, body.order.grand_total) == (2.5, 3.0)
+
+
 @pytest.mark.parametrize(
     ("written", "amount"),
     [("19.99", 19.99), ("1,299.00", 1299.0), ("1.299,00", 1299.0), ("19,99 €", 19.99)],
@@ -106,7 +112,7 @@ def test_an_attribute_set_to_null_is_dropped() -> None:
         ({"order": {"items": [{"sku": "a", "price": "call us"}]}}, "order.items[0]"),
         ({"order": {"items": [{"sku": "a", "price": "-5.00"}]}}, "order.items[0]"),
         ({"order": {"items": [{"sku": "a", "quantity": 0}]}}, "order.items[0].quantity"),
-        ({"order": {"items": [{"sku": "a", "quantity": 2.5}]}}, "order.items[0].quantity"),
+        ({"order": {"items": [{"sku": "a", "quantity": -2.5}]}}, "order.items[0].quantity"),
         ({"order": {"items": [{"sku": True}]}}, "order.items[0].sku"),
         ({"order": {"items": [{"sku": "  "}]}}, "order.items[0]"),
         ({"order": {"id": -1}}, "order.id"),

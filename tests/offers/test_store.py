@@ -15,7 +15,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 
 from offers import schema
 from offers.catalog import Caps, Offer, Targeting
@@ -104,6 +104,18 @@ def test_order_lines_round_trip(store):
     assert pd.isna(stored.loc[2, "price"])
     assert str(stored.loc[2, "ordered_at"]) == "2026-01-06 11:30:00"
     assert store.count(schema.order_returns, "shop") == 1
+
+
+def test_a_quantity_with_a_fraction_is_stored_as_it_was_read(store):
+    by_weight = order_lines(
+        ("O1", "C1", "2026-01-05 10:00", "FLOUR", 2.375, 1.2, "", "", "", "", ""),
+        ("O2", "C1", "2026-01-09 10:00", "FLOUR", -0.5, 1.2, "", "", "", "", ""),
+    )
+    store.save_order_lines("shop", by_weight)
+    with store.engine.connect() as connection:
+        returned = connection.execute(select(schema.order_returns.c.quantity)).scalar_one()
+    assert list(store.order_lines("shop")["quantity"]) == [2.375]
+    assert returned == -0.5
 
 
 def test_saving_the_same_lines_twice_changes_nothing(store):

@@ -464,7 +464,7 @@ _INPUT_FILES = {  # placeholder in the arguments: (file name, content)
 }
 
 _ALL_AT_ONE_MOMENT = (
-    "all 3 orders were placed at 2025-01-01T09:30:00Z: training and evaluation hold out "
+    "every order was placed at 2025-01-01T09:30:00Z: training and evaluation hold out "
     "the latest orders, so they need orders placed at different times"
 )
 
@@ -527,9 +527,9 @@ _ALL_AT_ONE_MOMENT = (
         ),
         pytest.param(
             ["train", "--orders", "{two_orders}", "--out", "{tmp}/m"],
-            "encore train: error: the order history is too short to learn from: before the "
-            "held-out period, no customer's later orders hold a product, among those it "
-            "could suggest, that their earlier order did not (orders from "
+            "encore train: error: no customer placed two orders before the held-out period "
+            "(customers: 1, orders: 1): the model learns what customers buy in a later order; "
+            "without a model, `encore serve` ranks by popularity (orders from "
             "2025-01-01T00:00:00Z to 2025-01-05T00:00:00Z, held out from 2025-01-04T04:48:00Z)",
             id="train-two-orders",
         ),

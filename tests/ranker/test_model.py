@@ -53,6 +53,16 @@ def test_recommendations_never_repeat_the_basket(
     assert not basket & set(skus)
 
 
+def test_a_large_k_gets_k_skus_while_the_shop_has_them(
+    trained_model: RelevanceModel, order_lines: pd.DataFrame
+) -> None:
+    context = _returning_context(trained_model, order_lines)
+    k = order_lines["sku"].nunique() - len(context.basket)  # over 200, which were the most
+    skus = trained_model.recommend_skus(context, k)
+    assert len(set(skus)) == k
+    assert not {sku for sku, _, _, _ in context.basket} & set(skus)
+
+
 def test_cold_start_gets_popular_skus(trained_model: RelevanceModel) -> None:
     context = RankContext(customer_id="never-seen", basket=[("NOT-A-SKU", "Nowhere", 5.0, 1)])
     skus = trained_model.recommend_skus(context, 3)

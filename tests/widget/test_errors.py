@@ -87,7 +87,7 @@ def test_validation_messages_name_the_field(client):
 
     assert response.json()["error"] == {
         "code": "invalid",
-        "message": "`order.items[0].quantity`: expected `int` >= 1",
+        "message": "`order.items[0].quantity`: expected `float` > 0.0",
         "field": "order.items[0].quantity",
     }
 

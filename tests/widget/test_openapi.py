@@ -37,7 +37,7 @@ def test_every_body_schema_is_generated_from_the_decoders(client):
 
     assert schemas["RankRequest"]["required"] == ["order"]
     assert schemas["Item"]["properties"]["quantity"] == {
-        "anyOf": [{"type": "integer", "minimum": 1, "maximum": 100_000}, {"type": "null"}],
+        "anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 100_000}, {"type": "null"}],
         "default": 1,
     }
     assert schemas["Offer"]["additionalProperties"] is False
