@@ -564,13 +564,12 @@ def _upsert(
 def _insert_new(
     connection: Connection, table: Table, shop_id: str, columns: dict[str, list]
 ) -> WriteCount:
-    """Bulk-insert rows whose key is not yet stored; the count of new rows is read back.
+    """Bulk-insert rows whose key is not yet stored; the driver counts the rows this
+    insert added (an import running at the same time adds the others, and says so).
 
     Large imports go straight to the driver's executemany: SQLAlchemy's per-row
     parameter processing costs more than the database's own work here.
     """
-    count = select(func.count()).select_from(table).where(table.c.shop_id == shop_id)
-    before = connection.execute(count).scalar_one()
     names = ["shop_id", *columns]
     marker = "?" if connection.dialect.name == "sqlite" else "%s"
     sql = (
@@ -582,11 +581,11 @@ def _insert_new(
     dbapi_error = connection.dialect.loaded_dbapi.Error
     try:
         cursor.executemany(sql, zip(repeat(shop_id, n_rows), *columns.values(), strict=False))
+        new = max(cursor.rowcount, 0)  # the sum over the rows (sqlite3, psycopg 3.1+)
     except dbapi_error as err:  # raised as SQLAlchemy raises its own statements' (no rows quoted)
         raise DBAPIError.instance(sql, None, err, dbapi_error, hide_parameters=True) from err
     finally:
         cursor.close()
-    new = connection.execute(count).scalar_one() - before
     return WriteCount(new=new, unchanged=n_rows - new)
 
 
