@@ -94,6 +94,27 @@ def test_migrating_gives_log_times_written_without_a_fraction_their_microseconds
     assert at == "2024-03-04 00:00:00.000000"
 
 
+def test_a_store_opened_while_another_process_migrates_it_waits_past_the_busy_timeout(tmp_path):
+    # A migration that rebuilds the order lines of a big SQLite store takes longer than the
+    # 5 s other writes wait (18 s for 4.9M lines): a process started beside it must wait.
+    path = tmp_path / "old.db"
+    _store_at_revision(f"sqlite:///{path}", "0005")
+    migrating = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    migrating.execute("PRAGMA journal_mode=WAL")
+    migrating.execute("BEGIN IMMEDIATE")
+    done = threading.Timer(6.0, migrating.rollback)
+    done.start()
+    try:
+        store = Store.open(f"sqlite:///{path}")
+    finally:
+        done.join()
+        migrating.close()
+    version = store.schema_version()
+    store.close()
+
+    assert version == Store.latest_schema_version()
+
+
 def test_order_lines_round_trip(store):
     store.save_order_lines("shop", LINES)
     stored = store.order_lines("shop")
