@@ -168,8 +168,9 @@ class Store:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
         except DatabaseError as err:
+            reason = first_line(_first_failure(err))
             raise InputError(
-                f"cannot prepare the database's tables: {first_line(err)}", field="database"
+                f"cannot prepare the database's tables: {reason}", field="database"
             ) from None
 
     def schema_version(self) -> str | None:
@@ -503,6 +504,18 @@ def _schema_version(connection: Connection, scripts: ScriptDirectory) -> str | N
             field="database",
         )
     return current
+
+
+def _first_failure(err: DatabaseError) -> DatabaseError:
+    """The database error ``err`` was raised while handling, if any: when copying rows into a
+    rebuilt table fails on SQLite (a full disk), the transaction is already rolled back, new
+    table and all, so Alembic's clean-up (dropping that table) fails too and hides why."""
+    first, earlier = err, err.__context__
+    while earlier is not None:
+        if isinstance(earlier, DatabaseError):
+            first = earlier
+        earlier = earlier.__context__
+    return first
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
