@@ -43,6 +43,10 @@ from offers.files import ORDER_COLUMNS, OrderLines
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _ROWS_PER_STATEMENT = 5_000
 _MIGRATION_LOCK = 0x656E636F7265  # "encore": the advisory lock key of schema migrations
+_BUSY_TIMEOUT_MS = 5_000  # how long a SQLite write waits for another process's write lock
+# ... and how long a migration waits for it: another process's migration may rebuild a big
+# table (4.9M order lines: 18 s here), and the schema must be up to date before anything else
+_MIGRATION_WAIT_MS = 600_000
 
 
 @dataclass(frozen=True)
@@ -164,8 +168,9 @@ class Store:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
         except DatabaseError as err:
+            reason = first_line(_first_failure(err))
             raise InputError(
-                f"cannot prepare the database's tables: {first_line(err)}", field="database"
+                f"cannot prepare the database's tables: {reason}", field="database"
             ) from None
 
     def schema_version(self) -> str | None:
@@ -480,7 +485,11 @@ def _take_the_migration_lock(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
     else:  # SQLite: a write lock now, not at the first write (DDL runs without one)
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={_MIGRATION_WAIT_MS}")
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
 
 
 def _schema_version(connection: Connection, scripts: ScriptDirectory) -> str | None:
@@ -497,9 +506,21 @@ def _schema_version(connection: Connection, scripts: ScriptDirectory) -> str | N
     return current
 
 
+def _first_failure(err: DatabaseError) -> DatabaseError:
+    """The database error ``err`` was raised while handling, if any: when copying rows into a
+    rebuilt table fails on SQLite (a full disk), the transaction is already rolled back, new
+    table and all, so Alembic's clean-up (dropping that table) fails too and hides why."""
+    first, earlier = err, err.__context__
+    while earlier is not None:
+        if isinstance(earlier, DatabaseError):
+            first = earlier
+        earlier = earlier.__context__
+    return first
+
+
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
     except sqlite3.OperationalError as err:

@@ -18,6 +18,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, select
 
 from offers import schema
+from offers import store as store_module
 from offers.catalog import Caps, Offer, Targeting
 from offers.errors import InputError
 from offers.files import ORDER_COLUMNS, OrderLines
@@ -92,6 +93,68 @@ def test_migrating_gives_log_times_written_without_a_fraction_their_microseconds
     store.close()
 
     assert at == "2024-03-04 00:00:00.000000"
+
+
+def test_a_store_opened_while_another_process_migrates_it_waits_past_the_busy_timeout(tmp_path):
+    # A migration that rebuilds the order lines of a big SQLite store takes longer than the
+    # 5 s other writes wait (18 s for 4.9M lines): a process started beside it must wait.
+    path = tmp_path / "old.db"
+    _store_at_revision(f"sqlite:///{path}", "0005")
+    migrating = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    migrating.execute("PRAGMA journal_mode=WAL")
+    migrating.execute("BEGIN IMMEDIATE")
+    done = threading.Timer(6.0, migrating.rollback)
+    done.start()
+    try:
+        store = Store.open(f"sqlite:///{path}")
+    finally:
+        done.join()
+        migrating.close()
+    version = store.schema_version()
+    store.close()
+
+    assert version == Store.latest_schema_version()
+
+
+def test_a_migration_whose_copy_fails_names_why_and_leaves_the_store_as_it_was(
+    tmp_path, monkeypatch
+):
+    # A full disk while 0006 copies the order lines into their new table: SQLite rolls the
+    # transaction back, new table and all, so Alembic's clean-up (dropping that table) fails
+    # too, and its `no such table: _alembic_tmp_order_lines` hid `database or disk is full`.
+    # An interrupted statement is rolled back the same way, and can be made to happen here.
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    _store_at_revision(url, "0005")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        Store(engine, connection).save_order_lines("shop", LINES)
+    engine.dispose()
+    tune = store_module._tune_sqlite
+
+    def tune_and_fail_the_copy(dbapi_connection: Any, record: Any) -> None:
+        tune(dbapi_connection, record)
+        copying = threading.Event()
+
+        def interrupt_once() -> bool:  # the copy, not the clean-up after it
+            interrupt = copying.is_set()
+            copying.clear()
+            return interrupt
+
+        dbapi_connection.set_progress_handler(interrupt_once, 1)
+        dbapi_connection.set_trace_callback(
+            lambda sql: copying.set() if sql.startswith("INSERT INTO _alembic_tmp_") else None
+        )
+
+    monkeypatch.setattr(store_module, "_tune_sqlite", tune_and_fail_the_copy)
+    with pytest.raises(InputError) as raised:
+        Store.open(url)
+    monkeypatch.undo()
+    store = Store.open(url)  # the next start migrates
+    stored = store.order_lines("shop")
+    store.close()
+
+    assert str(raised.value) == "cannot prepare the database's tables: interrupted"
+    assert list(stored["quantity"]) == [1, 2, 1]
 
 
 def test_order_lines_round_trip(store):

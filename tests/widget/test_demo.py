@@ -2,8 +2,10 @@ import html
 import json
 import re
 
+from offers.files import read_orders
 from offers.holdout import in_holdout
-from tests.widget.conftest import PK
+from offers.store import Store
+from tests.widget.conftest import PK, SHOP_ID
 
 
 def _data(page: str, name: str) -> dict:
@@ -73,3 +75,29 @@ def test_a_random_demo_order_is_never_a_holdout_customers(make_client):
     customers = {_data(client.get("/demo").text, "customer")["id"] for _ in range(20)}
 
     assert not any(in_holdout(customer, 0.5) for customer in customers)
+
+
+def test_a_demo_order_sold_by_weight_shows_and_ranks_its_quantities_as_stored(
+    make_client, database_url, write_file
+):
+    orders = write_file(
+        "orders.csv",
+        "order_id,customer_id,ordered_at,sku,quantity,price\n"
+        "W1,C-kg,2026-10-30 10:00,FLOUR,0.5,4.00\nW1,C-kg,2026-10-30 10:00,SALT,2,1.50\n",
+    )
+    store = Store.open(database_url)
+    store.save_order_lines(SHOP_ID, read_orders(orders))
+    store.close()
+    client = make_client()
+
+    order = _data(client.get("/demo", params={"order": "W1"}).text, "order")
+    body = {"key": PK, "order": order, "customer": {"id": "C-kg", "is_returning": False}}
+    response = client.post("/v1/widget", json=body, headers={"Origin": "http://testserver"})
+
+    assert [(item["sku"], item["quantity"]) for item in order["items"]] == [
+        ("FLOUR", 0.5),
+        ("SALT", 2),
+    ]
+    assert type(order["items"][1]["quantity"]) is int  # shown as 2, not 2.0
+    assert order["total"] == 5.0
+    assert response.status_code == 200
