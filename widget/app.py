@@ -28,7 +28,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from threadpoolctl import threadpool_limits
 
-from widget import admin, api, demo
+from widget import admin, api, demo, worker_failures
 from widget.access_log import hide_emails_in_access_log
 from widget.auth import Cors, OriginList
 from widget.errors import ANSWER_HEADERS, exception_handlers
@@ -72,7 +72,11 @@ def create_app(settings: Settings, on_ready: Callable[[], None] | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        service = await Service.start(settings)
+        try:
+            service = await Service.start(settings)
+        except Exception as err:
+            worker_failures.record(err)
+            raise
         origins.allowed = AllowedOrigins(service.shop.allowed_origins)
         # As a context manager, so that on leaving it also gives up OpenBLAS's "controlling
         # thread": threadpoolctl lets only that thread set OpenBLAS's limit, and an app

@@ -9,6 +9,7 @@ import uvicorn
 
 from offers.errors import InputError
 from offers.store import Store
+from widget import worker_failures
 from widget.settings import Settings, load_settings
 from widget.shop import prepare_shop
 
@@ -65,15 +66,16 @@ def run_serve(args: argparse.Namespace) -> int:
     _check_address(args.host, args.port)
     for variable in _THREAD_VARIABLES:  # every thread of every worker, not only the lifespan's
         os.environ.setdefault(variable, "1")
-    uvicorn.run(
-        "widget.app:app_from_environment",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="info",
-        timeout_graceful_shutdown=30,
-    )
+    with worker_failures.reported():
+        uvicorn.run(
+            "widget.app:app_from_environment",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="info",
+            timeout_graceful_shutdown=30,
+        )
     return 0
 
 

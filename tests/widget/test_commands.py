@@ -12,11 +12,12 @@ from starlette.applications import Starlette
 from starlette.config import Environ
 from starlette.testclient import TestClient
 
+import widget.app
 import widget.demo_setup
 from offers.errors import InputError
 from ranker.features import FEATURES
 from tests.conftest import free_port
-from widget import cli
+from widget import cli, worker_failures
 from widget.settings import Settings, load_settings
 
 KEYS = {"ENCORE_PUBLISHABLE_KEY": "pk_a", "ENCORE_SECRET_KEY": "sk_a"}
@@ -384,3 +385,33 @@ def test_the_demo_names_a_bad_setting_before_generating_anything(tmp_path, monke
     with pytest.raises(InputError, match="ENCORE_MAX_OFFERS must be between 1 and 5, got 9"):
         widget.demo_setup.prepare_demo(tmp_path / "demo", port=8129)
     assert not (tmp_path / "demo").exists()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_stops_with_one_line_and_exit_2_when_a_worker_cannot_start(
+    environment, monkeypatch, capsys, workers
+):
+    for name, value in KEYS.items():
+        environment.setenv(name, value)
+
+    async def unreachable(settings: Settings) -> None:
+        raise OSError("connection refused by the database")
+
+    def run_workers(app: str, **options: object) -> None:  # each worker starts as uvicorn's
+        monkeypatch.setattr(widget.app.Service, "start", unreachable)
+        with pytest.raises(OSError), TestClient(widget.app.app_from_environment()):
+            pass
+        if options["workers"] == 1:
+            raise SystemExit(3)  # uvicorn's exit when its one worker could not start
+        # with several, uvicorn stops the others and returns: exit 0 unless told
+
+    monkeypatch.setattr("uvicorn.run", run_workers)
+
+    status = cli.main(["serve", "--workers", str(workers), "--port", str(free_port())])
+
+    assert status == 2
+    assert capsys.readouterr().err == (
+        "encore serve: error: a worker could not start, so the service stopped: "
+        "connection refused by the database\n"
+    )
+    assert worker_failures.VARIABLE not in os.environ
