@@ -39,6 +39,7 @@ from offers.progress import progress
 ORDER_REQUIRED = ("order_id", "customer_id", "ordered_at", "sku")
 ORDER_OPTIONAL_TEXT = ("title", "category", "country", "currency", "device")
 ORDER_COLUMNS = (*ORDER_REQUIRED, "quantity", "price", *ORDER_OPTIONAL_TEXT)
+ORDER_FIELDS = ("customer_id", "ordered_at", "country", "currency", "device")  # one per order
 PRODUCT_REQUIRED = ("sku", "title", "category", "price")
 PRODUCT_OPTIONAL_TEXT = ("image_url", "url")
 PRODUCT_COLUMNS = (*PRODUCT_REQUIRED, "margin", *PRODUCT_OPTIONAL_TEXT)
@@ -67,7 +68,11 @@ MERGED = "merged with another row of its line"
 PRICE_DROPPED = "kept without their unreadable price"
 PRICE_NEGATIVE = "kept without their negative price"
 MARGIN_DROPPED = "kept without their unreadable margin"
-KEPT = (MERGED, PRICE_DROPPED, PRICE_NEGATIVE, MARGIN_DROPPED)
+# Shopify writes an order's fields (Email, Created at, Currency, Billing Country) on its
+# first row only and leaves them blank on the rows of its other lines; those rows take
+# them from the order's other rows rather than be skipped for no customer id.
+FILLED = "with blank order fields taken from another row of their order"
+KEPT = (MERGED, FILLED, PRICE_DROPPED, PRICE_NEGATIVE, MARGIN_DROPPED)
 # A row dated after the moment the command runs (a year typed wrong, 2062 for 2026) is no
 # order that happened nor an offer shown yet: kept, it stretched the period, and training's
 # held-out split fell after every real order. A day's leeway covers clocks and time zones.
@@ -398,6 +403,7 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
     keep = _drop(raw.duplicated(), "duplicate line", skipped)
     raw["order_id"] = _stored_ids(raw["order_id"])  # some shops number orders by email
     raw["customer_id"] = _stored_ids(raw["customer_id"])
+    _fill_order_fields(raw, keep, skipped)
     _hash_emails(raw, ORDER_OPTIONAL_TEXT, ORDER_COLUMNS)
     keep &= _drop(_holds_nul(raw), _NUL, skipped, keep)
     keep &= _drop(raw["order_id"] == "", "no order id", skipped, keep)
@@ -431,6 +437,25 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
         n_read=len(raw),
         skipped=+skipped,
     )
+
+
+def _fill_order_fields(raw: pd.DataFrame, keep: pd.Series, counts: Counter) -> None:
+    """Blank order fields (:data:`ORDER_FIELDS`) of the kept rows filled, in place, from the
+    first row of the same order that has them; the rows so filled counted as :data:`FILLED`."""
+    has_order = raw["order_id"] != ""
+    filled = pd.Series(False, index=raw.index)
+    for column in ORDER_FIELDS:
+        if column not in raw:
+            continue
+        blank = (raw[column] == "") & has_order & keep
+        if not blank.any():
+            continue
+        given = raw[column].where(raw[column] != "")
+        first = given.groupby(raw["order_id"]).transform("first")
+        fill = blank & first.notna()
+        raw.loc[fill, column] = first[fill]
+        filled |= fill
+    counts[FILLED] += int(filled.sum())
 
 
 def _whole_if_whole(quantity: pd.Series) -> pd.Series:

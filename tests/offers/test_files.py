@@ -12,6 +12,7 @@ import pytest
 from offers.catalog import read_offers
 from offers.errors import InputError, opening
 from offers.files import (
+    FILLED,
     MERGED,
     ORDER_COLUMNS,
     iter_orders,
@@ -905,3 +906,19 @@ def test_a_workbook_or_an_archive_is_named_for_what_it_is(write_file, name, cont
     assert str(raised.value) == (
         f"{name}: {kind}, not CSV text (save it as a UTF-8 CSV file; .csv.gz is read as is)"
     )
+
+
+def test_rows_with_blank_order_fields_take_them_from_their_orders_first_row(write_file):
+    path = write_file(
+        "orders.csv",
+        "order_id,customer_id,ordered_at,sku,quantity,country,currency\n"
+        "#1001,ann@shop.example,2026-01-05 10:00:00 +0100,A,1,DE,EUR\n"
+        "#1001,,,B,2,,\n"  # Shopify leaves the order's fields blank on its later lines
+        "#1002,,,C,1,,\n",  # no row of the order has them: still no customer id
+    )
+    result = read_orders(path)
+    lines = result.lines.set_index("sku")
+    assert lines.loc["B", "customer_id"] == customer_key("ann@shop.example")
+    assert lines.loc["B", "ordered_at"] == pd.Timestamp("2026-01-05 09:00:00")
+    assert lines.loc[["A", "B"], ["country", "currency"]].values.tolist() == [["DE", "EUR"]] * 2
+    assert result.skipped == {FILLED: 1, "no customer id": 1}
