@@ -22,6 +22,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ from offers.cells import read_text_cells
 from offers.dates import DateOrder, parse_timestamps
 from offers.errors import InputError, binary_kind, not_utf8, opening, wide_encoding_problem
 from offers.identity import column_without_emails, customer_keys, without_emails
-from offers.money import parse_margin, parse_money
+from offers.money import as_decimal_comma, parse_margin, parse_money
 from offers.progress import progress
 
 ORDER_REQUIRED = ("order_id", "customer_id", "ordered_at", "sku")
@@ -145,27 +146,30 @@ def iter_orders(
     """
     date_order = DateOrder()  # one for the file: every chunk reads 05/01 the same way
     held = None
+    decimal_comma = False
     for raw in _read_chunks(path, ORDER_REQUIRED, chunksize, progress):
+        decimal_comma = raw.attrs["decimal_comma"]
         if held is not None:
             raw = pd.concat([held, raw])
         last_order = raw["order_id"] == (raw["order_id"].iloc[-1] if len(raw) else "")
         held = raw[last_order]
         if not last_order.all():
-            yield _clean_orders(raw[~last_order], date_order)
+            yield _clean_orders(raw[~last_order], date_order, decimal_comma)
     if held is not None:
-        yield _clean_orders(held, date_order)
+        yield _clean_orders(held, date_order, decimal_comma)
 
 
 def read_products(path: str | Path) -> pd.DataFrame:
     """Read a products file; ``attrs["n_read"]`` and ``attrs["skipped"]`` tell what was left out."""
-    raw = pd.concat(list(_read_chunks(path, PRODUCT_REQUIRED, 250_000, False)), ignore_index=True)
+    chunks = list(_read_chunks(path, PRODUCT_REQUIRED, 250_000, False))
+    raw = pd.concat(chunks, ignore_index=True)
     _hash_emails(raw, ("title", "category"), PRODUCT_COLUMNS)
     skipped: Counter = Counter()
     keep = _drop(_holds_nul(raw), _NUL, skipped)
     keep &= _drop(raw["sku"] == "", "no sku", skipped, keep)
     keep &= _fits(raw, _PRODUCT_LENGTHS, skipped, keep)
     products = raw[keep].copy()
-    products["price"] = _prices(raw, keep, skipped)
+    products["price"] = _prices(raw, keep, skipped, chunks[0].attrs["decimal_comma"])
     products["margin"] = _amounts(
         raw, "margin", keep, MARGIN_DROPPED, skipped, lambda m: parse_margin(m, products["price"])
     )
@@ -271,7 +275,10 @@ def _read_chunks(
                 chunk = chunk.apply(lambda column: column.str.strip())
                 _check_no_extra_field(name, chunk.pop(n_fields), n_fields)
                 chunk.columns = columns
-                yield chunk.loc[:, named]
+                chunk = chunk.loc[:, named]
+                # Where a spreadsheet writes `;` between fields, its comma is the decimal mark.
+                chunk.attrs["decimal_comma"] = separator == ";"
+                yield chunk
                 bar.update(_bytes_read(reader, bar.n))
     except pd.errors.ParserError as err:
         raise InputError(f"{name}: malformed CSV: {_parser_message(err, n_fields)}") from None
@@ -398,7 +405,7 @@ def _parser_message(err: Exception, n_fields: int) -> str:
     return text
 
 
-def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
+def _clean_orders(raw: pd.DataFrame, date_order: DateOrder, decimal_comma: bool) -> OrderLines:
     skipped: Counter = Counter()
     keep = _drop(raw.duplicated(), "duplicate line", skipped)
     raw["order_id"] = _stored_ids(raw["order_id"])  # some shops number orders by email
@@ -414,7 +421,7 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
     keep &= _drop(ordered_at.isna(), "unreadable ordered_at", skipped, keep)
     keep &= _drop_future(ordered_at, skipped, keep)
     quantity_text = raw["quantity"] if "quantity" in raw else pd.Series("", index=raw.index)
-    quantity = pd.to_numeric(quantity_text.replace("", "1"), errors="coerce")
+    quantity = _quantities(quantity_text.replace("", "1"), decimal_comma)
     keep &= _drop(quantity.isna(), "unreadable quantity", skipped, keep)
     keep &= _drop(quantity.abs() > _MAX_QUANTITY, _OUT_OF_RANGE, skipped, keep)
     keep &= _fits(raw, _ORDER_LENGTHS, skipped, keep)
@@ -422,7 +429,7 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
     lines = raw[keep].copy()
     lines["ordered_at"] = ordered_at[keep]
     lines["quantity"] = _whole_if_whole(quantity[keep])
-    lines["price"] = _prices(raw, keep, skipped)
+    lines["price"] = _prices(raw, keep, skipped, decimal_comma)
     for column in ORDER_OPTIONAL_TEXT:
         if column not in lines:
             lines[column] = ""
@@ -456,6 +463,16 @@ def _fill_order_fields(raw: pd.DataFrame, keep: pd.Series, counts: Counter) -> N
         raw.loc[fill, column] = first[fill]
         filled |= fill
     counts[FILLED] += int(filled.sum())
+
+
+def _quantities(text: pd.Series, decimal_comma: bool) -> pd.Series:
+    """Quantities as numbers (NaN where unreadable); ``1,000`` is 1 in a file whose comma is
+    the decimal mark (an ERP's three decimals), unreadable elsewhere (one, or a thousand?)."""
+    quantity = pd.to_numeric(text, errors="coerce")
+    if decimal_comma:
+        retry = quantity.isna() & text.str.contains(",", regex=False)
+        quantity[retry] = pd.to_numeric(as_decimal_comma(text[retry]), errors="coerce")
+    return quantity
 
 
 def _whole_if_whole(quantity: pd.Series) -> pd.Series:
@@ -579,9 +596,13 @@ def path_argument(text: str) -> Path:
     return Path(text)
 
 
-def _prices(raw: pd.DataFrame, keep: pd.Series, counts: Counter) -> pd.Series | float:
+def _prices(
+    raw: pd.DataFrame, keep: pd.Series, counts: Counter, decimal_comma: bool = False
+) -> pd.Series | float:
     """The ``price`` column of the kept rows as amounts, NaN where unreadable or negative."""
-    prices = _amounts(raw, "price", keep, PRICE_DROPPED, counts, parse_money)
+    prices = _amounts(
+        raw, "price", keep, PRICE_DROPPED, counts, partial(parse_money, decimal_comma=decimal_comma)
+    )
     if isinstance(prices, float):
         return prices
     negative = prices < 0

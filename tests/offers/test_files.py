@@ -922,3 +922,30 @@ def test_rows_with_blank_order_fields_take_them_from_their_orders_first_row(writ
     assert lines.loc["B", "ordered_at"] == pd.Timestamp("2026-01-05 09:00:00")
     assert lines.loc[["A", "B"], ["country", "currency"]].values.tolist() == [["DE", "EUR"]] * 2
     assert result.skipped == {FILLED: 1, "no customer id": 1}
+
+
+@pytest.mark.parametrize(
+    ("quantity", "price", "expected"),
+    [
+        pytest.param("1,000", "19,990", [1, 19.99], id="three-decimals"),
+        pytest.param("2,375", "12,5000", [2.375, 12.5], id="weight-and-four-decimals"),
+        pytest.param("1.000,000", "1.299,00", [1000, 1299.0], id="dot-thousands"),
+        pytest.param("3", "4.5", [3, 4.5], id="plain"),
+    ],
+)
+def test_a_semicolon_separated_file_reads_its_commas_as_decimal_marks(
+    write_file, quantity, price, expected
+):
+    path = write_file(
+        "orders.csv",
+        "\ufefforder_id;customer_id;ordered_at;sku;quantity;price\r\n"
+        f"RE-1;K1;02.11.2025;A;{quantity};{price}\r\n",
+    )
+    result = read_orders(path)
+    assert result.lines.loc[0, ["quantity", "price"]].tolist() == expected
+    assert not result.skipped
+
+
+def test_a_quantity_with_a_comma_in_a_comma_separated_file_is_unreadable(write_file):
+    path = write_file("orders.csv", HEADER + 'O1,C1,2026-01-05,A,"1,000",1\n')
+    assert read_orders(path).skipped == {"unreadable quantity": 1}
