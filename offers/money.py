@@ -10,7 +10,8 @@ parentheses is negative, as accounting writes a refund (``(5.00)`` is -5).
 In a file whose every comma is a decimal mark (``decimal_comma``: a ``;``-separated
 export, as a spreadsheet writes one where the comma is the decimal mark), a comma is
 one whatever follows it (``19,990`` and ``12,5000`` are 19.99 and 12.5) and dots group
-thousands.
+thousands; where a dot comes after the last comma, the dot is still the decimal mark
+(``$1,299.00``).
 """
 
 import math
@@ -23,6 +24,7 @@ _NOT_PART_OF_A_NUMBER = re.compile(r"[^\d,.\-]")
 _NOT_PART_OF_AN_AMOUNT = re.compile(r"[^\d,.\-()]")
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
 _DOTTED_THOUSANDS = re.compile(r"-?\d{1,3}(?:\.\d{3}){2,}")
+_COMMA_LAST = re.compile(r",[^.]*$")  # a comma with no dot after it (``1,299.00``: a dot is last)
 
 
 def read_amount(text: str) -> float:
@@ -41,8 +43,7 @@ def parse_money(text: pd.Series, *, decimal_comma: bool = False) -> pd.Series:
     if retry.any():
         written = text[retry]
         if decimal_comma:
-            has_comma = written.str.contains(",", regex=False)
-            written = written.where(~has_comma, as_decimal_comma(written))
+            written = as_decimal_comma(written)
         number[retry] = written.map(_read_written_amount)
     number = number.astype("float64")
     return number.where(np.isfinite(number))
@@ -65,8 +66,12 @@ def _read_written_amount(text: str) -> float:
 
 
 def as_decimal_comma(text: pd.Series) -> pd.Series:
-    """``text`` with dots (thousands) dropped and commas written as decimal points."""
-    return text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    """``text`` written with a decimal point, where a comma is the decimal mark: dots (the
+    thousands) dropped and the comma made a point; where a dot comes after the last comma
+    (``1,299.00``), the dot is the decimal mark and the commas are dropped."""
+    comma_last = text.str.contains(_COMMA_LAST)
+    decimal = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    return decimal.where(comma_last, text.str.replace(",", "", regex=False))
 
 
 def parse_margin(text: pd.Series, price: pd.Series) -> pd.Series:

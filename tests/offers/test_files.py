@@ -931,6 +931,7 @@ def test_rows_with_blank_order_fields_take_them_from_their_orders_first_row(writ
         pytest.param("2,375", "12,5000", [2.375, 12.5], id="weight-and-four-decimals"),
         pytest.param("1.000,000", "1.299,00", [1000, 1299.0], id="dot-thousands"),
         pytest.param("3", "4.5", [3, 4.5], id="plain"),
+        pytest.param("1,000.5", "$1,299.00", [1000.5, 1299.0], id="a-dot-after-the-comma"),
     ],
 )
 def test_a_semicolon_separated_file_reads_its_commas_as_decimal_marks(
