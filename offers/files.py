@@ -81,6 +81,7 @@ KEPT = (MERGED, FILLED, PRICE_DROPPED, PRICE_NEGATIVE, MARGIN_DROPPED)
 FUTURE = "dated after now"
 _CLOCK_LEEWAY = pd.Timedelta(days=1)
 
+_MAX_LISTED = 30  # header names a message lists; Shopify's Lineitem sku is the 21st
 _KNOWN_COLUMNS = frozenset((*ORDER_COLUMNS, *PRODUCT_COLUMNS, *IMPRESSION_REQUIRED))
 _SEPARATORS = ",;\t|"
 _NUL = "NUL character in a field"
@@ -244,9 +245,10 @@ def _read_chunks(
     try:  # the header and the rows are decoded alike, so their decoding errors read alike
         header, gzipped = _read_header(path)
         separator = _sniff_separator(header)
-        columns = _column_names(next(csv.reader([header], delimiter=separator)))
+        written = next(csv.reader([header], delimiter=separator))
+        columns = _column_names(written)
         n_fields = len(columns)
-        _check_columns(name, columns, required)
+        _check_columns(name, columns, required, written)
         named = [bool(column) for column in columns]  # an unnamed column holds nothing we read
         reader = pd.read_csv(
             path,
@@ -354,8 +356,13 @@ def _name_without_emails(name: str) -> str:
     return prefix + without_emails(name.removeprefix(prefix))
 
 
-def _check_columns(name: str, columns: list[str], required: tuple[str, ...]) -> None:
-    """Every named column once (which of two would we read?), and the required ones there."""
+def _check_columns(
+    name: str, columns: list[str], required: tuple[str, ...], written: list[str]
+) -> None:
+    """Every named column once (which of two would we read?), and the required ones there;
+    when they are not, the columns ``written`` in the header that Encore does not know,
+    since a platform's export holds them under its own names (Shopify's ``Name``, ``Created
+    at``, ``Lineitem sku``) and the user renames them."""
     counts = Counter(column for column in columns if column)
     repeated = next((column for column, n in counts.items() if n > 1), None)
     if repeated is not None:
@@ -365,7 +372,23 @@ def _check_columns(name: str, columns: list[str], required: tuple[str, ...]) -> 
     if missing:
         listed = ", ".join(f"`{c}`" for c in missing)
         plural = "s" if len(missing) > 1 else ""
-        raise InputError(f"{name}: missing required column{plural} {listed}", field=missing[0])
+        message = f"{name}: missing required column{plural} {listed}"
+        raise InputError(message + _rename_hint(columns, written), field=missing[0])
+
+
+def _rename_hint(columns: list[str], written: list[str]) -> str:
+    """``; rename the columns that hold them (the file's others: `Name`, `Email`, ...)``, or
+    nothing when the header holds no column Encore does not know."""
+    others = [
+        text.strip()
+        for column, text in zip(columns, written, strict=True)
+        if column and column not in _KNOWN_COLUMNS
+    ]
+    if not others:
+        return ""
+    listed = ", ".join(f"`{text}`" for text in others[:_MAX_LISTED])
+    more = f" and {len(others) - _MAX_LISTED} more" if len(others) > _MAX_LISTED else ""
+    return f"; rename the columns that hold them (the file's others: {listed}{more})"
 
 
 def _sniff_separator(header: str) -> str:

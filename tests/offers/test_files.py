@@ -950,3 +950,18 @@ def test_a_semicolon_separated_file_reads_its_commas_as_decimal_marks(
 def test_a_quantity_with_a_comma_in_a_comma_separated_file_is_unreadable(write_file):
     path = write_file("orders.csv", HEADER + 'O1,C1,2026-01-05,A,"1,000",1\n')
     assert read_orders(path).skipped == {"unreadable quantity": 1}
+
+
+def test_a_missing_column_names_the_files_other_columns_to_rename(write_file):
+    path = write_file(
+        "orders_export.csv",
+        "Name,Email,Created at,Lineitem quantity,Lineitem sku,Currency\n"
+        "#1001,ann@shop.example,2026-01-05 10:00:00 +0100,1,A,EUR\n",
+    )
+    with pytest.raises(InputError) as raised:
+        read_orders(path)
+    assert str(raised.value) == (
+        "orders_export.csv: missing required columns `order_id`, `customer_id`, `ordered_at`,"
+        " `sku`; rename the columns that hold them (the file's others: `Name`, `Email`,"
+        " `Created at`, `Lineitem quantity`, `Lineitem sku`)"
+    )
