@@ -22,6 +22,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +34,13 @@ from offers.cells import read_text_cells
 from offers.dates import DateOrder, parse_timestamps
 from offers.errors import InputError, binary_kind, not_utf8, opening, wide_encoding_problem
 from offers.identity import column_without_emails, customer_keys, without_emails
-from offers.money import parse_margin, parse_money
+from offers.money import as_decimal_comma, parse_margin, parse_money
 from offers.progress import progress
 
 ORDER_REQUIRED = ("order_id", "customer_id", "ordered_at", "sku")
 ORDER_OPTIONAL_TEXT = ("title", "category", "country", "currency", "device")
 ORDER_COLUMNS = (*ORDER_REQUIRED, "quantity", "price", *ORDER_OPTIONAL_TEXT)
+ORDER_FIELDS = ("customer_id", "ordered_at", "country", "currency", "device")  # one per order
 PRODUCT_REQUIRED = ("sku", "title", "category", "price")
 PRODUCT_OPTIONAL_TEXT = ("image_url", "url")
 PRODUCT_COLUMNS = (*PRODUCT_REQUIRED, "margin", *PRODUCT_OPTIONAL_TEXT)
@@ -67,7 +69,11 @@ MERGED = "merged with another row of its line"
 PRICE_DROPPED = "kept without their unreadable price"
 PRICE_NEGATIVE = "kept without their negative price"
 MARGIN_DROPPED = "kept without their unreadable margin"
-KEPT = (MERGED, PRICE_DROPPED, PRICE_NEGATIVE, MARGIN_DROPPED)
+# Shopify writes an order's fields (Email, Created at, Currency, Billing Country) on its
+# first row only and leaves them blank on the rows of its other lines; those rows take
+# them from the order's other rows rather than be skipped for no customer id.
+FILLED = "with blank order fields taken from another row of their order"
+KEPT = (MERGED, FILLED, PRICE_DROPPED, PRICE_NEGATIVE, MARGIN_DROPPED)
 # A row dated after the moment the command runs (a year typed wrong, 2062 for 2026) is no
 # order that happened nor an offer shown yet: kept, it stretched the period, and training's
 # held-out split fell after every real order. A day's leeway covers clocks and time zones.
@@ -75,6 +81,7 @@ KEPT = (MERGED, PRICE_DROPPED, PRICE_NEGATIVE, MARGIN_DROPPED)
 FUTURE = "dated after now"
 _CLOCK_LEEWAY = pd.Timedelta(days=1)
 
+_MAX_LISTED = 30  # header names a message lists; Shopify's Lineitem sku is the 21st
 _KNOWN_COLUMNS = frozenset((*ORDER_COLUMNS, *PRODUCT_COLUMNS, *IMPRESSION_REQUIRED))
 _SEPARATORS = ",;\t|"
 _NUL = "NUL character in a field"
@@ -140,27 +147,30 @@ def iter_orders(
     """
     date_order = DateOrder()  # one for the file: every chunk reads 05/01 the same way
     held = None
+    decimal_comma = False
     for raw in _read_chunks(path, ORDER_REQUIRED, chunksize, progress):
+        decimal_comma = raw.attrs["decimal_comma"]
         if held is not None:
             raw = pd.concat([held, raw])
         last_order = raw["order_id"] == (raw["order_id"].iloc[-1] if len(raw) else "")
         held = raw[last_order]
         if not last_order.all():
-            yield _clean_orders(raw[~last_order], date_order)
+            yield _clean_orders(raw[~last_order], date_order, decimal_comma)
     if held is not None:
-        yield _clean_orders(held, date_order)
+        yield _clean_orders(held, date_order, decimal_comma)
 
 
 def read_products(path: str | Path) -> pd.DataFrame:
     """Read a products file; ``attrs["n_read"]`` and ``attrs["skipped"]`` tell what was left out."""
-    raw = pd.concat(list(_read_chunks(path, PRODUCT_REQUIRED, 250_000, False)), ignore_index=True)
+    chunks = list(_read_chunks(path, PRODUCT_REQUIRED, 250_000, False))
+    raw = pd.concat(chunks, ignore_index=True)
     _hash_emails(raw, ("title", "category"), PRODUCT_COLUMNS)
     skipped: Counter = Counter()
     keep = _drop(_holds_nul(raw), _NUL, skipped)
     keep &= _drop(raw["sku"] == "", "no sku", skipped, keep)
     keep &= _fits(raw, _PRODUCT_LENGTHS, skipped, keep)
     products = raw[keep].copy()
-    products["price"] = _prices(raw, keep, skipped)
+    products["price"] = _prices(raw, keep, skipped, chunks[0].attrs["decimal_comma"])
     products["margin"] = _amounts(
         raw, "margin", keep, MARGIN_DROPPED, skipped, lambda m: parse_margin(m, products["price"])
     )
@@ -235,9 +245,10 @@ def _read_chunks(
     try:  # the header and the rows are decoded alike, so their decoding errors read alike
         header, gzipped = _read_header(path)
         separator = _sniff_separator(header)
-        columns = _column_names(next(csv.reader([header], delimiter=separator)))
+        written = next(csv.reader([header], delimiter=separator))
+        columns = _column_names(written)
         n_fields = len(columns)
-        _check_columns(name, columns, required)
+        _check_columns(name, columns, required, written)
         named = [bool(column) for column in columns]  # an unnamed column holds nothing we read
         reader = pd.read_csv(
             path,
@@ -266,7 +277,10 @@ def _read_chunks(
                 chunk = chunk.apply(lambda column: column.str.strip())
                 _check_no_extra_field(name, chunk.pop(n_fields), n_fields)
                 chunk.columns = columns
-                yield chunk.loc[:, named]
+                chunk = chunk.loc[:, named]
+                # Where a spreadsheet writes `;` between fields, its comma is the decimal mark.
+                chunk.attrs["decimal_comma"] = separator == ";"
+                yield chunk
                 bar.update(_bytes_read(reader, bar.n))
     except pd.errors.ParserError as err:
         raise InputError(f"{name}: malformed CSV: {_parser_message(err, n_fields)}") from None
@@ -342,8 +356,13 @@ def _name_without_emails(name: str) -> str:
     return prefix + without_emails(name.removeprefix(prefix))
 
 
-def _check_columns(name: str, columns: list[str], required: tuple[str, ...]) -> None:
-    """Every named column once (which of two would we read?), and the required ones there."""
+def _check_columns(
+    name: str, columns: list[str], required: tuple[str, ...], written: list[str]
+) -> None:
+    """Every named column once (which of two would we read?), and the required ones there;
+    when they are not, the columns ``written`` in the header that Encore does not know,
+    since a platform's export holds them under its own names (Shopify's ``Name``, ``Created
+    at``, ``Lineitem sku``) and the user renames them."""
     counts = Counter(column for column in columns if column)
     repeated = next((column for column, n in counts.items() if n > 1), None)
     if repeated is not None:
@@ -353,7 +372,23 @@ def _check_columns(name: str, columns: list[str], required: tuple[str, ...]) -> 
     if missing:
         listed = ", ".join(f"`{c}`" for c in missing)
         plural = "s" if len(missing) > 1 else ""
-        raise InputError(f"{name}: missing required column{plural} {listed}", field=missing[0])
+        message = f"{name}: missing required column{plural} {listed}"
+        raise InputError(message + _rename_hint(columns, written), field=missing[0])
+
+
+def _rename_hint(columns: list[str], written: list[str]) -> str:
+    """``; rename the columns that hold them (the file's others: `Name`, `Email`, ...)``, or
+    nothing when the header holds no column Encore does not know."""
+    others = [
+        text.strip()
+        for column, text in zip(columns, written, strict=True)
+        if column and column not in _KNOWN_COLUMNS
+    ]
+    if not others:
+        return ""
+    listed = ", ".join(f"`{text}`" for text in others[:_MAX_LISTED])
+    more = f" and {len(others) - _MAX_LISTED} more" if len(others) > _MAX_LISTED else ""
+    return f"; rename the columns that hold them (the file's others: {listed}{more})"
 
 
 def _sniff_separator(header: str) -> str:
@@ -393,11 +428,12 @@ def _parser_message(err: Exception, n_fields: int) -> str:
     return text
 
 
-def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
+def _clean_orders(raw: pd.DataFrame, date_order: DateOrder, decimal_comma: bool) -> OrderLines:
     skipped: Counter = Counter()
     keep = _drop(raw.duplicated(), "duplicate line", skipped)
     raw["order_id"] = _stored_ids(raw["order_id"])  # some shops number orders by email
     raw["customer_id"] = _stored_ids(raw["customer_id"])
+    _fill_order_fields(raw, keep, skipped)
     _hash_emails(raw, ORDER_OPTIONAL_TEXT, ORDER_COLUMNS)
     keep &= _drop(_holds_nul(raw), _NUL, skipped, keep)
     keep &= _drop(raw["order_id"] == "", "no order id", skipped, keep)
@@ -408,7 +444,7 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
     keep &= _drop(ordered_at.isna(), "unreadable ordered_at", skipped, keep)
     keep &= _drop_future(ordered_at, skipped, keep)
     quantity_text = raw["quantity"] if "quantity" in raw else pd.Series("", index=raw.index)
-    quantity = pd.to_numeric(quantity_text.replace("", "1"), errors="coerce")
+    quantity = _quantities(quantity_text.replace("", "1"), decimal_comma)
     keep &= _drop(quantity.isna(), "unreadable quantity", skipped, keep)
     keep &= _drop(quantity.abs() > _MAX_QUANTITY, _OUT_OF_RANGE, skipped, keep)
     keep &= _fits(raw, _ORDER_LENGTHS, skipped, keep)
@@ -416,7 +452,7 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
     lines = raw[keep].copy()
     lines["ordered_at"] = ordered_at[keep]
     lines["quantity"] = _whole_if_whole(quantity[keep])
-    lines["price"] = _prices(raw, keep, skipped)
+    lines["price"] = _prices(raw, keep, skipped, decimal_comma)
     for column in ORDER_OPTIONAL_TEXT:
         if column not in lines:
             lines[column] = ""
@@ -431,6 +467,35 @@ def _clean_orders(raw: pd.DataFrame, date_order: DateOrder) -> OrderLines:
         n_read=len(raw),
         skipped=+skipped,
     )
+
+
+def _fill_order_fields(raw: pd.DataFrame, keep: pd.Series, counts: Counter) -> None:
+    """Blank order fields (:data:`ORDER_FIELDS`) of the kept rows filled, in place, from the
+    first row of the same order that has them; the rows so filled counted as :data:`FILLED`."""
+    has_order = raw["order_id"] != ""
+    filled = pd.Series(False, index=raw.index)
+    for column in ORDER_FIELDS:
+        if column not in raw:
+            continue
+        blank = (raw[column] == "") & has_order & keep
+        if not blank.any():
+            continue
+        given = raw[column].where(raw[column] != "")
+        first = given.groupby(raw["order_id"]).transform("first")
+        fill = blank & first.notna()
+        raw.loc[fill, column] = first[fill]
+        filled |= fill
+    counts[FILLED] += int(filled.sum())
+
+
+def _quantities(text: pd.Series, decimal_comma: bool) -> pd.Series:
+    """Quantities as numbers (NaN where unreadable); ``1,000`` is 1 in a file whose comma is
+    the decimal mark (an ERP's three decimals), unreadable elsewhere (one, or a thousand?)."""
+    quantity = pd.to_numeric(text, errors="coerce")
+    if decimal_comma:
+        retry = quantity.isna() & text.str.contains(",", regex=False)
+        quantity[retry] = pd.to_numeric(as_decimal_comma(text[retry]), errors="coerce")
+    return quantity
 
 
 def _whole_if_whole(quantity: pd.Series) -> pd.Series:
@@ -554,9 +619,13 @@ def path_argument(text: str) -> Path:
     return Path(text)
 
 
-def _prices(raw: pd.DataFrame, keep: pd.Series, counts: Counter) -> pd.Series | float:
+def _prices(
+    raw: pd.DataFrame, keep: pd.Series, counts: Counter, decimal_comma: bool = False
+) -> pd.Series | float:
     """The ``price`` column of the kept rows as amounts, NaN where unreadable or negative."""
-    prices = _amounts(raw, "price", keep, PRICE_DROPPED, counts, parse_money)
+    prices = _amounts(
+        raw, "price", keep, PRICE_DROPPED, counts, partial(parse_money, decimal_comma=decimal_comma)
+    )
     if isinstance(prices, float):
         return prices
     negative = prices < 0

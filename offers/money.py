@@ -7,6 +7,11 @@ both 1299); a comma alone before one or two digits is a decimal comma
 (``12,50``), and otherwise groups thousands (``1,299``), as do repeated dots
 (``1.299.000``). A lone dot stays a decimal point (``1.299`` is 1.299). An amount in
 parentheses is negative, as accounting writes a refund (``(5.00)`` is -5).
+In a file whose every comma is a decimal mark (``decimal_comma``: a ``;``-separated
+export, as a spreadsheet writes one where the comma is the decimal mark), a comma is
+one whatever follows it (``19,990`` and ``12,5000`` are 19.99 and 12.5) and dots group
+thousands; where a dot comes after the last comma, the dot is still the decimal mark
+(``$1,299.00``).
 """
 
 import math
@@ -19,6 +24,7 @@ _NOT_PART_OF_A_NUMBER = re.compile(r"[^\d,.\-]")
 _NOT_PART_OF_AN_AMOUNT = re.compile(r"[^\d,.\-()]")
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
 _DOTTED_THOUSANDS = re.compile(r"-?\d{1,3}(?:\.\d{3}){2,}")
+_COMMA_LAST = re.compile(r",[^.]*$")  # a comma with no dot after it (``1,299.00``: a dot is last)
 
 
 def read_amount(text: str) -> float:
@@ -30,12 +36,15 @@ def read_amount(text: str) -> float:
     return number if math.isfinite(number) else math.nan
 
 
-def parse_money(text: pd.Series) -> pd.Series:
+def parse_money(text: pd.Series, *, decimal_comma: bool = False) -> pd.Series:
     """The amounts of ``text`` (:func:`read_amount` of each, plain numbers read as a column)."""
     number = pd.to_numeric(text, errors="coerce")
     retry = number.isna() & (text != "")
     if retry.any():
-        number[retry] = text[retry].map(_read_written_amount)
+        written = text[retry]
+        if decimal_comma:
+            written = as_decimal_comma(written)
+        number[retry] = written.map(_read_written_amount)
     number = number.astype("float64")
     return number.where(np.isfinite(number))
 
@@ -54,6 +63,15 @@ def _read_written_amount(text: str) -> float:
         return float(cleaned.replace(",", ""))
     except ValueError:
         return math.nan
+
+
+def as_decimal_comma(text: pd.Series) -> pd.Series:
+    """``text`` written with a decimal point, where a comma is the decimal mark: dots (the
+    thousands) dropped and the comma made a point; where a dot comes after the last comma
+    (``1,299.00``), the dot is the decimal mark and the commas are dropped."""
+    comma_last = text.str.contains(_COMMA_LAST)
+    decimal = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    return decimal.where(comma_last, text.str.replace(",", "", regex=False))
 
 
 def parse_margin(text: pd.Series, price: pd.Series) -> pd.Series:

@@ -12,6 +12,7 @@ import pytest
 from offers.catalog import read_offers
 from offers.errors import InputError, opening
 from offers.files import (
+    FILLED,
     MERGED,
     ORDER_COLUMNS,
     iter_orders,
@@ -904,4 +905,63 @@ def test_a_workbook_or_an_archive_is_named_for_what_it_is(write_file, name, cont
         read_orders(write_file(name, content))
     assert str(raised.value) == (
         f"{name}: {kind}, not CSV text (save it as a UTF-8 CSV file; .csv.gz is read as is)"
+    )
+
+
+def test_rows_with_blank_order_fields_take_them_from_their_orders_first_row(write_file):
+    path = write_file(
+        "orders.csv",
+        "order_id,customer_id,ordered_at,sku,quantity,country,currency\n"
+        "#1001,ann@shop.example,2026-01-05 10:00:00 +0100,A,1,DE,EUR\n"
+        "#1001,,,B,2,,\n"  # Shopify leaves the order's fields blank on its later lines
+        "#1002,,,C,1,,\n",  # no row of the order has them: still no customer id
+    )
+    result = read_orders(path)
+    lines = result.lines.set_index("sku")
+    assert lines.loc["B", "customer_id"] == customer_key("ann@shop.example")
+    assert lines.loc["B", "ordered_at"] == pd.Timestamp("2026-01-05 09:00:00")
+    assert lines.loc[["A", "B"], ["country", "currency"]].values.tolist() == [["DE", "EUR"]] * 2
+    assert result.skipped == {FILLED: 1, "no customer id": 1}
+
+
+@pytest.mark.parametrize(
+    ("quantity", "price", "expected"),
+    [
+        pytest.param("1,000", "19,990", [1, 19.99], id="three-decimals"),
+        pytest.param("2,375", "12,5000", [2.375, 12.5], id="weight-and-four-decimals"),
+        pytest.param("1.000,000", "1.299,00", [1000, 1299.0], id="dot-thousands"),
+        pytest.param("3", "4.5", [3, 4.5], id="plain"),
+        pytest.param("1,000.5", "$1,299.00", [1000.5, 1299.0], id="a-dot-after-the-comma"),
+    ],
+)
+def test_a_semicolon_separated_file_reads_its_commas_as_decimal_marks(
+    write_file, quantity, price, expected
+):
+    path = write_file(
+        "orders.csv",
+        "\ufefforder_id;customer_id;ordered_at;sku;quantity;price\r\n"
+        f"RE-1;K1;02.11.2025;A;{quantity};{price}\r\n",
+    )
+    result = read_orders(path)
+    assert result.lines.loc[0, ["quantity", "price"]].tolist() == expected
+    assert not result.skipped
+
+
+def test_a_quantity_with_a_comma_in_a_comma_separated_file_is_unreadable(write_file):
+    path = write_file("orders.csv", HEADER + 'O1,C1,2026-01-05,A,"1,000",1\n')
+    assert read_orders(path).skipped == {"unreadable quantity": 1}
+
+
+def test_a_missing_column_names_the_files_other_columns_to_rename(write_file):
+    path = write_file(
+        "orders_export.csv",
+        "Name,Email,Created at,Lineitem quantity,Lineitem sku,Currency\n"
+        "#1001,ann@shop.example,2026-01-05 10:00:00 +0100,1,A,EUR\n",
+    )
+    with pytest.raises(InputError) as raised:
+        read_orders(path)
+    assert str(raised.value) == (
+        "orders_export.csv: missing required columns `order_id`, `customer_id`, `ordered_at`,"
+        " `sku`; rename the columns that hold them (the file's others: `Name`, `Email`,"
+        " `Created at`, `Lineitem quantity`, `Lineitem sku`)"
     )
