@@ -11,6 +11,8 @@ import os
 import secrets
 from pathlib import Path
 
+from starlette.config import Environ
+
 from offers import schema
 from offers.catalog import read_offers
 from offers.files import read_impressions, read_orders, read_products
@@ -24,6 +26,14 @@ SHOP_ID = "demo"
 N_ORDERS = 20_000
 SEED = 0
 _SHOP_FILES = ("products.csv", "orders.csv", "offers.json", "impressions.csv")
+# The variables of what a shop decides; the others (keys, store, origins, workers) the demo
+# sets itself, so a value of theirs, even one `encore serve` would refuse, is not its business.
+_SHOP_CHOICES = (
+    "ENCORE_MAX_OFFERS",
+    "ENCORE_HOLDOUT_SHARE",
+    "ENCORE_DISMISS_DAYS",
+    "ENCORE_SIGNING_SECRET",
+)
 
 
 def prepare_demo(data: Path, *, port: int, n_orders: int = N_ORDERS, seed: int = SEED) -> Settings:
@@ -32,7 +42,8 @@ def prepare_demo(data: Path, *, port: int, n_orders: int = N_ORDERS, seed: int =
     What a shop decides (offers per widget, holdout share, dismissal days) comes from the
     environment, as for `encore serve`; the store, model, keys and origins are the demo's own.
     """
-    shop_settings = load_settings()  # a mistake in them is named before minutes of training
+    chosen = {name: os.environ[name] for name in _SHOP_CHOICES if name in os.environ}
+    shop_settings = load_settings(Environ(chosen))  # a mistake named before minutes of training
     data.mkdir(parents=True, exist_ok=True)
     shop_dir = data / "shop"
     if not all((shop_dir / name).is_file() for name in _SHOP_FILES):

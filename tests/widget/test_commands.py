@@ -387,6 +387,27 @@ def test_the_demo_names_a_bad_setting_before_generating_anything(tmp_path, monke
     assert not (tmp_path / "demo").exists()
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ENCORE_SECRET_KEY", "sk_live_1"),  # set for `encore serve`, its pair not
+        ("ENCORE_WORKERS", "two"),
+        ("ENCORE_SHOP_ID", ""),
+        ("ENCORE_ALLOWED_ORIGINS", "shop.example"),
+    ],
+)
+def test_the_demo_runs_whatever_the_variables_it_sets_itself_hold(
+    first_demo, monkeypatch, name, value
+):
+    data, _, _ = first_demo
+    monkeypatch.setenv(name, value)
+
+    settings = widget.demo_setup.prepare_demo(data, port=8130)
+
+    assert (settings.shop_id, settings.workers) == ("demo", 1)
+    assert settings.secret_key.startswith("sk_demo_")
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_serve_stops_with_one_line_and_exit_2_when_a_worker_cannot_start(
     environment, monkeypatch, capsys, workers
