@@ -170,9 +170,15 @@ def read_products(path: str | Path) -> pd.DataFrame:
     keep &= _drop(raw["sku"] == "", "no sku", skipped, keep)
     keep &= _fits(raw, _PRODUCT_LENGTHS, skipped, keep)
     products = raw[keep].copy()
-    products["price"] = _prices(raw, keep, skipped, chunks[0].attrs["decimal_comma"])
+    decimal_comma = chunks[0].attrs["decimal_comma"]
+    products["price"] = _prices(raw, keep, skipped, decimal_comma)
     products["margin"] = _amounts(
-        raw, "margin", keep, MARGIN_DROPPED, skipped, lambda m: parse_margin(m, products["price"])
+        raw,
+        "margin",
+        keep,
+        MARGIN_DROPPED,
+        skipped,
+        lambda m: parse_margin(m, products["price"], decimal_comma=decimal_comma),
     )
     for column in PRODUCT_OPTIONAL_TEXT:
         products[column] = products.get(column, "")

@@ -74,8 +74,8 @@ def as_decimal_comma(text: pd.Series) -> pd.Series:
     return decimal.where(comma_last, text.str.replace(",", "", regex=False))
 
 
-def parse_margin(text: pd.Series, price: pd.Series) -> pd.Series:
-    """Margins as amounts; ``30%`` is that share of the price."""
-    margin = parse_money(text)
+def parse_margin(text: pd.Series, price: pd.Series, *, decimal_comma: bool = False) -> pd.Series:
+    """Margins as amounts, read as the prices beside them; ``30%`` is that share of the price."""
+    margin = parse_money(text, decimal_comma=decimal_comma)
     percent = text.str.strip().str.endswith("%")
     return margin.where(~percent, price * margin / 100)

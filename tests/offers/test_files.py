@@ -947,6 +947,18 @@ def test_a_semicolon_separated_file_reads_its_commas_as_decimal_marks(
     assert not result.skipped
 
 
+def test_a_semicolon_separated_products_file_reads_its_margins_as_its_prices(write_file):
+    path = write_file(
+        "products.csv",
+        "sku;title;category;price;margin\r\n"
+        "A;Coffee;Food;19,990;5,250\r\n"
+        "B;Mill;Food;1.299,00;300,000\r\n",
+    )
+    products = read_products(path)
+    assert products["price"].tolist() == [19.99, 1299.0]
+    assert products["margin"].tolist() == [5.25, 300.0]
+
+
 def test_a_quantity_with_a_comma_in_a_comma_separated_file_is_unreadable(write_file):
     path = write_file("orders.csv", HEADER + 'O1,C1,2026-01-05,A,"1,000",1\n')
     assert read_orders(path).skipped == {"unreadable quantity": 1}
