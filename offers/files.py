@@ -98,6 +98,7 @@ _CONTEXT_SPELLING = {  # impressions' order context, spelled as /v1/rank reads i
 }
 _MAX_QUANTITY = 2**31 - 1  # no order line's (a barcode in the cell); the store's old integer
 _OUT_OF_RANGE = "quantity out of range"
+_QUANTITY_DECIMALS = 9  # of a merged line's sum: past any export's, short of float noise
 MAX_POSITION = 1_000  # slots in one widget; beyond, a typo (and beyond int64, garbage)
 
 
@@ -556,6 +557,8 @@ def _merge_repeated_lines(lines: pd.DataFrame, counts: Counter) -> pd.DataFrame:
             if c not in ("order_id", "sku")
         }
     )
+    # 1.1 + 2.2 kg is 3.3 as written, not the float sum 3.3000000000000003 (shown so in /demo)
+    merged["quantity"] = merged["quantity"].round(_QUANTITY_DECIMALS)
     n_rows = grouped.size()["size"]
     beyond = merged["quantity"].abs() > _MAX_QUANTITY
     counts[_OUT_OF_RANGE] += int(n_rows[beyond].sum())

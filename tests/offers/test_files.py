@@ -947,6 +947,15 @@ def test_a_semicolon_separated_file_reads_its_commas_as_decimal_marks(
     assert not result.skipped
 
 
+def test_rows_of_a_line_sold_by_weight_sum_to_the_quantity_as_written(write_file):
+    path = write_file(
+        "orders.csv",
+        HEADER + "O1,C1,2026-01-05,A,1.1,2\nO1,C1,2026-01-05,A,2.2,2\nO2,C1,2026-01-06,B,0.1,2\n"
+        "O2,C1,2026-01-06,B,0.2,2\n",
+    )
+    assert read_orders(path).lines["quantity"].tolist() == [3.3, 0.3]
+
+
 def test_a_semicolon_separated_products_file_reads_its_margins_as_its_prices(write_file):
     path = write_file(
         "products.csv",
