@@ -201,26 +201,18 @@ def test_debug_switched_on_in_any_usual_spelling_explains(client, rank_body, val
     assert "excluded" in response.json()["debug"]
 
 
-def test_a_debug_value_that_is_not_a_yes_or_no_is_422(client, rank_body):
-    response = client.post("/v1/rank?debug=maybe", json=rank_body(), headers=auth(SK))
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        pytest.param("debug=maybe", "`debug` must be 1 or 0 (or true, yes, on), got `maybe`"),
+        pytest.param("debug=1&debug=0", "`debug` is given more than once", id="given twice"),
+    ],
+)
+def test_a_debug_value_that_is_not_one_yes_or_no_is_422(client, rank_body, query, message):
+    response = client.post(f"/v1/rank?{query}", json=rank_body(), headers=auth(SK))
 
     assert response.status_code == 422
-    assert response.json()["error"] == {
-        "code": "invalid",
-        "message": "`debug` must be 1 or 0 (or true, yes, on), got `maybe`",
-        "field": "debug",
-    }
-
-
-def test_debug_given_twice_is_422_not_one_of_them_picked(client, rank_body):
-    response = client.post("/v1/rank?debug=1&debug=0", json=rank_body(), headers=auth(SK))
-
-    assert response.status_code == 422
-    assert response.json()["error"] == {
-        "code": "invalid",
-        "message": "`debug` is given more than once",
-        "field": "debug",
-    }
+    assert response.json()["error"] == {"code": "invalid", "message": message, "field": "debug"}
 
 
 def test_debug_explains_the_widget_and_the_holdout(make_client, rank_body) -> None:
