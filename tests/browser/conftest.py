@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import uvicorn
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from offers import schema
@@ -313,3 +314,27 @@ def shopper(browser: Any, service: Service) -> Iterator[Shopper]:
     page.on("request", lambda request: tab.requests.append(request))
     yield tab
     context.close()
+
+
+@pytest.fixture
+def admin_page(browser: Any, service: Any) -> Iterator[tuple[Page, list[str]]]:
+    """A fresh tab (nothing leaves the machine) and the errors its pages log."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.route("**/*", keep_offline(service.url))
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on(
+        "console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None
+    )
+    yield page, problems
+    context.close()
+
+
+def sign_in(page: Page, url: str) -> None:
+    page.goto(url + "/admin")
+    expect(page).to_have_url(url + "/admin/login")
+    page.get_by_label("Secret key").fill(SECRET_KEY)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(url + "/admin")

@@ -1,8 +1,6 @@
 """The /admin dashboard in a real browser: sign in, numbers and charts shown, pause and resume."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import msgspec
 import pytest
@@ -10,34 +8,9 @@ from playwright.sync_api import Page, expect
 
 from offers.catalog import Offer
 from offers.reports import report
-from tests.browser.conftest import SECRET_KEY
-from tests.browser.helpers import keep_offline
+from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def admin_page(browser: Any, service: Any) -> Iterator[tuple[Page, list[str]]]:
-    """A fresh tab (nothing leaves the machine) and the errors its pages log."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.route("**/*", keep_offline(service.url))
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on(
-        "console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None
-    )
-    yield page, problems
-    context.close()
-
-
-def sign_in(page: Page, url: str) -> None:
-    page.goto(url + "/admin")
-    expect(page).to_have_url(url + "/admin/login")
-    page.get_by_label("Secret key").fill(SECRET_KEY)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(url + "/admin")
 
 
 def test_dashboard_shows_the_reports_numbers_and_charts(admin_page, service) -> None:
