@@ -13,7 +13,7 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from ranker._groups import top_per_group
+from ranker._groups import top_per_code, top_per_group
 from ranker.interactions import Interactions
 
 TREND_DAYS = 28.0
@@ -248,7 +248,7 @@ def _neighbours(
     n_skus: int,
     n_top: int,
 ) -> Neighbours:
-    keep = top_per_group(a, strength, n_top)
+    keep = top_per_code(a, n_skus, strength, n_top)
     return Neighbours(
         indptr=np.r_[0, np.cumsum(np.bincount(a[keep], minlength=n_skus))],
         sku=b[keep].astype(np.int64),
