@@ -91,8 +91,11 @@ def _co_occurrence(log: Interactions, index: ShopIndex, queries: Queries, k: int
     chunk = max(1, _DENSE_CELLS // max(n_skus, 1))
     for start in range(0, queries.n_queries, chunk):
         rows = slice(start, min(start + chunk, queries.n_queries))
-        scores = (basket[rows] @ together).toarray() * (n_skus + 1) + popularity_rank
-        scores[basket[rows].toarray() > 0] = -1.0
+        in_basket = basket[rows].tocoo()
+        scores = (basket[rows] @ together).toarray()
+        scores *= n_skus + 1  # in place: the chunk's cells are the baseline's memory and time
+        scores += popularity_rank
+        scores[in_basket.row, in_basket.col] = -1.0
         top = np.argpartition(-scores, k_kept - 1, axis=1)[:, :k_kept]
         order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1)
         best = np.take_along_axis(top, order, axis=1)
