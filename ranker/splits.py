@@ -77,7 +77,10 @@ def next_order_task(log: Interactions, cut: float, horizon: float = np.inf) -> N
     customer = log.line_customer[after]
     query_order = last_before[customer]
     keys = query_order * log.n_skus + log.sku[after]
-    in_query = np.isin(keys, log.order * log.n_skus + log.sku)
+    is_query = np.zeros(log.n_orders, bool)
+    is_query[query_order[query_order >= 0]] = True
+    query_lines = is_query[log.order]  # a key can only match a line of its own query order
+    in_query = np.isin(keys, log.order[query_lines] * log.n_skus + log.sku[query_lines])
     truth, _, _ = unique_keys(keys[(query_order >= 0) & ~in_query])
     order_of_truth, truth_sku = np.divmod(truth, log.n_skus)
 
