@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from ranker.index import Neighbours, _copurchase
+from ranker.index import Neighbours, _copurchase, build_index
+from ranker.interactions import from_lines
 
 
 def strongest_by_hand(counts: np.ndarray, sku_orders: np.ndarray, n_top: int) -> list[list[int]]:
@@ -37,3 +38,28 @@ def test_copurchase_keeps_each_skus_strongest_links_ties_going_to_the_smaller_sk
     np.testing.assert_allclose(
         found.lift, counts[a_of, found.sku] * 300 / (sku_orders[a_of] * sku_orders[found.sku])
     )
+
+
+def test_next_order_links_are_the_share_of_an_orders_skus_bought_in_the_customers_next_order(
+    make_lines,
+) -> None:
+    log = from_lines(
+        make_lines(
+            [
+                ("o1", "c1", 0, "A"),
+                ("o2", "c1", 1, "B"),
+                ("o3", "c1", 2, "A"),
+                ("o4", "c1", 3, "C"),
+                ("o5", "c2", 0, "A"),
+                ("o6", "c2", 1, "B"),
+                ("o6", "c2", 1, "C"),
+            ]
+        )
+    )  # A is followed three times: by B twice, by C twice (ties go to the smaller sku)
+
+    links = build_index(log).next_order
+    a = list(log.skus).index("A")
+
+    assert [log.skus[b] for b in links.sku[links.indptr[a] : links.indptr[a + 1]]] == ["B", "C"]
+    np.testing.assert_allclose(links.strength[links.indptr[a] : links.indptr[a + 1]], [2 / 3] * 2)
+    np.testing.assert_array_equal(links.count[links.indptr[a] : links.indptr[a + 1]], [2, 2])
