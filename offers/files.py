@@ -18,6 +18,7 @@ import gzip
 import io
 import re
 import stat
+import warnings
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -278,7 +279,7 @@ def _read_chunks(
             total=path.stat().st_size, desc=f"reading {name}", unit="B", enabled=show_progress
         )
         with reader, bar:
-            for chunk in reader:
+            for chunk in _chunks(reader):
                 chunk.index = pd.RangeIndex(rows_before, rows_before + len(chunk))
                 rows_before += len(chunk)
                 chunk = chunk.apply(lambda column: column.str.strip())
@@ -291,12 +292,43 @@ def _read_chunks(
                 bar.update(_bytes_read(reader, bar.n))
     except pd.errors.ParserError as err:
         raise InputError(f"{name}: malformed CSV: {_parser_message(err, n_fields)}") from None
+    except pd.errors.ParserWarning:  # see _chunks
+        saw = _first_row_width(path, gzipped, separator)
+        message = f"malformed CSV: row 1: expected {n_fields} fields, saw {saw}"
+        raise InputError(f"{name}: {message}") from None
     except csv.Error as err:  # the header line, read by the csv module
         raise InputError(f"{name}: malformed CSV header ({err})") from None
     except UnicodeDecodeError as err:
         raise InputError(f"{name}: {not_utf8(err)}; {_SAVE_AS_UTF8}") from None
     except (gzip.BadGzipFile, EOFError, zlib.error):
         raise InputError(f"{name}: {_CUT_GZIP}") from None
+
+
+def _chunks(reader: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """The reader's chunks, with the warning pandas gives (rather than the error it gives
+    for any later row) when the first row has two fields or more beyond the header raised
+    as :class:`pd.errors.ParserWarning`: pandas drops those fields, and the warning would be
+    printed, lines of it, before the command's own error or output."""
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            chunk = next(reader, None)
+        if chunk is None:
+            return
+        yield chunk
+
+
+def _first_row_width(path: Path, gzipped: bool, separator: str) -> int | str:
+    """How many fields the row after the header has (``"more"`` when the csv module
+    cannot read it, such as a field over its size limit)."""
+    opener = gzip.open if gzipped else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as text:
+        rows = csv.reader(text, delimiter=separator)
+        try:
+            next(rows)
+            return len(next(rows))
+        except csv.Error:
+            return "more"
 
 
 def check_regular_file(path: Path, name: str) -> None:

@@ -594,6 +594,21 @@ def test_a_row_with_a_field_more_than_the_header_is_one_clear_error(
     assert str(raised.value) == message
 
 
+@pytest.mark.parametrize(
+    "first_row",
+    [
+        pytest.param("O1,C1,2026-01-05,A,1,1,x,y", id="two-fields-more"),
+        pytest.param("O1,C1,2026-01-05,A,1,1,,", id="two-empty-fields-more"),
+    ],
+)
+def test_a_first_row_two_fields_beyond_the_header_is_one_clear_error(write_file, first_row):
+    # pandas warned (two printed lines) and dropped them, for the first row only
+    path = write_file("orders.csv", HEADER + first_row + "\nO2,C1,2026-01-05,A,1,1\n")
+    with pytest.raises(InputError) as raised:
+        read_orders(path)
+    assert str(raised.value) == "orders.csv: malformed CSV: row 1: expected 6 fields, saw 8"
+
+
 def test_header_columns_with_no_name_are_ignored(write_file):
     orders = read_orders(
         write_file("orders.csv", HEADER.strip() + ",,\nO1,C1,2026-01-05,A,2,1,,\n")

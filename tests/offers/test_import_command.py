@@ -205,6 +205,11 @@ def test_the_shop_flag_keeps_shops_apart(write_file, database):
             id="field-beyond-the-header",
         ),
         pytest.param(
+            {"orders.csv": "order_id,customer_id,ordered_at,sku\nO1,C1,2026-01-05,A,x,y\n"},
+            "encore import: error: orders.csv: malformed CSV: row 1: expected 4 fields, saw 6",
+            id="two-fields-beyond-the-header-in-the-first-row",
+        ),
+        pytest.param(
             {"offers.json": '[{"id": 1}]'},
             "encore import: error: offers.json: offer 1: `id`: expected `str`, got `int`",
             id="bad-offer",
