@@ -128,15 +128,22 @@ class OrderLines:
 
 def read_orders(path: str | Path, *, progress: bool = False) -> OrderLines:
     """Read a whole orders file: purchases sorted by time, returns apart, skips counted."""
-    chunks = list(iter_orders(path, progress=progress))
+    orders = merged(list(iter_orders(path, progress=progress)))
+    orders.lines = orders.lines.sort_values(
+        ["ordered_at", "order_id"], kind="stable", ignore_index=True
+    )
+    return orders
+
+
+def merged(chunks: list[OrderLines]) -> OrderLines:
+    """The chunks of one file (:func:`iter_orders`) as one: the rows of a line, or the partial
+    refunds of one, that fell in different chunks summed, as within a chunk."""
     skipped = sum((c.skipped for c in chunks), Counter())
     lines = _merge_repeated_lines(pd.concat([c.lines for c in chunks], ignore_index=True), skipped)
     returns = _merge_repeated_lines(
         pd.concat([c.returns for c in chunks], ignore_index=True), skipped
     )
-    skipped = _one_future_reason(+skipped)
-    lines = lines.sort_values(["ordered_at", "order_id"], kind="stable", ignore_index=True)
-    return OrderLines(lines, returns, sum(c.n_read for c in chunks), skipped)
+    return OrderLines(lines, returns, sum(c.n_read for c in chunks), _one_future_reason(+skipped))
 
 
 def iter_orders(
@@ -148,6 +155,7 @@ def iter_orders(
     over rows that a chunk boundary falls between is still merged into one.
     """
     date_order = DateOrder()  # one for the file: every chunk reads 05/01 the same way
+    seen = _RowsSeen()
     held = None
     decimal_comma = False
     for raw in _read_chunks(path, ORDER_REQUIRED, chunksize, progress):
@@ -157,9 +165,9 @@ def iter_orders(
         last_order = raw["order_id"] == (raw["order_id"].iloc[-1] if len(raw) else "")
         held = raw[last_order]
         if not last_order.all():
-            yield _clean_orders(raw[~last_order], date_order, decimal_comma)
+            yield _clean_orders(raw[~last_order], date_order, seen, decimal_comma)
     if held is not None:
-        yield _clean_orders(held, date_order, decimal_comma)
+        yield _clean_orders(held, date_order, seen, decimal_comma)
 
 
 def read_products(path: str | Path) -> pd.DataFrame:
@@ -467,9 +475,32 @@ def _parser_message(err: Exception, n_fields: int) -> str:
     return text
 
 
-def _clean_orders(raw: pd.DataFrame, date_order: DateOrder, decimal_comma: bool) -> OrderLines:
+class _RowsSeen:
+    """Digests of the rows of a file's earlier chunks: a row written twice is a duplicate line
+    wherever the two fall (two overlapping exports put one after the other, say), not a
+    line split over two rows to be summed."""
+
+    def __init__(self) -> None:
+        self.sorted_digests: list[np.ndarray] = []  # one array a chunk: no re-sorting of all
+
+    def repeated(self, raw: pd.DataFrame) -> pd.Series:
+        """The rows of ``raw`` that repeat an earlier row, of ``raw`` or of an earlier chunk."""
+        repeated = raw.duplicated()
+        if raw.empty:
+            return repeated
+        digests = pd.util.hash_pandas_object(raw, index=False).to_numpy()
+        for earlier in self.sorted_digests:
+            at = np.searchsorted(earlier, digests).clip(max=len(earlier) - 1)
+            repeated |= earlier[at] == digests
+        self.sorted_digests.append(np.sort(digests))
+        return repeated
+
+
+def _clean_orders(
+    raw: pd.DataFrame, date_order: DateOrder, seen: _RowsSeen, decimal_comma: bool
+) -> OrderLines:
     skipped: Counter = Counter()
-    keep = _drop(raw.duplicated(), "duplicate line", skipped)
+    keep = _drop(seen.repeated(raw), "duplicate line", skipped)
     raw["order_id"] = _stored_ids(raw["order_id"])  # some shops number orders by email
     raw["customer_id"] = _stored_ids(raw["customer_id"])
     _fill_order_fields(raw, keep, skipped)

@@ -298,6 +298,14 @@ def test_a_line_split_across_a_chunk_boundary_is_merged(write_file):
     assert sum(chunk.n_read for chunk in chunks) == 3
 
 
+def test_a_row_written_twice_in_different_chunks_is_read_once(write_file, monkeypatch):
+    monkeypatch.setitem(iter_orders.__kwdefaults__, "chunksize", 2)
+    row = "O1,C1,2026-01-05,A,2,1\n"
+    orders = read_orders(write_file("orders.csv", HEADER + row + "O2,C1,2026-01-06,B,1,1\n" + row))
+    assert orders.lines[["order_id", "quantity"]].values.tolist() == [["O1", 2], ["O2", 1]]
+    assert orders.skipped == {"duplicate line": 1}
+
+
 def test_a_line_whose_rows_add_up_beyond_the_store_is_skipped_as_a_row_beyond_it_is(write_file):
     rows = (
         "O1,C1,2026-01-05,A,2000000000,1\nO1,C1,2026-01-05,A,2000000000,2\n"
