@@ -85,6 +85,7 @@ _CLOCK_LEEWAY = pd.Timedelta(days=1)
 _MAX_LISTED = 30  # header names a message lists; Shopify's Lineitem sku is the 21st
 _KNOWN_COLUMNS = frozenset((*ORDER_COLUMNS, *PRODUCT_COLUMNS, *IMPRESSION_REQUIRED))
 _SEPARATORS = ",;\t|"
+_QUOTED = re.compile(r'"[^"]*"')  # a quoted field; its doubled quotes are two such fields
 _NUL = "NUL character in a field"
 _SAVE_AS_UTF8 = "save the file as UTF-8 CSV"
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -439,7 +440,9 @@ def _rename_hint(columns: list[str], written: list[str]) -> str:
 
 
 def _sniff_separator(header: str) -> str:
-    counts = {sep: header.count(sep) for sep in _SEPARATORS}
+    """The separator the header has most of, outside quoted names (``"Notes, internal"``)."""
+    unquoted = _QUOTED.sub("", header)
+    counts = {sep: unquoted.count(sep) for sep in _SEPARATORS}
     best = max(counts, key=counts.get)
     return best if counts[best] else ","
 

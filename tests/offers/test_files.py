@@ -545,6 +545,16 @@ def test_unusable_orders_files_are_one_clear_error(write_file, content, message)
     assert str(raised.value) == message
 
 
+@pytest.mark.parametrize("separator", [";", "\t", "|"])
+def test_a_header_quoting_a_name_with_commas_is_split_at_its_own_separator(write_file, separator):
+    header = separator.join(["order_id", "customer_id", "ordered_at", "sku", '"Note, a, b, c, d"'])
+    row = separator.join(["O1", "C1", "2026-01-05", "A", "gift"])
+    orders = read_orders(write_file("orders.csv", f"{header}\n{row}\n"))
+    assert orders.lines[["order_id", "sku", "note, a, b, c, d"]].values.tolist() == [
+        ["O1", "A", "gift"]
+    ]
+
+
 def test_a_row_ending_in_one_empty_field_more_than_the_header_is_read_as_written(write_file):
     # Many exports end every row with a separator; pandas took the first field as an index.
     path = write_file(
