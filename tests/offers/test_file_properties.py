@@ -4,7 +4,9 @@ and no email of a file is kept raw."""
 
 import contextlib
 import csv
+import gzip
 import io
+import json
 import pickle
 import sqlite3
 import tempfile
@@ -29,7 +31,7 @@ PROPERTY = settings(
     max_examples=20,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-HEADER = ["order_id", "customer_id", "ordered_at", "sku", "quantity", "price", "title"]
+HEADER = ["order_id", "customer_id", "ordered_at", "sku", "quantity", "price", "title", "Gift Note"]
 
 # Text as exports write it: any letters (Hebrew and Arabic too), digits, punctuation the
 # CSV format must quote; never at its ends the whitespace the readers trim, nor an `@` or
@@ -90,6 +92,7 @@ def order_files(draw: st.DrawFn) -> tuple[bytes, list[dict]]:
                     "quantity": Decimal(quantity),
                     "price": price,
                     "title": draw(_TITLE),
+                    "note": draw(_TITLE),
                 }
             )
     buffer = io.StringIO()
@@ -100,10 +103,15 @@ def order_files(draw: st.DrawFn) -> tuple[bytes, list[dict]]:
         quoting=draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL])),
     )
     writer.writerow(HEADER)
+    as_money = draw(st.booleans())
     for line in lines:
         quantity, price = str(line["quantity"]), str(line["price"])
+        if as_money:  # as a shop writes an amount: $1,299.00; 1.299,00 € where `;` separates
+            price = f"${line['price']:,.2f}"
         if separator == ";":  # a spreadsheet's `;` file writes a decimal comma
-            quantity, price = quantity.replace(".", ","), price.replace(".", ",")
+            trans = str.maketrans({".": ",", ",": "."})
+            quantity, price = quantity.translate(trans), price.translate(trans)
+            price = f"{price[1:]} €" if as_money else price
         writer.writerow(
             [
                 line["order_id"],
@@ -113,10 +121,12 @@ def order_files(draw: st.DrawFn) -> tuple[bytes, list[dict]]:
                 quantity,
                 price,
                 line["title"],
+                line["note"],
             ]
         )
     bom = draw(st.sampled_from(["", "\ufeff"]))
-    return (bom + buffer.getvalue()).encode(), lines
+    content = (bom + buffer.getvalue()).encode()
+    return gzip.compress(content, mtime=0) if draw(st.booleans()) else content, lines
 
 
 def _run(argv: list[str]) -> tuple[int, str, str]:
@@ -128,12 +138,16 @@ def _run(argv: list[str]) -> tuple[int, str, str]:
 
 
 def _stored_lines(url: str) -> list[dict]:
+    """The store's order lines, with their attributes."""
     store = Store.open(url, create=False)
     try:
-        table = store.order_lines("default")
+        rows = store.order_lines("default").to_dict("records")
     finally:
         store.close()
-    return table.to_dict("records")
+    with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as connection:
+        query = "SELECT order_id, sku, attributes FROM order_lines"
+        attributes = {(o, sku): a for o, sku, a in connection.execute(query)}
+    return [{**row, "attributes": attributes[row["order_id"], row["sku"]]} for row in rows]
 
 
 @PROPERTY
@@ -157,6 +171,7 @@ def test_a_valid_orders_file_is_stored_as_written_and_once(file: tuple[bytes, li
             assert Decimal(str(row["quantity"])) == line["quantity"]
             assert Decimal(str(row["price"])) == line["price"]
             assert row["title"] == line["title"]
+            assert json.loads(row["attributes"]) == {"gift note": line["note"]}
 
         status, out, err = _run(["import", "--orders", str(path), "--database", url])
         assert (status, err) == (0, "")
@@ -279,6 +294,14 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def _damaged_copy(shop: Path, name: str, data: st.DataObject, folder: str) -> Path:
+    """The shop's file ``name`` (its first 20 KB), damaged, written into ``folder``."""
+    file = f"{name}.json" if name == "offers" else f"{name}.csv"
+    path = Path(folder, file)
+    path.write_bytes(data.draw(damaged((shop / file).read_bytes()[:20_000])))
+    return path
+
+
 def _dump(database: Path) -> list[str]:
     with contextlib.closing(sqlite3.connect(database)) as connection:
         return list(connection.iterdump())
@@ -289,11 +312,8 @@ def _dump(database: Path) -> list[str]:
 def test_a_damaged_file_is_imported_or_refused_in_one_line_leaving_the_store_as_it_was(
     shop: Path, name: str, data: st.DataObject
 ):
-    suffix = "json" if name == "offers" else "csv"
-    content = data.draw(damaged((shop / f"{name}.{suffix}").read_bytes()[:20_000]))
     with tempfile.TemporaryDirectory() as folder:
-        path, database = Path(folder, f"{name}.{suffix}"), Path(folder, "store.db")
-        path.write_bytes(content)
+        path, database = _damaged_copy(shop, name, data, folder), Path(folder, "store.db")
         url = f"sqlite:///{database}"
         baseline = ["--orders", str(shop / "orders.csv")]
         assert _run(["import", *baseline, "--database", url])[0] == 0
@@ -304,6 +324,21 @@ def test_a_damaged_file_is_imported_or_refused_in_one_line_leaving_the_store_as_
         _assert_ok_or_one_line_error("import", status, err)
         if status == 2:
             assert _dump(database) == before
+
+
+@PROPERTY
+@given(st.sampled_from(["products", "impressions", "offers"]), st.data())
+def test_a_damaged_file_beside_the_orders_is_trained_on_or_refused_in_one_line(
+    shop: Path, name: str, data: st.DataObject
+):
+    with tempfile.TemporaryDirectory() as folder:
+        path, orders = _damaged_copy(shop, name, data, folder), str(shop / "orders.csv")
+
+        status, _out, err = _run(
+            ["train", "--orders", orders, f"--{name}", str(path), "--out", f"{folder}/model"]
+        )
+
+        _assert_ok_or_one_line_error("train", status, err)
 
 
 @PROPERTY
@@ -350,48 +385,51 @@ def test_damaged_json_lines_are_ranked_or_refused_in_one_line(shop: Path, data: 
 
 
 @st.composite
-def files_with_emails(draw: st.DrawFn) -> tuple[bytes, bytes, list[str]]:
-    """An orders and a products file holding emails as customer ids, in titles, categories,
-    extra columns and their names; and those emails."""
+def files_with_emails(draw: st.DrawFn) -> tuple[dict[str, bytes], list[str]]:
+    """Orders, products and impressions files and `encore recommend` input holding emails as
+    customer and order ids, in titles, categories, extra columns and their names; and the
+    emails."""
     emails = draw(st.lists(st.emails(), min_size=3, max_size=6, unique_by=str.lower))
     spelled = [draw(st.sampled_from([e, e.upper(), e.replace("@", "%40")])) for e in emails]
     around = draw(st.sampled_from(["{}", "for {}", "({}).", "{} and {}"]))
-    orders = io.StringIO()
-    writer = csv.writer(orders, delimiter=draw(st.sampled_from([",", ";"])))
-    writer.writerow(
-        [
-            "Order ID",
-            "customer_id",
-            "ordered_at",
-            "sku",
-            "title",
-            "category",
-            "Email",
-            f"note {emails[0]}",
-        ]
+    orders, products, impressions = io.StringIO(), io.StringIO(), io.StringIO()
+    order_rows = csv.writer(orders, delimiter=draw(st.sampled_from([",", ";"])))
+    order_rows.writerow(
+        ["Order ID", "customer_id", "ordered_at", "sku", "title", "category", "Email"]
+        + [f"note {emails[0]}"]
     )
-    products = io.StringIO()
-    product_writer = csv.writer(products)
-    product_writer.writerow(["sku", "title", "category", "price", f"owner {emails[1]}"])
+    product_rows = csv.writer(products)
+    product_rows.writerow(["sku", "title", "category", "price", f"owner {emails[1]}"])
+    impression_rows = csv.writer(impressions)
+    impression_rows.writerow(
+        ["request_id", "shown_at", "customer_id", "placement", "offer_id", "position"]
+        + ["propensity", "clicked", "converted", "ctx_note", f"ctx_{emails[2]}"]
+    )
     for n in range(40):
-        email = spelled[n % len(spelled)]
-        other = emails[(n + 1) % len(emails)]
-        sku = f"S{n % 7}"
-        title = around.format(email, other)
-        writer.writerow(
-            [
-                f"O{n}",
-                email,
-                f"2026-0{1 + n % 9}-1{n % 10}T10:00:00Z",
-                sku,
-                title,
-                other,
-                email,
-                other,
-            ]
+        email, other = spelled[n % len(spelled)], emails[(n + 1) % len(emails)]
+        order_id = f"{email}-{n}" if n % 5 == 0 else f"O{n}"
+        at, sku, title = (
+            f"2026-0{1 + n % 9}-1{n % 10}T10:00:00Z",
+            f"S{n % 7}",
+            around.format(email, other),
         )
-        product_writer.writerow([sku, title, other, "9.99", email])
-    return orders.getvalue().encode(), products.getvalue().encode(), emails
+        order_rows.writerow([order_id, email, at, sku, title, other, email, other])
+        product_rows.writerow([sku, title, other, "9.99", email])
+        impression_rows.writerow(
+            [f"R{n}", at, email, "thank_you", f"X{n % 3}", 1, 0.5, n % 2, 0, title, other]
+        )
+    rank = {
+        "order": {"id": f"{emails[0]}-1", "items": [{"sku": "S1"}]},
+        "customer": {"id": emails[1]},
+        "attributes": {"note": around.format(emails[2], emails[0])},
+    }
+    files = {
+        "orders.csv": orders.getvalue().encode(),
+        "products.csv": products.getvalue().encode(),
+        "impressions.csv": impressions.getvalue().encode(),
+        "rank.jsonl": json.dumps(rank).encode() + b"\n",
+    }
+    return files, emails
 
 
 def _raw_forms(email: str) -> list[bytes]:
@@ -400,27 +438,31 @@ def _raw_forms(email: str) -> list[bytes]:
 
 @PROPERTY
 @given(files_with_emails())
-def test_no_email_of_the_files_is_kept_raw_in_the_store_or_the_model(
-    files: tuple[bytes, bytes, list[str]],
+def test_no_email_of_the_files_is_kept_raw_in_the_store_the_model_or_recommendations(
+    files_and_emails: tuple[dict[str, bytes], list[str]],
 ):
-    orders, products, emails = files
+    files, emails = files_and_emails
     with tempfile.TemporaryDirectory() as folder:
-        orders_path, products_path = Path(folder, "orders.csv"), Path(folder, "products.csv")
-        orders_path.write_bytes(orders)
-        products_path.write_bytes(products)
-        url = f"sqlite:///{folder}/store.db"
-        given_files = ["--orders", str(orders_path), "--products", str(products_path)]
+        for name, content in files.items():
+            Path(folder, name).write_bytes(content)
+        url, model = f"sqlite:///{folder}/store.db", f"{folder}/model"
+        orders = ["--orders", f"{folder}/orders.csv", "--products", f"{folder}/products.csv"]
 
-        assert _run(["import", *given_files, "--database", url])[0] == 0
-        status, _out, err = _run(["train", *given_files, "--out", f"{folder}/model"])
+        assert _run(["import", *orders, "--database", url])[0] == 0
+        impressions = ["--impressions", f"{folder}/impressions.csv"]
+        status, _out, err = _run(["train", *orders, *impressions, "--out", model])
+        assert (status, err) == (0, "")
+        status, recommended, err = _run(
+            ["recommend", "--model", model, "--input", f"{folder}/rank.jsonl"]
+        )
         assert (status, err) == (0, "")
 
         kept = b"".join(
             path.read_bytes()
             for path in Path(folder).rglob("*")
-            if path.is_file() and path.name not in ("orders.csv", "products.csv")
+            if path.is_file() and path.name not in files
         )
-        kept += pickle.dumps(load_model(Path(folder, "model")))
+        kept += pickle.dumps(load_model(Path(model))) + recommended.encode()
         for email in emails:
             for form in _raw_forms(email):
                 assert form not in kept
