@@ -150,18 +150,25 @@ def _stored_lines(url: str) -> list[dict]:
     return [{**row, "attributes": attributes[row["order_id"], row["sku"]]} for row in rows]
 
 
+def _imported_twice(folder: str, name: str, content: bytes, n_rows: int) -> str:
+    """The URL of a new store in ``folder`` into which ``content``, written as ``name``.csv,
+    was imported twice: all its ``n_rows`` rows the first time, none the second."""
+    path, url = Path(folder, f"{name}.csv"), f"sqlite:///{folder}/store.db"
+    path.write_bytes(content)
+    expected = (f"{n_rows} rows read, {n_rows} imported", f"0 imported, {n_rows} already in")
+    for summary in expected:
+        status, out, err = _run(["import", f"--{name}", str(path), "--database", url])
+        assert (status, err) == (0, "")
+        assert summary in out
+    return url
+
+
 @PROPERTY
 @given(order_files())
 def test_a_valid_orders_file_is_stored_as_written_and_once(file: tuple[bytes, list[dict]]):
     content, lines = file
     with tempfile.TemporaryDirectory() as folder:
-        path, url = Path(folder, "orders.csv"), f"sqlite:///{folder}/store.db"
-        path.write_bytes(content)
-
-        status, out, err = _run(["import", "--orders", str(path), "--database", url])
-        assert (status, err) == (0, "")
-        assert f"{len(lines)} rows read, {len(lines)} imported" in out
-
+        url = _imported_twice(folder, "orders", content, len(lines))
         stored = {(row["order_id"], row["sku"]): row for row in _stored_lines(url)}
         assert len(stored) == len(lines)
         for line in lines:
@@ -173,9 +180,59 @@ def test_a_valid_orders_file_is_stored_as_written_and_once(file: tuple[bytes, li
             assert row["title"] == line["title"]
             assert json.loads(row["attributes"]) == {"gift note": line["note"]}
 
-        status, out, err = _run(["import", "--orders", str(path), "--database", url])
-        assert (status, err) == (0, "")
-        assert f"0 imported, {len(lines)} already in the store" in out
+
+@st.composite
+def product_files(draw: st.DrawFn) -> tuple[bytes, list[dict]]:
+    """A products file with awkward but valid values, and the products it holds."""
+    separator = draw(st.sampled_from([",", ";", "\t", "|"]))
+    skus = draw(st.lists(_ID, min_size=1, max_size=6, unique=True))
+    products = [
+        {
+            "sku": sku,
+            "title": draw(_TITLE),
+            "category": draw(_text(40)),
+            "price": draw(st.decimals("0", "99999.99", places=2)),
+            "margin": draw(st.integers(0, 100)),
+            "brand": draw(_text(20)),
+        }
+        for sku in skus
+    ]
+    buffer = io.StringIO()
+    writer = csv.writer(
+        buffer, delimiter=separator, lineterminator=draw(st.sampled_from(["\n", "\r\n"]))
+    )
+    writer.writerow(["SKU", "Title", "Category", "Price", "Margin", "Brand"])
+    for product in products:
+        price = f"{product['price']:,.2f}"
+        if separator == ";":
+            price = price.translate(str.maketrans({".": ",", ",": "."}))
+        writer.writerow(
+            [
+                *(product[c] for c in ("sku", "title", "category")),
+                price,
+                f"{product['margin']}%",
+                product["brand"],
+            ]
+        )
+    return buffer.getvalue().encode(), products
+
+
+@PROPERTY
+@given(product_files())
+def test_a_valid_products_file_is_stored_as_written_and_once(file: tuple[bytes, list[dict]]):
+    content, products = file
+    with tempfile.TemporaryDirectory() as folder:
+        _imported_twice(folder, "products", content, len(products))
+        with contextlib.closing(sqlite3.connect(f"{folder}/store.db")) as connection:
+            query = "SELECT sku, title, category, price, margin, attributes FROM products"
+            stored = {row[0]: row for row in connection.execute(query)}
+
+    for product in products:
+        _sku, title, category, price, margin, attributes = stored[product["sku"]]
+        assert (title, category) == (product["title"], product["category"])
+        assert Decimal(str(price)) == product["price"]
+        assert margin == pytest.approx(float(product["price"]) * product["margin"] / 100)
+        assert json.loads(attributes) == {"brand": product["brand"]}
 
 
 @st.composite
