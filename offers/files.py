@@ -18,6 +18,7 @@ import gzip
 import io
 import re
 import stat
+import warnings
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -84,6 +85,7 @@ _CLOCK_LEEWAY = pd.Timedelta(days=1)
 _MAX_LISTED = 30  # header names a message lists; Shopify's Lineitem sku is the 21st
 _KNOWN_COLUMNS = frozenset((*ORDER_COLUMNS, *PRODUCT_COLUMNS, *IMPRESSION_REQUIRED))
 _SEPARATORS = ",;\t|"
+_QUOTED = re.compile(r'"[^"]*"')  # a quoted field; its doubled quotes are two such fields
 _NUL = "NUL character in a field"
 _SAVE_AS_UTF8 = "save the file as UTF-8 CSV"
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -127,15 +129,22 @@ class OrderLines:
 
 def read_orders(path: str | Path, *, progress: bool = False) -> OrderLines:
     """Read a whole orders file: purchases sorted by time, returns apart, skips counted."""
-    chunks = list(iter_orders(path, progress=progress))
+    orders = merged(list(iter_orders(path, progress=progress)))
+    orders.lines = orders.lines.sort_values(
+        ["ordered_at", "order_id"], kind="stable", ignore_index=True
+    )
+    return orders
+
+
+def merged(chunks: list[OrderLines]) -> OrderLines:
+    """The chunks of one file (:func:`iter_orders`) as one: the rows of a line, or the partial
+    refunds of one, that fell in different chunks summed, as within a chunk."""
     skipped = sum((c.skipped for c in chunks), Counter())
     lines = _merge_repeated_lines(pd.concat([c.lines for c in chunks], ignore_index=True), skipped)
     returns = _merge_repeated_lines(
         pd.concat([c.returns for c in chunks], ignore_index=True), skipped
     )
-    skipped = _one_future_reason(+skipped)
-    lines = lines.sort_values(["ordered_at", "order_id"], kind="stable", ignore_index=True)
-    return OrderLines(lines, returns, sum(c.n_read for c in chunks), skipped)
+    return OrderLines(lines, returns, sum(c.n_read for c in chunks), _one_future_reason(+skipped))
 
 
 def iter_orders(
@@ -147,6 +156,7 @@ def iter_orders(
     over rows that a chunk boundary falls between is still merged into one.
     """
     date_order = DateOrder()  # one for the file: every chunk reads 05/01 the same way
+    seen = _RowsSeen()
     held = None
     decimal_comma = False
     for raw in _read_chunks(path, ORDER_REQUIRED, chunksize, progress):
@@ -156,9 +166,9 @@ def iter_orders(
         last_order = raw["order_id"] == (raw["order_id"].iloc[-1] if len(raw) else "")
         held = raw[last_order]
         if not last_order.all():
-            yield _clean_orders(raw[~last_order], date_order, decimal_comma)
+            yield _clean_orders(raw[~last_order], date_order, seen, decimal_comma)
     if held is not None:
-        yield _clean_orders(held, date_order, decimal_comma)
+        yield _clean_orders(held, date_order, seen, decimal_comma)
 
 
 def read_products(path: str | Path) -> pd.DataFrame:
@@ -278,7 +288,7 @@ def _read_chunks(
             total=path.stat().st_size, desc=f"reading {name}", unit="B", enabled=show_progress
         )
         with reader, bar:
-            for chunk in reader:
+            for chunk in _chunks(reader):
                 chunk.index = pd.RangeIndex(rows_before, rows_before + len(chunk))
                 rows_before += len(chunk)
                 chunk = chunk.apply(lambda column: column.str.strip())
@@ -291,12 +301,43 @@ def _read_chunks(
                 bar.update(_bytes_read(reader, bar.n))
     except pd.errors.ParserError as err:
         raise InputError(f"{name}: malformed CSV: {_parser_message(err, n_fields)}") from None
+    except pd.errors.ParserWarning:  # see _chunks
+        saw = _first_row_width(path, gzipped, separator)
+        message = f"malformed CSV: row 1: expected {n_fields} fields, saw {saw}"
+        raise InputError(f"{name}: {message}") from None
     except csv.Error as err:  # the header line, read by the csv module
         raise InputError(f"{name}: malformed CSV header ({err})") from None
     except UnicodeDecodeError as err:
         raise InputError(f"{name}: {not_utf8(err)}; {_SAVE_AS_UTF8}") from None
     except (gzip.BadGzipFile, EOFError, zlib.error):
         raise InputError(f"{name}: {_CUT_GZIP}") from None
+
+
+def _chunks(reader: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """The reader's chunks, with the warning pandas gives (rather than the error it gives
+    for any later row) when the first row has two fields or more beyond the header raised
+    as :class:`pd.errors.ParserWarning`: pandas drops those fields, and the warning would be
+    printed, lines of it, before the command's own error or output."""
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            chunk = next(reader, None)
+        if chunk is None:
+            return
+        yield chunk
+
+
+def _first_row_width(path: Path, gzipped: bool, separator: str) -> int | str:
+    """How many fields the row after the header has (``"more"`` when the csv module
+    cannot read it, such as a field over its size limit)."""
+    opener = gzip.open if gzipped else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as text:
+        rows = csv.reader(text, delimiter=separator)
+        try:
+            next(rows)
+            return len(next(rows))
+        except csv.Error:
+            return "more"
 
 
 def check_regular_file(path: Path, name: str) -> None:
@@ -399,7 +440,9 @@ def _rename_hint(columns: list[str], written: list[str]) -> str:
 
 
 def _sniff_separator(header: str) -> str:
-    counts = {sep: header.count(sep) for sep in _SEPARATORS}
+    """The separator the header has most of, outside quoted names (``"Notes, internal"``)."""
+    unquoted = _QUOTED.sub("", header)
+    counts = {sep: unquoted.count(sep) for sep in _SEPARATORS}
     best = max(counts, key=counts.get)
     return best if counts[best] else ","
 
@@ -435,9 +478,34 @@ def _parser_message(err: Exception, n_fields: int) -> str:
     return text
 
 
-def _clean_orders(raw: pd.DataFrame, date_order: DateOrder, decimal_comma: bool) -> OrderLines:
+class _RowsSeen:
+    """Digests of the rows of a file's earlier chunks: a row written twice is a duplicate line
+    wherever the two fall (two overlapping exports put one after the other, say), not a
+    line split over two rows to be summed."""
+
+    def __init__(self) -> None:
+        self.sorted_digests: list[np.ndarray] = []  # one array a chunk: no re-sorting of all
+
+    def repeated(self, raw: pd.DataFrame) -> pd.Series:
+        """The rows of ``raw`` that repeat an earlier row, of ``raw`` or of an earlier chunk,
+        by 64-bit digests of the rows (as fast as ``raw.duplicated()`` alone; two different
+        rows of a million-row file share one with a chance of about 1 in 30 million)."""
+        digests = pd.util.hash_pandas_object(raw, index=False)
+        repeated = digests.duplicated()
+        if raw.empty:
+            return repeated
+        for earlier in self.sorted_digests:
+            at = np.searchsorted(earlier, digests).clip(max=len(earlier) - 1)
+            repeated |= earlier[at] == digests.to_numpy()
+        self.sorted_digests.append(np.sort(digests.to_numpy()))
+        return repeated
+
+
+def _clean_orders(
+    raw: pd.DataFrame, date_order: DateOrder, seen: _RowsSeen, decimal_comma: bool
+) -> OrderLines:
     skipped: Counter = Counter()
-    keep = _drop(raw.duplicated(), "duplicate line", skipped)
+    keep = _drop(seen.repeated(raw), "duplicate line", skipped)
     raw["order_id"] = _stored_ids(raw["order_id"])  # some shops number orders by email
     raw["customer_id"] = _stored_ids(raw["customer_id"])
     _fill_order_fields(raw, keep, skipped)

@@ -10,7 +10,14 @@ import msgspec
 
 from offers.catalog import read_offers_file
 from offers.errors import InputError
-from offers.files import describe_skipped, iter_orders, kept_and_skipped, read_products
+from offers.files import (
+    OrderLines,
+    describe_skipped,
+    iter_orders,
+    kept_and_skipped,
+    merged,
+    read_products,
+)
 from offers.store import Store, WriteCount
 
 
@@ -86,19 +93,19 @@ def import_files(store: Store, shop_id: str, **files: Any) -> list[FileReport]:
 
 
 def _orders_write(path: Path, progress: bool, chunksize: int) -> _Write:
-    chunks = list(iter_orders(path, chunksize=chunksize, progress=progress))
-    if all(c.lines.empty and c.returns.empty for c in chunks) and any(c.n_read for c in chunks):
-        _kept, skipped = kept_and_skipped(sum((c.skipped for c in chunks), Counter()))
+    orders = merged(list(iter_orders(path, chunksize=chunksize, progress=progress)))
+    if orders.lines.empty and orders.returns.empty and orders.n_read:
+        _kept, skipped = kept_and_skipped(orders.skipped)
         raise InputError(f"{path.name}: no usable order lines ({describe_skipped(skipped)})")
 
     def write(store: Store, shop_id: str) -> FileReport:
-        report = FileReport(Path(path))
-        for chunk in chunks:
-            purchases, returns = store.save_order_lines(shop_id, chunk)
-            report.n_read += chunk.n_read
+        report = FileReport(Path(path), orders.n_read, skipped=orders.skipped)
+        for start in range(0, max(len(orders.lines), len(orders.returns)), chunksize):
+            rows = slice(start, start + chunksize)
+            part = OrderLines(orders.lines.iloc[rows], orders.returns.iloc[rows])
+            purchases, returns = store.save_order_lines(shop_id, part)
             report.written += purchases
             report.returns += returns
-            report.skipped += chunk.skipped
         return report
 
     return write

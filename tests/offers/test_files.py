@@ -298,6 +298,14 @@ def test_a_line_split_across_a_chunk_boundary_is_merged(write_file):
     assert sum(chunk.n_read for chunk in chunks) == 3
 
 
+def test_a_row_written_twice_in_different_chunks_is_read_once(write_file, monkeypatch):
+    monkeypatch.setitem(iter_orders.__kwdefaults__, "chunksize", 2)
+    row = "O1,C1,2026-01-05,A,2,1\n"
+    orders = read_orders(write_file("orders.csv", HEADER + row + "O2,C1,2026-01-06,B,1,1\n" + row))
+    assert orders.lines[["order_id", "quantity"]].values.tolist() == [["O1", 2], ["O2", 1]]
+    assert orders.skipped == {"duplicate line": 1}
+
+
 def test_a_line_whose_rows_add_up_beyond_the_store_is_skipped_as_a_row_beyond_it_is(write_file):
     rows = (
         "O1,C1,2026-01-05,A,2000000000,1\nO1,C1,2026-01-05,A,2000000000,2\n"
@@ -537,6 +545,16 @@ def test_unusable_orders_files_are_one_clear_error(write_file, content, message)
     assert str(raised.value) == message
 
 
+@pytest.mark.parametrize("separator", [";", "\t", "|"])
+def test_a_header_quoting_a_name_with_commas_is_split_at_its_own_separator(write_file, separator):
+    header = separator.join(["order_id", "customer_id", "ordered_at", "sku", '"Note, a, b, c, d"'])
+    row = separator.join(["O1", "C1", "2026-01-05", "A", "gift"])
+    orders = read_orders(write_file("orders.csv", f"{header}\n{row}\n"))
+    assert orders.lines[["order_id", "sku", "note, a, b, c, d"]].values.tolist() == [
+        ["O1", "A", "gift"]
+    ]
+
+
 def test_a_row_ending_in_one_empty_field_more_than_the_header_is_read_as_written(write_file):
     # Many exports end every row with a separator; pandas took the first field as an index.
     path = write_file(
@@ -592,6 +610,21 @@ def test_a_row_with_a_field_more_than_the_header_is_one_clear_error(
     with pytest.raises(InputError) as raised:
         reader(write_file(name, content))
     assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    "first_row",
+    [
+        pytest.param("O1,C1,2026-01-05,A,1,1,x,y", id="two-fields-more"),
+        pytest.param("O1,C1,2026-01-05,A,1,1,,", id="two-empty-fields-more"),
+    ],
+)
+def test_a_first_row_two_fields_beyond_the_header_is_one_clear_error(write_file, first_row):
+    # pandas warned (two printed lines) and dropped them, for the first row only
+    path = write_file("orders.csv", HEADER + first_row + "\nO2,C1,2026-01-05,A,1,1\n")
+    with pytest.raises(InputError) as raised:
+        read_orders(path)
+    assert str(raised.value) == "orders.csv: malformed CSV: row 1: expected 6 fields, saw 8"
 
 
 def test_header_columns_with_no_name_are_ignored(write_file):

@@ -3,8 +3,10 @@
 import json
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import msgspec
+import pandas as pd
 import pytest
 from sqlalchemy import create_engine, inspect, make_url, select
 
@@ -108,6 +110,16 @@ def test_importing_partial_refunds_twice_changes_nothing(write_file, database, c
     assert _returned(database) == [("O1", "A", -2)]
 
 
+def _imported_in_chunks_of_two(path: Path, database: str) -> tuple[str, pd.DataFrame]:
+    """The summary of importing ``path`` two rows at a time, and the lines then stored."""
+    store = Store.open(database)
+    try:
+        [report] = import_files(store, "default", orders=path, chunksize=2)
+        return report.summary(), store.order_lines("default")
+    finally:
+        store.close()
+
+
 def test_a_line_split_across_import_chunks_is_imported_whole(write_file, database):
     path = write_file(
         "orders.csv",
@@ -116,14 +128,42 @@ def test_a_line_split_across_import_chunks_is_imported_whole(write_file, databas
         "O2,C1,2026-01-06T10:00:00Z,A,1,10\n"
         "O2,C1,2026-01-06T10:00:00Z,A,2,10\n",
     )
-    store = Store.open(database)
-    [report] = import_files(store, "default", orders=path, chunksize=2)
-    lines = store.order_lines("default")
-    store.close()
-    assert report.summary() == (
+    summary, lines = _imported_in_chunks_of_two(path, database)
+    assert summary == (
         "orders.csv: 3 rows read, 2 imported, 1 merged with another row of its line, 0 skipped"
     )
     assert lines[["order_id", "quantity"]].values.tolist() == [["O1", 1], ["O2", 3]]
+
+
+def test_partial_refunds_of_a_line_in_different_import_chunks_add_up(write_file, database):
+    # refunds come later than their order, so in a long file they fall in other chunks
+    path = write_file(
+        "orders.csv",
+        "order_id,customer_id,ordered_at,sku,quantity,price\n"
+        "O1,C1,2026-01-05T10:00:00Z,A,3,10.00\n"
+        "O2,C1,2026-01-06T10:00:00Z,B,1,10.00\n"
+        "O1,C1,2026-01-10T10:00:00Z,A,-1,10.00\n"
+        "O3,C1,2026-01-11T10:00:00Z,B,1,10.00\n"
+        "O1,C1,2026-01-20T10:00:00Z,A,-1,10.00\n"
+        "O4,C1,2026-01-21T10:00:00Z,B,1,10.00\n",
+    )
+    summary, _lines = _imported_in_chunks_of_two(path, database)
+    assert summary == (
+        "orders.csv: 6 rows read, 4 imported, 1 returns imported, "
+        "1 merged with another row of its line, 0 skipped"
+    )
+    assert _returned(database) == [("O1", "A", -2)]
+
+
+def test_a_row_written_twice_in_different_import_chunks_is_one_duplicate_line(write_file, database):
+    # as two overlapping exports put one after the other have it
+    row = "O1,C1,2026-01-05T10:00:00Z,A,2,10\n"
+    path = write_file(
+        "orders.csv", REFUNDS.splitlines()[0] + "\n" + row + "O2,C1,2026-01-06,B,1,5\n" + row
+    )
+    summary, lines = _imported_in_chunks_of_two(path, database)
+    assert summary == ("orders.csv: 3 rows read, 2 imported, 1 skipped (duplicate line: 1)")
+    assert lines[["order_id", "quantity"]].values.tolist() == [["O1", 2], ["O2", 1]]
 
 
 def test_an_import_skips_orders_dated_after_now_as_training_does(write_file, database, capsys):
@@ -203,6 +243,11 @@ def test_the_shop_flag_keeps_shops_apart(write_file, database):
             {"orders.csv": "order_id,customer_id,ordered_at,sku\nO1,C1,2026-01-05,A,x\n"},
             "encore import: error: orders.csv: malformed CSV: row 1: expected 4 fields, saw 5",
             id="field-beyond-the-header",
+        ),
+        pytest.param(
+            {"orders.csv": "order_id,customer_id,ordered_at,sku\nO1,C1,2026-01-05,A,x,y\n"},
+            "encore import: error: orders.csv: malformed CSV: row 1: expected 4 fields, saw 6",
+            id="two-fields-beyond-the-header-in-the-first-row",
         ),
         pytest.param(
             {"offers.json": '[{"id": 1}]'},
