@@ -468,13 +468,16 @@ def _check_no_extra_field(name: str, extra: pd.Series, n_fields: int) -> None:
 
 
 def _parser_message(err: Exception, n_fields: int) -> str:
-    """pandas' message for a row too long, as the header's count of fields (pandas counts
-    one more: the empty trailing field a row may have)."""
+    """pandas' message in the readers' words: a row too long, as the header's count of fields
+    (pandas counts one more: the empty trailing field a row may have), or a quote left open."""
     text = str(err).strip().splitlines()[-1]
     match = re.search(r"Expected \d+ fields in line (\d+), saw (\d+)", text)
     if match:
         line, saw = match.groups()
         return f"row {int(line) - 1}: expected {n_fields} fields, saw {saw}"
+    match = re.search(r"EOF inside string starting at row (\d+)", text)
+    if match:  # pandas counts the header as row 0
+        return f"row {match.group(1)}: a quote opens a field and nothing closes it"
     return text
 
 

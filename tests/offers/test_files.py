@@ -613,6 +613,31 @@ def test_a_row_with_a_field_more_than_the_header_is_one_clear_error(
 
 
 @pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        pytest.param(
+            "orders.csv",
+            "order_id,customer_id,ordered_at,sku\nO1,C1,2026-01-05,A\nO2,C1,2026-01-06,B\n"
+            'O3,C1,"2026-01-06,B\nO4,C1,2026-01-07,C\n',
+            id="orders",
+        ),
+        pytest.param(
+            "products.csv",
+            PRODUCTS_HEADER + 'A,Cam,Cams,10\nB,Bag,Bags,5\nC,"Cup,Cups,3\n',
+            id="products",
+        ),
+    ],
+)
+def test_a_quote_left_open_names_its_row(write_file, name, content):
+    reader = read_orders if name == "orders.csv" else read_products
+    with pytest.raises(InputError) as raised:
+        reader(write_file(name, content))
+    assert str(raised.value) == (
+        f"{name}: malformed CSV: row 3: a quote opens a field and nothing closes it"
+    )
+
+
+@pytest.mark.parametrize(
     "first_row",
     [
         pytest.param("O1,C1,2026-01-05,A,1,1,x,y", id="two-fields-more"),
