@@ -98,9 +98,10 @@ class CatalogCache:
 
 
 def _clickable(offer: Offer) -> bool:
-    """Whether a click can open the offer: a link stored before today's rules (no host, a
+    """Whether a click can open the offer: no link (a partner offer without ``cta_url``, a
+    cross-sell whose product has no page) or one stored before today's rules (no host, a
     backslash) would show an offer whose click answers "no longer available"."""
-    return not offer.cta_url or allowed_url("cta_url", offer.cta_url)
+    return allowed_url("cta_url", offer.cta_url)
 
 
 def _with_product_links(offer: Offer, links: dict[str, tuple[str, str]]) -> Offer:

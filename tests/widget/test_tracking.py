@@ -628,6 +628,19 @@ def test_a_cross_sell_without_links_takes_its_products_page_and_image(client, sh
     assert "cta_url" not in stored and "image_url" not in stored  # the offer itself is unchanged
 
 
+def test_an_offer_without_a_link_to_open_is_not_shown(client, rank_body):
+    shown = client.post("/v1/rank", json=rank_body("cust-a"), headers=auth()).json()["offers"]
+    partner = next(offer["id"] for offer in shown if offer["kind"] == "partner")
+    unlinked = client.patch(f"/v1/offers/{partner}", json={"cta_url": None}, headers=auth(SK))
+    assert unlinked.status_code == 200, unlinked.text
+
+    again = client.post("/v1/rank", json=rank_body("cust-b"), headers=auth()).json()["offers"]
+    clicks = [client.get(f"/v1/click/{offer['token']}", follow_redirects=False) for offer in again]
+
+    assert partner not in [offer["id"] for offer in again]
+    assert again and [click.status_code for click in clicks] == [303] * len(again)
+
+
 def test_what_the_service_logged_trains_the_next_model(
     client, rank_body, shop_data, database_url, tmp_path, capsys
 ):
