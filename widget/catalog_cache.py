@@ -37,7 +37,7 @@ class CatalogCache:
         self._unconditional: list[int] = []
         self._by_category: dict[str, list[int]] = {}
         self._by_sku: dict[str, list[int]] = {}
-        self._unclickable: set[str] = set()
+        self.unclickable: set[str] = set()  # active, but with no link a click could open
 
     def fetch(self) -> list[Offer]:
         """Read the catalog (blocking: run it in a worker thread). A cross-sell without a
@@ -60,12 +60,12 @@ class CatalogCache:
                 active.append(offer)
             else:
                 unclickable.add(offer.id)
-        if unclickable - self._unclickable:  # once, not at every refresh
+        if unclickable - self.unclickable:  # once, not at every refresh
             logger.warning(
                 "active offers not shown, their cta_url is not an http(s) URL with a host: %s",
-                ", ".join(sorted(unclickable - self._unclickable)),
+                ", ".join(sorted(unclickable - self.unclickable)),
             )
-        self._unclickable = unclickable
+        self.unclickable = unclickable
         unconditional, by_category, by_sku = [], defaultdict(list), defaultdict(list)
         for n, offer in enumerate(active):
             rules = offer.targeting

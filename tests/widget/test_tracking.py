@@ -642,6 +642,16 @@ def test_an_offer_without_a_link_to_open_is_not_shown(client, rank_body):
     assert again and [click.status_code for click in clicks] == [303] * len(again)
 
 
+def test_debug_says_an_offer_without_a_link_to_open_is_not_shown_for_that(client, rank_body):
+    shown = client.post("/v1/rank", json=rank_body("cust-a"), headers=auth()).json()["offers"]
+    partner = next(offer["id"] for offer in shown if offer["kind"] == "partner")
+    client.patch(f"/v1/offers/{partner}", json={"cta_url": None}, headers=auth(SK))
+
+    looked = client.post("/v1/rank?debug=1", json=rank_body("cust-b"), headers=auth(SK)).json()
+
+    assert looked["debug"]["excluded"][partner] == "no `cta_url` a click could open"
+
+
 def test_what_the_service_logged_trains_the_next_model(
     client, rank_body, shop_data, database_url, tmp_path, capsys
 ):
