@@ -37,7 +37,7 @@ class CatalogCache:
         self._unconditional: list[int] = []
         self._by_category: dict[str, list[int]] = {}
         self._by_sku: dict[str, list[int]] = {}
-        self._unclickable: set[str] = set()
+        self.unclickable: set[str] = set()  # active, but with no link a click could open
 
     def fetch(self) -> list[Offer]:
         """Read the catalog (blocking: run it in a worker thread). A cross-sell without a
@@ -60,12 +60,12 @@ class CatalogCache:
                 active.append(offer)
             else:
                 unclickable.add(offer.id)
-        if unclickable - self._unclickable:  # once, not at every refresh
+        if unclickable - self.unclickable:  # once, not at every refresh
             logger.warning(
                 "active offers not shown, their cta_url is not an http(s) URL with a host: %s",
-                ", ".join(sorted(unclickable - self._unclickable)),
+                ", ".join(sorted(unclickable - self.unclickable)),
             )
-        self._unclickable = unclickable
+        self.unclickable = unclickable
         unconditional, by_category, by_sku = [], defaultdict(list), defaultdict(list)
         for n, offer in enumerate(active):
             rules = offer.targeting
@@ -98,9 +98,10 @@ class CatalogCache:
 
 
 def _clickable(offer: Offer) -> bool:
-    """Whether a click can open the offer: a link stored before today's rules (no host, a
+    """Whether a click can open the offer: no link (a partner offer without ``cta_url``, a
+    cross-sell whose product has no page) or one stored before today's rules (no host, a
     backslash) would show an offer whose click answers "no longer available"."""
-    return not offer.cta_url or allowed_url("cta_url", offer.cta_url)
+    return allowed_url("cta_url", offer.cta_url)
 
 
 def _with_product_links(offer: Offer, links: dict[str, tuple[str, str]]) -> Offer:

@@ -209,6 +209,8 @@ class Ranker:
         for n, offer in enumerate(candidates):
             if offer.id not in shown and scores is not None:
                 excluded[offer.id] = _not_selected(float(scores.probability[n]), policy, limit)
+        for offer_id in self.catalog.unclickable:
+            excluded.setdefault(offer_id, "no `cta_url` a click could open")
         for offer in self.catalog.offers:  # what is left was cut from a large catalog
             if offer.id not in shown:
                 excluded.setdefault(offer.id, "not among this order's likely skus (stage 1)")

@@ -98,23 +98,23 @@ async def click(request: Request) -> Response:
 def _clicked_offer(service: Service, token: str) -> tuple[Offer, Tracking, bool]:
     """The offer a click opens, what its token says, and whether the click counts: a token
     past its age (a tab left open for weeks) still opens a live offer, uncounted. An offer
-    deleted, paused, archived or past its ``ends_at`` since it was shown opens nothing: the
-    shop stopped sending shoppers there."""
+    that is not live (:func:`_live_offer`) opens nothing: the shop stopped sending shoppers
+    there."""
     try:
         tracking, counts = _verify(service, token, field="token"), True
     except TokenExpired as err:
         tracking, counts = _of_this_shop(service, err.tracking, field="token"), False
     offer = _live_offer(service, tracking.offer_id)
-    if offer is None or not allowed_url("cta_url", offer.cta_url):
+    if offer is None:
         raise _no_longer_available()
     return offer, tracking, counts
 
 
 def _live_offer(service: Service, offer_id: str) -> Offer | None:
-    """The offer, unless deleted, paused, archived or past its ``ends_at``: a click on it
-    opens nothing and counts for nothing."""
+    """The offer, unless deleted, paused, archived or past its ``ends_at``, or left with no
+    link a click can open: a click on it opens nothing and counts for nothing."""
     offer = service.catalog.by_id.get(offer_id)
-    if offer is None or offer.status != "active":
+    if offer is None or offer.status != "active" or not allowed_url("cta_url", offer.cta_url):
         return None
     return offer if offer.ends_at is None or utcnow() < utc_naive(offer.ends_at) else None
 

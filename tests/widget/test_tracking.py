@@ -216,6 +216,7 @@ def test_a_click_on_an_offer_deleted_since_it_was_shown_says_so_and_records_noth
         pytest.param({"status": "paused"}, id="paused"),
         pytest.param({"status": "archived"}, id="archived"),
         pytest.param({"starts_at": None, "ends_at": "2020-01-01T00:00:00Z"}, id="ended"),
+        pytest.param({"cta_url": None}, id="link removed"),  # a partner's: nothing to open
     ],
 )
 def test_a_click_on_an_offer_stopped_since_it_was_shown_opens_nothing(
@@ -626,6 +627,29 @@ def test_a_cross_sell_without_links_takes_its_products_page_and_image(client, sh
     assert (click.status_code, click.headers["location"]) == (303, product["url"])
     assert client.app_state["service"].catalog.by_id["x-bare"].image_url == product["image_url"]
     assert "cta_url" not in stored and "image_url" not in stored  # the offer itself is unchanged
+
+
+def test_an_offer_without_a_link_to_open_is_not_shown(client, rank_body):
+    shown = client.post("/v1/rank", json=rank_body("cust-a"), headers=auth()).json()["offers"]
+    partner = next(offer["id"] for offer in shown if offer["kind"] == "partner")
+    unlinked = client.patch(f"/v1/offers/{partner}", json={"cta_url": None}, headers=auth(SK))
+    assert unlinked.status_code == 200, unlinked.text
+
+    again = client.post("/v1/rank", json=rank_body("cust-b"), headers=auth()).json()["offers"]
+    clicks = [client.get(f"/v1/click/{offer['token']}", follow_redirects=False) for offer in again]
+
+    assert partner not in [offer["id"] for offer in again]
+    assert again and [click.status_code for click in clicks] == [303] * len(again)
+
+
+def test_debug_says_an_offer_without_a_link_to_open_is_not_shown_for_that(client, rank_body):
+    shown = client.post("/v1/rank", json=rank_body("cust-a"), headers=auth()).json()["offers"]
+    partner = next(offer["id"] for offer in shown if offer["kind"] == "partner")
+    client.patch(f"/v1/offers/{partner}", json={"cta_url": None}, headers=auth(SK))
+
+    looked = client.post("/v1/rank?debug=1", json=rank_body("cust-b"), headers=auth(SK)).json()
+
+    assert looked["debug"]["excluded"][partner] == "no `cta_url` a click could open"
 
 
 def test_what_the_service_logged_trains_the_next_model(
