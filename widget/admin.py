@@ -67,6 +67,7 @@ _NO_FIGURES = {
     "ctr": None,
     "rpt": None,
 }
+_NO_LINK = "no cta_url a click could open"  # the catalog leaves such an active offer out
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -198,12 +199,14 @@ def _dashboard_context(service: Service, days: int) -> dict[str, Any]:
     by_offer = {group["key"]: group for group in per_offer["groups"]}
     listed = store.offers(shop_id)
     usage = load_lifetime_usage(store, shop_id, listed)
-    now = utcnow()
+    now, unclickable = utcnow(), service.catalog.unclickable
     offers = [
         {
             "offer": offer,
             "figures": by_offer.get(offer.id, _NO_FIGURES),
-            "not_showing": shown_to_nobody(offer, usage, now),
+            "not_showing": _NO_LINK
+            if offer.id in unclickable
+            else shown_to_nobody(offer, usage, now),
             "budget": _budget(offer, usage),
         }
         for offer in listed

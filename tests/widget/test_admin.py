@@ -353,6 +353,18 @@ def test_an_active_offer_that_can_show_to_nobody_says_why(client, shop_store) ->
     assert status_cell("live") == "active budget: 0.00 of 100.00 spent"
 
 
+def test_an_active_offer_with_no_link_to_open_says_it_is_not_showing(client, shop_store) -> None:
+    partner = next(o for o in shop_store.offers(SHOP_ID, status="active") if o.kind == "partner")
+    unlinked = client.patch(f"/v1/offers/{partner.id}", json={"cta_url": None}, headers=auth(SK))
+    assert unlinked.status_code == 200, unlinked.text
+    login(client)
+
+    page = client.get("/admin").text
+
+    row = re.search(rf'<tr data-offer="{partner.id}"[^>]*>(.*?)</tr>', page, re.S).group(1)
+    assert "not showing: no cta_url a click could open" in row
+
+
 def test_pause_and_resume_an_offer(client, shop_store) -> None:
     login(client)
     offer_id = shop_store.offers(SHOP_ID, status="active")[0].id
