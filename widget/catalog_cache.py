@@ -62,7 +62,8 @@ class CatalogCache:
                 unclickable.add(offer.id)
         if unclickable - self.unclickable:  # once, not at every refresh
             logger.warning(
-                "active offers not shown, their cta_url is not an http(s) URL with a host: %s",
+                "active offers not shown, with no cta_url a click could open (none, or not an "
+                "http(s) URL with a host): %s",
                 ", ".join(sorted(unclickable - self.unclickable)),
             )
         self.unclickable = unclickable

@@ -24,5 +24,6 @@ def test_an_offer_stored_with_a_link_no_click_could_open_is_not_shown(caplog):
     assert [offer.id for offer in cache.active] == ["good"]
     assert "legacy" in cache.by_id  # still listed, and reachable through /v1/offers
     assert [r.getMessage() for r in caplog.records] == [
-        "active offers not shown, their cta_url is not an http(s) URL with a host: legacy"
+        "active offers not shown, with no cta_url a click could open (none, or not an http(s) "
+        "URL with a host): legacy"
     ]
