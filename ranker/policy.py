@@ -257,7 +257,7 @@ class _Taken:
     def allows(self, offer: Offer) -> bool:
         if offer.sku and offer.sku in self.skus:
             return False
-        if offer.advertiser and offer.advertiser in self.advertisers:
+        if offer.advertiser and _advertiser(offer) in self.advertisers:
             return False
         limit = self.max_per_category
         if offer.category and limit is not None and self.categories.get(offer.category, 0) >= limit:
@@ -269,10 +269,16 @@ class _Taken:
         if offer.sku:
             self.skus.add(offer.sku)
         if offer.advertiser:
-            self.advertisers.add(offer.advertiser)
+            self.advertisers.add(_advertiser(offer))
         if offer.category:
             self.categories[offer.category] = self.categories.get(offer.category, 0) + 1
         self.n_partner += offer.kind == "partner"
+
+
+def _advertiser(offer: Offer) -> str:
+    """An advertiser as the one-per-advertiser rule knows it: ``Shieldly`` and ``shieldly ``
+    are one advertiser, typed twice."""
+    return offer.advertiser.strip().casefold()
 
 
 def check_int(

@@ -137,6 +137,16 @@ def test_never_shows_a_basket_sku_or_an_excluded_offer(make_offer, make_scores) 
         ),
         pytest.param(
             [
+                ("a", {"kind": "partner", "advertiser": "Shieldly"}),
+                ("b", {"kind": "partner", "advertiser": " shieldly "}),
+                ("c", {"kind": "partner", "advertiser": "B"}),
+            ],
+            {"max_partner_offers": None, "max_per_category": None},
+            [0, 2],
+            id="one-per-advertiser-however-spelt",
+        ),
+        pytest.param(
+            [
                 ("a", {"category": "shoes"}),
                 ("b", {"category": "shoes"}),
                 ("c", {"category": "socks"}),
