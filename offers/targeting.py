@@ -180,11 +180,15 @@ def shown_to_nobody(offer: Offer, usage: OfferUsage, at: datetime) -> str | None
     lifetime cap (total impressions, budget) reached; None when some order may see it."""
     if offer.status != "active":
         return None
-    if offer.starts_at is not None or offer.ends_at is not None:
-        reason = _schedule(offer.starts_at, offer.ends_at)(None, utc_naive(at))
-        if reason is not None:
-            return reason
-    return cap_violation(offer, usage, None)
+    return outside_schedule(offer, at) or cap_violation(offer, usage, None)
+
+
+def outside_schedule(offer: Offer, at: datetime) -> str | None:
+    """Why ``offer`` does not run at ``at`` by its schedule (``starts ...``, ``ended ...``),
+    or None while it runs."""
+    if offer.starts_at is None and offer.ends_at is None:
+        return None
+    return _schedule(offer.starts_at, offer.ends_at)(None, utc_naive(at))
 
 
 def utc_naive(moment: datetime) -> datetime:

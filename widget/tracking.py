@@ -24,7 +24,7 @@ from offers.csat import record_csat
 from offers.feedback import holdout_request, impression, record_conversion
 from offers.identity import customer_key
 from offers.store import utcnow
-from offers.targeting import utc_naive
+from offers.targeting import outside_schedule
 from widget.bodies import decode, read_body
 from widget.errors import ApiError
 from widget.responses import json_response, prefers_html
@@ -111,12 +111,13 @@ def _clicked_offer(service: Service, token: str) -> tuple[Offer, Tracking, bool]
 
 
 def _live_offer(service: Service, offer_id: str) -> Offer | None:
-    """The offer, unless deleted, paused, archived or past its ``ends_at``, or left with no
-    link a click can open: a click on it opens nothing and counts for nothing."""
+    """The offer, unless deleted, paused, archived, outside its schedule (ended, or moved to
+    start later), or left with no link a click can open: a click on it opens nothing and
+    counts for nothing."""
     offer = service.catalog.by_id.get(offer_id)
     if offer is None or offer.status != "active" or not allowed_url("cta_url", offer.cta_url):
         return None
-    return offer if offer.ends_at is None or utcnow() < utc_naive(offer.ends_at) else None
+    return None if outside_schedule(offer, utcnow()) else offer
 
 
 def _no_longer_available() -> ApiError:

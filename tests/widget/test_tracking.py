@@ -216,6 +216,7 @@ def test_a_click_on_an_offer_deleted_since_it_was_shown_says_so_and_records_noth
         pytest.param({"status": "paused"}, id="paused"),
         pytest.param({"status": "archived"}, id="archived"),
         pytest.param({"starts_at": None, "ends_at": "2020-01-01T00:00:00Z"}, id="ended"),
+        pytest.param({"starts_at": "2999-01-01T00:00:00Z", "ends_at": None}, id="moved later"),
         pytest.param({"cta_url": None}, id="link removed"),  # a partner's: nothing to open
     ],
 )
