@@ -579,7 +579,9 @@ class ServiceMachine(RuleBasedStateMachine):
         offer = self.offers.get(offer_id)
         if offer is None or offer.get("status", "active") != "active" or not self._link(offer):
             return False
-        return not offer.get("ends_at") or self.clock.now < _utc(offer["ends_at"])
+        starts, ends = offer.get("starts_at"), offer.get("ends_at")
+        now = self.clock.now
+        return (not starts or _utc(starts) <= now) and (not ends or now < _utc(ends))
 
     @precondition(lambda self: self.shown)
     @rule(
