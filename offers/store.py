@@ -233,12 +233,15 @@ class Store:
         return self._save_changed(schema.offers, rows, ["shop_id", "id"], ignore=["updated_at"])
 
     def offers(self, shop_id: str, *, status: str | None = None) -> list[Offer]:
-        query = select(schema.offers.c.document).where(schema.offers.c.shop_id == shop_id)
+        """The shop's offers by id, character by character (as SQLite orders text; a
+        PostgreSQL database's collation may not: ``B`` after ``b`` in en-US)."""
+        table = schema.offers
+        query = select(table.c.id, table.c.document).where(table.c.shop_id == shop_id)
         if status is not None:
-            query = query.where(schema.offers.c.status == status)
+            query = query.where(table.c.status == status)
         with self.engine.connect() as connection:
-            documents = connection.execute(query.order_by(schema.offers.c.id)).scalars().all()
-        return [msgspec.convert(document, Offer) for document in documents]
+            rows = connection.execute(query).all()
+        return [msgspec.convert(row.document, Offer) for row in sorted(rows, key=lambda r: r.id)]
 
     def product_links(self, shop_id: str, skus: Sequence[str]) -> dict[str, tuple[str, str]]:
         """``(url, image_url)`` of each of ``skus`` that products.csv gave (empty when not)."""

@@ -397,6 +397,28 @@ def _put_back_the_schema_version(url: str) -> None:
     engine.dispose()
 
 
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_offers_are_listed_by_id_character_by_character_whatever_the_databases_language(
+    request, tmp_path, backend
+):
+    with contextlib.ExitStack() as stack:
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp_path / 'encore.db'}"
+        else:
+            english = "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'"
+            postgres_url = request.getfixturevalue("postgres_url")
+            url = stack.enter_context(_new_database(postgres_url, "encore_english", english))
+        store = Store.open(url)
+        ids = ["b", "a-2", "B", "a1"]
+        store.save_offers("shop", [Offer(id=i, kind="cross_sell", title=i, sku=i) for i in ids])
+        listed = [offer.id for offer in store.offers("shop")]
+        store.close()
+
+    assert listed == ["B", "a-2", "a1", "b"]
+
+
 @pytest.mark.postgres
 def test_a_database_role_that_may_not_create_tables_is_one_clear_error(postgres_url):
     with _new_database(postgres_url, "encore_no_rights") as url:
@@ -441,14 +463,15 @@ def _open_with(url: str, both_ready: Any) -> None:
 
 
 @contextlib.contextmanager
-def _new_database(postgres_url: str, name: str) -> Iterator[str]:
-    """A new, empty database on the test server (dropped after), as its owner's URL."""
+def _new_database(postgres_url: str, name: str, options: str = "") -> Iterator[str]:
+    """A new, empty database on the test server (dropped after), as its owner's URL;
+    ``options`` follow ``CREATE DATABASE name``."""
     server = create_engine(
         postgres_url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
     )
     with server.connect() as connection:
         connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+        connection.exec_driver_sql(f"CREATE DATABASE {name} {options}")
     try:
         yield postgres_url.rsplit("/", 1)[0] + "/" + name
     finally:
