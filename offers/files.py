@@ -700,7 +700,7 @@ def path_argument(text: str) -> Path:
 
 
 def _prices(
-    raw: pd.DataFrame, keep: pd.Series, counts: Counter, decimal_comma: bool = False
+    raw: pd.DataFrame, keep: pd.Series, counts: Counter, decimal_comma: bool
 ) -> pd.Series | float:
     """The ``price`` column of the kept rows as amounts, NaN where unreadable or negative."""
     prices = _amounts(

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from offers.catalog import Offer, allowed_url
+from offers.catalog import Offer
 from offers.csat import record_csat
 from offers.feedback import holdout_request, impression, record_conversion
 from offers.identity import customer_key
@@ -115,7 +115,7 @@ def _live_offer(service: Service, offer_id: str) -> Offer | None:
     start later), or left with no link a click can open: a click on it opens nothing and
     counts for nothing."""
     offer = service.catalog.by_id.get(offer_id)
-    if offer is None or offer.status != "active" or not allowed_url("cta_url", offer.cta_url):
+    if offer is None or offer.status != "active" or offer_id in service.catalog.unclickable:
         return None
     return None if outside_schedule(offer, utcnow()) else offer
 
